@@ -1,0 +1,53 @@
+#include "app/glue/quick_start.h"
+
+#include <QDir>
+
+#include "engine/core/paths.h"
+
+namespace souplab::gui {
+
+QString demoCorpusDir() {
+  return QDir(QString::fromStdString(souplab::default_data_dir()))
+      .filePath(QStringLiteral("demo-corpus"));
+}
+
+bool demoCorpusExists() {
+  return QDir(demoCorpusDir()).entryList(QDir::Dirs | QDir::NoDotAndDotDot).size() >= 2;
+}
+
+TrainRequest quickStartRequest() {
+  TrainRequest request;
+  request.config.train.kind = "soup";
+  request.config.train.corpus_dir = demoCorpusDir().toStdString();
+  request.config.train.run_name = "quick start";
+  request.config.train.eval_interval = 50;
+  request.config.train.log_interval = 2;  // the train curve moves within seconds
+  request.buildDemoCorpus = true;
+  return request;
+}
+
+TrainRequest tinyRequest(const QString& corpusDir, int steps) {
+  TrainRequest request;
+  RunConfig& c = request.config;
+  c.model.n_layer = 1;
+  c.model.n_embd = 32;
+  c.model.n_head = 2;
+  c.model.block_size = 32;
+  c.bank.n_experts = 4;
+  c.bank.coef_hidden = 32;
+  c.train.kind = "soup";
+  c.train.corpus_dir = corpusDir.toStdString();
+  c.train.steps = steps;
+  c.train.batch_size = 4;
+  c.train.warmup_steps = std::min<int64_t>(10, steps / 4);
+  c.train.log_interval = 2;
+  c.train.eval_interval = 10;
+  c.train.eval_windows = 2;
+  c.train.checkpoint_interval = 10;
+  c.train.device = "cpu";
+  c.train.run_name = "tiny";
+  request.buildDemoCorpus = corpusDir == demoCorpusDir();
+  return request;
+}
+
+}  // namespace souplab::gui

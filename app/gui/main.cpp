@@ -1,0 +1,63 @@
+// souplab: the desktop app. Thin on purpose: everything lives in souplab_ui / souplab_glue.
+//   souplab                       opens the main window (welcome page on first launch)
+//   souplab --open CKPT           opens a bank (checkpoint or exported specialist)
+//   souplab --quick-start         builds the demo corpus if needed and starts training at once
+//   souplab --demo-screenshots D  (hidden) scripted session writing D/*.png, then exits
+#include <QApplication>
+#include <QCommandLineParser>
+#include <QTimer>
+
+#include "app/glue/training_worker.h"
+#include "engine/core/run_log.h"
+#include "engine/core/paths.h"
+#include "ui/main_window.h"
+#include "ui/screenshot_driver.h"
+
+int main(int argc, char** argv) {
+  QApplication app(argc, argv);
+  QApplication::setOrganizationName(QStringLiteral("SoupLab"));
+  QApplication::setApplicationName(QStringLiteral("souplab"));
+  QApplication::setApplicationDisplayName(QStringLiteral("SoupLab"));
+  QApplication::setApplicationVersion(QStringLiteral(SOUPLAB_VERSION));
+  souplab::gui::registerTrainingMetaTypes();
+
+  QCommandLineParser parser;
+  parser.setApplicationDescription(QStringLiteral("Train and explore Soup-of-Experts model banks"));
+  parser.addHelpOption();
+  parser.addVersionOption();
+  QCommandLineOption openOption(QStringLiteral("open"),
+                                QStringLiteral("Open a bank (checkpoint or exported specialist)."),
+                                QStringLiteral("CKPT"));
+  QCommandLineOption quickOption(QStringLiteral("quick-start"),
+                                 QStringLiteral("Train a small bank on the demo corpus now."));
+  QCommandLineOption shotsOption(QStringLiteral("demo-screenshots"),
+                                 QStringLiteral("Scripted session writing screenshots to DIR."),
+                                 QStringLiteral("DIR"));
+  shotsOption.setFlags(QCommandLineOption::HiddenFromHelp);
+  parser.addOptions({openOption, quickOption, shotsOption});
+  parser.addPositionalArgument(QStringLiteral("bank"), QStringLiteral("Bank to open."),
+                               QStringLiteral("[bank]"));
+  parser.process(app);
+
+  // Runs a crashed or killed session left "running" are marked interrupted before anyone
+  // lists them. Best effort: a broken log is reported by the run browser itself.
+  try {
+    souplab::RunLog(souplab::default_run_log_path()).mark_interrupted_runs();
+  } catch (const std::exception&) {
+  }
+
+  souplab::gui::MainWindow window;
+  window.show();
+
+  QString bank = parser.value(openOption);
+  if (bank.isEmpty() && !parser.positionalArguments().isEmpty())
+    bank = parser.positionalArguments().first();
+  if (parser.isSet(shotsOption)) {
+    auto* driver = new souplab::gui::ScreenshotDriver(&window, parser.value(shotsOption), &app);
+    QTimer::singleShot(0, driver, &souplab::gui::ScreenshotDriver::start);
+  } else {
+    if (!bank.isEmpty()) QTimer::singleShot(0, &window, [&window, bank] { window.openBank(bank); });
+    if (parser.isSet(quickOption)) QTimer::singleShot(0, &window, &souplab::gui::MainWindow::quickStart);
+  }
+  return app.exec();
+}

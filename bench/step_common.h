@@ -1,0 +1,197 @@
+#pragma once
+// One training step exactly as engine/nn/trainer.cpp's TrainerImpl::train_step runs it
+// (zero_grad, soup/dense forward, lm_loss, backward, clip_grad_norm, AdamW), with each phase
+// timed, plus a candidate variant (see Variant) used to measure proposed engine changes.
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench_common.h"
+#include "engine/nn/adamw.h"
+#include "engine/nn/gpt.h"
+#include "engine/nn/soup.h"
+
+namespace bench {
+
+struct Phases {
+  double zero = 0, forward = 0, backward = 0, clip = 0, adam = 0, total = 0;
+  double loss = 0;
+};
+
+inline Phases median_phases(const std::vector<Phases>& v) {
+  auto pick = [&](double Phases::*f) {
+    std::vector<double> x;
+    for (const auto& p : v) x.push_back(p.*f);
+    return median(x);
+  };
+  Phases m;
+  m.zero = pick(&Phases::zero);
+  m.forward = pick(&Phases::forward);
+  m.backward = pick(&Phases::backward);
+  m.clip = pick(&Phases::clip);
+  m.adam = pick(&Phases::adam);
+  m.total = pick(&Phases::total);
+  m.loss = v.empty() ? 0 : v.back().loss;
+  return m;
+}
+
+// AdamW with exactly the engine's update (decoupled decay p -= lr*wd*mask*p, then Adam with
+// bias corrections and eps added to sqrt(v)/sqrt(bc2)) in one pass over memory per tensor,
+// parallel over both cores, with the clip scale folded into the gradient read.
+class FusedAdamW {
+ public:
+  FusedAdamW(std::vector<torch::Tensor> params, std::vector<torch::Tensor> masks,
+             souplab::AdamWOptions o)
+      : params_(std::move(params)), masks_(std::move(masks)), o_(o) {
+    for (auto& p : params_) {
+      m_.push_back(torch::zeros_like(p).detach());
+      v_.push_back(torch::zeros_like(p).detach());
+    }
+    for (auto& mk : masks_)
+      if (mk.defined()) mk = mk.contiguous();
+  }
+  void step(double lr, double grad_scale) {
+    ++step_;
+    const float bc1 = float(1.0 - std::pow(o_.beta1, double(step_)));
+    const float inv_sqrt_bc2 = float(1.0 / std::sqrt(1.0 - std::pow(o_.beta2, double(step_))));
+    const float b1 = float(o_.beta1), b2 = float(o_.beta2), eps = float(o_.eps);
+    const float step_size = float(lr) / bc1, decay = float(lr * o_.weight_decay);
+    const float gs = float(grad_scale);
+    for (size_t i = 0; i < params_.size(); ++i) {
+      auto& p = params_[i];
+      if (!p.grad().defined()) continue;
+      float* pp = p.data_ptr<float>();
+      const float* gp = p.grad().data_ptr<float>();
+      float* mp = m_[i].data_ptr<float>();
+      float* vp = v_[i].data_ptr<float>();
+      const float* mask = masks_[i].defined() ? masks_[i].data_ptr<float>() : nullptr;
+      const int64_t mlen = masks_[i].defined() ? masks_[i].numel() : 1;
+      const int64_t N = p.numel();
+      at::parallel_for(0, N, 1 << 15, [&](int64_t b, int64_t e) {
+        while (b < e) {
+          const int64_t off = mask ? b % mlen : 0;
+          const int64_t len = mask ? std::min(e - b, mlen - off) : e - b;
+          float* P = pp + b;
+          const float* G = gp + b;
+          float* M = mp + b;
+          float* V = vp + b;
+          if (mask && mlen > 1) {
+            const float* K = mask + off;
+            for (int64_t j = 0; j < len; ++j) {
+              const float g = G[j] * gs;
+              float x = P[j] - decay * K[j] * P[j];
+              const float m = b1 * M[j] + (1 - b1) * g;
+              const float v = b2 * V[j] + (1 - b2) * g * g;
+              M[j] = m;
+              V[j] = v;
+              P[j] = x - step_size * m / (__builtin_sqrtf(v) * inv_sqrt_bc2 + eps);
+            }
+          } else {
+            const float d = mask ? decay * mask[0] : 0.0f;
+            for (int64_t j = 0; j < len; ++j) {
+              const float g = G[j] * gs;
+              float x = P[j] - d * P[j];
+              const float m = b1 * M[j] + (1 - b1) * g;
+              const float v = b2 * V[j] + (1 - b2) * g * g;
+              M[j] = m;
+              V[j] = v;
+              P[j] = x - step_size * m / (__builtin_sqrtf(v) * inv_sqrt_bc2 + eps);
+            }
+          }
+          b += len;
+        }
+      });
+    }
+  }
+
+ private:
+  std::vector<torch::Tensor> params_, masks_, m_, v_;
+  souplab::AdamWOptions o_;
+  int64_t step_ = 0;
+};
+
+// engine: the trainer's step as it is today.
+// candidate: grads set to undefined instead of zeroed (autograd writes them fresh), theta as
+// addmm(S, alpha^T, E) so E's gradient comes out (n, P)-contiguous, the clip norm computed as in
+// the engine but its scale folded into a fused single-pass AdamW.
+enum class Variant { kEngine, kCandidate };
+
+class Stepper {
+ public:
+  Stepper(const souplab::ModelConfig& m, int n_experts, int k, Variant v, uint64_t seed = 1)
+      : variant_(v) {
+    souplab::BankConfig bc;
+    bc.n_experts = n_experts;
+    bank_ = std::make_unique<souplab::SoupBank>(m, bc, k, torch::kCPU);
+    bank_->init(seed);
+    for (const auto& [name, t] : bank_->named_parameters()) {
+      params_.push_back(t);
+      if (name == "S") S_ = t;
+      if (name == "E") E_ = t;
+    }
+    souplab::AdamWOptions o;  // the trainer's defaults: 0.9, 0.95, 1e-8, 0.1
+    if (v == Variant::kEngine)
+      adam_ = std::make_unique<souplab::AdamW>(params_, bank_->decay_masks(), o);
+    else
+      fused_ = std::make_unique<FusedAdamW>(params_, bank_->decay_masks(), o);
+  }
+
+  souplab::SoupBank& bank() { return *bank_; }
+
+  Phases step(const torch::Tensor& x, const torch::Tensor& y, const std::vector<double>& h,
+              double lr = 1e-3, double clip = 1.0) {
+    Phases ph;
+    const auto t0 = Clock::now();
+    if (variant_ == Variant::kEngine) {
+      ph.zero = time_ms([&] { adam_->zero_grad(); });
+    } else {
+      ph.zero = time_ms([&] {
+        for (auto& p : params_) p.mutable_grad() = torch::Tensor();
+      });
+    }
+    torch::Tensor loss;
+    ph.forward = time_ms([&] {
+      auto ht = bank_->h_tensor(h);
+      if (variant_ == Variant::kEngine || bank_->n_experts() == 0) {
+        loss = souplab::lm_loss(bank_->forward(ht, x), y);
+      } else {
+        auto alpha = bank_->alpha(ht);                                          // (n)
+        auto theta = torch::addmm(S_.unsqueeze(0), alpha.unsqueeze(0), E_).squeeze(0);  // (P)
+        loss = souplab::lm_loss(souplab::gpt_forward(theta, bank_->model_config(), bank_->layout(), x), y);
+      }
+    });
+    ph.backward = time_ms([&] { loss.backward(); });
+    double scale = 1.0;
+    ph.clip = time_ms([&] {
+      if (variant_ == Variant::kEngine) {
+        souplab::clip_grad_norm(params_, clip);
+      } else {
+        torch::NoGradGuard g;
+        std::vector<torch::Tensor> norms;
+        for (const auto& p : params_)
+          if (p.grad().defined()) norms.push_back(p.grad().norm(2).to(torch::kFloat64));
+        const double total = torch::stack(norms).norm(2).item<double>();
+        if (clip > 0 && total > clip) scale = clip / (total + 1e-6);
+      }
+    });
+    ph.adam = time_ms([&] {
+      if (variant_ == Variant::kEngine) adam_->step(lr);
+      else fused_->step(lr, scale);
+    });
+    ph.total = ms_since(t0);
+    ph.loss = loss.item<double>();
+    return ph;
+  }
+
+ private:
+  Variant variant_;
+  std::unique_ptr<souplab::SoupBank> bank_;
+  std::vector<torch::Tensor> params_;
+  torch::Tensor S_, E_;
+  std::unique_ptr<souplab::AdamW> adam_;
+  std::unique_ptr<FusedAdamW> fused_;
+};
+
+}  // namespace bench

@@ -1,0 +1,86 @@
+#pragma once
+// Configuration structs with their defaults. The defaults are the demo size for a 2-core CPU
+// (DESIGN §2): small enough to show specialists emerging within minutes.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace souplab {
+
+// The base model: a GPT-2 layout decoder over bytes.
+struct ModelConfig {
+  int vocab_size = 256;   // bytes are tokens; fixed by the byte-level tokenisation
+  int block_size = 256;   // context length T
+  int n_layer = 4;        // transformer blocks
+  int n_head = 4;         // attention heads; n_embd must divide by it
+  int n_embd = 256;       // width C
+};
+
+// The Soup-of-Experts bank wrapped around the base model.
+struct BankConfig {
+  int n_experts = 8;      // n: expert parameter sets E_1..E_n (0 = plain dense model)
+  int n_domains = 0;      // k: length of h; taken from the corpus when 0
+  int coef_hidden = 256;  // hidden width of the coefficient MLP alpha = f(h)
+  // Scale of the experts' random initialisation relative to the shared part's: experts start
+  // small so that every specialist starts close to S and the bank trains like one model first.
+  double expert_init_scale = 0.1;
+};
+
+// A training run.
+struct TrainConfig {
+  std::string kind = "soup";        // "soup" (the bank) or "dense" (n = 0 baseline)
+  std::string corpus_dir;           // folder of domain folders
+  std::string cache_dir;            // token cache; default: the user's cache dir
+  std::string out_dir;              // checkpoints; default: <data dir>/runs/<run id>
+  std::string run_name;             // shown in the run browser; default: kind + time
+  std::string device = "auto";      // auto | cpu | cuda | cuda:i
+  int64_t steps = 600;              // optimiser steps
+  int batch_size = 16;              // sequences per step
+  double lr = 2e-3;                 // peak learning rate
+  double min_lr_ratio = 0.1;        // cosine decays to lr * min_lr_ratio
+  int64_t warmup_steps = 50;        // linear warm-up
+  double weight_decay = 0.1;        // AdamW decoupled decay on weight matrices only
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double adam_eps = 1e-8;
+  double grad_clip = 1.0;           // global norm clip; <= 0 disables
+  int64_t log_interval = 10;        // train loss / throughput every N steps
+  int64_t eval_interval = 100;      // per-domain validation every N steps (and at the end)
+  int eval_windows = 8;             // validation windows of block_size per domain
+  int64_t checkpoint_interval = 100;  // save every N steps (and at the end / on stop)
+  int keep_checkpoints = 3;         // keep the last K checkpoints
+  uint64_t seed = 1337;
+  // Meta-distribution pi over h for soup runs: sparse_dirichlet | dirichlet | onehot.
+  std::string meta_distribution = "sparse_dirichlet";
+  int support_max = 4;              // s_max of the sparse Dirichlet (capped at k)
+  // Domain weights for dense runs: empty = uniform mixture (generic), else the oracle's h.
+  std::vector<double> mixture;
+  int threads = 0;                  // intra-op threads; 0 = libtorch's default
+};
+
+// Everything a run is made of; a config file holds {"model": {...}, "bank": {...}, "train": {...}},
+// any section or key may be left out to keep its default.
+struct RunConfig {
+  ModelConfig model;
+  BankConfig bank;
+  TrainConfig train;
+};
+
+// JSON (de)serialisation. Parsing rejects unknown keys and wrong types with an Error naming
+// the key, so a typo in a config file is never silently ignored. `source` names the file.
+std::string to_json(const ModelConfig& c);
+std::string to_json(const BankConfig& c);
+std::string to_json(const TrainConfig& c);
+ModelConfig parse_model_config(const std::string& json, const std::string& source);
+BankConfig parse_bank_config(const std::string& json, const std::string& source);
+TrainConfig parse_train_config(const std::string& json, const std::string& source);
+std::string to_json(const RunConfig& c);
+RunConfig parse_run_config(const std::string& json, const std::string& source);
+
+// Throws Error when the sizes are inconsistent (e.g. n_embd not divisible by n_head).
+void validate(const ModelConfig& c);
+void validate(const BankConfig& c);
+void validate(const TrainConfig& c);
+void validate(const RunConfig& c);
+
+}  // namespace souplab

@@ -1,0 +1,217 @@
+#include "engine/export/model_card.h"
+
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "engine/core/error.h"
+
+namespace souplab {
+
+namespace {
+
+using ordered_json = nlohmann::ordered_json;
+
+std::string fixed(double v, int digits) {
+  if (!std::isfinite(v)) return "n/a";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// Domain names come from folder names: keep them from breaking a Markdown table row.
+std::string md_cell(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    if (ch == '|') out += "\\|";
+    else if (ch == '\n' || ch == '\r') out += ' ';
+    else out += ch;
+  }
+  return out;
+}
+
+ordered_json domain_weights_json(const SpecialistCard& card) {
+  ordered_json w = ordered_json::object();
+  for (size_t i = 0; i < card.h.size(); ++i) w[card.domain_names[i]] = card.h[i];
+  return w;
+}
+
+ordered_json val_losses_json(const SpecialistCard& card) {
+  ordered_json w = ordered_json::object();
+  for (size_t i = 0; i < card.val_losses.size(); ++i)
+    w[card.domain_names[i]] = std::isfinite(card.val_losses[i]) ? ordered_json(card.val_losses[i]) : ordered_json();
+  return w;
+}
+
+const char* kTokenizer = "bytes: token id = byte value (0..255), no special tokens";
+
+}  // namespace
+
+void validate(const SpecialistCard& card) {
+  if (card.h.size() != card.domain_names.size())
+    throw Error("specialist card: " + std::to_string(card.h.size()) + " domain weights for " +
+                std::to_string(card.domain_names.size()) + " domain names");
+  if (!card.val_losses.empty() && card.val_losses.size() != card.domain_names.size())
+    throw Error("specialist card: " + std::to_string(card.val_losses.size()) + " validation losses for " +
+                std::to_string(card.domain_names.size()) + " domains");
+  for (size_t i = 0; i < card.h.size(); ++i)
+    if (!std::isfinite(card.h[i]) || card.h[i] < 0)
+      throw Error("specialist card: weight of domain \"" + card.domain_names[i] + "\" is " + std::to_string(card.h[i]));
+  for (size_t i = 0; i < card.domain_names.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (card.domain_names[i] == card.domain_names[j])
+        throw Error("specialist card: domain \"" + card.domain_names[i] + "\" appears twice");
+}
+
+std::string gpt2_config_json(const ModelConfig& c, const SpecialistCard& card) {
+  ordered_json j;
+  j["model_type"] = "gpt2";
+  j["architectures"] = {"GPT2LMHeadModel"};
+  j["vocab_size"] = c.vocab_size;
+  j["n_positions"] = c.block_size;
+  j["n_ctx"] = c.block_size;  // older transformers releases read n_ctx
+  j["n_embd"] = c.n_embd;
+  j["n_layer"] = c.n_layer;
+  j["n_head"] = c.n_head;
+  j["n_inner"] = nullptr;  // = 4 * n_embd
+  j["activation_function"] = "gelu_new";  // the tanh approximation
+  j["layer_norm_epsilon"] = 1e-5;
+  j["tie_word_embeddings"] = true;
+  j["scale_attn_weights"] = true;
+  j["resid_pdrop"] = 0.0;
+  j["embd_pdrop"] = 0.0;
+  j["attn_pdrop"] = 0.0;
+  j["initializer_range"] = 0.02;
+  j["bos_token_id"] = nullptr;  // bytes only: GPT-2's 50256 would lie outside the vocabulary
+  j["eos_token_id"] = nullptr;
+  j["torch_dtype"] = "float32";
+  j["souplab_tokenizer"] = kTokenizer;
+  ordered_json s;
+  s["run_id"] = card.run_id;
+  s["run_name"] = card.run_name;
+  s["run_kind"] = card.run_kind;
+  s["step"] = card.step;
+  s["domain_names"] = card.domain_names;
+  s["domain_weights"] = card.h;
+  if (!card.val_losses.empty()) s["val_losses"] = val_losses_json(card);
+  j["souplab"] = s;
+  return j.dump(2) + "\n";
+}
+
+SafetensorsMetadata specialist_metadata(const ModelConfig& c, const SpecialistCard& card) {
+  SafetensorsMetadata m;
+  m["format"] = "pt";
+  m["souplab_tokenizer"] = kTokenizer;
+  m["model_type"] = "gpt2";
+  m["vocab_size"] = std::to_string(c.vocab_size);
+  m["n_positions"] = std::to_string(c.block_size);
+  m["n_embd"] = std::to_string(c.n_embd);
+  m["n_layer"] = std::to_string(c.n_layer);
+  m["n_head"] = std::to_string(c.n_head);
+  m["run_id"] = card.run_id;
+  m["run_name"] = card.run_name;
+  m["step"] = std::to_string(card.step);
+  m["domain_names"] = ordered_json(card.domain_names).dump();
+  m["domain_weights"] = domain_weights_json(card).dump();
+  if (!card.val_losses.empty()) m["val_losses"] = val_losses_json(card).dump();
+  return m;
+}
+
+std::string model_card_markdown(const ModelConfig& c, const SpecialistCard& card, int64_t n_params,
+                                const std::vector<std::string>& files) {
+  std::ostringstream o;
+  o << "---\nlibrary_name: transformers\ntags:\n- gpt2\n- souplab\n- soup-of-experts\n- byte-level\n---\n\n";
+  o << "# SoupLab specialist" << (card.run_name.empty() ? "" : ": " + card.run_name) << "\n\n";
+  if (card.run_kind == "soup")
+    o << "A byte-level GPT-2 layout language model instantiated from a Soup-of-Experts bank for the "
+         "domain weights below.\n\n";
+  else
+    o << "A byte-level GPT-2 layout language model from a " << card.run_kind
+      << " run, trained on the domain mixture below.\n\n";
+  if (!card.notes.empty()) o << card.notes << "\n\n";
+
+  o << "## Domain weights\n\n| domain | weight |\n|---|---|\n";
+  for (size_t i = 0; i < card.h.size(); ++i)
+    o << "| " << md_cell(card.domain_names[i]) << " | " << fixed(card.h[i], 4) << " |\n";
+
+  o << "\n## Validation loss per domain\n\n";
+  if (card.val_losses.empty()) {
+    o << "Not evaluated at export time.\n";
+  } else {
+    o << "| domain | loss (nats/byte) | bits/byte |\n|---|---|---|\n";
+    for (size_t i = 0; i < card.val_losses.size(); ++i)
+      o << "| " << md_cell(card.domain_names[i]) << " | " << fixed(card.val_losses[i], 4) << " | "
+        << fixed(card.val_losses[i] / std::log(2.0), 4) << " |\n";
+  }
+
+  o << "\n## Source\n\n";
+  o << "- run: " << (card.run_name.empty() ? "(unnamed)" : card.run_name) << " (id `" << card.run_id << "`)\n";
+  o << "- step: " << card.step << "\n";
+  if (!card.source_checkpoint.empty()) o << "- checkpoint: `" << card.source_checkpoint << "`\n";
+
+  o << "\n## Model\n\n";
+  o << "- parameters: " << n_params << " (output embedding tied to `wte.weight`, counted once)\n";
+  o << "- layers " << c.n_layer << ", width " << c.n_embd << ", heads " << c.n_head << ", context "
+    << c.block_size << " bytes, vocabulary " << c.vocab_size << "\n";
+  o << "- pre-LayerNorm (eps 1e-5), learned positions, GELU (tanh approximation, `gelu_new`), "
+       "GPT-2 tensor names with Conv1D weights stored as (in, out)\n";
+  o << "- tokenisation: " << kTokenizer << "; there is no tokenizer file\n";
+  o << "- files:";
+  for (const auto& f : files) o << " `" << f << "`";
+  o << "\n";
+
+  o << "\n## How to load\n\nWith transformers (PyTorch):\n\n```python\nimport torch\n"
+       "from transformers import GPT2LMHeadModel\n"
+       "model = GPT2LMHeadModel.from_pretrained(\"path/to/this/folder\").eval()\n"
+       "ids = torch.tensor([list(\"Hello\".encode(\"utf-8\"))])  # bytes are the token ids\n"
+       "logits = model(ids).logits  # (1, 5, 256)\n```\n\n";
+  o << "With ONNX Runtime (`model.onnx`: input `input_ids` int64 [batch, sequence] with sequence <= "
+    << c.block_size << ", output `logits` float32 [batch, sequence, " << c.vocab_size << "]):\n\n"
+    << "```python\nimport numpy as np, onnxruntime as ort\n"
+       "session = ort.InferenceSession(\"model.onnx\")\n"
+       "ids = np.frombuffer(b\"Hello\", dtype=np.uint8).astype(np.int64)[None, :]\n"
+       "logits = session.run([\"logits\"], {\"input_ids\": ids})[0]\n```\n\n";
+  o << "In SoupLab: `load_specialist_safetensors(\"path/to/this/folder\")` "
+       "(engine/export/specialist_export.h).\n";
+  return o.str();
+}
+
+ModelConfig parse_gpt2_config_json(const std::string& text, const std::string& source) {
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception& e) {
+    throw file_error(source, std::string("not valid JSON: ") + e.what());
+  }
+  if (!j.is_object()) throw file_error(source, "not a JSON object");
+  if (j.value("model_type", std::string()) != "gpt2")
+    throw file_error(source, "model_type is not \"gpt2\"");
+  auto get_int = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<int64_t>() <= 0 ||
+        j[key].get<int64_t>() > (int64_t(1) << 30))
+      throw file_error(source, std::string("\"") + key + "\" is missing or not a positive integer");
+    return int(j[key].get<int64_t>());
+  };
+  ModelConfig c;
+  c.vocab_size = get_int("vocab_size");
+  c.block_size = get_int("n_positions");
+  c.n_embd = get_int("n_embd");
+  c.n_layer = get_int("n_layer");
+  c.n_head = get_int("n_head");
+  if (j.contains("n_inner") && !j["n_inner"].is_null() &&
+      !(j["n_inner"].is_number_integer() && j["n_inner"].get<int64_t>() == 4 * int64_t(c.n_embd)))
+    throw file_error(source, "n_inner other than 4 * n_embd is not supported");
+  if (j.contains("activation_function") && j["activation_function"] != "gelu_new")
+    throw file_error(source, "activation_function " + j["activation_function"].dump() + " is not supported (gelu_new)");
+  if (j.contains("tie_word_embeddings") && j["tie_word_embeddings"] != true)
+    throw file_error(source, "untied output embeddings are not supported");
+  try {
+    validate(c);
+  } catch (const Error& e) {
+    throw file_error(source, e.what());
+  }
+  return c;
+}
+
+}  // namespace souplab

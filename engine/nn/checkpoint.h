@@ -1,0 +1,52 @@
+#pragma once
+// Checkpoints: one safetensors file per save (so any safetensors reader can inspect it), written
+// atomically. Tensors: the bank ("S", "E", "coef.*") and, for training checkpoints, AdamW's
+// moments ("adam.m.<name>", "adam.v.<name>"). Metadata: format and version, the run config, the
+// domains, step, run id, the sampler's RNG state and everything else resume needs (DESIGN §3).
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/core/config.h"
+#include "engine/nn/adamw.h"
+#include "engine/nn/soup.h"
+
+namespace souplab {
+
+inline constexpr int kCheckpointFormatVersion = 1;
+
+struct TrainState {
+  RunConfig config;
+  std::vector<std::string> domains;
+  int64_t step = 0;
+  int64_t run_id = 0;
+  std::string run_name;
+  std::string sampler_state;   // BatchSampler::state()
+  double elapsed_s = 0;        // training time so far, pauses excluded
+  std::string corpus_hash;     // TokenCache::content_hash() at training time
+  std::string run_log_path;    // where the run is logged
+};
+
+// `optimizer` may be null (a bank-only checkpoint, e.g. for sharing).
+void save_checkpoint(const std::string& path, const SoupBank& bank, const AdamW* optimizer,
+                     const TrainState& state);
+
+struct LoadedCheckpoint {
+  TrainState state;
+  std::unique_ptr<SoupBank> bank;
+  bool has_optimizer = false;
+  int64_t optimizer_step = 0;
+  std::vector<torch::Tensor> exp_avg, exp_avg_sq;  // in bank.named_parameters() order
+};
+
+// Loads and checks a checkpoint: format version, config validity, every tensor's presence and
+// shape against the config. Errors name the file and the problem.
+LoadedCheckpoint load_checkpoint(const std::string& path, const torch::Device& device,
+                                 bool with_optimizer);
+
+// True if `path` looks like a SoupLab checkpoint (by its metadata), without loading tensors.
+bool is_checkpoint_file(const std::string& path);
+
+}  // namespace souplab

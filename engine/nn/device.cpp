@@ -1,0 +1,67 @@
+#include "engine/nn/device.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <thread>
+
+#include "engine/core/error.h"
+
+namespace souplab {
+
+bool cuda_available() { return torch::cuda::is_available(); }
+
+DeviceChoice select_device(const std::string& spec) {
+  const bool has_cuda = cuda_available();
+  const int count = has_cuda ? int(torch::cuda::device_count()) : 0;
+  if (spec == "auto" || spec.empty()) {
+    if (has_cuda) return {"cuda:0", "using CUDA device 0 (of " + std::to_string(count) + ")"};
+    return {"cpu", "using the CPU (CUDA is not available in this libtorch build or machine)"};
+  }
+  if (spec == "cpu") return {"cpu", "using the CPU (as asked)"};
+  if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
+    int index = 0;
+    if (spec.size() > 5) {
+      try {
+        size_t used = 0;
+        index = std::stoi(spec.substr(5), &used);
+        if (used != spec.size() - 5) throw std::invalid_argument("trailing");
+      } catch (const std::exception&) {
+        throw Error("device \"" + spec + "\": expected cuda:N with N a device index");
+      }
+    }
+    if (!has_cuda)
+      throw Error("device \"" + spec + "\": CUDA is not available (this libtorch is a CPU build "
+                  "or no GPU is present); use --device cpu or auto");
+    if (index < 0 || index >= count)
+      throw Error("device \"" + spec + "\": there are " + std::to_string(count) + " CUDA devices");
+    return {"cuda:" + std::to_string(index), "using CUDA device " + std::to_string(index)};
+  }
+  throw Error("device \"" + spec + "\": expected auto, cpu, cuda or cuda:N");
+}
+
+std::string torch_version_string() {
+  return "libtorch " + std::to_string(TORCH_VERSION_MAJOR) + "." +
+         std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
+}
+
+std::string available_devices_string() {
+  std::string s = "cpu (" + std::to_string(at::get_num_threads()) + " threads)";
+  if (cuda_available()) {
+    for (size_t i = 0; i < torch::cuda::device_count(); ++i) s += ", cuda:" + std::to_string(i);
+  } else {
+    s += "; CUDA not available";
+  }
+  return s;
+}
+
+void set_torch_threads(int threads) {
+  // libtorch's own default can be a single thread (OpenMP sees a restricted environment), which
+  // halves training speed on a 2-core machine: default to every core instead.
+  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads != at::get_num_threads()) at::set_num_threads(threads);
+}
+
+int torch_threads() { return at::get_num_threads(); }
+
+}  // namespace souplab

@@ -1,0 +1,26 @@
+#pragma once
+// Run-time device choice (torch-free header). CUDA paths are always compiled; whether they are
+// taken is decided here, at run time, so one binary serves CPU-only and GPU machines.
+#include <string>
+
+namespace souplab {
+
+struct DeviceChoice {
+  std::string device;   // "cpu" or "cuda:i", as libtorch parses it
+  std::string message;  // says which device and why, for the user
+};
+
+// spec: "auto" (CUDA when available, else CPU), "cpu", "cuda" or "cuda:i". Asking for CUDA
+// when it is absent is an Error, not a silent fall-back to CPU.
+DeviceChoice select_device(const std::string& spec);
+
+// "libtorch 1.13.0, CUDA not available" and the like.
+std::string torch_version_string();
+std::string available_devices_string();
+bool cuda_available();
+
+// Sets libtorch's intra-op threads (0 = one per core).
+void set_torch_threads(int threads);
+int torch_threads();
+
+}  // namespace souplab

@@ -1,0 +1,77 @@
+// Sampling text from a specialist, streamed piece by piece.
+#include <algorithm>
+
+#include "engine/core/error.h"
+#include "engine/nn/gpt.h"
+#include "engine/nn/specialist_impl.h"
+
+namespace souplab {
+namespace {
+
+// Length of the longest prefix of `bytes` that ends on a whole UTF-8 character, so a streamed
+// piece never splits a character. Invalid sequences are passed through as they are.
+size_t complete_utf8_prefix(const std::string& bytes) {
+  const size_t n = bytes.size();
+  for (size_t back = 1; back <= std::min<size_t>(4, n); ++back) {
+    const unsigned char c = static_cast<unsigned char>(bytes[n - back]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte: look further back
+    size_t need = 1;
+    if ((c & 0xE0) == 0xC0) need = 2;
+    else if ((c & 0xF0) == 0xE0) need = 3;
+    else if ((c & 0xF8) == 0xF0) need = 4;
+    return back >= need ? n : n - back;
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string generate_text(const Specialist& model, const std::string& prompt,
+                          const SampleOptions& options,
+                          const std::function<bool(const std::string&)>& on_piece) {
+  const auto& impl = dynamic_cast<const SpecialistImpl&>(model);
+  if (options.max_new_tokens < 0) throw Error("generate: max_new_tokens must be >= 0");
+  if (options.top_k < 0) throw Error("generate: top_k must be >= 0");
+  torch::NoGradGuard no_grad;
+  const ModelConfig& c = impl.model_config();
+  auto gen = torch::make_generator<torch::CPUGeneratorImpl>(options.seed);
+  std::vector<int64_t> tokens(prompt.begin(), prompt.end());
+  for (auto& t : tokens) t &= 0xFF;  // bytes are tokens
+  if (tokens.empty()) tokens.push_back('\n');
+  std::string out, pending;
+  for (int i = 0; i < options.max_new_tokens; ++i) {
+    const size_t start = tokens.size() > size_t(c.block_size) ? tokens.size() - c.block_size : 0;
+    std::vector<int64_t> ctx(tokens.begin() + int64_t(start), tokens.end());
+    auto idx = torch::tensor(ctx, torch::kInt64).view({1, int64_t(ctx.size())}).to(impl.theta().device());
+    auto logits = gpt_forward(impl.theta(), c, impl.layout(), idx)
+                      .select(1, int64_t(ctx.size()) - 1)
+                      .squeeze(0)
+                      .to(torch::kCPU)
+                      .to(torch::kFloat64);  // (V)
+    int64_t next;
+    if (options.temperature <= 0) {
+      next = logits.argmax().item<int64_t>();
+    } else {
+      logits = logits / options.temperature;
+      if (options.top_k > 0 && options.top_k < logits.size(0)) {
+        auto kth = std::get<0>(logits.topk(options.top_k)).min();
+        logits = logits.masked_fill(logits < kth, -std::numeric_limits<double>::infinity());
+      }
+      next = torch::multinomial(logits.softmax(0), 1, false, gen).item<int64_t>();
+    }
+    tokens.push_back(next);
+    pending.push_back(char(next));
+    const size_t whole = complete_utf8_prefix(pending);
+    if (whole > 0) {
+      const std::string piece = pending.substr(0, whole);
+      pending.erase(0, whole);
+      out += piece;
+      if (on_piece && !on_piece(piece)) return out;
+    }
+  }
+  out += pending;
+  if (!pending.empty() && on_piece) on_piece(pending);
+  return out;
+}
+
+}  // namespace souplab

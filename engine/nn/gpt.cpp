@@ -1,0 +1,107 @@
+#include "engine/nn/gpt.h"
+
+#include <cmath>
+
+namespace souplab {
+namespace {
+
+constexpr double kLayerNormEps = 1e-5;
+
+torch::Tensor view_of(const torch::Tensor& theta, const ParamLayout& layout, const std::string& name) {
+  const ParamEntry& e = layout.at(name);
+  return theta.narrow(0, e.offset, e.numel).view(e.shape);
+}
+
+// x (N, in) @ w (in, out) + b: GPT-2's Conv1D orientation.
+torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return torch::addmm(b, x, w);
+}
+
+}  // namespace
+
+GptWeights gpt_weights(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout) {
+  GptWeights w;
+  w.wte = view_of(theta, layout, "wte.weight");
+  w.wpe = view_of(theta, layout, "wpe.weight");
+  w.ln_f_w = view_of(theta, layout, "ln_f.weight");
+  w.ln_f_b = view_of(theta, layout, "ln_f.bias");
+  for (int i = 0; i < c.n_layer; ++i) {
+    const std::string h = "h." + std::to_string(i) + ".";
+    GptWeights::Block b;
+    b.ln_1_w = view_of(theta, layout, h + "ln_1.weight");
+    b.ln_1_b = view_of(theta, layout, h + "ln_1.bias");
+    b.attn_w = view_of(theta, layout, h + "attn.c_attn.weight");
+    b.attn_b = view_of(theta, layout, h + "attn.c_attn.bias");
+    b.proj_w = view_of(theta, layout, h + "attn.c_proj.weight");
+    b.proj_b = view_of(theta, layout, h + "attn.c_proj.bias");
+    b.ln_2_w = view_of(theta, layout, h + "ln_2.weight");
+    b.ln_2_b = view_of(theta, layout, h + "ln_2.bias");
+    b.fc_w = view_of(theta, layout, h + "mlp.c_fc.weight");
+    b.fc_b = view_of(theta, layout, h + "mlp.c_fc.bias");
+    b.mlp_proj_w = view_of(theta, layout, h + "mlp.c_proj.weight");
+    b.mlp_proj_b = view_of(theta, layout, h + "mlp.c_proj.bias");
+    w.blocks.push_back(std::move(b));
+  }
+  return w;
+}
+
+void init_params(torch::Tensor theta, const ParamLayout& layout, double scale, double ones_value,
+                 torch::Generator generator) {
+  torch::NoGradGuard no_grad;
+  for (const auto& e : layout.entries) {
+    auto v = theta.narrow(0, e.offset, e.numel);
+    switch (e.init) {
+      case ParamInit::kNormal:
+        v.normal_(0.0, e.init_std * scale, generator);
+        break;
+      case ParamInit::kZeros:
+        v.zero_();
+        break;
+      case ParamInit::kOnes:
+        v.fill_(ones_value);
+        break;
+    }
+  }
+}
+
+torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
+                          const ParamLayout& layout, const torch::Tensor& idx) {
+  TORCH_CHECK(idx.dim() == 2, "gpt_forward: idx must be (B, T)");
+  const int64_t B = idx.size(0), T = idx.size(1), C = c.n_embd, nh = c.n_head, hs = C / nh;
+  TORCH_CHECK(T <= c.block_size, "gpt_forward: sequence of ", T, " tokens exceeds block_size ",
+              c.block_size);
+  const GptWeights w = gpt_weights(theta, c, layout);
+  auto x = w.wte.index_select(0, idx.reshape(-1)).view({B, T, C}) + w.wpe.narrow(0, 0, T);  // (B, T, C)
+  const auto causal = torch::ones({T, T}, idx.options().dtype(torch::kBool)).triu(1);      // (T, T)
+  const double att_scale = 1.0 / std::sqrt(double(hs));
+  for (const auto& b : w.blocks) {
+    auto a = torch::layer_norm(x, {C}, b.ln_1_w, b.ln_1_b, kLayerNormEps).view({B * T, C});
+    auto qkv = conv1d(a, b.attn_w, b.attn_b).view({B, T, 3, nh, hs});
+    auto q = qkv.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
+    auto k = qkv.select(2, 1).transpose(1, 2);
+    auto v = qkv.select(2, 2).transpose(1, 2);
+    auto att = torch::matmul(q, k.transpose(-2, -1)).mul_(att_scale);  // (B, nh, T, T)
+    att = att.masked_fill(causal, -std::numeric_limits<float>::infinity()).softmax(-1);
+    auto y = torch::matmul(att, v).transpose(1, 2).reshape({B * T, C});  // (B*T, C)
+    x = x + conv1d(y, b.proj_w, b.proj_b).view({B, T, C});
+    auto m = torch::layer_norm(x, {C}, b.ln_2_w, b.ln_2_b, kLayerNormEps).view({B * T, C});
+    m = torch::gelu(conv1d(m, b.fc_w, b.fc_b), "tanh");
+    x = x + conv1d(m, b.mlp_proj_w, b.mlp_proj_b).view({B, T, C});
+  }
+  x = torch::layer_norm(x, {C}, w.ln_f_w, w.ln_f_b, kLayerNormEps);
+  return torch::matmul(x, w.wte.t());  // tied output embedding: (B, T, V)
+}
+
+torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {
+  return torch::nn::functional::cross_entropy(logits.reshape({-1, logits.size(-1)}),
+                                              targets.reshape({-1}));
+}
+
+torch::Tensor decay_mask(const ParamLayout& layout) {
+  auto mask = torch::zeros({layout.total});
+  for (const auto& e : layout.entries)
+    if (e.decay) mask.narrow(0, e.offset, e.numel).fill_(1.0);
+  return mask;
+}
+
+}  // namespace souplab

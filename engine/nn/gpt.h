@@ -1,0 +1,39 @@
+#pragma once
+// The dense base model as a pure function of its flat parameter vector theta (P floats laid out
+// by gpt_param_layout). Dense training, the soup (theta = S + alpha^T E, with autograd) and an
+// instantiated specialist all run this one forward, which is why soup-at-h and
+// instantiated-model logits agree exactly.
+#include <torch/torch.h>
+
+#include "engine/core/config.h"
+#include "engine/core/param_layout.h"
+
+namespace souplab {
+
+// Views of theta for each tensor, made once per forward (views cost nothing, keep autograd).
+struct GptWeights {
+  struct Block {
+    torch::Tensor ln_1_w, ln_1_b, attn_w, attn_b, proj_w, proj_b;
+    torch::Tensor ln_2_w, ln_2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b;
+  };
+  torch::Tensor wte, wpe, ln_f_w, ln_f_b;
+  std::vector<Block> blocks;
+};
+GptWeights gpt_weights(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout);
+
+// Fills theta in place with GPT-2's initialisation, scaled by `scale` (experts start small),
+// using `generator`'s stream. Norm weights start at 1 * ones_value (0 for experts).
+void init_params(torch::Tensor theta, const ParamLayout& layout, double scale, double ones_value,
+                 torch::Generator generator);
+
+// idx: (B, T) int64 token ids with T <= block_size. Returns logits (B, T, vocab).
+torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
+                          const ParamLayout& layout, const torch::Tensor& idx);
+
+// Mean next-token cross-entropy of logits (B, T, V) against targets (B, T).
+torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
+
+// AdamW decays only matrices and embeddings: a (P) float mask with 1 there, 0 on norms/biases.
+torch::Tensor decay_mask(const ParamLayout& layout);
+
+}  // namespace souplab

@@ -1,0 +1,107 @@
+#include "engine/nn/soup.h"
+
+#include <cmath>
+
+#include "engine/nn/gpt.h"
+
+namespace souplab {
+
+SoupBank::SoupBank(const ModelConfig& model, const BankConfig& bank, int n_domains,
+                   const torch::Device& device)
+    : model_(model), bank_(bank), n_domains_(n_domains), layout_(gpt_param_layout(model)) {
+  validate(bank);
+  TORCH_CHECK(bank.n_experts == 0 || n_domains >= 1, "a soup needs at least one domain");
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
+  const int64_t P = layout_.total, n = bank.n_experts, H = bank.coef_hidden, k = n_domains;
+  shared_ = torch::zeros({P}, opts).requires_grad_(true);
+  if (n > 0) {
+    experts_ = torch::zeros({n, P}, opts).requires_grad_(true);
+    w1_ = torch::zeros({H, k}, opts).requires_grad_(true);
+    b1_ = torch::zeros({H}, opts).requires_grad_(true);
+    w2_ = torch::zeros({n, H}, opts).requires_grad_(true);
+    b2_ = torch::zeros({n}, opts).requires_grad_(true);
+  }
+  theta_decay_mask_ = decay_mask(layout_).to(device);
+}
+
+void SoupBank::init(uint64_t seed) {
+  torch::NoGradGuard no_grad;
+  // Initialise on the CPU from one CPU generator so the same seed gives the same bank on
+  // every device.
+  auto gen = torch::make_generator<torch::CPUGeneratorImpl>(seed);
+  auto cpu_theta = torch::empty({layout_.total});
+  init_params(cpu_theta, layout_, 1.0, 1.0, gen);
+  shared_.copy_(cpu_theta);
+  const int64_t n = bank_.n_experts;
+  for (int64_t j = 0; j < n; ++j) {
+    init_params(cpu_theta, layout_, bank_.expert_init_scale, 0.0, gen);
+    experts_[j].copy_(cpu_theta);
+  }
+  if (n > 0) {
+    // torch.nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
+    auto uniform = [&](const torch::Tensor& t, int64_t fan_in) {
+      const double bound = 1.0 / std::sqrt(double(fan_in));
+      t.copy_(torch::empty(t.sizes()).uniform_(-bound, bound, gen));
+    };
+    uniform(w1_, n_domains_);
+    uniform(b1_, n_domains_);
+    uniform(w2_, bank_.coef_hidden);
+    // With the default init alpha is ~0.05 and nearly the same for every h (the bias b2
+    // dominates), so all specialists start as S plus one common offset and the experts barely
+    // learn to differ. Start instead with b2 = 0 and W2 scaled so that alpha at the one-hot
+    // h has unit RMS: each domain then pulls its own mix of experts from step 1.
+    b2_.zero_();
+    auto probes = torch::eye(n_domains_, w1_.options());                     // (k, k): one-hot h
+    auto hidden = torch::relu(torch::addmm(b1_, probes, w1_.t()));           // (k, H)
+    const double rms = torch::matmul(hidden, w2_.t()).pow(2).mean().sqrt().item<double>();
+    if (rms > 0) w2_.div_(rms);
+  }
+}
+
+torch::Tensor SoupBank::alpha(const torch::Tensor& h) const {
+  TORCH_CHECK(bank_.n_experts > 0, "alpha: a dense bank has no experts");
+  auto hidden = torch::relu(torch::addmv(b1_, w1_, h));  // (H)
+  return torch::addmv(b2_, w2_, hidden);                 // (n)
+}
+
+torch::Tensor SoupBank::theta(const torch::Tensor& h) const {
+  if (bank_.n_experts == 0) return shared_;
+  // S + E^T alpha: one GEMV reading the bank once.
+  return torch::addmv(shared_, experts_.t(), alpha(h));  // (P)
+}
+
+torch::Tensor SoupBank::forward(const torch::Tensor& h, const torch::Tensor& idx) const {
+  return gpt_forward(theta(h), model_, layout_, idx);
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> SoupBank::named_parameters() const {
+  std::vector<std::pair<std::string, torch::Tensor>> out{{"S", shared_}};
+  if (bank_.n_experts > 0) {
+    out.emplace_back("E", experts_);
+    out.emplace_back("coef.w1", w1_);
+    out.emplace_back("coef.b1", b1_);
+    out.emplace_back("coef.w2", w2_);
+    out.emplace_back("coef.b2", b2_);
+  }
+  return out;
+}
+
+std::vector<torch::Tensor> SoupBank::decay_masks() const {
+  std::vector<torch::Tensor> out{theta_decay_mask_};
+  if (bank_.n_experts > 0) {
+    auto full = torch::ones({1}, theta_decay_mask_.options());
+    out.push_back(theta_decay_mask_);  // E (n, P): broadcast over experts
+    out.push_back(full);               // coef.w1
+    out.emplace_back();                // coef.b1
+    out.push_back(full);               // coef.w2
+    out.emplace_back();                // coef.b2
+  }
+  return out;
+}
+
+torch::Tensor SoupBank::h_tensor(const std::vector<double>& h) const {
+  TORCH_CHECK(int(h.size()) == n_domains_, "h has ", h.size(), " entries, expected ", n_domains_);
+  return torch::tensor(h, torch::kFloat64).to(torch::kFloat32).to(device());
+}
+
+}  // namespace souplab

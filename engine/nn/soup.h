@@ -1,0 +1,56 @@
+#pragma once
+// The Soup-of-Experts bank (DESIGN §1.1): shared parameters S (P), experts E (n, P) in the
+// layout of the base model, and the coefficient MLP alpha = f(h) (k -> hidden -> n, ReLU).
+// theta(h) = S + alpha(h)^T E is one matrix-vector product over the whole bank. With n = 0 the
+// bank is a plain dense model (theta = S), so dense runs share all of this code.
+#include <torch/torch.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/core/config.h"
+#include "engine/core/param_layout.h"
+
+namespace souplab {
+
+class SoupBank {
+ public:
+  SoupBank(const ModelConfig& model, const BankConfig& bank, int n_domains,
+           const torch::Device& device);
+
+  // Random initialisation from `seed` (experts scaled by bank.expert_init_scale).
+  void init(uint64_t seed);
+
+  // h: (k) float on the bank's device. alpha: (n). theta: (P), differentiable w.r.t. the bank.
+  torch::Tensor alpha(const torch::Tensor& h) const;
+  torch::Tensor theta(const torch::Tensor& h) const;
+  // Logits of the soup at h for idx (B, T).
+  torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& idx) const;
+
+  // Every trained tensor with a stable name ("S", "E", "coef.w1", ...), and the matching AdamW
+  // weight-decay mask (broadcastable to the tensor; undefined = no decay, ones = full decay).
+  std::vector<std::pair<std::string, torch::Tensor>> named_parameters() const;
+  std::vector<torch::Tensor> decay_masks() const;
+
+  const ModelConfig& model_config() const { return model_; }
+  const BankConfig& bank_config() const { return bank_; }
+  const ParamLayout& layout() const { return layout_; }
+  int n_domains() const { return n_domains_; }
+  int n_experts() const { return bank_.n_experts; }
+  torch::Device device() const { return shared_.device(); }
+  // A float (k) tensor of h on the bank's device.
+  torch::Tensor h_tensor(const std::vector<double>& h) const;
+
+ private:
+  ModelConfig model_;
+  BankConfig bank_;
+  int n_domains_;
+  ParamLayout layout_;
+  torch::Tensor shared_;   // (P)
+  torch::Tensor experts_;  // (n, P); undefined when n = 0
+  torch::Tensor w1_, b1_, w2_, b2_;  // coefficient MLP: (H, k), (H), (n, H), (n)
+  torch::Tensor theta_decay_mask_;   // (P)
+};
+
+}  // namespace souplab

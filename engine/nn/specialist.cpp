@@ -1,0 +1,37 @@
+#include <cstring>
+
+#include "engine/core/error.h"
+#include "engine/nn/gpt.h"
+#include "engine/nn/specialist_impl.h"
+
+namespace souplab {
+
+SpecialistImpl::SpecialistImpl(torch::Tensor theta, const ModelConfig& config,
+                               std::vector<double> h, double ms)
+    : theta_(std::move(theta)), config_(config), layout_(gpt_param_layout(config)),
+      h_(std::move(h)), ms_(ms) {
+  TORCH_CHECK(theta_.numel() == layout_.total, "specialist: theta has ", theta_.numel(),
+              " values, the config needs ", layout_.total);
+}
+
+std::vector<float> SpecialistImpl::parameters() const {
+  auto host = theta_.detach().to(torch::kCPU).contiguous();
+  return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
+}
+
+std::vector<float> SpecialistImpl::logits(const std::vector<int64_t>& tokens, int batch, int T) const {
+  if (batch <= 0 || T <= 0 || tokens.size() != size_t(batch) * size_t(T))
+    throw Error("logits: expected batch * T = " + std::to_string(int64_t(batch) * T) +
+                " tokens, got " + std::to_string(tokens.size()));
+  if (T > config_.block_size)
+    throw Error("logits: " + std::to_string(T) + " tokens exceed the context of " +
+                std::to_string(config_.block_size));
+  for (int64_t t : tokens)
+    if (t < 0 || t >= config_.vocab_size) throw Error("logits: token " + std::to_string(t) + " out of range");
+  torch::NoGradGuard no_grad;
+  auto idx = torch::tensor(tokens, torch::kInt64).view({batch, T}).to(theta_.device());
+  auto out = gpt_forward(theta_, config_, layout_, idx).to(torch::kCPU).contiguous();
+  return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+
+}  // namespace souplab

@@ -1,0 +1,388 @@
+#include "engine/nn/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/domain_weights.h"
+#include "engine/core/error.h"
+#include "engine/core/paths.h"
+#include "engine/core/run_log.h"
+#include "engine/core/sampler.h"
+#include "engine/nn/adamw.h"
+#include "engine/nn/checkpoint.h"
+#include "engine/nn/device.h"
+#include "engine/nn/gpt.h"
+#include "engine/nn/soup.h"
+#include "engine/nn/validation.h"
+
+namespace souplab {
+namespace fs = std::filesystem;
+
+double learning_rate_at(const TrainConfig& c, int64_t step) {
+  const double min_lr = c.lr * c.min_lr_ratio;
+  if (step < c.warmup_steps) return c.lr * double(step + 1) / double(c.warmup_steps);
+  if (step >= c.steps) return min_lr;
+  const double progress =
+      double(step - c.warmup_steps) / double(std::max<int64_t>(1, c.steps - c.warmup_steps));
+  return min_lr + 0.5 * (1.0 + std::cos(M_PI * progress)) * (c.lr - min_lr);
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+void notify(const TrainCallbacks& cb, const std::string& message) {
+  if (cb.on_message) cb.on_message(message);
+}
+
+std::string checkpoint_name(int64_t step) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "step_%08lld.ckpt", static_cast<long long>(step));
+  return buf;
+}
+
+class TrainerImpl final : public Trainer {
+ public:
+  TrainerImpl(RunConfig config, const std::string& run_log_path, const TrainCallbacks& cb)
+      : config_(std::move(config)), device_(torch::kCPU) {
+    validate(config_);
+    set_torch_threads(config_.train.threads);
+    const DeviceChoice dev = select_device(config_.train.device);
+    device_ = torch::Device(dev.device);
+    notify(cb, dev.message);
+    open_corpus(cb);
+    if (config_.train.kind == "dense") config_.bank.n_experts = 0;
+    if (config_.bank.n_domains == 0) config_.bank.n_domains = int(domains_.size());
+    if (config_.bank.n_domains != int(domains_.size()))
+      throw Error("bank.n_domains is " + std::to_string(config_.bank.n_domains) + " but the corpus " +
+                  config_.train.corpus_dir + " has " + std::to_string(domains_.size()) + " domains");
+    init_mixture();
+
+    bank_ = std::make_unique<SoupBank>(config_.model, config_.bank, int(domains_.size()), device_);
+    bank_->init(config_.train.seed);
+    make_optimizer();
+    sampler_ = std::make_unique<BatchSampler>(cache_, config_.model.block_size, config_.train.seed + 1);
+
+    open_log(run_log_path.empty() ? default_run_log_path() : run_log_path);
+    run_name_ = config_.train.run_name.empty() ? config_.train.kind + " " + iso8601_utc_now()
+                                               : config_.train.run_name;
+    RunInfo info;
+    info.name = run_name_;
+    info.kind = config_.train.kind;
+    info.config_json = to_json(config_);
+    run_id_ = log_->create_run(info);
+    if (config_.train.out_dir.empty())
+      config_.train.out_dir = default_runs_dir() + "/run-" + std::to_string(run_id_);
+    ensure_directory(config_.train.out_dir);
+    log_->set_run_status(run_id_, "running");
+    std::vector<std::pair<std::string, int64_t>> doms;
+    for (const auto& d : cache_->domains()) doms.emplace_back(d.name, int64_t(d.train_tokens));
+    log_->set_domains(run_id_, doms);
+    log_->log_event(run_id_, "train", nlohmann::json{{"run_dir", config_.train.out_dir}}.dump());
+    notify(cb, "run " + std::to_string(run_id_) + " (" + run_name_ + "): " +
+                   std::to_string(param_counts(config_.model, config_.bank, int(domains_.size())).total) +
+                   " trained parameters, checkpoints in " + config_.train.out_dir);
+  }
+
+  // Resume constructor.
+  TrainerImpl(LoadedCheckpoint ck, const std::string& ckpt_path, const std::string& run_log_path,
+              const TrainCallbacks& cb, int64_t total_steps_override)
+      : config_(ck.state.config), device_(torch::kCPU) {
+    set_torch_threads(config_.train.threads);
+    if (total_steps_override > 0) {
+      if (total_steps_override < ck.state.step)
+        throw Error(ckpt_path + ": asked to train to step " + std::to_string(total_steps_override) +
+                    " but the checkpoint is already at step " + std::to_string(ck.state.step));
+      config_.train.steps = total_steps_override;
+    }
+    const DeviceChoice dev = select_device(config_.train.device);
+    device_ = torch::Device(dev.device);
+    notify(cb, dev.message);
+    open_corpus(cb);
+    if (domains_ != ck.state.domains)
+      throw file_error(ckpt_path, "its domains differ from those of the corpus " + config_.train.corpus_dir);
+    if (cache_->content_hash() != ck.state.corpus_hash)
+      notify(cb, "warning: the corpus changed since this checkpoint was written; the run "
+                 "continues on the new data, so it will not repeat the original run exactly");
+    init_mixture();
+    bank_ = ck.bank->device() == device_ ? std::move(ck.bank) : nullptr;
+    if (!bank_) {  // checkpoint loaded on another device: reload here
+      ck = load_checkpoint(ckpt_path, device_, true);
+      bank_ = std::move(ck.bank);
+    }
+    make_optimizer();
+    optimizer_->set_step_count(ck.optimizer_step);
+    for (size_t i = 0; i < ck.exp_avg.size(); ++i) {
+      optimizer_->exp_avg()[i].copy_(ck.exp_avg[i]);
+      optimizer_->exp_avg_sq()[i].copy_(ck.exp_avg_sq[i]);
+    }
+    sampler_ = std::make_unique<BatchSampler>(cache_, config_.model.block_size, 0);
+    sampler_->set_state(ck.state.sampler_state);
+    step_ = ck.state.step;
+    elapsed_s_ = ck.state.elapsed_s;
+    run_id_ = ck.state.run_id;
+    run_name_ = ck.state.run_name;
+    last_checkpoint_ = ckpt_path;
+    std::string log_path = run_log_path;
+    if (log_path.empty()) log_path = ck.state.run_log_path;
+    if (log_path.empty()) log_path = default_run_log_path();
+    open_log(log_path);
+    try {
+      log_->get_run(run_id_);
+    } catch (const Error&) {
+      // The run log lost this run (another machine, deleted log): log it anew.
+      RunInfo info;
+      info.name = run_name_;
+      info.kind = config_.train.kind;
+      info.config_json = to_json(config_);
+      run_id_ = log_->create_run(info);
+      notify(cb, "run not found in " + log_path + "; logged as new run " + std::to_string(run_id_));
+    }
+    ensure_directory(config_.train.out_dir);
+    log_->set_run_status(run_id_, "running");
+    log_->log_event(run_id_, "resume",
+                    nlohmann::json{{"checkpoint", ckpt_path}, {"step", step_}}.dump());
+    notify(cb, "resumed run " + std::to_string(run_id_) + " at step " + std::to_string(step_) +
+                   " of " + std::to_string(config_.train.steps));
+  }
+
+  TrainOutcome run(const TrainCallbacks& cb) override {
+    try {
+      return run_loop(cb);
+    } catch (...) {
+      try {
+        log_->set_run_status(run_id_, "failed", iso8601_utc_now());
+      } catch (...) {
+      }
+      throw;
+    }
+  }
+
+  std::string save_checkpoint() override {
+    TrainState s;
+    s.config = config_;
+    s.domains = domains_;
+    s.step = step_;
+    s.run_id = run_id_;
+    s.run_name = run_name_;
+    s.sampler_state = sampler_->state();
+    s.elapsed_s = elapsed_s_;
+    s.corpus_hash = cache_->content_hash();
+    s.run_log_path = log_->path();
+    const std::string path = config_.train.out_dir + "/" + checkpoint_name(step_);
+    souplab::save_checkpoint(path, *bank_, optimizer_.get(), s);
+    last_checkpoint_ = path;
+    log_->set_checkpoint(run_id_, path, step_);
+    prune_checkpoints();
+    return path;
+  }
+
+  int64_t run_id() const override { return run_id_; }
+  int64_t step() const override { return step_; }
+  const RunConfig& config() const override { return config_; }
+  const std::vector<std::string>& domain_names() const override { return domains_; }
+  std::string run_dir() const override { return config_.train.out_dir; }
+  std::string device() const override { return device_.str(); }
+  std::string last_checkpoint() const override { return last_checkpoint_; }
+
+ private:
+  void open_corpus(const TrainCallbacks& cb) {
+    CorpusOptions opts;
+    opts.cache_dir = config_.train.cache_dir;
+    opts.min_domain_tokens = uint64_t(config_.model.block_size) + 1;
+    if (config_.train.corpus_dir.empty()) throw Error("no corpus folder given (train.corpus_dir)");
+    cache_ = TokenCache::open(config_.train.corpus_dir, opts,
+                              [&](size_t i, size_t n, const std::string& m) {
+                                notify(cb, "corpus " + std::to_string(i + 1) + "/" +
+                                               std::to_string(n) + ": " + m);
+                              });
+    domains_ = cache_->domain_names();
+    val_ = load_validation_windows(*cache_, config_.model.block_size, config_.train.eval_windows);
+  }
+
+  void init_mixture() {
+    const size_t k = domains_.size();
+    pi_ = parse_meta_distribution(config_.train.meta_distribution);
+    dense_h_ = config_.train.mixture.empty() ? uniform_domain_weights(k)
+                                             : normalize_domain_weights(config_.train.mixture, k);
+  }
+
+  void make_optimizer() {
+    std::vector<torch::Tensor> params;
+    for (const auto& [name, t] : bank_->named_parameters()) params.push_back(t);
+    AdamWOptions o;
+    o.beta1 = config_.train.beta1;
+    o.beta2 = config_.train.beta2;
+    o.eps = config_.train.adam_eps;
+    o.weight_decay = config_.train.weight_decay;
+    optimizer_ = std::make_unique<AdamW>(params, bank_->decay_masks(), o);
+    params_ = params;
+  }
+
+  void open_log(const std::string& path) { log_ = std::make_unique<RunLog>(path); }
+
+  // One optimiser step; returns the (device) loss.
+  torch::Tensor train_step(double lr) {
+    const auto& tc = config_.train;
+    const int B = tc.batch_size, T = config_.model.block_size;
+    std::vector<double> h = bank_->n_experts() > 0 ? sampler_->sample_h(pi_, tc.support_max) : dense_h_;
+    auto host = torch::empty({B, T + 1}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(
+                                             device_.is_cuda()));
+    sampler_->sample_batch(h, B, host.data_ptr<uint8_t>());
+    auto batch = host.to(device_, /*non_blocking=*/true).to(torch::kInt64);  // (B, T+1)
+    auto x = batch.narrow(1, 0, T), y = batch.narrow(1, 1, T);
+    optimizer_->zero_grad();
+    auto loss = lm_loss(bank_->forward(bank_->h_tensor(h), x), y);
+    loss.backward();
+    clip_grad_norm(params_, tc.grad_clip);
+    optimizer_->step(lr);
+    return loss.detach();
+  }
+
+  EvalResult evaluate() {
+    torch::NoGradGuard no_grad;
+    EvalResult r;
+    r.step = step_;
+    r.domains = domains_;
+    const size_t k = domains_.size();
+    auto theta_u = bank_->theta(bank_->h_tensor(uniform_domain_weights(k)));
+    for (const auto& d : val_)
+      r.loss_uniform.push_back(mean_window_loss(theta_u, config_.model, bank_->layout(), d.tokens));
+    if (bank_->n_experts() > 0) {
+      for (size_t i = 0; i < k; ++i) {
+        auto theta_i = bank_->theta(bank_->h_tensor(one_hot_domain_weights(k, i)));
+        r.loss_specialist.push_back(
+            mean_window_loss(theta_i, config_.model, bank_->layout(), val_[i].tokens));
+      }
+    }
+    return r;
+  }
+
+  void log_eval(const EvalResult& r) {
+    std::vector<Metric> rows;
+    const bool soup = !r.loss_specialist.empty();
+    for (size_t i = 0; i < r.domains.size(); ++i) {
+      rows.push_back({r.step, "val", r.domains[i], soup ? "loss_uniform" : "loss", r.loss_uniform[i], 0});
+      if (soup) rows.push_back({r.step, "val", r.domains[i], "loss_specialist", r.loss_specialist[i], 0});
+    }
+    log_->log_metrics(run_id_, rows);
+  }
+
+  void prune_checkpoints() {
+    std::vector<fs::path> ckpts;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(config_.train.out_dir, ec)) {
+      const auto name = e.path().filename().string();
+      if (name.rfind("step_", 0) == 0 && e.path().extension() == ".ckpt") ckpts.push_back(e.path());
+    }
+    std::sort(ckpts.begin(), ckpts.end());
+    const size_t keep = size_t(std::max(1, config_.train.keep_checkpoints));
+    for (size_t i = 0; i + keep < ckpts.size(); ++i) fs::remove(ckpts[i], ec);
+  }
+
+  TrainOutcome run_loop(const TrainCallbacks& cb) {
+    const auto& tc = config_.train;
+    const int64_t tokens_per_step = int64_t(tc.batch_size) * config_.model.block_size;
+    if (step_ == 0) {
+      EvalResult r = evaluate();
+      log_eval(r);
+      if (cb.on_eval) cb.on_eval(r);
+    }
+    const int64_t first_step = step_;
+    double session_s = 0;  // training time in this call, pauses excluded
+    double window_s = 0;
+    int64_t window_steps = 0;
+    auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+    while (step_ < tc.steps) {
+      if (cb.should_stop && cb.should_stop()) {
+        const std::string path = save_checkpoint();
+        log_->set_run_status(run_id_, "stopped", iso8601_utc_now());
+        if (cb.on_checkpoint) cb.on_checkpoint(path, step_);
+        notify(cb, "stopped at step " + std::to_string(step_) + "; checkpoint " + path);
+        return TrainOutcome::kStopped;
+      }
+      const auto t0 = Clock::now();
+      const double lr = learning_rate_at(tc, step_);
+      loss_sum += train_step(lr).to(torch::kFloat64);
+      ++step_;
+      ++window_steps;
+      const bool last = step_ == tc.steps;
+      if (step_ % tc.log_interval == 0 || last) {
+        TrainProgress p;
+        p.step = step_;
+        p.total_steps = tc.steps;
+        p.train_loss = loss_sum.item<double>() / double(window_steps);  // sync point
+        p.lr = lr;
+        window_s += seconds_since(t0);
+        p.tokens_per_sec = double(window_steps * tokens_per_step) / std::max(window_s, 1e-9);
+        session_s += window_s;
+        elapsed_s_ += window_s;
+        p.elapsed_s = elapsed_s_;
+        p.eta_s = double(tc.steps - step_) * session_s / double(step_ - first_step);
+        log_->log_metrics(run_id_, {{step_, "train", "", "loss", p.train_loss, 0},
+                                    {step_, "train", "", "lr", lr, 0},
+                                    {step_, "train", "", "tokens_per_sec", p.tokens_per_sec, 0}});
+        if (cb.on_progress) cb.on_progress(p);
+        loss_sum.zero_();
+        window_steps = 0;
+        window_s = 0;
+      } else {
+        window_s += seconds_since(t0);
+      }
+      if (step_ % tc.eval_interval == 0 || last) {
+        EvalResult r = evaluate();
+        log_eval(r);
+        if (cb.on_eval) cb.on_eval(r);
+      }
+      if (step_ % tc.checkpoint_interval == 0 || last) {
+        const std::string path = save_checkpoint();
+        if (cb.on_checkpoint) cb.on_checkpoint(path, step_);
+      }
+    }
+    log_->set_run_status(run_id_, "finished", iso8601_utc_now());
+    return TrainOutcome::kFinished;
+  }
+
+  RunConfig config_;
+  torch::Device device_;
+  std::shared_ptr<const TokenCache> cache_;
+  std::vector<std::string> domains_;
+  std::vector<DomainWindows> val_;
+  std::unique_ptr<SoupBank> bank_;
+  std::unique_ptr<AdamW> optimizer_;
+  std::vector<torch::Tensor> params_;
+  std::unique_ptr<BatchSampler> sampler_;
+  MetaDistribution pi_ = MetaDistribution::kSparseDirichlet;
+  std::vector<double> dense_h_;
+  std::unique_ptr<RunLog> log_;
+  int64_t run_id_ = 0;
+  std::string run_name_;
+  int64_t step_ = 0;
+  double elapsed_s_ = 0;
+  std::string last_checkpoint_;
+};
+
+}  // namespace
+
+std::unique_ptr<Trainer> Trainer::start_new(RunConfig config, const std::string& run_log_path,
+                                            const TrainCallbacks& callbacks) {
+  return std::make_unique<TrainerImpl>(std::move(config), run_log_path, callbacks);
+}
+
+std::unique_ptr<Trainer> Trainer::resume(const std::string& checkpoint_path,
+                                         const std::string& run_log_path,
+                                         const TrainCallbacks& callbacks,
+                                         int64_t total_steps_override) {
+  LoadedCheckpoint ck = load_checkpoint(checkpoint_path, torch::kCPU, true);
+  return std::make_unique<TrainerImpl>(std::move(ck), checkpoint_path, run_log_path, callbacks,
+                                       total_steps_override);
+}
+
+}  // namespace souplab

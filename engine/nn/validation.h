@@ -1,0 +1,27 @@
+#pragma once
+// Per-domain validation windows as tensors, and the mean loss of a parameter vector on them.
+// Shared by the trainer's periodic evaluation and the explorer's ValidationSet.
+#include <torch/torch.h>
+
+#include <string>
+#include <vector>
+
+#include "engine/core/config.h"
+#include "engine/core/corpus.h"
+#include "engine/core/param_layout.h"
+
+namespace souplab {
+
+struct DomainWindows {
+  std::string name;
+  torch::Tensor tokens;  // (W, T + 1) int64, on the CPU
+};
+
+std::vector<DomainWindows> load_validation_windows(const TokenCache& cache, int block_size,
+                                                   int windows_per_domain);
+
+// Mean next-token loss of theta on windows (W, T + 1), in batches; no autograd.
+double mean_window_loss(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout,
+                        const torch::Tensor& windows, int batch_size = 8);
+
+}  // namespace souplab

@@ -1,0 +1,69 @@
+// Config files: defaults survive a round trip, unknown keys and wrong types are errors that name
+// the file and the key, inconsistent sizes are refused.
+#include <QtTest>
+
+#include "engine/core/config.h"
+#include "engine/core/error.h"
+
+using namespace souplab;
+
+class TestConfig : public QObject {
+  Q_OBJECT
+
+  static QString error_of(const std::string& json) {
+    try {
+      validate(parse_run_config(json, "my.json"));
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return {};
+  }
+
+ private Q_SLOTS:
+  void roundTripKeepsEveryField() {
+    RunConfig c;
+    c.model.n_layer = 3;
+    c.bank.n_experts = 5;
+    c.train.lr = 1.5e-3;
+    c.train.mixture = {0.25, 0.75};
+    c.train.run_name = "a \"quoted\" name";
+    const RunConfig back = parse_run_config(to_json(c), "x");
+    QCOMPARE(to_json(back), to_json(c));
+    QCOMPARE(back.model.n_layer, 3);
+    QCOMPARE(back.bank.n_experts, 5);
+    QCOMPARE(back.train.mixture, (std::vector<double>{0.25, 0.75}));
+  }
+
+  void missingKeysKeepDefaults() {
+    const RunConfig c = parse_run_config(R"({"train": {"steps": 7}})", "x");
+    QCOMPARE(c.train.steps, int64_t(7));
+    QCOMPARE(c.model.n_embd, ModelConfig{}.n_embd);
+  }
+
+  void badInputNamesFileAndKey() {
+    QString e = error_of(R"({"train": {"stepz": 7}})");
+    QVERIFY2(e.contains("my.json") && e.contains("stepz"), qPrintable(e));
+    e = error_of(R"({"train": {"steps": "many"}})");
+    QVERIFY2(e.contains("my.json") && e.contains("steps"), qPrintable(e));
+    e = error_of(R"({"train": {"steps": 1.5}})");
+    QVERIFY2(e.contains("integer"), qPrintable(e));
+    e = error_of(R"({"modle": {}})");
+    QVERIFY2(e.contains("modle"), qPrintable(e));
+    e = error_of("{not json");
+    QVERIFY2(e.contains("my.json") && e.contains("JSON"), qPrintable(e));
+    e = error_of("[1, 2]");
+    QVERIFY2(e.contains("object"), qPrintable(e));
+    e = error_of(R"({"model": {"n_embd": 30, "n_head": 4}})");
+    QVERIFY2(e.contains("divisible"), qPrintable(e));
+    e = error_of(R"({"train": {"kind": "moe"}})");
+    QVERIFY2(e.contains("kind"), qPrintable(e));
+    e = error_of(R"({"train": {"meta_distribution": "beta"}})");
+    QVERIFY2(e.contains("meta_distribution"), qPrintable(e));
+    e = error_of(R"({"model": {"vocab_size": 512}})");
+    QVERIFY2(e.contains("vocab_size"), qPrintable(e));
+    QVERIFY(error_of(R"({"train": {"steps": 10}})").isEmpty());
+  }
+};
+
+QTEST_APPLESS_MAIN(TestConfig)
+#include "test_config.moc"

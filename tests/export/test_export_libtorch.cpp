@@ -1,0 +1,230 @@
+// Export round trip with libtorch: a random Soup-of-Experts bank saved as a checkpoint, opened
+// with Bank::load, instantiated at a random h and exported with export_specialist must
+//  (a) load back with Bank::load as a dense model with bit-identical parameters and exactly
+//      the same logits (same floats, same forward code: any difference is a bug, not rounding);
+//  (b) as model.onnx, run by an independent runtime (onnxruntime-node), give libtorch's logits
+//      within 1e-4 for two different (batch, seq) shapes.
+#include <torch/torch.h>
+
+#include <QFileInfo>
+#include <QTemporaryDir>
+#include <QtTest>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "engine/core/domain_weights.h"
+#include "engine/core/param_layout.h"
+#include "engine/export/specialist_export.h"
+#include "engine/nn/bank.h"
+#include "engine/nn/checkpoint.h"
+#include "engine/nn/soup.h"
+#include "export_test_util.h"
+
+using namespace souplab;
+using namespace export_test;
+
+namespace {
+
+constexpr int kDomains = 4;
+constexpr int kExperts = 3;
+
+BankConfig tiny_bank() {
+  BankConfig b;
+  b.n_experts = kExperts;
+  b.coef_hidden = 16;
+  b.expert_init_scale = 1.0;
+  return b;
+}
+
+// Where scripts/install-test-tools.sh put onnxruntime-node: $SOUPLAB_TEST_TOOLS, else the
+// folder CMake configured (<build>/test-tools).
+QString test_tools_dir() {
+  const QByteArray env = qgetenv("SOUPLAB_TEST_TOOLS");
+  return env.isEmpty() ? QString(SOUPLAB_TEST_TOOLS_DIR) : QString::fromLocal8Bit(env);
+}
+
+std::vector<int64_t> random_ids(std::mt19937& rng, size_t n) {
+  std::vector<int64_t> v(n);
+  for (auto& x : v) x = int64_t(rng() % 256);
+  v.front() = 255;  // both ends of the vocabulary
+  v.back() = 0;
+  return v;
+}
+
+double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  double d = 0;
+  for (size_t i = 0; i < a.size(); ++i) d = std::max(d, double(std::abs(a[i] - b[i])));
+  return d;
+}
+
+}  // namespace
+
+class TestExportLibtorch : public QObject {
+  Q_OBJECT
+
+  QTemporaryDir m_dir;
+  ModelConfig m_model = tiny_config();
+  std::vector<std::string> m_domains{"code_c", "licenses", "prose", "mail"};
+  std::vector<double> m_h;
+  std::shared_ptr<const Bank> m_bank;
+  std::shared_ptr<const Specialist> m_spec;
+  QString m_export;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(m_dir.isValid());
+    torch::manual_seed(5);
+    SoupBank bank(m_model, tiny_bank(), kDomains, torch::kCPU);
+    bank.init(11);
+    {
+      // O(1) shared weights and sizeable experts, so the logits are O(1) and a wrong mixture,
+      // a wrong op or a lost tensor shows far above float32 rounding.
+      torch::NoGradGuard no_grad;
+      const auto named = bank.named_parameters();
+      QCOMPARE(named[0].first, std::string("S"));
+      QCOMPARE(named[1].first, std::string("E"));
+      const ParamLayout& layout = bank.layout();
+      auto S = random_theta(layout, 101);
+      named[0].second.copy_(torch::from_blob(S.data(), {layout.total}, torch::kFloat32));
+      for (int j = 0; j < kExperts; ++j) {
+        auto Ej = random_theta(layout, 200 + j);
+        named[1].second[j].copy_(torch::from_blob(Ej.data(), {layout.total}, torch::kFloat32) * 0.3);
+      }
+    }
+    TrainState s;
+    s.config.model = m_model;
+    s.config.bank = tiny_bank();
+    s.config.bank.n_domains = kDomains;
+    s.domains = m_domains;
+    s.step = 42;
+    s.run_name = "export-roundtrip";
+    const std::string ckpt = m_dir.filePath("bank.ckpt").toStdString();
+    save_checkpoint(ckpt, bank, nullptr, s);
+
+    m_bank = Bank::load(ckpt, "cpu");
+    QCOMPARE(m_bank->facts().kind, std::string("soup"));
+    QCOMPARE(m_bank->facts().domains, m_domains);
+    // A random interior point of the simplex (every expert coefficient depends on it).
+    std::mt19937 rng(2024);
+    std::exponential_distribution<double> e(1.0);
+    std::vector<double> h(kDomains);
+    for (auto& v : h) v = e(rng);
+    m_h = normalize_domain_weights(h, kDomains);
+    m_spec = m_bank->instantiate(m_h);
+
+    SpecialistCard card;
+    card.run_id = "0";
+    card.run_name = s.run_name;
+    card.run_kind = "soup";
+    card.step = s.step;
+    card.source_checkpoint = ckpt;
+    card.domain_names = m_domains;
+    card.h = m_spec->domain_weights();
+    const auto theta = m_spec->parameters();
+    const ParamLayout layout = gpt_param_layout(m_spec->model_config());
+    QCOMPARE(int64_t(theta.size()), layout.total);
+    m_export = m_dir.filePath("specialist");
+    const ExportResult r = export_specialist(m_spec->model_config(), layout, theta.data(), card,
+                                             m_export.toStdString(), ExportFormat::kAll);
+    QCOMPARE(r.files.size(), size_t(4));
+    for (const char* f : {"model.safetensors", "config.json", "model.onnx", "README.md"})
+      QVERIFY2(QFileInfo::exists(m_export + "/" + f), f);
+  }
+
+  void reloadedExportIsBitIdentical() {
+    auto loaded = Bank::load(m_export.toStdString(), "cpu");
+    const BankFacts& f = loaded->facts();
+    QCOMPARE(f.kind, std::string("specialist"));
+    QCOMPARE(f.config.model.n_layer, m_model.n_layer);
+    QCOMPARE(f.config.model.n_embd, m_model.n_embd);
+    QCOMPARE(f.config.model.n_head, m_model.n_head);
+    QCOMPARE(f.config.model.block_size, m_model.block_size);
+    QCOMPARE(f.step, int64_t(42));
+
+    auto dense = loaded->instantiate(m_h);
+    const auto want = m_spec->parameters();
+    const auto got = dense->parameters();
+    QCOMPARE(got.size(), want.size());
+    QVERIFY2(std::memcmp(got.data(), want.data(), want.size() * sizeof(float)) == 0,
+             "reloaded parameters differ from the source specialist's");
+
+    std::mt19937 rng(9);
+    for (auto [batch, T] : {std::pair{2, 16}, std::pair{3, 5}}) {
+      const auto ids = random_ids(rng, size_t(batch * T));
+      const auto a = m_spec->logits(ids, batch, T);
+      const auto b = dense->logits(ids, batch, T);
+      QCOMPARE(b.size(), a.size());
+      const double diff = max_abs_diff(a, b);
+      qInfo("batch %d seq %d: max |reloaded - source| = %g", batch, T, diff);
+      QVERIFY2(diff == 0.0, qPrintable(QString("max abs difference %1").arg(diff)));
+    }
+  }
+
+  // The export records its domains and h (safetensors metadata), so the explorer can line the
+  // reloaded specialist's losses up with a bank's domains.
+  void reloadedExportKeepsDomainsAndWeights() {
+    auto loaded = Bank::load(m_export.toStdString(), "cpu");
+    const BankFacts& f = loaded->facts();
+    QCOMPARE(f.domains, m_domains);
+    QCOMPARE(f.training_mixture.size(), m_h.size());
+    for (size_t i = 0; i < m_h.size(); ++i) QVERIFY(f.training_mixture[i] == m_spec->domain_weights()[i]);
+    QVERIFY(loaded->instantiate(m_h)->domain_weights() == m_spec->domain_weights());
+  }
+
+  void onnxruntimeMatchesLibtorch() {
+    const QString node = QStandardPaths::findExecutable("node");
+    const QString tools = test_tools_dir();
+    const bool have_ort = QFileInfo::exists(tools + "/node_modules/onnxruntime-node/package.json");
+    if (node.isEmpty() || !have_ort) {
+      const QString msg = "\n*** onnxruntime-node NOT FOUND (node: " + (node.isEmpty() ? "missing" : node) +
+                          ", tools: " + tools + "): the exported ONNX model was NOT run. Install it with\n"
+                          "***   scripts/install-test-tools.sh " + tools + "\n";
+      if (qEnvironmentVariableIsSet("SOUPLAB_REQUIRE_TEST_TOOLS")) QFAIL(qPrintable(msg));
+      QSKIP(qPrintable(msg));
+    }
+    struct Case {
+      int batch, seq;
+    };
+    const std::vector<Case> cases = {{2, 16}, {3, 7}};  // full context, and a ragged shorter one
+    std::mt19937 rng(77);
+    nlohmann::json js = nlohmann::json::array();
+    std::vector<std::vector<int64_t>> ids;
+    for (const auto& c : cases) {
+      ids.push_back(random_ids(rng, size_t(c.batch * c.seq)));
+      js.push_back({{"batch", c.batch}, {"seq", c.seq}, {"ids", ids.back()}});
+    }
+    const QString cases_file = m_dir.filePath("cases.json");
+    std::ofstream(cases_file.toStdString()) << js.dump();
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert("NODE_PATH", tools + "/node_modules");
+    const QString prefix = m_dir.filePath("logits_");
+    const auto r = run_process(node, {script_path("run_onnx.js"), m_export + "/model.onnx", cases_file, prefix}, env);
+    QVERIFY2(r.started, "cannot start node");
+    QVERIFY2(r.exit_code == 0, r.err.constData());
+    const auto summary = nlohmann::json::parse(r.out.toStdString());
+    QCOMPARE(summary.size(), cases.size());
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const auto& c = cases[i];
+      QVERIFY((summary[i]["dims"] == nlohmann::json::array({c.batch, c.seq, 256})));
+      QFile f(prefix + QString::number(i) + ".f32");
+      QVERIFY(f.open(QIODevice::ReadOnly));
+      const QByteArray bytes = f.readAll();
+      const auto want = m_spec->logits(ids[i], c.batch, c.seq);
+      QCOMPARE(size_t(bytes.size()), want.size() * sizeof(float));
+      std::vector<float> got(want.size());
+      std::memcpy(got.data(), bytes.constData(), size_t(bytes.size()));
+      double max_abs = 0;
+      for (float v : want) max_abs = std::max(max_abs, double(std::abs(v)));
+      const double diff = max_abs_diff(got, want);
+      qInfo("batch %d seq %d: max |logit| %.3f, max |onnxruntime - libtorch| %.3g", c.batch, c.seq,
+            max_abs, diff);
+      QVERIFY(max_abs > 0.5);  // not trivially small, so the comparison means something
+      QVERIFY2(diff < 1e-4, qPrintable(QString("max abs difference %1").arg(diff)));
+    }
+  }
+};
+
+QTEST_GUILESS_MAIN(TestExportLibtorch)
+#include "test_export_libtorch.moc"

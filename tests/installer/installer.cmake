@@ -1,0 +1,15 @@
+# The Debian package: built with cpack from this build tree into a temporary folder, unpacked
+# with dpkg-deb, its files, control fields and unpacked binaries checked (test_deb.sh).
+# It packages what is already built: run it after building souplab-cli (and souplab).
+if(TARGET souplab)
+  set(_souplab_gui gui)
+else()
+  set(_souplab_gui nogui)
+endif()
+add_test(NAME installer_deb
+         COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_deb.sh ${CMAKE_CPACK_COMMAND} ${CMAKE_BINARY_DIR}
+                 ${PROJECT_VERSION} ${_souplab_gui})
+set_tests_properties(installer_deb PROPERTIES
+  LABELS installer
+  TIMEOUT 300
+  ENVIRONMENT "QT_QPA_PLATFORM=offscreen")

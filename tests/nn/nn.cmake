@@ -1,0 +1,4 @@
+souplab_add_test(test_soup_model SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_soup_model.cpp
+                 LIBS souplab_engine LABELS nn)
+souplab_add_test(test_training SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_training.cpp
+                 LIBS souplab_engine LABELS nn TIMEOUT 900)

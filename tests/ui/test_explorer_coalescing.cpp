@@ -1,0 +1,296 @@
+// The explorer end to end on a REAL tiny bank trained here: a burst of slider moves costs at most
+// two instantiations and the chart ends on the last move; one bar per domain per group; text
+// streams from the specialist and restarts when h changes.
+#include <QDir>
+#include <QElapsedTimer>
+#include <QEventLoop>
+#include <QTimer>
+#include <functional>
+#include <QFile>
+#include <QLabel>
+#include <QLineEdit>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QTemporaryDir>
+#include <QTest>
+
+#include "app/glue/generation_worker.h"
+#include "app/glue/inference_worker.h"
+#include "engine/core/config.h"
+#include "engine/nn/trainer.h"
+#include "ui/explorer/domain_sliders.h"
+#include "ui/explorer/generation_panel.h"
+#include "ui/explorer/loss_chart.h"
+#include "ui/explorer/specialist_explorer.h"
+#include "ui/qcustomplot_include.h"
+
+using namespace souplab::gui;
+
+namespace {
+
+// Three domains of clearly different bytes, > 40 KB each, in several documents so that the
+// validation split (by document) has something to hold out.
+void writeCorpus(const QString& root, const QStringList& domains = {"prose", "digits", "code"}) {
+  for (int d = 0; d < domains.size(); ++d) {
+    QDir(root).mkpath(domains[d]);
+    for (int doc = 0; doc < 12; ++doc) {
+      QByteArray text;
+      int line = 0;
+      while (text.size() < 4000) {
+        if (d % 3 == 0)
+          text += QByteArray::number(d) +
+                  " the quiet river ran past the old mill while the miller sang of summer.\n";
+        else if (d % 3 == 1)
+          text += QByteArray::number(doc * 7919 + line * 104729) + " " +
+                  QByteArray::number(line * line) + "\n";
+        else
+          text += "int f" + QByteArray::number(line) + "(int x) { return x * " +
+                  QByteArray::number(line % 13) + " + 1; }\n";
+        ++line;
+      }
+      QFile f(root + "/" + domains[d] + "/doc" + QString::number(doc) + ".txt");
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      f.write(text);
+    }
+  }
+}
+
+// Waits in a real event loop (woken by the explorer's signal) rather than QTRY_*, whose polling
+// sleeps 10 ms between event batches and would add up to that much to a measured latency.
+bool waitForDisplay(SpecialistExplorer& explorer, const std::function<bool()>& done, int timeoutMs) {
+  if (done()) return true;
+  QEventLoop loop;
+  QTimer::singleShot(timeoutMs, &loop, &QEventLoop::quit);
+  QObject::connect(&explorer, &SpecialistExplorer::specialistDisplayed, &loop, [&] {
+    if (done()) loop.quit();
+  });
+  loop.exec();
+  return done();
+}
+
+}  // namespace
+
+class TestExplorerCoalescing : public QObject {
+  Q_OBJECT
+
+  QTemporaryDir m_tmp;
+  QString m_checkpoint;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(m_tmp.isValid());
+    qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(m_tmp.filePath("data")));
+    qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(m_tmp.filePath("cache")));
+    writeCorpus(m_tmp.filePath("corpus"));
+    if (QTest::currentTestFailed()) return;
+
+    souplab::RunConfig c;
+    c.model.n_layer = 1;
+    c.model.n_embd = 32;
+    c.model.n_head = 2;
+    c.model.block_size = 32;
+    c.bank.n_experts = 2;
+    c.bank.coef_hidden = 16;
+    c.train.corpus_dir = m_tmp.filePath("corpus").toStdString();
+    c.train.device = "cpu";
+    c.train.steps = 5;
+    c.train.batch_size = 2;
+    c.train.warmup_steps = 1;
+    c.train.log_interval = 1;
+    c.train.eval_interval = 5;
+    c.train.eval_windows = 2;
+    c.train.checkpoint_interval = 5;
+    c.train.run_name = "explorer-test";
+    auto trainer = souplab::Trainer::start_new(c, m_tmp.filePath("runs.sqlite").toStdString());
+    trainer->run({});
+    m_checkpoint = QString::fromStdString(trainer->last_checkpoint());
+    QVERIFY2(QFile::exists(m_checkpoint), qPrintable(m_checkpoint));
+  }
+
+  void badPathIsAnErrorNamingIt() {
+    SpecialistExplorer explorer;
+    QSignalSpy errors(&explorer, &SpecialistExplorer::errorOccurred);
+    const QString bad = m_tmp.filePath("no-such.ckpt");
+    explorer.setBank(bad);
+    QTRY_COMPARE_WITH_TIMEOUT(errors.count(), 1, 30000);
+    QVERIFY2(errors.at(0).at(0).toString().contains("no-such.ckpt"),
+             qPrintable(errors.at(0).at(0).toString()));
+    QVERIFY(!explorer.hasBank());
+  }
+
+  void burstOfMovesIsCoalesced() {
+    SpecialistExplorer explorer;
+    explorer.resize(1100, 760);
+    QSignalSpy loaded(&explorer, &SpecialistExplorer::bankLoaded);
+    QSignalSpy errors(&explorer, &SpecialistExplorer::errorOccurred);
+    QSignalSpy displayed(&explorer, &SpecialistExplorer::specialistDisplayed);
+    explorer.setBank(m_checkpoint);
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
+    QVERIFY2(errors.isEmpty(), errors.isEmpty() ? "" : qPrintable(errors.at(0).at(0).toString()));
+    DomainSliders* sliders = explorer.domainSliders();
+    QCOMPARE(sliders->domains(), (QStringList{"code", "digits", "prose"}) );
+    // The first specialist (uniform h) and the reference.
+    QTRY_COMPARE_WITH_TIMEOUT(displayed.count(), 1, 30000);
+    QCOMPARE(explorer.displayedWeights(), sliders->weights());
+    QTRY_COMPARE_WITH_TIMEOUT(explorer.lossChart()->referenceBars()->data()->size(), 3, 30000);
+
+    InferenceWorker* worker = explorer.inferenceWorker();
+    const quint64 before = worker->instantiationCount();
+    // 50 moves within one event-loop turn, on two sliders, as a fast drag would produce.
+    for (int i = 0; i < 50; ++i) sliders->slider(i % 2)->setValue(100 + 15 * i);
+    const std::vector<double> last = sliders->weights();
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedWeights() == last, 30000);
+    QTest::qWait(300);  // nothing else may still be on its way
+    const quint64 done = worker->instantiationCount() - before;
+    qInfo("50 moves -> %llu instantiations", static_cast<unsigned long long>(done));
+    QVERIFY(done >= 1);
+    QVERIFY(done <= 2);
+    QCOMPARE(explorer.displayedWeights(), last);
+
+    // One bar per domain per group, domain names as tick labels.
+    LossChart* chart = explorer.lossChart();
+    QCOMPARE(chart->specialistBars()->data()->size(), 3);
+    QCOMPARE(chart->referenceBars()->data()->size(), 3);
+    auto ticker = chart->plot()->xAxis->ticker().dynamicCast<QCPAxisTickerText>();
+    QVERIFY(ticker);
+    QCOMPARE(ticker->ticks().value(2), QStringLiteral("prose"));
+    for (auto it = chart->specialistBars()->data()->constBegin();
+         it != chart->specialistBars()->data()->constEnd(); ++it)
+      QVERIFY(it->value > 0 && it->value < 10);  // nats/byte of a barely trained model
+
+    // A few single moves, each waited for, to measure slider-to-screen latency.
+    for (int i = 0; i < 5; ++i) {
+      const int n = displayed.count();
+      sliders->slider(2)->setValue(200 + 100 * i);
+      QVERIFY(waitForDisplay(explorer, [&] { return displayed.count() > n; }, 30000));
+    }
+    QVERIFY(explorer.lastLatencyMs() > 0);
+    // How much of it is drawing (the chart alone, rendered and repainted).
+    QElapsedTimer replot;
+    replot.start();
+    for (int i = 0; i < 5; ++i) chart->replotNow();
+    qInfo("chart replot: %.1f ms each", double(replot.nsecsElapsed()) / 5e6);
+    qInfo("slider->screen latency (tiny bank): last %.1f ms, median %.1f ms over %d",
+          explorer.lastLatencyMs(), explorer.medianLatencyMs(), explorer.latencySamples());
+
+    if (qEnvironmentVariableIsSet("SOUPLAB_GRAB_DIR"))
+      explorer.grab().save(qEnvironmentVariable("SOUPLAB_GRAB_DIR") + "/explorer.png");
+    QVERIFY2(errors.isEmpty(), errors.isEmpty() ? "" : qPrintable(errors.at(0).at(0).toString()));
+  }
+
+  void textStreamsAndRestartsWhenHChanges() {
+    SpecialistExplorer explorer;
+    QSignalSpy loaded(&explorer, &SpecialistExplorer::bankLoaded);
+    QSignalSpy displayed(&explorer, &SpecialistExplorer::specialistDisplayed);
+    explorer.setBank(m_checkpoint);
+    QTRY_COMPARE_WITH_TIMEOUT(displayed.count(), 1, 60000);
+
+    GenerationWorker* gen = explorer.generationWorker();
+    QSignalSpy pieces(gen, &GenerationWorker::pieceReady);
+    QSignalSpy started(gen, &GenerationWorker::started);
+    explorer.generationPanel()->findChild<QLineEdit*>("promptEdit")->setText("int f");
+    explorer.startGeneration();
+    QTRY_VERIFY_WITH_TIMEOUT(pieces.count() >= 1, 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.generationPanel()->output().size() > 5, 30000);
+    QCOMPARE(started.count(), 1);
+
+    // A new h: the running (or, with "follow h", finished) generation starts over.
+    explorer.domainSliders()->slider(0)->setValue(900);
+    QTRY_COMPARE_WITH_TIMEOUT(displayed.count(), 2, 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(started.count() >= 2, 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.generationPanel()->output().size() > 5, 30000);
+    explorer.stopGeneration();
+  }
+
+  // Quick estimate first, then the full windows, from ONE instantiation; the reference bars follow
+  // the tier on screen. (The tiny bank's context is 32, so quick windows of 16 force two tiers.)
+  void quickThenPreciseFromOneInstantiation() {
+    SpecialistExplorer explorer;
+    explorer.inferenceWorker()->setQuickEvaluation(16, 2);
+    QSignalSpy displayed(&explorer, &SpecialistExplorer::specialistDisplayed);
+    explorer.setBank(m_checkpoint);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedIsPrecise(), 60000);
+    const quint64 before = explorer.inferenceWorker()->instantiationCount();
+    const int shown = displayed.count();
+
+    std::vector<bool> tiers;
+    std::vector<double> referenceFirst;
+    connect(&explorer, &SpecialistExplorer::specialistDisplayed, this, [&] {
+      tiers.push_back(explorer.displayedIsPrecise());
+      QCPBars* ref = explorer.lossChart()->referenceBars();
+      if (referenceFirst.empty())
+        for (auto it = ref->data()->constBegin(); it != ref->data()->constEnd(); ++it)
+          referenceFirst.push_back(it->value);
+    });
+    explorer.domainSliders()->slider(1)->setValue(700);
+    QTRY_COMPARE_WITH_TIMEOUT(displayed.count(), shown + 2, 30000);
+    QCOMPARE(tiers, (std::vector<bool>{false, true}));
+    QCOMPARE(explorer.inferenceWorker()->instantiationCount() - before, quint64(1));
+    QCOMPARE(explorer.displayedWeights(), explorer.domainSliders()->weights());
+    // The quick reference differs from the full one (other windows), and both have 3 bars.
+    QCOMPARE(int(referenceFirst.size()), 3);
+    QCOMPARE(explorer.lossChart()->referenceBars()->data()->size(), 3);
+    QVERIFY(explorer.lossChart()->referenceBars()->data()->at(0)->value != referenceFirst[0]);
+    QVERIFY(explorer.medianPreciseLatencyMs() >= explorer.medianLatencyMs());
+  }
+
+  // Opt-in (SOUPLAB_EXPLORER_DEMO=1): the slider-to-screen latency at the demo size of DESIGN §2
+  // (4 layers, width 256, 4 heads, context 256, n = 8 experts) over 8 domains; DESIGN §4 asks
+  // for < 100 ms on 2 cores. The bank is barely trained: latency does not depend on quality.
+  void latencyAtDemoSize() {
+    if (!qEnvironmentVariableIsSet("SOUPLAB_EXPLORER_DEMO"))
+      QSKIP("set SOUPLAB_EXPLORER_DEMO=1 to measure the latency at the demo size");
+    QStringList names;
+    for (int d = 0; d < 8; ++d) names << QStringLiteral("domain%1").arg(d);
+    writeCorpus(m_tmp.filePath("demo-corpus"), names);
+    souplab::RunConfig c;  // the defaults are the demo size
+    c.train.corpus_dir = m_tmp.filePath("demo-corpus").toStdString();
+    c.train.device = "cpu";
+    c.train.steps = 1;
+    c.train.batch_size = 1;
+    c.train.warmup_steps = 1;
+    c.train.eval_interval = 1;
+    c.train.eval_windows = 1;
+    c.train.checkpoint_interval = 1;
+    auto trainer = souplab::Trainer::start_new(c, m_tmp.filePath("runs.sqlite").toStdString());
+    trainer->run({});
+    const QString checkpoint = QString::fromStdString(trainer->last_checkpoint());
+
+    SpecialistExplorer explorer;
+    explorer.resize(1280, 800);
+    explorer.show();
+    QSignalSpy displayed(&explorer, &SpecialistExplorer::specialistDisplayed);
+    explorer.setBank(checkpoint);
+    QTRY_COMPARE_WITH_TIMEOUT(displayed.count(), 1, 120000);
+    // One move at a time, each waited for until its full-window bars are up: both tiers timed.
+    for (int i = 0; i < 15; ++i) {
+      explorer.domainSliders()->slider(i % 8)->setValue(150 + 50 * i);
+      const std::vector<double> h = explorer.domainSliders()->weights();
+      QVERIFY(waitForDisplay(
+          explorer, [&] { return explorer.displayedWeights() == h && explorer.displayedIsPrecise(); },
+          60000));
+    }
+    qInfo("DEMO slider->screen latency: first bars median %.1f ms (last %.1f ms, %d moves); "
+          "full-window bars median %.1f ms; %s",
+          explorer.medianLatencyMs(), explorer.lastLatencyMs(), explorer.latencySamples(),
+          explorer.medianPreciseLatencyMs(),
+          qPrintable(explorer.findChild<QLabel*>("timingLabel")->text()));
+    if (qEnvironmentVariableIsSet("SOUPLAB_GRAB_DIR"))
+      explorer.grab().save(qEnvironmentVariable("SOUPLAB_GRAB_DIR") + "/explorer-demo.png");
+  }
+
+  void compareWithReplacesTheReference() {
+    SpecialistExplorer explorer;
+    QSignalSpy displayed(&explorer, &SpecialistExplorer::specialistDisplayed);
+    explorer.setBank(m_checkpoint);
+    QTRY_COMPARE_WITH_TIMEOUT(displayed.count(), 1, 60000);
+    QCPBars* reference = explorer.lossChart()->referenceBars();
+    QTRY_COMPARE_WITH_TIMEOUT(reference->data()->size(), 3, 30000);
+    explorer.compareWith(m_checkpoint);
+    QTRY_VERIFY_WITH_TIMEOUT(reference->name() != QStringLiteral("generic (uniform h)"), 30000);
+    QCOMPARE(reference->data()->size(), 3);
+  }
+};
+
+QTEST_MAIN(TestExplorerCoalescing)
+#include "test_explorer_coalescing.moc"

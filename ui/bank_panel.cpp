@@ -1,0 +1,88 @@
+#include "ui/bank_panel.h"
+
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QPushButton>
+#include <QVBoxLayout>
+
+namespace souplab::gui {
+
+namespace {
+QString count(int64_t n) {
+  const QString exact = QLocale().toString(qlonglong(n));
+  if (n >= 1'000'000) return QStringLiteral("%1 M  (%2)").arg(n / 1e6, 0, 'f', 2).arg(exact);
+  return exact;
+}
+}  // namespace
+
+BankPanel::BankPanel(QWidget* parent) : QWidget(parent) {
+  m_title = new QLabel(this);
+  m_title->setWordWrap(true);
+  m_title->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_openButton = new QPushButton(tr("Open bank…"), this);
+  m_form = new QFormLayout;
+  m_form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
+  auto* layout = new QVBoxLayout(this);
+  layout->addWidget(m_openButton);
+  layout->addWidget(m_title);
+  layout->addLayout(m_form);
+  layout->addStretch(1);
+  connect(m_openButton, &QPushButton::clicked, this, &BankPanel::openRequested);
+  showEmpty();
+}
+
+void BankPanel::setRow(const QString& key, const QString& value) {
+  auto* label = new QLabel(value, this);
+  label->setWordWrap(true);
+  label->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_form->addRow(key, label);
+}
+
+void BankPanel::showEmpty() {
+  m_path.clear();
+  while (m_form->rowCount() > 0) m_form->removeRow(0);
+  m_title->setText(tr("No bank open. Open a checkpoint (.ckpt) or train one."));
+}
+
+void BankPanel::showLoading(const QString& path) {
+  showEmpty();
+  m_path = path;
+  m_title->setText(tr("Reading %1…").arg(QFileInfo(path).fileName()));
+}
+
+void BankPanel::showError(const QString& path, const QString& message) {
+  showEmpty();
+  m_path = path;
+  m_title->setText(tr("<b>Could not open</b> %1").arg(path.toHtmlEscaped()));
+  setRow(tr("Error"), message);
+}
+
+void BankPanel::showFacts(const souplab::BankFacts& f) {
+  showEmpty();
+  m_path = QString::fromStdString(f.path);
+  m_title->setText(QStringLiteral("<b>%1</b>").arg(QFileInfo(m_path).fileName().toHtmlEscaped()));
+  m_title->setToolTip(m_path);
+  setRow(tr("Kind"), QString::fromStdString(f.kind));
+  QStringList domains;
+  for (const std::string& d : f.domains) domains << QString::fromStdString(d);
+  setRow(tr("Domains (k)"), domains.isEmpty() ? tr("–")
+                                              : tr("%1: %2").arg(domains.size()).arg(
+                                                    domains.join(QStringLiteral(", "))));
+  setRow(tr("Experts (n)"), QString::number(f.config.bank.n_experts));
+  const ModelConfig& m = f.config.model;
+  setRow(tr("Model"), tr("%1 layers, width %2, %3 heads, context %4")
+                          .arg(m.n_layer).arg(m.n_embd).arg(m.n_head).arg(m.block_size));
+  setRow(tr("Shared (S)"), count(f.counts.shared));
+  setRow(tr("Per expert"), count(f.counts.per_expert));
+  setRow(tr("Total trained"), count(f.counts.total));
+  setRow(tr("Instantiated"), count(f.counts.instantiated));
+  setRow(tr("Device"), QString::fromStdString(f.device));
+  QString run = f.run_id > 0 ? tr("%1 (#%2)").arg(QString::fromStdString(f.run_name)).arg(f.run_id)
+                             : tr("unknown");
+  setRow(tr("Run"), run);
+  setRow(tr("Step"), QLocale().toString(qlonglong(f.step)));
+}
+
+}  // namespace souplab::gui

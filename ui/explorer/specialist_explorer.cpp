@@ -1,0 +1,285 @@
+#include "ui/explorer/specialist_explorer.h"
+
+#include <QFileDialog>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QMetaObject>
+#include <QPushButton>
+#include <QSplitter>
+#include <QThread>
+#include <QVBoxLayout>
+#include <algorithm>
+
+#include "app/glue/generation_worker.h"
+#include "ui/explorer/domain_sliders.h"
+#include "ui/explorer/generation_panel.h"
+#include "ui/explorer/loss_chart.h"
+
+namespace souplab::gui {
+
+SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
+  m_clock.start();
+
+  // --- widgets
+  m_facts = new QLabel(tr("No bank loaded"), this);
+  m_facts->setObjectName(QStringLiteral("factsLabel"));
+  m_facts->setWordWrap(true);
+  m_facts->setTextInteractionFlags(Qt::TextSelectableByMouse);
+  m_compare = new QPushButton(tr("Compare with…"), this);
+  m_compare->setObjectName(QStringLiteral("compareButton"));
+  m_compare->setToolTip(tr("Show another model's losses (a dense baseline or an exported "
+                           "specialist) as the reference bars"));
+  m_export = new QPushButton(tr("Export specialist…"), this);
+  m_export->setObjectName(QStringLiteral("exportButton"));
+  auto* header = new QHBoxLayout;
+  header->addWidget(m_facts, 1);
+  header->addWidget(m_compare);
+  header->addWidget(m_export);
+
+  m_sliders = new DomainSliders(this);
+  m_sliders->setObjectName(QStringLiteral("domainSliders"));
+  m_chart = new LossChart(this);
+  m_timing = new QLabel(this);
+  m_timing->setObjectName(QStringLiteral("timingLabel"));
+  m_latency = new QLabel(this);
+  m_latency->setObjectName(QStringLiteral("latencyLabel"));
+  m_latency->setToolTip(tr("From a slider move to this chart repainted with its losses"));
+  auto* chartBox = new QWidget(this);
+  auto* chartLayout = new QVBoxLayout(chartBox);
+  chartLayout->setContentsMargins(0, 0, 0, 0);
+  chartLayout->addWidget(m_chart, 1);
+  auto* timings = new QHBoxLayout;
+  timings->addWidget(m_timing, 1);
+  timings->addWidget(m_latency);
+  chartLayout->addLayout(timings);
+
+  auto* top = new QSplitter(Qt::Horizontal, this);
+  top->addWidget(m_sliders);
+  top->addWidget(chartBox);
+  top->setStretchFactor(0, 2);
+  top->setStretchFactor(1, 3);
+  m_panel = new GenerationPanel(this);
+  auto* split = new QSplitter(Qt::Vertical, this);
+  split->addWidget(top);
+  split->addWidget(m_panel);
+  split->setStretchFactor(0, 3);
+  split->setStretchFactor(1, 2);
+
+  m_status = new QLabel(this);
+  m_status->setObjectName(QStringLiteral("statusLabel"));
+  m_status->setWordWrap(true);
+  m_status->setStyleSheet(QStringLiteral("color: #b00020"));
+  m_status->hide();
+
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(header);
+  layout->addWidget(split, 1);
+  layout->addWidget(m_status);
+  m_compare->setEnabled(false);
+  m_export->setEnabled(false);
+
+  // --- workers, each on its own thread; deleted in the destructor after the thread stopped
+  m_inferenceThread = new QThread(this);
+  m_inferenceThread->setObjectName(QStringLiteral("souplab-inference"));
+  m_inference = new InferenceWorker;
+  m_inference->moveToThread(m_inferenceThread);
+  m_generationThread = new QThread(this);
+  m_generationThread->setObjectName(QStringLiteral("souplab-generation"));
+  m_generation = new GenerationWorker;
+  m_generation->moveToThread(m_generationThread);
+  m_inferenceThread->start();
+  m_generationThread->start();
+
+  // Worker -> GUI connections are queued (the workers live on other threads).
+  connect(m_inference, &InferenceWorker::bankLoaded, this, &SpecialistExplorer::onBankLoaded);
+  connect(m_inference, &InferenceWorker::specialistReady, this,
+          &SpecialistExplorer::onSpecialistReady);
+  connect(m_inference, &InferenceWorker::referenceReady, this,
+          [this](const std::vector<double>& losses, const QString& label, bool precise) {
+            (precise ? m_referenceFull : m_referenceQuick) = losses;
+            m_referenceLabel = label;
+            // Redraw at once with the tier now on screen (only a precise one before any
+            // specialist, so that the chart is never blank while the first one is computed).
+            if (precise == m_displayedPrecise || m_displayed.empty()) showReference(precise);
+            m_chart->replotNow();
+          });
+  connect(m_inference, &InferenceWorker::errorOccurred, this, &SpecialistExplorer::onError);
+  connect(m_generation, &GenerationWorker::errorOccurred, this, &SpecialistExplorer::onError);
+  connect(m_generation, &GenerationWorker::started, this, [this](quint64 run) {
+    m_currentRun = run;
+    m_panel->clearOutput();
+    m_panel->setRunning(true);
+  });
+  connect(m_generation, &GenerationWorker::pieceReady, this, [this](quint64 run, const QString& piece) {
+    if (run == m_currentRun) m_panel->appendPiece(piece);  // stragglers of a cancelled run: dropped
+  });
+  connect(m_generation, &GenerationWorker::finished, this, [this](quint64 run, bool) {
+    if (run == m_currentRun && !m_generation->isActive()) m_panel->setRunning(false);
+  });
+
+  connect(m_sliders, &DomainSliders::weightsChanged, this, &SpecialistExplorer::onWeightsChanged);
+  connect(m_panel, &GenerationPanel::generateRequested, this, &SpecialistExplorer::startGeneration);
+  connect(m_panel, &GenerationPanel::stopRequested, this, &SpecialistExplorer::stopGeneration);
+  connect(m_export, &QPushButton::clicked, this,
+          [this] { Q_EMIT exportRequested(m_sliders->weights()); });
+  connect(m_compare, &QPushButton::clicked, this, [this] {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Compare with a model"), QString(),
+        tr("Checkpoints and specialists (*.ckpt *.safetensors);;All files (*)"));
+    if (!path.isEmpty()) compareWith(path);
+  });
+}
+
+SpecialistExplorer::~SpecialistExplorer() {
+  // Stop sampling first (it checks the atomic at the next piece), then let both threads finish
+  // what they are doing; a worker is deleted only once its thread no longer runs it.
+  m_generation->stop();
+  m_inferenceThread->quit();
+  m_generationThread->quit();
+  m_inferenceThread->wait();
+  m_generationThread->wait();
+  delete m_inference;
+  delete m_generation;
+}
+
+void SpecialistExplorer::setBank(const QString& path) {
+  m_hasBank = false;
+  m_compare->setEnabled(false);
+  m_export->setEnabled(false);
+  m_panel->setAvailable(false);
+  m_status->hide();
+  m_facts->setText(tr("Loading %1…").arg(path));
+  InferenceWorker* worker = m_inference;
+  QMetaObject::invokeMethod(worker, [worker, path] { worker->loadBank(path); }, Qt::QueuedConnection);
+}
+
+void SpecialistExplorer::compareWith(const QString& path) {
+  InferenceWorker* worker = m_inference;
+  QMetaObject::invokeMethod(worker, [worker, path] { worker->loadReference(path); },
+                            Qt::QueuedConnection);
+}
+
+void SpecialistExplorer::startGeneration() {
+  if (!m_specialist) return;
+  m_wantText = true;
+  m_generation->setSpecialist(m_specialist);
+  m_generation->start(m_panel->prompt(), m_panel->options());
+}
+
+void SpecialistExplorer::stopGeneration() {
+  m_wantText = false;
+  m_generation->stop();
+  m_panel->setRunning(false);
+}
+
+void SpecialistExplorer::onBankLoaded(const QString& summary, const QStringList& domains,
+                                      const std::vector<double>& trainingMixture) {
+  m_hasBank = true;
+  m_displayed.clear();
+  m_specialist.reset();
+  m_requestedAtNs.clear();
+  // Latency is a figure of one bank (its size sets it): start counting afresh.
+  m_latenciesMs.clear();
+  m_preciseLatenciesMs.clear();
+  m_preciseFrom = {};
+  m_timing->clear();
+  m_latency->clear();
+  m_facts->setText(summary);
+  m_chart->setDomains(domains);
+  m_referenceQuick.clear();
+  m_referenceFull.clear();
+  m_referenceLabel = tr("generic (uniform h)");
+  m_displayedPrecise = false;
+  m_sawQuick = false;
+  m_compare->setEnabled(true);
+  m_export->setEnabled(!domains.isEmpty());
+  // Emits weightsChanged(uniform), which requests the first specialist.
+  m_sliders->setDomains(domains, trainingMixture);
+  Q_EMIT bankLoaded(summary);
+}
+
+void SpecialistExplorer::onWeightsChanged(const std::vector<double>& h) {
+  if (!m_hasBank) return;
+  const qint64 now = m_clock.nsecsElapsed();
+  m_requestedAtNs[m_inference->requestWeights(h)] = now;
+}
+
+void SpecialistExplorer::showReference(bool precise) {
+  // Bars side by side must come from the same windows: the quick reference with a quick
+  // specialist, the full one with a precise one.
+  m_chart->setReferenceLosses(precise ? m_referenceFull : m_referenceQuick, m_referenceLabel);
+}
+
+void SpecialistExplorer::onSpecialistReady(quint64 generation, const std::vector<double>& h,
+                                           const std::vector<double>& losses, double instantiateMs,
+                                           double evalMs, SpecialistPtr specialist, bool precise) {
+  const bool sameSpecialist = specialist == m_specialist;
+  m_displayed = h;
+  m_displayedPrecise = precise;
+  m_sawQuick = m_sawQuick || !precise;
+  m_specialist = specialist;
+  m_chart->setSpecialistLosses(losses);
+  showReference(precise);
+  m_chart->replotNow();
+  m_timing->setText(losses.empty()
+                        ? tr("instantiated in %1 ms · no validation data").arg(instantiateMs, 0, 'f', 1)
+                        : tr("instantiated in %1 ms · evaluated in %2 ms (%3)")
+                              .arg(instantiateMs, 0, 'f', 1)
+                              .arg(evalMs, 0, 'f', 1)
+                              .arg(precise ? tr("full windows") : tr("quick estimate")));
+  // Latency of the first display of a request (quick or, with one tier, precise); and of the
+  // precise display, the figure a user sees once the slider rests.
+  auto it = m_requestedAtNs.find(generation);
+  const qint64 now = m_clock.nsecsElapsed();
+  if (it != m_requestedAtNs.end()) {
+    m_latenciesMs.push_back(double(now - it->second) / 1e6);
+    m_preciseFrom = {generation, it->second};
+  }
+  if (precise && m_preciseFrom.first == generation) {
+    m_preciseLatenciesMs.push_back(double(now - m_preciseFrom.second) / 1e6);
+    m_preciseFrom = {};
+  }
+  updateLatencyLabel();
+  // Requests up to this one are answered or were dropped by coalescing.
+  m_requestedAtNs.erase(m_requestedAtNs.begin(), m_requestedAtNs.upper_bound(generation));
+  Q_EMIT specialistDisplayed(h);
+  // The precise pass of a specialist already shown: the model (and so the text) is unchanged.
+  if (sameSpecialist) return;
+
+  m_panel->setAvailable(true);
+  // Restarts a running generation with the new model; "follow h" also restarts a finished one.
+  m_generation->setSpecialist(specialist);
+  if (m_wantText && !m_generation->isActive() && m_panel->followsWeights())
+    m_generation->start(m_panel->prompt(), m_panel->options());
+}
+
+void SpecialistExplorer::onError(const QString& message) {
+  m_status->setText(message);
+  m_status->show();
+  if (!m_hasBank) m_facts->setText(tr("No bank loaded"));
+  Q_EMIT errorOccurred(message);
+}
+
+double SpecialistExplorer::medianLatencyMs() const { return median(m_latenciesMs); }
+
+double SpecialistExplorer::medianPreciseLatencyMs() const { return median(m_preciseLatenciesMs); }
+
+double SpecialistExplorer::median(std::vector<double> sorted) {
+  if (sorted.empty()) return -1.0;
+  std::sort(sorted.begin(), sorted.end());
+  const size_t n = sorted.size();
+  return n % 2 ? sorted[n / 2] : 0.5 * (sorted[n / 2 - 1] + sorted[n / 2]);
+}
+
+void SpecialistExplorer::updateLatencyLabel() {
+  if (m_latenciesMs.empty()) return;
+  QString text = tr("slider → screen %1 ms (median %2 ms, n=%3)")
+                     .arg(lastLatencyMs(), 0, 'f', 1)
+                     .arg(medianLatencyMs(), 0, 'f', 1)
+                     .arg(latencySamples());
+  if (m_sawQuick && !m_preciseLatenciesMs.empty())
+    text += tr(" · full windows: median %1 ms").arg(medianPreciseLatencyMs(), 0, 'f', 1);
+  m_latency->setText(text);
+}
+
+}  // namespace souplab::gui

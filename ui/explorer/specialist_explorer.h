@@ -1,0 +1,117 @@
+#pragma once
+// The Specialist explorer: move h on the simplex and see the specialist theta(h) appear
+// (DESIGN §1.1): its per-domain validation loss next to a reference, and text sampled from it.
+//
+// Left: DomainSliders. Right: LossChart with the instantiation / evaluation times and the
+// slider-to-screen latency. Below: GenerationPanel. The GUI thread only edits h and draws: an
+// InferenceWorker (latest-wins) and a GenerationWorker (restart on a new specialist) each run on
+// their own QThread.
+#include <QElapsedTimer>
+#include <QString>
+#include <QWidget>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "app/glue/inference_worker.h"
+
+class QLabel;
+class QPushButton;
+class QThread;
+
+namespace souplab::gui {
+
+class DomainSliders;
+class GenerationPanel;
+class GenerationWorker;
+class LossChart;
+
+class SpecialistExplorer : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit SpecialistExplorer(QWidget* parent = nullptr);
+  ~SpecialistExplorer() override;
+
+  DomainSliders* domainSliders() const { return m_sliders; }
+  LossChart* lossChart() const { return m_chart; }
+  GenerationPanel* generationPanel() const { return m_panel; }
+  InferenceWorker* inferenceWorker() const { return m_inference; }
+  GenerationWorker* generationWorker() const { return m_generation; }
+
+  bool hasBank() const { return m_hasBank; }
+  // The h whose specialist the chart shows now (empty before the first one).
+  const std::vector<double>& displayedWeights() const { return m_displayed; }
+  bool displayedIsPrecise() const { return m_displayedPrecise; }
+  // Slider-to-screen latency: from weightsChanged to the chart repainted with that h's losses.
+  // -1 until measured. Moves dropped by coalescing have no latency of their own: what is timed
+  // is the move the user ends on.
+  double lastLatencyMs() const { return m_latenciesMs.empty() ? -1.0 : m_latenciesMs.back(); }
+  double medianLatencyMs() const;
+  // Slider move to the bars from the full windows (equal to the above with one tier).
+  double medianPreciseLatencyMs() const;
+  int latencySamples() const { return int(m_latenciesMs.size()); }
+
+ public Q_SLOTS:
+  // A checkpoint (.ckpt) or an exported specialist (folder or model.safetensors). Loads on the
+  // worker thread; bankLoaded or errorOccurred follows.
+  void setBank(const QString& path);
+  // Replaces the reference bars by another model's losses (dense baseline, exported specialist).
+  void compareWith(const QString& path);
+  // Starts / stops sampling from the current specialist (the panel's button does the same).
+  void startGeneration();
+  void stopGeneration();
+
+ Q_SIGNALS:
+  void errorOccurred(const QString& message);
+  void bankLoaded(const QString& factsSummary);
+  void exportRequested(const std::vector<double>& h);
+  // After the chart was replotted for h (tests and benchmarks wait on it): once for the quick
+  // estimate and once for the full windows when the bank has both tiers.
+  void specialistDisplayed(const std::vector<double>& h);
+
+ private:
+  void onBankLoaded(const QString& summary, const QStringList& domains,
+                    const std::vector<double>& trainingMixture);
+  void onWeightsChanged(const std::vector<double>& h);
+  void onSpecialistReady(quint64 generation, const std::vector<double>& h,
+                         const std::vector<double>& losses, double instantiateMs, double evalMs,
+                         SpecialistPtr specialist, bool precise);
+  void showReference(bool precise);
+  void onError(const QString& message);
+  void updateLatencyLabel();
+  static double median(std::vector<double> values);
+
+  DomainSliders* m_sliders = nullptr;
+  LossChart* m_chart = nullptr;
+  GenerationPanel* m_panel = nullptr;
+  QLabel* m_facts = nullptr;
+  QLabel* m_timing = nullptr;
+  QLabel* m_latency = nullptr;
+  QLabel* m_status = nullptr;
+  QPushButton* m_compare = nullptr;
+  QPushButton* m_export = nullptr;
+
+  QThread* m_inferenceThread = nullptr;
+  QThread* m_generationThread = nullptr;
+  InferenceWorker* m_inference = nullptr;
+  GenerationWorker* m_generation = nullptr;
+
+  bool m_hasBank = false;
+  std::vector<double> m_displayed;
+  bool m_displayedPrecise = false;  // the bars on screen come from the full windows
+  bool m_sawQuick = false;          // this bank is evaluated in two tiers
+  std::vector<double> m_referenceQuick, m_referenceFull;
+  QString m_referenceLabel;
+  SpecialistPtr m_specialist;
+  bool m_wantText = false;      // Generate pressed and not stopped: "follow h" may restart
+  quint64 m_currentRun = 0;     // generation run whose pieces are shown
+
+  QElapsedTimer m_clock;
+  std::map<quint64, qint64> m_requestedAtNs;  // request generation -> when weightsChanged fired
+  std::vector<double> m_latenciesMs;
+  std::vector<double> m_preciseLatenciesMs;
+  std::pair<quint64, qint64> m_preciseFrom{0, 0};  // request awaiting its precise display
+};
+
+}  // namespace souplab::gui

@@ -1,0 +1,113 @@
+#include "ui/screenshot_driver.h"
+
+#include <QApplication>
+#include <QDir>
+#include <QPixmap>
+#include <QSlider>
+#include <QTabWidget>
+#include <QTextStream>
+
+#include <cstdio>
+
+#include "app/glue/quick_start.h"
+#include "ui/explorer/specialist_explorer.h"
+#include "ui/main_window.h"
+#include "ui/runs/run_browser.h"
+#include "ui/training/training_monitor.h"
+
+namespace souplab::gui {
+
+ScreenshotDriver::ScreenshotDriver(MainWindow* window, const QString& outDir, QObject* parent)
+    : QObject(parent), m_window(window), m_outDir(outDir) {
+  m_deadline.setSingleShot(true);
+  m_deadline.setInterval(15 * 60 * 1000);
+  connect(&m_deadline, &QTimer::timeout, this, [this] { finish(1, "time limit reached"); });
+}
+
+void ScreenshotDriver::start() {
+  QDir().mkpath(m_outDir);
+  m_deadline.start();
+  m_window->resize(1280, 820);
+  // The welcome page first, as a first launch shows it.
+  QTimer::singleShot(500, this, [this] {
+    // A fresh profile (the script's) shows the welcome page of a first launch.
+    if (m_window->isShowingWelcome()) grab(m_window, QStringLiteral("welcome.png"));
+    m_window->showTab(MainWindow::TrainingTab);
+
+    TrainingMonitor* monitor = m_window->monitor();
+    connect(monitor, &TrainingMonitor::runEnded, this, &ScreenshotDriver::onTrainingEnded);
+    TrainRequest request = tinyRequest(demoCorpusDir(), 120);
+    request.config.model.n_embd = 64;
+    request.config.model.n_head = 4;
+    request.config.model.block_size = 64;
+    request.config.train.run_name = "screenshot demo";
+    monitor->setSmoothing(0.6);
+    monitor->startRun(request);
+  });
+}
+
+bool ScreenshotDriver::grab(QWidget* widget, const QString& name) {
+  const QString path = QDir(m_outDir).filePath(name);
+  const bool ok = widget->grab().save(path);
+  std::fprintf(stderr, "%s %s\n", ok ? "wrote" : "FAILED to write", qPrintable(path));
+  return ok;
+}
+
+void ScreenshotDriver::onTrainingEnded() {
+  TrainingMonitor* monitor = m_window->monitor();
+  if (monitor->state() != TrainingMonitor::State::Finished) {
+    finish(1, QStringLiteral("training did not finish"));
+    return;
+  }
+  QTimer::singleShot(300, this, [this, monitor] {
+    m_window->showTab(MainWindow::TrainingTab);
+    grab(m_window, QStringLiteral("training.png"));
+    SpecialistExplorer* explorer = m_window->explorer();
+    connect(explorer, &SpecialistExplorer::bankLoaded, this, &ScreenshotDriver::onBankShown);
+    connect(explorer, &SpecialistExplorer::errorOccurred, this,
+            [this](const QString& message) { finish(1, message); });
+    m_window->openBank(monitor->lastCheckpoint());
+  });
+}
+
+void ScreenshotDriver::onBankShown() {
+  if (m_bankShown) return;
+  m_bankShown = true;
+  QTimer::singleShot(1500, this, [this] {
+    moveSliders();
+    // Give the inference worker time to instantiate and evaluate the new specialist.
+    QTimer::singleShot(2500, this, [this] {
+      m_window->showTab(MainWindow::ExplorerTab);
+      grab(m_window, QStringLiteral("explorer.png"));
+      m_window->showTab(MainWindow::RunsTab);
+      RunBrowser* runs = m_window->runBrowser();
+      runs->refresh();
+      QList<qint64> ids;
+      if (m_window->monitor()->runId() > 0) ids << m_window->monitor()->runId();
+      runs->selectRuns(ids);
+      QTimer::singleShot(500, this, [this] {
+        grab(m_window, QStringLiteral("runs.png"));
+        finish(0, QStringLiteral("done"));
+      });
+    });
+  });
+}
+
+void ScreenshotDriver::moveSliders() {
+  // The explorer's sliders are its own business: drive them as a user would, by value.
+  const QList<QSlider*> sliders = m_window->explorer()->findChildren<QSlider*>();
+  for (int i = 0; i < sliders.size(); ++i) {
+    QSlider* s = sliders[i];
+    const int span = s->maximum() - s->minimum();
+    s->setValue(s->minimum() + (i == 0 ? span * 8 / 10 : span / 10));
+  }
+}
+
+void ScreenshotDriver::finish(int code, const QString& why) {
+  std::fprintf(stderr, "screenshots: %s\n", qPrintable(why));
+  m_deadline.stop();
+  // Closing normally: nothing trains any more, so no question is asked.
+  QTimer::singleShot(0, qApp, [code] { QApplication::exit(code); });
+}
+
+}  // namespace souplab::gui

@@ -1,0 +1,33 @@
+#pragma once
+// Drives the main window through a short scripted session for the documentation screenshots
+// (`souplab --demo-screenshots DIR`, run under Xvfb by scripts/screenshots.sh): trains a tiny
+// bank on the demo corpus, opens it, moves the domain sliders and grabs each tab to DIR/*.png.
+// Exits the application with 0 on success, 1 on failure or after a time limit.
+#include <QObject>
+#include <QString>
+#include <QTimer>
+
+namespace souplab::gui {
+
+class MainWindow;
+
+class ScreenshotDriver : public QObject {
+  Q_OBJECT
+ public:
+  ScreenshotDriver(MainWindow* window, const QString& outDir, QObject* parent = nullptr);
+  void start();
+
+ private:
+  bool grab(QWidget* widget, const QString& name);
+  void onTrainingEnded();
+  void onBankShown();
+  void moveSliders();
+  void finish(int code, const QString& why);
+
+  MainWindow* m_window;
+  QString m_outDir;
+  QTimer m_deadline;
+  bool m_bankShown = false;
+};
+
+}  // namespace souplab::gui

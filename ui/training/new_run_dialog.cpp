@@ -1,0 +1,189 @@
+#include "ui/training/new_run_dialog.h"
+
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QDir>
+#include <QDoubleSpinBox>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLineEdit>
+#include <QMessageBox>
+#include <QPushButton>
+#include <QSettings>
+#include <QSpinBox>
+
+#include "app/glue/quick_start.h"
+#include "engine/core/error.h"
+#include "engine/core/param_layout.h"
+#include "engine/nn/device.h"
+
+namespace souplab::gui {
+
+namespace {
+QSpinBox* spin(int lo, int hi, int value, QWidget* parent) {
+  auto* box = new QSpinBox(parent);
+  box->setRange(lo, hi);
+  box->setValue(value);
+  return box;
+}
+}  // namespace
+
+NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
+  setWindowTitle(tr("New training run"));
+  const RunConfig defaults;
+  QSettings settings;
+  settings.beginGroup(QStringLiteral("newRun"));
+
+  m_name = new QLineEdit(this);
+  m_name->setPlaceholderText(tr("default: kind and time"));
+  m_corpus = new QLineEdit(settings.value("corpus", demoCorpusDir()).toString(), this);
+  auto* browse = new QPushButton(tr("Browse…"), this);
+  auto* demo = new QPushButton(tr("Demo corpus"), this);
+  demo->setToolTip(tr("Built into %1 on first use").arg(demoCorpusDir()));
+  auto* corpusRow = new QHBoxLayout;
+  corpusRow->addWidget(m_corpus, 1);
+  corpusRow->addWidget(browse);
+  corpusRow->addWidget(demo);
+
+  m_kind = new QComboBox(this);
+  m_kind->addItem(tr("Soup of experts"), QStringLiteral("soup"));
+  m_kind->addItem(tr("Dense baseline"), QStringLiteral("dense"));
+  m_kind->setCurrentIndex(settings.value("kind", "soup").toString() == "dense" ? 1 : 0);
+  m_layers = spin(1, 48, settings.value("n_layer", defaults.model.n_layer).toInt(), this);
+  m_embd = spin(8, 4096, settings.value("n_embd", defaults.model.n_embd).toInt(), this);
+  m_embd->setSingleStep(32);
+  m_heads = spin(1, 64, settings.value("n_head", defaults.model.n_head).toInt(), this);
+  m_block = spin(8, 4096, settings.value("block_size", defaults.model.block_size).toInt(), this);
+  m_experts = spin(1, 512, settings.value("n_experts", defaults.bank.n_experts).toInt(), this);
+  m_steps = spin(1, 10'000'000, settings.value("steps", int(defaults.train.steps)).toInt(), this);
+  m_batch = spin(1, 4096, settings.value("batch", defaults.train.batch_size).toInt(), this);
+  m_evalInterval =
+      spin(1, 1'000'000, settings.value("eval_interval", int(defaults.train.eval_interval)).toInt(),
+           this);
+  m_lr = new QDoubleSpinBox(this);
+  m_lr->setDecimals(6);
+  m_lr->setRange(1e-6, 1.0);
+  m_lr->setSingleStep(1e-4);
+  m_lr->setValue(settings.value("lr", defaults.train.lr).toDouble());
+  m_device = new QComboBox(this);
+  m_device->addItem(tr("auto"), QStringLiteral("auto"));
+  m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
+  if (souplab::cuda_available()) m_device->addItem(tr("CUDA"), QStringLiteral("cuda"));
+  m_summary = new QLabel(this);
+  m_summary->setWordWrap(true);
+
+  auto* form = new QFormLayout;
+  form->addRow(tr("Name"), m_name);
+  form->addRow(tr("Corpus folder"), corpusRow);
+  form->addRow(tr("Kind"), m_kind);
+  form->addRow(tr("Layers"), m_layers);
+  form->addRow(tr("Width (n_embd)"), m_embd);
+  form->addRow(tr("Heads"), m_heads);
+  form->addRow(tr("Context (block_size)"), m_block);
+  form->addRow(tr("Experts (n)"), m_experts);
+  form->addRow(tr("Steps"), m_steps);
+  form->addRow(tr("Learning rate"), m_lr);
+  form->addRow(tr("Batch (sequences)"), m_batch);
+  form->addRow(tr("Validate every"), m_evalInterval);
+  form->addRow(tr("Device"), m_device);
+  form->addRow(QString(), m_summary);
+
+  auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
+  buttons->button(QDialogButtonBox::Ok)->setText(tr("Start training"));
+  auto* layout = new QVBoxLayout(this);
+  layout->addLayout(form);
+  layout->addWidget(buttons);
+
+  connect(browse, &QPushButton::clicked, this, &NewRunDialog::browseCorpus);
+  connect(demo, &QPushButton::clicked, this, [this] { m_corpus->setText(demoCorpusDir()); });
+  connect(buttons, &QDialogButtonBox::accepted, this, &NewRunDialog::accept);
+  connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
+  connect(m_kind, &QComboBox::currentIndexChanged, this, &NewRunDialog::updateSummary);
+  for (QSpinBox* box : {m_layers, m_embd, m_heads, m_block, m_experts, m_steps, m_batch})
+    connect(box, &QSpinBox::valueChanged, this, &NewRunDialog::updateSummary);
+  updateSummary();
+}
+
+void NewRunDialog::setCorpusDir(const QString& dir) { m_corpus->setText(dir); }
+
+void NewRunDialog::browseCorpus() {
+  const QString dir = QFileDialog::getExistingDirectory(
+      this, tr("Corpus folder (one sub-folder of text files per domain)"), m_corpus->text());
+  if (!dir.isEmpty()) m_corpus->setText(dir);
+}
+
+TrainRequest NewRunDialog::request() const {
+  TrainRequest r;
+  RunConfig& c = r.config;
+  c.model.n_layer = m_layers->value();
+  c.model.n_embd = m_embd->value();
+  c.model.n_head = m_heads->value();
+  c.model.block_size = m_block->value();
+  const bool soup = m_kind->currentData().toString() == QLatin1String("soup");
+  c.bank.n_experts = soup ? m_experts->value() : 0;
+  c.train.kind = soup ? "soup" : "dense";
+  c.train.corpus_dir = QDir::cleanPath(m_corpus->text().trimmed()).toStdString();
+  c.train.run_name = m_name->text().trimmed().toStdString();
+  c.train.steps = m_steps->value();
+  c.train.lr = m_lr->value();
+  c.train.batch_size = m_batch->value();
+  c.train.eval_interval = m_evalInterval->value();
+  c.train.checkpoint_interval = std::max<int64_t>(c.train.eval_interval, 50);
+  c.train.warmup_steps = std::min<int64_t>(c.train.warmup_steps, c.train.steps / 10);
+  c.train.device = m_device->currentData().toString().toStdString();
+  r.buildDemoCorpus = QDir::cleanPath(m_corpus->text().trimmed()) == QDir::cleanPath(demoCorpusDir());
+  return r;
+}
+
+void NewRunDialog::updateSummary() {
+  const TrainRequest r = request();
+  m_experts->setEnabled(r.config.train.kind == "soup");
+  try {
+    // Domain count is unknown until the corpus is read; 8 only sizes the small coef MLP.
+    const ParamCounts counts = param_counts(r.config.model, r.config.bank, 8);
+    m_summary->setText(tr("%1 parameters per instantiated model; %2 trained in total; "
+                          "%3 tokens per step")
+                           .arg(QLocale().toString(qlonglong(counts.instantiated)),
+                                QLocale().toString(qlonglong(counts.total)),
+                                QLocale().toString(r.config.train.batch_size *
+                                                   r.config.model.block_size)));
+  } catch (const std::exception& e) {
+    m_summary->setText(QString::fromStdString(e.what()));
+  }
+}
+
+void NewRunDialog::accept() {
+  const TrainRequest r = request();
+  try {
+    RunConfig c = r.config;
+    c.bank.n_domains = 0;
+    validate(c);
+  } catch (const std::exception& e) {
+    QMessageBox::warning(this, tr("Invalid configuration"), QString::fromStdString(e.what()));
+    return;
+  }
+  if (!r.buildDemoCorpus && !QDir(m_corpus->text()).exists()) {
+    QMessageBox::warning(this, tr("Corpus folder"),
+                         tr("%1 does not exist. Pick a folder holding one sub-folder of text "
+                            "files per domain.").arg(m_corpus->text()));
+    return;
+  }
+  QSettings settings;
+  settings.beginGroup(QStringLiteral("newRun"));
+  settings.setValue("corpus", m_corpus->text());
+  settings.setValue("kind", m_kind->currentData());
+  settings.setValue("n_layer", m_layers->value());
+  settings.setValue("n_embd", m_embd->value());
+  settings.setValue("n_head", m_heads->value());
+  settings.setValue("block_size", m_block->value());
+  settings.setValue("n_experts", m_experts->value());
+  settings.setValue("steps", m_steps->value());
+  settings.setValue("batch", m_batch->value());
+  settings.setValue("eval_interval", m_evalInterval->value());
+  settings.setValue("lr", m_lr->value());
+  QDialog::accept();
+}
+
+}  // namespace souplab::gui

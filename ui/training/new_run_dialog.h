@@ -1,0 +1,44 @@
+#pragma once
+// Asks for a new run's corpus and sizes. The corpus defaults to the demo corpus (built on first
+// use); the other fields start at RunConfig's defaults, remembered across sessions.
+#include <QDialog>
+
+#include "app/glue/training_worker.h"
+
+class QComboBox;
+class QDoubleSpinBox;
+class QLineEdit;
+class QSpinBox;
+class QLabel;
+
+namespace souplab::gui {
+
+class NewRunDialog : public QDialog {
+  Q_OBJECT
+ public:
+  explicit NewRunDialog(QWidget* parent = nullptr);
+  TrainRequest request() const;  // the run to start, from the fields
+  void setCorpusDir(const QString& dir);
+
+ private:
+  void browseCorpus();
+  void updateSummary();
+  void accept() override;  // validates, remembers the fields
+
+  QLineEdit* m_name = nullptr;
+  QLineEdit* m_corpus = nullptr;
+  QComboBox* m_kind = nullptr;
+  QSpinBox* m_layers = nullptr;
+  QSpinBox* m_embd = nullptr;
+  QSpinBox* m_heads = nullptr;
+  QSpinBox* m_block = nullptr;
+  QSpinBox* m_experts = nullptr;
+  QSpinBox* m_steps = nullptr;
+  QDoubleSpinBox* m_lr = nullptr;
+  QSpinBox* m_batch = nullptr;
+  QSpinBox* m_evalInterval = nullptr;
+  QComboBox* m_device = nullptr;
+  QLabel* m_summary = nullptr;
+};
+
+}  // namespace souplab::gui
