@@ -6,7 +6,7 @@
 // The first steps' losses of both sides are printed to show that they compute the same thing.
 //
 //   bench_peer [--quick] [--threads 2] [--reps ROUNDS] [--steps-per-round 3] [--batch 16]
-//              [--python /usr/bin/python3] [--script bench/peer_dense_step.py]
+//              [--python /usr/bin/python3] [--script bench/peer_dense_step.py] [--init-only FILE]
 #include <torch/torch.h>
 
 #include <signal.h>
@@ -142,6 +142,13 @@ int main(int argc, char** argv) {
     write_safetensors(file, views, meta);
   }
 
+  const std::string init_only = args.get("init-only", "");
+  if (!init_only.empty()) {  // for running the peer by hand: echo "steps 5" | python3 peer_dense_step.py --file F
+    std::filesystem::copy_file(file, init_only, std::filesystem::copy_options::overwrite_existing);
+    std::filesystem::remove_all(dir);
+    std::printf("wrote %s\n", init_only.c_str());
+    return 0;
+  }
   const std::string threads = std::to_string(args.threads);
   CoProcess py({python, script, "--file", file, "--threads", threads});
   CoProcess pyf({python, script, "--file", file, "--threads", threads, "--foreach"});

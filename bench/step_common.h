@@ -37,6 +37,14 @@ inline Phases median_phases(const std::vector<Phases>& v) {
   return m;
 }
 
+// For one parameter of shape (n, P) whose gradient is the outer product alpha (n) x g (P)
+// (the experts E: d theta / d E_j = alpha_j), read that gradient on the fly instead of from
+// .grad(): the n x P gradient is never materialised.
+struct RankOne {
+  size_t index = size_t(-1);
+  torch::Tensor alpha, g;  // (n), (P)
+};
+
 // AdamW with exactly the engine's update (decoupled decay p -= lr*wd*mask*p, then Adam with
 // bias corrections and eps added to sqrt(v)/sqrt(bc2)) in one pass over memory per tensor,
 // parallel over both cores, with the clip scale folded into the gradient read.
@@ -52,18 +60,21 @@ class FusedAdamW {
     for (auto& mk : masks_)
       if (mk.defined()) mk = mk.contiguous();
   }
-  void step(double lr, double grad_scale) {
+  void step(double lr, double grad_scale, const RankOne& r1 = RankOne()) {
     ++step_;
     const float bc1 = float(1.0 - std::pow(o_.beta1, double(step_)));
     const float inv_sqrt_bc2 = float(1.0 / std::sqrt(1.0 - std::pow(o_.beta2, double(step_))));
     const float b1 = float(o_.beta1), b2 = float(o_.beta2), eps = float(o_.eps);
     const float step_size = float(lr) / bc1, decay = float(lr * o_.weight_decay);
-    const float gs = float(grad_scale);
+    const float gs0 = float(grad_scale);
     for (size_t i = 0; i < params_.size(); ++i) {
       auto& p = params_[i];
-      if (!p.grad().defined()) continue;
+      const bool rank_one = i == r1.index;
+      if (!rank_one && !p.grad().defined()) continue;
       float* pp = p.data_ptr<float>();
-      const float* gp = p.grad().data_ptr<float>();
+      const float* gp = rank_one ? r1.g.data_ptr<float>() : p.grad().data_ptr<float>();
+      const float* ap = rank_one ? r1.alpha.data_ptr<float>() : nullptr;
+      const int64_t row = rank_one ? r1.g.numel() : 0;
       float* mp = m_[i].data_ptr<float>();
       float* vp = v_[i].data_ptr<float>();
       const float* mask = masks_[i].defined() ? masks_[i].data_ptr<float>() : nullptr;
@@ -72,9 +83,11 @@ class FusedAdamW {
       at::parallel_for(0, N, 1 << 15, [&](int64_t b, int64_t e) {
         while (b < e) {
           const int64_t off = mask ? b % mlen : 0;
-          const int64_t len = mask ? std::min(e - b, mlen - off) : e - b;
+          int64_t len = mask ? std::min(e - b, mlen - off) : e - b;
+          if (rank_one) len = std::min(len, row - b % row);
           float* P = pp + b;
-          const float* G = gp + b;
+          const float* G = rank_one ? gp + b % row : gp + b;
+          const float gs = rank_one ? gs0 * ap[b / row] : gs0;
           float* M = mp + b;
           float* V = vp + b;
           if (mask && mlen > 1) {
@@ -112,11 +125,36 @@ class FusedAdamW {
   int64_t step_ = 0;
 };
 
+// theta = S + E^T alpha with a backward that returns dS = g and dalpha = E g but no dE: it keeps
+// g (P) and alpha (n) so the optimiser reads dE = alpha g^T on the fly.
+struct RankOneGrad {
+  torch::Tensor alpha, g;
+};
+class RankOneTheta : public torch::autograd::Function<RankOneTheta> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, torch::Tensor S,
+                               torch::Tensor alpha, torch::Tensor E, int64_t holder) {
+    ctx->save_for_backward({E});
+    ctx->saved_data["holder"] = holder;
+    reinterpret_cast<RankOneGrad*>(holder)->alpha = alpha.detach().contiguous();
+    return torch::addmv(S, E.t(), alpha);  // (P)
+  }
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto g = grads[0].contiguous();
+    auto E = ctx->get_saved_variables()[0];
+    reinterpret_cast<RankOneGrad*>(ctx->saved_data["holder"].toInt())->g = g;
+    return {g, torch::mv(E, g), torch::Tensor(), torch::Tensor()};
+  }
+};
+
 // engine: the trainer's step as it is today.
 // candidate: grads set to undefined instead of zeroed (autograd writes them fresh), theta as
 // addmm(S, alpha^T, E) so E's gradient comes out (n, P)-contiguous, the clip norm computed as in
 // the engine but its scale folded into a fused single-pass AdamW.
-enum class Variant { kEngine, kCandidate };
+// rank-one: as candidate, plus E's gradient never materialised (RankOneTheta): its norm is
+// |alpha| |g| and the fused AdamW reads alpha_j g_i directly.
+enum class Variant { kEngine, kCandidate, kRankOne };
 
 class Stepper {
  public:
@@ -129,7 +167,10 @@ class Stepper {
     for (const auto& [name, t] : bank_->named_parameters()) {
       params_.push_back(t);
       if (name == "S") S_ = t;
-      if (name == "E") E_ = t;
+      if (name == "E") {
+        E_ = t;
+        e_index_ = params_.size() - 1;
+      }
     }
     souplab::AdamWOptions o;  // the trainer's defaults: 0.9, 0.95, 1e-8, 0.1
     if (v == Variant::kEngine)
@@ -151,10 +192,14 @@ class Stepper {
         for (auto& p : params_) p.mutable_grad() = torch::Tensor();
       });
     }
+    const bool r1 = variant_ == Variant::kRankOne && bank_->n_experts() > 0;
     torch::Tensor loss;
     ph.forward = time_ms([&] {
       auto ht = bank_->h_tensor(h);
-      if (variant_ == Variant::kEngine || bank_->n_experts() == 0) {
+      if (r1) {
+        auto theta = RankOneTheta::apply(S_, bank_->alpha(ht), E_, reinterpret_cast<int64_t>(&r1_));
+        loss = souplab::lm_loss(souplab::gpt_forward(theta, bank_->model_config(), bank_->layout(), x), y);
+      } else if (variant_ == Variant::kEngine || bank_->n_experts() == 0) {
         loss = souplab::lm_loss(bank_->forward(ht, x), y);
       } else {
         auto alpha = bank_->alpha(ht);                                          // (n)
@@ -172,12 +217,14 @@ class Stepper {
         std::vector<torch::Tensor> norms;
         for (const auto& p : params_)
           if (p.grad().defined()) norms.push_back(p.grad().norm(2).to(torch::kFloat64));
+        if (r1) norms.push_back((r1_.alpha.norm(2) * r1_.g.norm(2)).to(torch::kFloat64));
         const double total = torch::stack(norms).norm(2).item<double>();
         if (clip > 0 && total > clip) scale = clip / (total + 1e-6);
       }
     });
     ph.adam = time_ms([&] {
       if (variant_ == Variant::kEngine) adam_->step(lr);
+      else if (r1) fused_->step(lr, scale, {e_index_, r1_.alpha, r1_.g});
       else fused_->step(lr, scale);
     });
     ph.total = ms_since(t0);
@@ -190,6 +237,8 @@ class Stepper {
   std::unique_ptr<souplab::SoupBank> bank_;
   std::vector<torch::Tensor> params_;
   torch::Tensor S_, E_;
+  size_t e_index_ = size_t(-1);
+  RankOneGrad r1_;
   std::unique_ptr<souplab::AdamW> adam_;
   std::unique_ptr<FusedAdamW> fused_;
 };

@@ -21,6 +21,7 @@
 #include "engine/core/run_log.h"
 #include "engine/nn/device.h"
 #include "ui/bank_panel.h"
+#include "ui/explorer/export_dialog.h"
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/qcustomplot_include.h"
 #include "ui/runs/run_browser.h"
@@ -71,6 +72,15 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_welcome, &WelcomePage::newRunRequested, this, &MainWindow::newRun);
   connect(m_bankPanel, &BankPanel::openRequested, this, &MainWindow::openBankDialog);
   connect(m_explorer, &SpecialistExplorer::errorOccurred, this, &MainWindow::showError);
+  connect(m_explorer, &SpecialistExplorer::exportRequested, this, [this](const std::vector<double>& h) {
+    // The explorer's own bank: what the sliders show is what gets exported.
+    auto bank = m_explorer->inferenceWorker()->bank();
+    if (!bank) return showError(tr("No bank is loaded: nothing to export"));
+    auto* dialog = new ExportDialog(bank, h, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &ExportDialog::exported, m_runs, &RunBrowser::refresh);
+    dialog->open();
+  });
   connect(m_factsLoader, &BankFactsLoader::loaded, this,
           [this](const QString& path, const souplab::BankFacts& facts) {
             m_bankPanel->showFacts(facts);
@@ -242,9 +252,14 @@ void MainWindow::setDeviceLabel(const QString& device) {
   m_deviceLabel->setText(tr("Device: %1").arg(device));
 }
 
+void MainWindow::closeWithoutConfirmation() {
+  m_confirmClose = false;
+  close();
+}
+
 void MainWindow::closeEvent(QCloseEvent* event) {
   if (m_monitor->isTraining()) {
-    const auto answer = QMessageBox::question(
+    const auto answer = !m_confirmClose ? QMessageBox::Yes : QMessageBox::question(
         this, tr("Training in progress"),
         tr("A run is training. Stop it (a checkpoint is saved, so it can be resumed) and quit?"),
         QMessageBox::Yes | QMessageBox::Cancel, QMessageBox::Yes);

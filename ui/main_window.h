@@ -47,6 +47,9 @@ class MainWindow : public QMainWindow {
   void newRun();
   void resumeRun();
   void about();
+  // Closes as the close button does, without asking: stops training (a checkpoint is saved) and
+  // quits. For SIGINT/SIGTERM, where nobody is there to answer a dialog.
+  void closeWithoutConfirmation();
 
  protected:
   void closeEvent(QCloseEvent* event) override;
@@ -68,6 +71,7 @@ class MainWindow : public QMainWindow {
   BankFactsLoader* m_factsLoader = nullptr;
   QMenu* m_recentMenu = nullptr;
   QLabel* m_deviceLabel = nullptr;
+  bool m_confirmClose = true;
 };
 
 }  // namespace souplab::gui

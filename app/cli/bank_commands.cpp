@@ -14,6 +14,7 @@
 #include "engine/export/specialist_export.h"
 #include "engine/nn/bank.h"
 #include "engine/nn/device.h"
+#include "engine/nn/export_bank_specialist.h"
 
 namespace souplab::cli {
 namespace {
@@ -177,46 +178,16 @@ int cmd_export(int argc, char** argv) {
   if (!parse_export_format(a.get("format", "all"), &format))
     throw Error("export: --format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
   auto bank = Bank::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
-  const BankFacts& f = bank->facts();
-  const auto h = weights_for(a, f);
-  auto spec = bank->instantiate(h);
-  SpecialistCard card;
-  card.run_id = std::to_string(f.run_id);
-  card.run_name = f.run_name;
-  card.run_kind = f.kind;
-  card.step = f.step;
-  card.source_checkpoint = f.path;
-  card.domain_names = f.domains;
-  card.h = h;
-  if (!a.has("no-eval")) {
-    try {
-      card.val_losses = evaluate_per_domain(*spec, *ValidationSet::for_bank(f, int(a.get_int("windows", 16))));
-    } catch (const Error& e) {
-      std::fprintf(stderr, "note: no validation losses in the card: %s\n", e.what());
-    }
-  }
-  const auto theta = spec->parameters();
-  const ParamLayout layout = gpt_param_layout(spec->model_config());
-  const ExportResult r = export_specialist(spec->model_config(), layout, theta.data(), card,
-                                           a.get("out"), format, a.has("overwrite"));
-  if (f.run_id > 0) {
-    try {
-      RunLog log(a.get("run-log").empty() ? default_run_log_path() : a.get("run-log"));
-      log.get_run(f.run_id);
-      ExportRecord rec;
-      rec.run_id = f.run_id;
-      rec.step = f.step;
-      rec.domain_weights_json = nlohmann::json(h).dump();
-      rec.path = r.dir;
-      rec.format = export_format_name(format);
-      nlohmann::json losses = nlohmann::json::object();
-      for (size_t i = 0; i < card.val_losses.size(); ++i) losses[f.domains[i]] = card.val_losses[i];
-      rec.losses_json = losses.dump();
-      log.log_export(rec);
-    } catch (const Error& e) {
-      std::fprintf(stderr, "note: export not logged in the run log: %s\n", e.what());
-    }
-  }
+  BankExportOptions options;
+  options.format = format;
+  options.overwrite = a.has("overwrite");
+  options.with_losses = !a.has("no-eval");
+  options.windows = int(a.get_int("windows", 16));
+  options.run_log_path = a.get("run-log");
+  std::vector<std::string> notes;
+  const BankExportResult r =
+      export_bank_specialist(*bank, weights_for(a, bank->facts()), a.get("out"), options, &notes);
+  for (const auto& n : notes) std::fprintf(stderr, "note: %s\n", n.c_str());
   std::printf("exported %s (%lld parameters):", r.dir.c_str(), static_cast<long long>(r.n_params));
   for (const auto& file : r.files) std::printf(" %s", file.c_str());
   std::printf("\n");

@@ -43,6 +43,11 @@ void InferenceWorker::setDevice(const QString& device) {
   m_device = device;
 }
 
+std::shared_ptr<const souplab::Bank> InferenceWorker::bank() {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  return m_bank;
+}
+
 quint64 InferenceWorker::requestWeights(const std::vector<double>& h) {
   bool post = false;
   quint64 generation = 0;
@@ -101,8 +106,10 @@ void InferenceWorker::processLatest() {
       double evalMs = 0;
       if (m_validation) {
         timer.restart();
-        losses = souplab::evaluate_per_domain(*specialist, *m_validation);
+        losses = souplab::evaluate_per_domain(*specialist, *m_validation,
+                                              [this] { return newerRequestWaiting(); });
         evalMs = double(timer.nsecsElapsed()) / 1e6;
+        if (losses.empty()) continue;  // a newer move came in: its specialist comes first
       }
       Q_EMIT specialistReady(generation, h, losses, instantiateMs, evalMs, specialist, true);
     } catch (const std::exception& e) {
@@ -126,8 +133,8 @@ void InferenceWorker::loadBank(const QString& path) {
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     device = m_device;
+    m_bank.reset();
   }
-  m_bank.reset();
   m_validation.reset();
   m_quick.reset();
   m_domainCount = 0;
@@ -158,11 +165,11 @@ void InferenceWorker::loadBank(const QString& path) {
     QStringList domains;
     for (const auto& d : facts.domains) domains << QString::fromStdString(d);
 
-    m_bank = bank;
     m_domainCount = facts.domains.size();
     {
       // Requests made for the previous bank are void; the GUI re-requests after bankLoaded.
       std::lock_guard<std::mutex> lock(m_mutex);
+      m_bank = bank;
       m_handled = m_generation;
     }
     Q_EMIT bankLoaded(summarize(facts), domains, facts.training_mixture);

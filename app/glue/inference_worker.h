@@ -54,6 +54,11 @@ class InferenceWorker : public QObject {
   }
   void setDevice(const QString& device);
 
+  // Thread-safe: the bank loaded last, null while loading or after a failed load. A Bank is
+  // immutable, so other threads may instantiate from it (the export dialog reuses it rather than
+  // reading a checkpoint that training may since have pruned).
+  std::shared_ptr<const souplab::Bank> bank();
+
   // Instantiations done for requests (the reference is not counted): the coalescing test's probe.
   quint64 instantiationCount() const { return m_instantiations.load(); }
 
@@ -84,7 +89,7 @@ class InferenceWorker : public QObject {
   // Losses of `model` on the quick and full sets (either may be empty).
   std::pair<std::vector<double>, std::vector<double>> evaluateBoth(const souplab::Specialist& model) const;
 
-  // Worker-thread state.
+  // Worker-thread state (m_bank is written under m_mutex, for bank()).
   std::shared_ptr<const souplab::Bank> m_bank;
   std::shared_ptr<const souplab::ValidationSet> m_validation;  // full tier
   std::shared_ptr<const souplab::ValidationSet> m_quick;       // null: one tier only

@@ -7,6 +7,10 @@
 #include <QCommandLineParser>
 #include <QTimer>
 
+#include <csignal>
+#include <cstdio>
+
+#include "app/glue/quit_signals.h"
 #include "app/glue/training_worker.h"
 #include "engine/core/run_log.h"
 #include "engine/core/paths.h"
@@ -48,6 +52,18 @@ int main(int argc, char** argv) {
 
   souplab::gui::MainWindow window;
   window.show();
+
+  // Ctrl-C / kill: leave as the close button does (stop training, save a checkpoint), without
+  // the dialog nobody would answer, then quit even if a modal dialog runs its own event loop.
+  souplab::gui::QuitSignals quitSignals;
+  QObject::connect(&quitSignals, &souplab::gui::QuitSignals::quitRequested, &window,
+                   [&window](int signal) {
+                     std::fprintf(stderr, "souplab: %s, closing (a run in training is stopped "
+                                  "with a checkpoint; press Ctrl-C again to quit at once)\n",
+                                  signal == SIGINT ? "interrupted" : "terminated");
+                     window.closeWithoutConfirmation();
+                     QCoreApplication::quit();
+                   });
 
   QString bank = parser.value(openOption);
   if (bank.isEmpty() && !parser.positionalArguments().isEmpty())

@@ -46,7 +46,7 @@ struct TrainConfig {
   double grad_clip = 1.0;           // global norm clip; <= 0 disables
   int64_t log_interval = 10;        // train loss / throughput every N steps
   int64_t eval_interval = 100;      // per-domain validation every N steps (and at the end)
-  int eval_windows = 8;             // validation windows of block_size per domain
+  int eval_windows = 16;            // validation windows of block_size per domain (4k tokens at 256)
   int64_t checkpoint_interval = 100;  // save every N steps (and at the end / on stop)
   int keep_checkpoints = 3;         // keep the last K checkpoints
   uint64_t seed = 1337;

@@ -110,7 +110,8 @@ std::shared_ptr<const ValidationSet> ValidationSet::for_bank(const BankFacts& fa
   return set;
 }
 
-std::vector<double> evaluate_per_domain(const Specialist& model, const ValidationSet& data) {
+std::vector<double> evaluate_per_domain(const Specialist& model, const ValidationSet& data,
+                                        const std::function<bool()>& cancelled) {
   const auto& impl = dynamic_cast<const SpecialistImpl&>(model);
   const auto& set = dynamic_cast<const CorpusValidationSet&>(data);
   if (set.block_size() > impl.model_config().block_size)
@@ -118,8 +119,10 @@ std::vector<double> evaluate_per_domain(const Specialist& model, const Validatio
                 " tokens exceed the model's context of " +
                 std::to_string(impl.model_config().block_size));
   std::vector<double> out;
-  for (const auto& w : set.windows())
+  for (const auto& w : set.windows()) {
+    if (cancelled && cancelled()) return {};
     out.push_back(mean_window_loss(impl.theta(), impl.model_config(), impl.layout(), w.tokens));
+  }
   return out;
 }
 

@@ -66,7 +66,10 @@ class ValidationSet {
 };
 
 // Mean next-token cross-entropy (nats/byte) of the specialist on each domain's windows.
-std::vector<double> evaluate_per_domain(const Specialist& model, const ValidationSet& data);
+// `cancelled` is polled between domains; when it returns true the evaluation stops and an
+// empty vector is returned (the explorer drops an evaluation a newer slider move made stale).
+std::vector<double> evaluate_per_domain(const Specialist& model, const ValidationSet& data,
+                                        const std::function<bool()>& cancelled = {});
 
 struct SampleOptions {
   double temperature = 0.8;  // <= 0 means greedy

@@ -39,15 +39,24 @@ std::string generate_text(const Specialist& model, const std::string& prompt,
   for (auto& t : tokens) t &= 0xFF;  // bytes are tokens
   if (tokens.empty()) tokens.push_back('\n');
   std::string out, pending;
+  // Learned positions stop at block_size: when the cache is full, restart it from the last
+  // half context, so each restart is paid once per block_size / 2 new tokens.
+  KVCache cache;
+  std::vector<int64_t> fresh = tokens;  // tokens not yet in the cache
+  auto device = impl.theta().device();
   for (int i = 0; i < options.max_new_tokens; ++i) {
-    const size_t start = tokens.size() > size_t(c.block_size) ? tokens.size() - c.block_size : 0;
-    std::vector<int64_t> ctx(tokens.begin() + int64_t(start), tokens.end());
-    auto idx = torch::tensor(ctx, torch::kInt64).view({1, int64_t(ctx.size())}).to(impl.theta().device());
-    auto logits = gpt_forward(impl.theta(), c, impl.layout(), idx)
-                      .select(1, int64_t(ctx.size()) - 1)
+    if (cache.length + int64_t(fresh.size()) > c.block_size) {
+      const size_t keep = std::max<size_t>(1, size_t(c.block_size) / 2);
+      fresh.assign(tokens.end() - int64_t(std::min(keep, tokens.size())), tokens.end());
+      cache = KVCache();
+    }
+    auto idx = torch::tensor(fresh, torch::kInt64).view({1, int64_t(fresh.size())}).to(device);
+    auto logits = gpt_forward_cached(impl.theta(), c, impl.layout(), idx, cache)
+                      .select(1, int64_t(fresh.size()) - 1)
                       .squeeze(0)
                       .to(torch::kCPU)
                       .to(torch::kFloat64);  // (V)
+    fresh.clear();
     int64_t next;
     if (options.temperature <= 0) {
       next = logits.argmax().item<int64_t>();
@@ -60,6 +69,7 @@ std::string generate_text(const Specialist& model, const std::string& prompt,
       next = torch::multinomial(logits.softmax(0), 1, false, gen).item<int64_t>();
     }
     tokens.push_back(next);
+    fresh.push_back(next);
     pending.push_back(char(next));
     const size_t whole = complete_utf8_prefix(pending);
     if (whole > 0) {

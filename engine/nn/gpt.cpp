@@ -64,23 +64,42 @@ void init_params(torch::Tensor theta, const ParamLayout& layout, double scale, d
   }
 }
 
-torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
-                          const ParamLayout& layout, const torch::Tensor& idx) {
+namespace {
+
+// The one forward pass. With a cache, idx holds the tokens after the cached ones and their keys
+// and values are appended; without one, idx is the whole sequence.
+torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
+                           const ParamLayout& layout, const torch::Tensor& idx, KVCache* cache) {
   TORCH_CHECK(idx.dim() == 2, "gpt_forward: idx must be (B, T)");
   const int64_t B = idx.size(0), T = idx.size(1), C = c.n_embd, nh = c.n_head, hs = C / nh;
-  TORCH_CHECK(T <= c.block_size, "gpt_forward: sequence of ", T, " tokens exceeds block_size ",
+  const int64_t past = cache ? cache->length : 0, total = past + T;
+  TORCH_CHECK(total <= c.block_size, "gpt_forward: ", total, " positions exceed block_size ",
               c.block_size);
   const GptWeights w = gpt_weights(theta, c, layout);
-  auto x = w.wte.index_select(0, idx.reshape(-1)).view({B, T, C}) + w.wpe.narrow(0, 0, T);  // (B, T, C)
-  const auto causal = torch::ones({T, T}, idx.options().dtype(torch::kBool)).triu(1);      // (T, T)
+  if (cache && cache->keys.empty()) {
+    cache->keys.resize(w.blocks.size());
+    cache->values.resize(w.blocks.size());
+  }
+  auto x = w.wte.index_select(0, idx.reshape(-1)).view({B, T, C}) + w.wpe.narrow(0, past, T);  // (B, T, C)
+  // Query i (position past + i) sees keys 0..past + i.
+  const auto causal = torch::ones({T, total}, idx.options().dtype(torch::kBool)).triu(past + 1);
   const double att_scale = 1.0 / std::sqrt(double(hs));
-  for (const auto& b : w.blocks) {
+  for (size_t l = 0; l < w.blocks.size(); ++l) {
+    const auto& b = w.blocks[l];
     auto a = torch::layer_norm(x, {C}, b.ln_1_w, b.ln_1_b, kLayerNormEps).view({B * T, C});
     auto qkv = conv1d(a, b.attn_w, b.attn_b).view({B, T, 3, nh, hs});
     auto q = qkv.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
     auto k = qkv.select(2, 1).transpose(1, 2);
     auto v = qkv.select(2, 2).transpose(1, 2);
-    auto att = torch::matmul(q, k.transpose(-2, -1)).mul_(att_scale);  // (B, nh, T, T)
+    if (cache) {
+      if (past > 0) {
+        k = torch::cat({cache->keys[l], k}, 2);  // (B, nh, total, hs)
+        v = torch::cat({cache->values[l], v}, 2);
+      }
+      cache->keys[l] = k;
+      cache->values[l] = v;
+    }
+    auto att = torch::matmul(q, k.transpose(-2, -1)).mul_(att_scale);  // (B, nh, T, total)
     att = att.masked_fill(causal, -std::numeric_limits<float>::infinity()).softmax(-1);
     auto y = torch::matmul(att, v).transpose(1, 2).reshape({B * T, C});  // (B*T, C)
     x = x + conv1d(y, b.proj_w, b.proj_b).view({B, T, C});
@@ -88,8 +107,21 @@ torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
     m = torch::gelu(conv1d(m, b.fc_w, b.fc_b), "tanh");
     x = x + conv1d(m, b.mlp_proj_w, b.mlp_proj_b).view({B, T, C});
   }
+  if (cache) cache->length = total;
   x = torch::layer_norm(x, {C}, w.ln_f_w, w.ln_f_b, kLayerNormEps);
   return torch::matmul(x, w.wte.t());  // tied output embedding: (B, T, V)
+}
+
+}  // namespace
+
+torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
+                          const ParamLayout& layout, const torch::Tensor& idx) {
+  return forward_impl(theta, c, layout, idx, nullptr);
+}
+
+torch::Tensor gpt_forward_cached(const torch::Tensor& theta, const ModelConfig& c,
+                                 const ParamLayout& layout, const torch::Tensor& idx, KVCache& cache) {
+  return forward_impl(theta, c, layout, idx, &cache);
 }
 
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {

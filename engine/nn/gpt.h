@@ -30,6 +30,19 @@ void init_params(torch::Tensor theta, const ParamLayout& layout, double scale, d
 torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
                           const ParamLayout& layout, const torch::Tensor& idx);
 
+// Keys and values of the tokens seen so far, per layer: what makes sampling one token cost one
+// token's forward instead of a whole context's.
+struct KVCache {
+  std::vector<torch::Tensor> keys, values;  // per layer: (B, nh, t, hs)
+  int64_t length = 0;                       // t: tokens cached (their positions are 0..t-1)
+};
+
+// Runs the new tokens idx (B, t_new) at positions cache.length.. and appends them to the cache;
+// returns their logits (B, t_new, V). cache.length + t_new must not exceed block_size. Gives the
+// same logits as gpt_forward over the whole sequence (up to float rounding).
+torch::Tensor gpt_forward_cached(const torch::Tensor& theta, const ModelConfig& c,
+                                 const ParamLayout& layout, const torch::Tensor& idx, KVCache& cache);
+
 // Mean next-token cross-entropy of logits (B, T, V) against targets (B, T).
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets);
 

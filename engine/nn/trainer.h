@@ -51,9 +51,10 @@ class Trainer {
   // run in the run log (empty path: default_run_log_path()). Errors name the file/folder.
   static std::unique_ptr<Trainer> start_new(RunConfig config, const std::string& run_log_path = {},
                                             const TrainCallbacks& callbacks = {});
-  // Loads a checkpoint and continues the same run id exactly where it stopped. `extra_steps`
-  // > 0 raises the step budget by that much (the LR schedule is stretched accordingly only
-  // if the run had finished; otherwise the original schedule continues).
+  // Loads a checkpoint and continues the same run id exactly where it stopped.
+  // `total_steps_override` > 0 sets a new step budget (at least the checkpoint's step); the
+  // cosine schedule is then recomputed for the new total, so only an unchanged budget repeats
+  // the uninterrupted run exactly.
   static std::unique_ptr<Trainer> resume(const std::string& checkpoint_path,
                                          const std::string& run_log_path = {},
                                          const TrainCallbacks& callbacks = {},
