@@ -211,7 +211,7 @@ class Stepper {
     double scale = 1.0;
     ph.clip = time_ms([&] {
       if (variant_ == Variant::kEngine) {
-        souplab::clip_grad_norm(params_, clip);
+        scale = souplab::grad_clip_scale(params_, clip);
       } else {
         torch::NoGradGuard g;
         std::vector<torch::Tensor> norms;
@@ -223,7 +223,7 @@ class Stepper {
       }
     });
     ph.adam = time_ms([&] {
-      if (variant_ == Variant::kEngine) adam_->step(lr);
+      if (variant_ == Variant::kEngine) adam_->step(lr, scale);
       else if (r1) fused_->step(lr, scale, {e_index_, r1_.alpha, r1_.g});
       else fused_->step(lr, scale);
     });

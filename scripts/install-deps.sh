@@ -15,6 +15,7 @@ packages=(
   libonnx-dev libprotobuf-dev                              # ONNX export through ONNX's protobuf definitions
   fortunes                                                 # English prose for the demo corpus
   python3-onnx python3-numpy                               # tests: onnx.checker, independent safetensors reader
+  clang libclang-rt-14-dev sqlite3                         # tests: libFuzzer targets, run log integrity checks
   xvfb xauth x11-apps imagemagick libgl1-mesa-dri          # GUI under Xvfb (screenshots)
 )
 # The ONNX test runs the export in onnxruntime-node (npm): Node.js from Debian unless present.

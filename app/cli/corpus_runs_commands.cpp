@@ -33,6 +33,7 @@ void print_corpus(const TokenCache& c) {
 }  // namespace
 
 int cmd_corpus(int argc, char** argv) {
+  if (argc > 2 && std::string(argv[2]) == "cluster") return cmd_corpus_cluster(argc, argv);
   Args a("corpus", "souplab-cli corpus build|info DIR | corpus demo [--out DIR]",
          "build: tokenise DIR (a folder of domain folders) into the cache, or reuse it if the\n"
          "       sources did not change; info: the same, then print the domains;\n"

@@ -19,13 +19,14 @@ struct Command {
 
 const Command kCommands[] = {
     {"info", souplab::cli::cmd_info, "libtorch version, devices and the parameter counts of a bank config"},
-    {"corpus", souplab::cli::cmd_corpus, "build|info|demo: tokenise a corpus, show it, build the demo corpus"},
+    {"corpus", souplab::cli::cmd_corpus, "build|info|demo|cluster: tokenise a corpus, show it, build the demo corpus, split raw text into domains"},
     {"train", souplab::cli::cmd_train, "train a soup bank or a dense baseline"},
     {"resume", souplab::cli::cmd_resume, "continue a run from its checkpoint"},
     {"eval", souplab::cli::cmd_eval, "per-domain validation loss of the specialist at h"},
     {"generate", souplab::cli::cmd_generate, "sample text from the specialist at h"},
     {"runs", souplab::cli::cmd_runs, "list|show: the run log"},
     {"export", souplab::cli::cmd_export, "export the specialist at h (safetensors, ONNX)"},
+    {"weights", souplab::cli::cmd_weights, "domain weights h for a target text (histogram or fit)"},
 };
 
 void print_help() {

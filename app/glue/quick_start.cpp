@@ -6,10 +6,7 @@
 
 namespace souplab::gui {
 
-QString demoCorpusDir() {
-  return QDir(QString::fromStdString(souplab::default_data_dir()))
-      .filePath(QStringLiteral("demo-corpus"));
-}
+QString demoCorpusDir() { return QString::fromStdString(souplab::default_demo_corpus_dir()); }
 
 bool demoCorpusExists() {
   return QDir(demoCorpusDir()).entryList(QDir::Dirs | QDir::NoDotAndDotDot).size() >= 2;

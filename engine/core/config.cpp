@@ -119,7 +119,7 @@ T load(const json& j, const std::string& where) {
 json parse_text(const std::string& text, const std::string& source) {
   try {
     return json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, and out_of_range for 1e999 (found by fuzz/)
     throw Error(source + ": not valid JSON (" + e.what() + ")");
   }
 }

@@ -197,6 +197,15 @@ std::string content_hash_of(const std::vector<ScannedDomain>& domains, const Cor
   return hex64(h.value());
 }
 
+// A non-negative integer field of the manifest. Checked before get<>(): converting an
+// out-of-range float (e.g. 1e300) to an integer is undefined behaviour (found by fuzz/).
+uint64_t manifest_u64(const nlohmann::json& j, const char* key, const std::string& path) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number_unsigned())
+    throw file_error(path, std::string("corrupt manifest: \"") + key + "\" is not a non-negative integer");
+  return v.get<uint64_t>();
+}
+
 nlohmann::json read_manifest(const std::string& path) {
   std::string text = read_file(path);
   try {
@@ -259,16 +268,16 @@ std::shared_ptr<const TokenCache> TokenCache::open_cache(const std::string& cach
   auto cache = std::make_shared<MappedTokenCache>();
   cache->cache_dir_ = cache_dir;
   try {
-    if (m.at("format").get<int>() != kFormatVersion)
+    if (manifest_u64(m, "format", path) != uint64_t(kFormatVersion))
       throw file_error(path, "unsupported cache format " + m.at("format").dump());
     cache->corpus_dir_ = m.at("corpus_dir").get<std::string>();
     cache->hash_ = m.at("content_hash").get<std::string>();
     for (const auto& d : m.at("domains")) {
       DomainInfo info;
       info.name = d.at("name").get<std::string>();
-      info.documents = d.at("documents").get<uint64_t>();
-      info.train_tokens = d.at("train_tokens").get<uint64_t>();
-      info.val_tokens = d.at("val_tokens").get<uint64_t>();
+      info.documents = manifest_u64(d, "documents", path);
+      info.train_tokens = manifest_u64(d, "train_tokens", path);
+      info.val_tokens = manifest_u64(d, "val_tokens", path);
       if (info.name.empty() || info.name.find('/') != std::string::npos || info.name[0] == '.')
         throw file_error(path, "bad domain name \"" + info.name + "\"");
       cache->domains_.push_back(info);

@@ -23,6 +23,19 @@ bool is_metadata_file(const std::string& name) {
          (name.size() > 7 && name.compare(name.size() - 7, 7, ".sha256") == 0);
 }
 
+// Domain names go into JSON (cache manifest, checkpoints) and the run log, which hold UTF-8 only.
+bool is_utf8(const std::string& s) {
+  for (size_t i = 0; i < s.size();) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t n = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    i += n;
+  }
+  return true;
+}
+
 std::vector<ScannedFile> scan_domain(const std::string& corpus, const std::string& dir) {
   std::vector<ScannedFile> files;
   std::error_code ec;
@@ -71,6 +84,8 @@ std::vector<ScannedDomain> scan_corpus(const std::string& corpus) {
     const std::string name = it->path().filename().string();
     std::error_code dir_ec;
     if (name.empty() || name[0] == '.' || !it->is_directory(dir_ec)) continue;  // files: metadata
+    if (!is_utf8(name))  // found by tests/reliability: the JSON writer threw on such a name
+      throw file_error(it->path().string(), "domain folder name is not valid UTF-8; rename it");
     domains.push_back({name, it->path().string(), {}});
   }
   std::sort(domains.begin(), domains.end(),

@@ -1,6 +1,8 @@
 #pragma once
 // AdamW (Loshchilov & Hutter) over a fixed list of tensors, written out so that its whole state
 // is a few named tensors plus a step count: checkpoints save it exactly, and resume is bit-exact.
+// On the CPU the update is one fused pass per tensor (read p, g, m, v once, write p, m, v once):
+// the soup's (n+1)·P parameters make the optimiser, not the model, the step's largest extra cost.
 #include <torch/torch.h>
 
 #include <string>
@@ -15,11 +17,14 @@ struct AdamWOptions {
 
 class AdamW {
  public:
-  // decay_masks[i]: undefined = no decay, else a tensor broadcastable to params[i] (1 = decay).
+  // decay_masks[i]: undefined = no decay, else a tensor broadcastable to params[i] (1 = decay)
+  // whose elements repeat along params[i]'s leading dimensions (e.g. (P) for E's (n, P)).
   AdamW(std::vector<torch::Tensor> params, std::vector<torch::Tensor> decay_masks, AdamWOptions o);
 
-  // One update with learning rate lr from the params' .grad().
-  void step(double lr);
+  // One update with learning rate lr from the params' .grad(), each gradient multiplied by
+  // grad_scale first (the clipping factor, applied on the fly instead of in a separate pass).
+  void step(double lr, double grad_scale = 1.0);
+  // Drops the gradients (set to none): backward then writes fresh ones instead of adding to zeros.
   void zero_grad();
 
   int64_t step_count() const { return step_; }
@@ -29,12 +34,17 @@ class AdamW {
   std::vector<torch::Tensor>& exp_avg_sq() { return v_; }
 
  private:
+  void step_fused_cpu(size_t i, float lr, float grad_scale, float bc1, float inv_sqrt_bc2);
+  void step_tensor_ops(size_t i, double lr, double grad_scale, double bc1, double bc2);
+
   std::vector<torch::Tensor> params_, masks_, m_, v_;
   AdamWOptions o_;
   int64_t step_ = 0;
 };
 
-// Scales all gradients so their global L2 norm is at most max_norm; returns the norm before.
-double clip_grad_norm(const std::vector<torch::Tensor>& params, double max_norm);
+// The factor that brings the gradients' global L2 norm down to max_norm (1 when it is already
+// below, or when max_norm <= 0), for AdamW::step's grad_scale. `norm` receives the norm.
+double grad_clip_scale(const std::vector<torch::Tensor>& params, double max_norm,
+                       double* norm = nullptr);
 
 }  // namespace souplab

@@ -9,28 +9,9 @@ namespace souplab {
 namespace {
 
 using nlohmann::json;
-constexpr const char* kFormatName = "souplab-checkpoint";
+constexpr const char* kFormatName = kCheckpointFormatName;
 
 torch::Tensor to_host(const torch::Tensor& t) { return t.detach().to(torch::kCPU).contiguous(); }
-
-std::string meta_at(const SafetensorsFile& f, const std::string& key) {
-  auto it = f.metadata().find(key);
-  if (it == f.metadata().end())
-    throw file_error(f.source(), "not a SoupLab checkpoint (metadata \"" + key + "\" missing)");
-  return it->second;
-}
-
-int64_t meta_int(const SafetensorsFile& f, const std::string& key) {
-  const std::string v = meta_at(f, key);
-  try {
-    size_t used = 0;
-    long long x = std::stoll(v, &used);
-    if (used != v.size()) throw std::invalid_argument("trailing");
-    return x;
-  } catch (const std::exception&) {
-    throw file_error(f.source(), "metadata \"" + key + "\" is not an integer: \"" + v + "\"");
-  }
-}
 
 // Copies tensor `name` of the file into `dst` (same shape required).
 void load_into(const SafetensorsFile& f, const std::string& name, torch::Tensor dst) {
@@ -88,44 +69,18 @@ void save_checkpoint(const std::string& path, const SoupBank& bank, const AdamW*
 LoadedCheckpoint load_checkpoint(const std::string& path, const torch::Device& device,
                                  bool with_optimizer) {
   const SafetensorsFile f = read_safetensors(path);
-  if (meta_at(f, "format") != kFormatName)
-    throw file_error(path, "not a SoupLab checkpoint (format \"" + meta_at(f, "format") + "\")");
-  const int64_t version = meta_int(f, "format_version");
-  if (version > kCheckpointFormatVersion)
-    throw file_error(path, "written by a newer SoupLab (checkpoint format " +
-                               std::to_string(version) + "; this build reads up to " +
-                               std::to_string(kCheckpointFormatVersion) + ")");
-  if (version < 1) throw file_error(path, "bad checkpoint format version " + std::to_string(version));
-
+  const CheckpointMetadata meta = parse_checkpoint_metadata(f);  // checks before allocating
   LoadedCheckpoint out;
   TrainState& s = out.state;
-  try {
-    s.config = parse_run_config(meta_at(f, "config"), path + " (config)");
-    validate(s.config);
-    s.domains = json::parse(meta_at(f, "domains")).get<std::vector<std::string>>();
-    s.elapsed_s = json::parse(meta_at(f, "elapsed_s")).get<double>();
-  } catch (const Error&) {
-    throw;
-  } catch (const std::exception& e) {
-    throw file_error(path, std::string("bad checkpoint metadata: ") + e.what());
-  }
-  s.step = meta_int(f, "step");
-  s.run_id = meta_int(f, "run_id");
-  s.run_name = meta_at(f, "run_name");
-  s.sampler_state = meta_at(f, "sampler_state");
-  s.corpus_hash = meta_at(f, "corpus_hash");
-  s.run_log_path = meta_at(f, "run_log_path");
-  const int64_t k = meta_int(f, "n_domains");
-  if (k != int64_t(s.domains.size()))
-    throw file_error(path, "n_domains (" + std::to_string(k) + ") disagrees with the domain list");
-  if (s.step < 0) throw file_error(path, "negative step");
+  s = meta.state;
+  const int64_t k = meta.n_domains;
 
   out.bank = std::make_unique<SoupBank>(s.config.model, s.config.bank, int(k), device);
   const auto params = out.bank->named_parameters();
   for (const auto& [name, t] : params) load_into(f, name, t);
 
-  out.has_optimizer = meta_at(f, "has_optimizer") == "1";
-  out.optimizer_step = meta_int(f, "optimizer_step");
+  out.has_optimizer = meta.has_optimizer;
+  out.optimizer_step = meta.optimizer_step;
   if (with_optimizer) {
     if (!out.has_optimizer) throw file_error(path, "holds no optimiser state, so it cannot be resumed");
     for (const auto& [name, t] : params) {

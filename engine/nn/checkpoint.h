@@ -9,25 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "engine/core/checkpoint_meta.h"  // TrainState, format version, metadata checks
 #include "engine/core/config.h"
 #include "engine/nn/adamw.h"
 #include "engine/nn/soup.h"
 
 namespace souplab {
-
-inline constexpr int kCheckpointFormatVersion = 1;
-
-struct TrainState {
-  RunConfig config;
-  std::vector<std::string> domains;
-  int64_t step = 0;
-  int64_t run_id = 0;
-  std::string run_name;
-  std::string sampler_state;   // BatchSampler::state()
-  double elapsed_s = 0;        // training time so far, pauses excluded
-  std::string corpus_hash;     // TokenCache::content_hash() at training time
-  std::string run_log_path;    // where the run is logged
-};
 
 // `optimizer` may be null (a bank-only checkpoint, e.g. for sharing).
 void save_checkpoint(const std::string& path, const SoupBank& bank, const AdamW* optimizer,

@@ -66,8 +66,10 @@ torch::Tensor SoupBank::alpha(const torch::Tensor& h) const {
 
 torch::Tensor SoupBank::theta(const torch::Tensor& h) const {
   if (bank_.n_experts == 0) return shared_;
-  // S + E^T alpha: one GEMV reading the bank once.
-  return torch::addmv(shared_, experts_.t(), alpha(h));  // (P)
+  // S + alpha^T E: one pass over the bank. Written as a (1, n) x (n, P) product rather than
+  // addmv over E^T so that E's gradient comes out (n, P)-contiguous, not through a transposed
+  // strided add (measured: 1.6x faster backward at n = 32, bench/bench_train_step).
+  return torch::addmm(shared_.unsqueeze(0), alpha(h).unsqueeze(0), experts_).squeeze(0);  // (P)
 }
 
 torch::Tensor SoupBank::forward(const torch::Tensor& h, const torch::Tensor& idx) const {

@@ -9,6 +9,7 @@
 
 #include "engine/core/domain_weights.h"
 #include "engine/core/error.h"
+#include "engine/core/memory_estimate.h"
 #include "engine/core/paths.h"
 #include "engine/core/run_log.h"
 #include "engine/core/sampler.h"
@@ -64,6 +65,7 @@ class TrainerImpl final : public Trainer {
       throw Error("bank.n_domains is " + std::to_string(config_.bank.n_domains) + " but the corpus " +
                   config_.train.corpus_dir + " has " + std::to_string(domains_.size()) + " domains");
     init_mixture();
+    check_training_memory(config_, int(domains_.size()), "train");  // refuse before allocating
 
     bank_ = std::make_unique<SoupBank>(config_.model, config_.bank, int(domains_.size()), device_);
     bank_->init(config_.train.seed);
@@ -102,6 +104,7 @@ class TrainerImpl final : public Trainer {
                     " but the checkpoint is already at step " + std::to_string(ck.state.step));
       config_.train.steps = total_steps_override;
     }
+    check_training_memory(config_, int(ck.state.domains.size()), ckpt_path);
     const DeviceChoice dev = select_device(config_.train.device);
     device_ = torch::Device(dev.device);
     notify(cb, dev.message);
@@ -241,8 +244,7 @@ class TrainerImpl final : public Trainer {
     optimizer_->zero_grad();
     auto loss = lm_loss(bank_->forward(bank_->h_tensor(h), x), y);
     loss.backward();
-    clip_grad_norm(params_, tc.grad_clip);
-    optimizer_->step(lr);
+    optimizer_->step(lr, grad_clip_scale(params_, tc.grad_clip));
     return loss.detach();
   }
 

@@ -237,7 +237,7 @@ class TestTraining : public QObject {
     meta["config"] = to_json(other);
     const std::string mismatched = m_tmp.filePath("mismatched.ckpt").toStdString();
     write_safetensors(mismatched, views, meta);
-    expect_error(mismatched, "shape");
+    expect_error(mismatched, "config");
     // A missing file through the public API.
     QVERIFY_THROWS_EXCEPTION(Error, Bank::load(m_tmp.filePath("nope.ckpt").toStdString(), "cpu"));
   }

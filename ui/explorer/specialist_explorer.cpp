@@ -14,6 +14,7 @@
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
 #include "ui/explorer/loss_chart.h"
+#include "ui/explorer/target_weights_button.h"
 
 namespace souplab::gui {
 
@@ -127,6 +128,14 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
         this, tr("Compare with a model"), QString(),
         tr("Checkpoints and specialists (*.ckpt *.safetensors);;All files (*)"));
     if (!path.isEmpty()) compareWith(path);
+  });
+  // "Specialist for this text…": the sliders move to a target text's domain weights.
+  auto* targetWeights = new TargetWeightsButton(m_inference, m_sliders, this);
+  header->insertWidget(1, targetWeights);
+  connect(targetWeights, &TargetWeightsButton::failed, this, &SpecialistExplorer::onError);
+  connect(targetWeights, &TargetWeightsButton::estimated, this, [this](const std::vector<double>&, const QString& s) {
+    m_status->setText(s);
+    m_status->show();
   });
 }
 

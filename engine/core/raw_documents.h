@@ -1,0 +1,37 @@
+#pragma once
+// Documents read from a file or a folder of text with no domain labels (DESIGN §1.5): the input of
+// `corpus cluster` and a target sample for its domain weights. A file is one document, or several
+// separated by a line holding only a form feed, as in a corpus domain (corpus_scan.h).
+// A folder is read recursively in path order; hidden entries, docs.tsv and *.sha256 are skipped
+// and symlinked folders are not entered.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace souplab {
+
+struct RawDocuments {
+  std::string root;                 // the file or folder read
+  std::string buffer;               // every file's bytes, concatenated
+  struct Doc {
+    uint64_t offset = 0, size = 0;  // byte range of buffer, without its separator
+    uint32_t file = 0;              // index into files
+  };
+  std::vector<Doc> docs;
+  std::vector<std::string> files;   // relative to root ("" when root is a file)
+
+  std::string text(size_t i) const { return buffer.substr(size_t(docs[i].offset), size_t(docs[i].size)); }
+  // The first folder of a document's relative path ("" for a file at the top): the label a raw
+  // folder of domain folders carries, for measuring clusters against it.
+  std::string top_folder(size_t i) const;
+};
+
+// Reads `path` (file or folder). max_bytes > 0 stops reading there. Errors name the path: missing,
+// unreadable, or holding no document (empty files only).
+RawDocuments read_raw_documents(const std::string& path, uint64_t max_bytes = 0);
+
+// Cuts documents longer than `chunk_bytes` into pieces of about that size (cut after a newline
+// when one is in the last quarter of the piece). chunk_bytes 0 leaves them whole.
+std::vector<RawDocuments::Doc> chunk_documents(const RawDocuments& raw, uint64_t chunk_bytes);
+
+}  // namespace souplab

@@ -1,0 +1,122 @@
+// Writes the fuzzers' seed corpus: valid inputs of every kind, one folder per target.
+//   make_fuzz_seeds OUT_DIR  ->  OUT_DIR/{safetensors,checkpoint_meta,manifest,config}/...
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/checkpoint_meta.h"
+#include "engine/core/config.h"
+#include "engine/core/param_layout.h"
+#include "engine/core/safetensors.h"
+
+using namespace souplab;
+
+namespace {
+
+void put(const std::string& path, const std::string& bytes) {
+  FILE* f = std::fopen(path.c_str(), "wb");
+  if (!f) {
+    std::perror(path.c_str());
+    std::exit(1);
+  }
+  std::fwrite(bytes.data(), 1, bytes.size(), f);
+  std::fclose(f);
+}
+
+// A checkpoint of the smallest valid dense config: its tensors hold exactly what it needs.
+std::string tiny_checkpoint(bool soup) {
+  RunConfig c;
+  c.model.n_layer = 1;
+  c.model.n_embd = 2;
+  c.model.n_head = 1;
+  c.model.block_size = 2;
+  c.bank.n_experts = soup ? 1 : 0;
+  c.bank.coef_hidden = 1;
+  c.bank.n_domains = 2;
+  c.train.kind = soup ? "soup" : "dense";
+  const ParamCounts pc = param_counts(c.model, c.bank, 2);
+  std::vector<float> s(size_t(pc.base), 0.5f), e(size_t(pc.experts), 0.25f), co(size_t(3 * pc.coef_mlp), 1.f);
+  std::vector<TensorView> t = {{"S", DType::kF32, {pc.base}, s.data()},
+                               {"adam.m.S", DType::kF32, {pc.base}, s.data()},
+                               {"adam.v.S", DType::kF32, {pc.base}, s.data()}};
+  if (soup) {
+    t.push_back({"E", DType::kF32, {1, pc.base}, e.data()});
+    t.push_back({"adam.m.E", DType::kF32, {1, pc.base}, e.data()});
+    t.push_back({"adam.v.E", DType::kF32, {1, pc.base}, e.data()});
+    t.push_back({"coef.all", DType::kF32, {3 * pc.coef_mlp}, co.data()});
+  }
+  SafetensorsMetadata m;
+  m["format"] = kCheckpointFormatName;
+  m["format_version"] = std::to_string(kCheckpointFormatVersion);
+  m["config"] = to_json(c);
+  m["n_domains"] = "2";
+  m["domains"] = nlohmann::json(std::vector<std::string>{"code", "prose"}).dump();
+  m["step"] = "40";
+  m["run_id"] = "3";
+  m["run_name"] = "seed";
+  m["sampler_state"] = "1 2 3 4";
+  m["elapsed_s"] = "12.5";
+  m["corpus_hash"] = "0123456789abcdef";
+  m["run_log_path"] = "/tmp/runs.sqlite";
+  m["has_optimizer"] = "1";
+  m["optimizer_step"] = "40";
+  return encode_safetensors(t, m);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    std::fprintf(stderr, "usage: make_fuzz_seeds OUT_DIR\n");
+    return 2;
+  }
+  const std::string out = argv[1];
+  for (const char* d : {"", "/safetensors", "/checkpoint_meta", "/manifest", "/config"})
+    ::mkdir((out + d).c_str(), 0755);
+
+  // safetensors: several dtypes and shapes, with and without metadata, an empty file.
+  const float f[6] = {1, 2, 3, 4, 5, 6};
+  const double g[2] = {1.5, -2};
+  const uint8_t b[3] = {1, 0, 1};
+  const int64_t i[2] = {-7, 7};
+  put(out + "/safetensors/mixed.safetensors",
+      encode_safetensors({{"w", DType::kF32, {2, 3}, f}, {"d", DType::kF64, {2}, g},
+                          {"m", DType::kBool, {3}, b}, {"i", DType::kI64, {1, 2}, i},
+                          {"s", DType::kF32, {}, f}},
+                         {{"format", "pt"}, {"note", "seed"}}));
+  put(out + "/safetensors/empty_tensor.safetensors",
+      encode_safetensors({{"z", DType::kF32, {0, 4}, f}}));
+  put(out + "/safetensors/none.safetensors", encode_safetensors({}));
+  put(out + "/safetensors/checkpoint.safetensors", tiny_checkpoint(false));
+
+  put(out + "/checkpoint_meta/dense.ckpt", tiny_checkpoint(false));
+  put(out + "/checkpoint_meta/soup.ckpt", tiny_checkpoint(true));
+
+  // Manifests matching the scratch token files of fuzz_manifest.cpp (a, b: 300 + 40 bytes).
+  nlohmann::json doms = nlohmann::json::array();
+  for (const char* name : {"a", "b"})
+    doms.push_back({{"name", name}, {"documents", 3}, {"train_documents", 2}, {"val_documents", 1},
+                    {"train_tokens", 300}, {"val_tokens", 40}});
+  nlohmann::json m = {{"format", 1},
+                      {"corpus_dir", "/tmp/corpus"},
+                      {"content_hash", "0123456789abcdef"},
+                      {"options", {{"val_fraction", 0.01}, {"min_val_tokens", 8192}, {"max_domain_bytes", 0}}},
+                      {"domains", doms}};
+  put(out + "/manifest/manifest.json", m.dump(2) + "\n");
+  m["domains"][1]["val_tokens"] = 0;
+  put(out + "/manifest/short.json", m.dump() + "\n");
+
+  RunConfig def;
+  put(out + "/config/default.json", to_json(def));
+  def.train.mixture = {0.25, 0.75};
+  def.train.kind = "dense";
+  def.model.n_layer = 1;
+  put(out + "/config/dense.json", to_json(def));
+  put(out + "/config/partial.json", R"({"model": {"n_embd": 64, "n_head": 2}, "train": {"steps": 5, "lr": 1e-3}})");
+  put(out + "/config/empty.json", "{}");
+  return 0;
+}

@@ -1,0 +1,223 @@
+// Domains from raw text and a target's domain weights (DESIGN §1.5): k-means over hashed n-gram
+// TF-IDF recovers planted domains; the nearest-centroid histogram of a sample from one domain
+// puts most weight on it; fitting h through a trained soup recovers a planted mixture better
+// than uniform h, at a loss no higher than uniform h's.
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <algorithm>
+#include <set>
+
+#include "engine/core/corpus.h"
+#include "engine/core/domain_weights.h"
+#include "engine/core/error.h"
+#include "engine/core/raw_documents.h"
+#include "engine/nn/corpus_cluster.h"
+#include "engine/nn/target_weights.h"
+#include "engine/nn/trainer.h"
+#include "tiny_corpus.h"
+
+using namespace souplab;
+
+namespace {
+
+std::string read_all(const QString& path) {
+  QFile f(path);
+  if (!f.open(QIODevice::ReadOnly)) qFatal("cannot read %s", qPrintable(path));
+  const QByteArray b = f.readAll();
+  return std::string(b.constData(), size_t(b.size()));
+}
+
+// The text of a corpus domain without its form-feed separator lines.
+std::string domain_text(const QString& corpus, const std::string& name) {
+  const std::string raw = read_all(corpus + "/" + QString::fromStdString(name) + "/data.txt");
+  std::string out;
+  for (char c : raw)
+    if (c != '\f') out += c;
+  return out;
+}
+
+template <class F>
+QString error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return QString::fromUtf8(e.what());
+  }
+  return {};
+}
+
+}  // namespace
+
+class TestDomains : public QObject {
+  Q_OBJECT
+  QTemporaryDir m_tmp;
+  QString m_corpus;
+  std::vector<std::string> m_names;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(m_tmp.isValid());
+    qputenv("SOUPLAB_CACHE_DIR", m_tmp.filePath("cache").toUtf8());
+    qputenv("SOUPLAB_DATA_DIR", m_tmp.filePath("data").toUtf8());
+    m_corpus = m_tmp.filePath("corpus");
+    m_names = test_util::make_corpus(m_corpus, 3, 60000);
+    std::sort(m_names.begin(), m_names.end());  // the corpus's domain order (h's order)
+  }
+
+  // 3 sources x 40 documents, unlabeled (one folder per source only to score the result; the
+  // clustering never sees the folders): files of one document and form-feed separated files.
+  void clusteringRecoversPlantedDomains() {
+    const QString raw = m_tmp.filePath("raw");
+    for (int s = 0; s < 3; ++s) {
+      std::string joined;
+      for (int d = 0; d < 40; ++d) {
+        const std::string doc = test_util::synthetic_domain(s, 600 + 40 * d, 1000u * uint32_t(s) + uint32_t(d));
+        if (s == 2)
+          joined += doc + "\n\f\n";
+        else
+          test_util::write_text(raw + QString("/source_%1/doc_%2.txt").arg(s).arg(d), doc);
+      }
+      if (s == 2) test_util::write_text(raw + "/source_2/all.txt", joined);
+    }
+    const QString out = m_tmp.filePath("clustered");
+    ClusterOptions o;
+    o.k = 3;
+    o.seed = 7;
+    o.dim = 2048;
+    const ClusterReport r = cluster_corpus(raw.toStdString(), out.toStdString(), o);
+    QCOMPARE(int(r.documents), 120);
+    qInfo("purity %.3f, inverse purity %.3f, %.2f s", r.purity, r.inverse_purity, r.total_s);
+    QVERIFY2(r.purity >= 0.95 && r.inverse_purity >= 0.95,
+             qPrintable(QString("purity %1 / %2").arg(r.purity).arg(r.inverse_purity)));
+    // The output is a corpus: one folder per cluster, readable names, 120 documents in all.
+    std::set<std::string> names;
+    uint64_t docs = 0;
+    for (const auto& c : r.clusters) {
+      QVERIFY2(!c.top_ngrams.empty(), c.name.c_str());
+      names.insert(c.name);
+      docs += c.documents;
+      qInfo("%s: %llu docs, top %s", c.name.c_str(), (unsigned long long)c.documents, c.top_ngrams[0].c_str());
+    }
+    QCOMPARE(int(names.size()), 3);
+    QCOMPARE(int(docs), 120);
+    QVERIFY(QFile::exists(out + "/clusters.json"));
+    QVERIFY(QFile::exists(out + "/centroids.safetensors"));
+    CorpusOptions co;
+    co.min_domain_tokens = 100;
+    auto cache = TokenCache::open(out.toStdString(), co);
+    QCOMPARE(int(cache->num_domains()), 3);
+    uint64_t cached_docs = 0;
+    for (const auto& d : cache->domains()) cached_docs += d.documents;
+    QCOMPARE(int(cached_docs), 120);
+
+    // Same seed, same clusters.
+    o.overwrite = true;
+    const ClusterReport again = cluster_corpus(raw.toStdString(), out.toStdString(), o);
+    QVERIFY(again.assignment == r.assignment);
+
+    // Errors name the folder.
+    o.k = 121;
+    QVERIFY(error_of([&] { cluster_corpus(raw.toStdString(), m_tmp.filePath("x").toStdString(), o); })
+                .contains(raw));
+    o.k = 3;
+    o.overwrite = false;
+    QVERIFY(error_of([&] { cluster_corpus(raw.toStdString(), out.toStdString(), o); }).contains("not empty"));
+    const QString one = m_tmp.filePath("one");
+    test_util::write_text(one + "/a.txt", "just one document");
+    o.k = 2;
+    QVERIFY(error_of([&] { cluster_corpus(one.toStdString(), m_tmp.filePath("y").toStdString(), o); })
+                .contains("at least 2"));
+    QVERIFY(error_of([&] { cluster_corpus(m_tmp.filePath("missing").toStdString(), m_tmp.filePath("z").toStdString(), o); })
+                .contains("missing"));
+    QVERIFY(error_of([&] { cluster_corpus(raw.toStdString(), (raw + "/inside").toStdString(), o); })
+                .contains("inside"));
+  }
+
+  void histogramOfOneDomainsSample() {
+    auto cache = TokenCache::open(m_corpus.toStdString());
+    for (size_t d = 0; d < m_names.size(); ++d) {
+      // Text of domain d the centroids did not see when the shared corpus is there (past the
+      // first 60 kB), else its own text cut differently.
+      std::string text;
+      if (const char* shared = std::getenv("SOUPLAB_SHARED_CORPUS"); shared && m_names[d].rfind("synthetic", 0) != 0) {
+        QFile f(QString(shared) + "/" + QString::fromStdString(m_names[d]) + "/data.txt");
+        if (f.open(QIODevice::ReadOnly) && f.seek(200000)) text = f.read(40000).toStdString();
+      }
+      if (text.empty()) text = domain_text(m_corpus, m_names[d]).substr(10000, 30000);
+      const QString target = m_tmp.filePath(QString("target_%1.txt").arg(d));
+      test_util::write_text(target, text);
+      const TargetHistogram h = histogram_weights(*cache, target.toStdString());
+      qInfo("%s: %.2f %.2f %.2f over %llu pieces", m_names[d].c_str(), h.weights[0], h.weights[1],
+            h.weights[2], (unsigned long long)h.pieces);
+      QVERIFY2(h.weights[d] >= 0.8, qPrintable(QString("domain %1 gets %2").arg(d).arg(h.weights[d])));
+      QCOMPARE(h.centroids_reused, d > 0);  // computed once, then read from the cache folder
+      QVERIFY(QString::fromStdString(h.centroids_path).startsWith(QString::fromStdString(cache->cache_dir())));
+    }
+    QVERIFY(error_of([&] { histogram_weights(*cache, m_tmp.filePath("nope.txt").toStdString()); })
+                .contains("nope.txt"));
+    test_util::write_text(m_tmp.filePath("empty.txt"), "");
+    QVERIFY(error_of([&] { histogram_weights(*cache, m_tmp.filePath("empty.txt").toStdString()); })
+                .contains("empty.txt"));
+  }
+
+  void fitRecoversPlantedMixture() {
+    RunConfig c;
+    c.model.n_layer = 1;
+    c.model.n_embd = 48;
+    c.model.n_head = 4;
+    c.model.block_size = 32;
+    c.bank.n_experts = 3;
+    c.bank.coef_hidden = 32;
+    c.train.corpus_dir = m_corpus.toStdString();
+    c.train.out_dir = m_tmp.filePath("run").toStdString();
+    c.train.steps = 150;
+    c.train.batch_size = 8;
+    c.train.lr = 3e-3;
+    c.train.warmup_steps = 5;
+    c.train.eval_interval = 1000;
+    c.train.checkpoint_interval = 150;
+    c.train.seed = 42;
+    c.train.threads = 2;
+    auto trainer = Trainer::start_new(c, m_tmp.filePath("runs.sqlite").toStdString());
+    trainer->run({});
+    const std::string ckpt = trainer->last_checkpoint();
+
+    // 80 % of domain 0's text, 20 % of domain 1's, in documents of 1 kB.
+    const std::string a = domain_text(m_corpus, m_names[0]), b = domain_text(m_corpus, m_names[1]);
+    std::string mixed;
+    for (int i = 0; i < 40; ++i) {
+      const std::string& src = (i % 5 == 4) ? b : a;
+      mixed += src.substr(size_t(1000 * (i + 3)), 1000) + "\n\f\n";
+    }
+    const QString target = m_tmp.filePath("mixed.txt");
+    test_util::write_text(target, mixed);
+    FitOptions fo;
+    fo.steps = 40;
+    fo.device = "cpu";
+    const FitResult r = fit_weights(ckpt, target.toStdString(), fo);
+    const std::vector<double> planted{0.8, 0.2, 0.0};
+    double l1 = 0, l1_uniform = 0;
+    for (size_t i = 0; i < 3; ++i) {
+      l1 += std::abs(r.h[i] - planted[i]);
+      l1_uniform += std::abs(1.0 / 3 - planted[i]);
+    }
+    qInfo("fitted h %.3f %.3f %.3f: L1 %.3f (uniform %.3f), loss %.4f (uniform %.4f), %.1f s",
+          r.h[0], r.h[1], r.h[2], l1, l1_uniform, r.loss, r.uniform_loss, r.seconds);
+    QCOMPARE(int(r.trace.size()), 40);
+    QVERIFY2(l1 < l1_uniform, qPrintable(QString("L1 %1 vs uniform %2").arg(l1).arg(l1_uniform)));
+    QVERIFY(r.loss <= r.uniform_loss);
+
+    // Errors name the file.
+    QVERIFY(error_of([&] { fit_weights(ckpt, m_tmp.filePath("nope.txt").toStdString(), fo); }).contains("nope.txt"));
+    test_util::write_text(m_tmp.filePath("short.txt"), "abc");
+    QVERIFY(error_of([&] { fit_weights(ckpt, m_tmp.filePath("short.txt").toStdString(), fo); }).contains("short.txt"));
+    QVERIFY(error_of([&] { fit_weights(target.toStdString(), target.toStdString(), fo); }).contains("mixed.txt"));
+  }
+};
+
+QTEST_GUILESS_MAIN(TestDomains)
+#include "test_domains.moc"

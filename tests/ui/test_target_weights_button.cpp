@@ -1,0 +1,98 @@
+// The explorer's "Specialist for this text…" button on a REAL tiny bank: the histogram and the
+// fit run off the GUI thread and move the sliders to their h; a missing file is an error naming it.
+#include <QFile>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QThread>
+
+#include "app/glue/weights_worker.h"
+#include "engine/core/config.h"
+#include "engine/nn/trainer.h"
+#include "ui/explorer/domain_sliders.h"
+#include "ui/explorer/specialist_explorer.h"
+#include "ui/explorer/target_weights_button.h"
+#include "ui_test_corpus.h"
+
+using namespace souplab::gui;
+
+class TestTargetWeightsButton : public QObject {
+  Q_OBJECT
+  QTemporaryDir m_tmp;
+  QString m_checkpoint;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(m_tmp.isValid());
+    qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(m_tmp.filePath("data")));
+    qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(m_tmp.filePath("cache")));
+    QVERIFY(!souplab::test::writeUiTestCorpus(m_tmp.filePath("corpus")).isEmpty());
+    souplab::RunConfig c;
+    c.model.n_layer = 1;
+    c.model.n_embd = 32;
+    c.model.n_head = 2;
+    c.model.block_size = 32;
+    c.bank.n_experts = 2;
+    c.bank.coef_hidden = 16;
+    c.train.corpus_dir = m_tmp.filePath("corpus").toStdString();
+    c.train.device = "cpu";
+    c.train.steps = 10;
+    c.train.batch_size = 4;
+    c.train.warmup_steps = 1;
+    c.train.eval_interval = 10;
+    c.train.eval_windows = 2;
+    c.train.checkpoint_interval = 10;
+    auto trainer = souplab::Trainer::start_new(c, m_tmp.filePath("runs.sqlite").toStdString());
+    trainer->run({});
+    m_checkpoint = QString::fromStdString(trainer->last_checkpoint());
+  }
+
+  void estimatesMoveTheSliders() {
+    SpecialistExplorer explorer;
+    QSignalSpy loaded(&explorer, &SpecialistExplorer::bankLoaded);
+    explorer.setBank(m_checkpoint);
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 1, 60000);
+    auto* button = explorer.findChild<TargetWeightsButton*>(QStringLiteral("targetWeightsButton"));
+    QVERIFY(button);
+    QTRY_VERIFY_WITH_TIMEOUT(button->isEnabled(), 10000);
+    DomainSliders* sliders = explorer.domainSliders();
+    QCOMPARE(sliders->domains(), (QStringList{"code", "numbers", "prose"}));
+
+    // Numbers only: the histogram puts (nearly) all weight on "numbers".
+    const QString target = m_tmp.filePath("target.txt");
+    {
+      QFile f(target);
+      QVERIFY(f.open(QIODevice::WriteOnly));
+      for (int i = 5000; i < 6500; ++i) f.write(QStringLiteral("%1\t%2\t%3\n").arg(i).arg(i * i % 1009).arg(i % 257).toUtf8());
+    }
+    QSignalSpy estimated(button, &TargetWeightsButton::estimated);
+    QSignalSpy failed(button, &TargetWeightsButton::failed);
+    bool workerOffGui = false;
+    connect(button->worker(), &WeightsWorker::progress, this, [&] { workerOffGui = true; });
+    button->estimate(target, QStringLiteral("histogram"));
+    QVERIFY(!button->isEnabled());  // busy while the estimate runs on its own thread
+    QTRY_COMPARE_WITH_TIMEOUT(estimated.count(), 1, 60000);
+    auto h = estimated.at(0).at(0).value<std::vector<double>>();
+    QVERIFY2(h[1] > 0.9, qPrintable(QString::number(h[1])));
+    for (size_t i = 0; i < 3; ++i) QVERIFY(std::abs(sliders->weights()[i] - h[i]) < 1e-3);
+    QVERIFY(button->isEnabled());
+    QVERIFY(workerOffGui);
+
+    // The fit through the bank: the sliders follow its h too.
+    button->estimate(target, QStringLiteral("fit"));
+    QTRY_COMPARE_WITH_TIMEOUT(estimated.count(), 2, 120000);
+    h = estimated.at(1).at(0).value<std::vector<double>>();
+    for (size_t i = 0; i < 3; ++i) QVERIFY(std::abs(sliders->weights()[i] - h[i]) < 1e-3);
+    QVERIFY(failed.isEmpty());
+
+    // A missing file: an error naming it, the sliders stay.
+    const auto before = sliders->weights();
+    button->estimate(m_tmp.filePath("no-such.txt"), QStringLiteral("fit"));
+    QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 60000);
+    QVERIFY(failed.at(0).at(0).toString().contains("no-such.txt"));
+    QCOMPARE(sliders->weights(), before);
+  }
+};
+
+QTEST_MAIN(TestTargetWeightsButton)
+#include "test_target_weights_button.moc"
