@@ -34,7 +34,7 @@ struct TrainConfig {
   std::string out_dir;              // checkpoints; default: <data dir>/runs/<run id>
   std::string run_name;             // shown in the run browser; default: kind + time
   std::string device = "auto";      // auto | cpu | cuda | cuda:i
-  int64_t steps = 600;              // optimiser steps
+  int64_t steps = 540;              // optimiser steps: ~10 minutes of the demo bank on 2 cores
   int batch_size = 16;              // sequences per step
   double lr = 2e-3;                 // peak learning rate
   double min_lr_ratio = 0.1;        // cosine decays to lr * min_lr_ratio

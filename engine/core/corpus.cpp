@@ -251,7 +251,7 @@ void build_cache(const std::string& corpus, const std::string& cache_dir,
                         {"max_domain_bytes", o.max_domain_bytes}}},
                       {"domains", doms}};
   write_file_atomically((fs::path(cache_dir) / kManifest).string(), m.dump(2) + "\n");
-  if (progress) progress(scanned.size(), scanned.size(), "cache written to " + cache_dir);
+  if (progress) progress(scanned.size() - 1, scanned.size(), "cache written to " + cache_dir);
 }
 
 }  // namespace

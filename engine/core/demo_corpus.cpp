@@ -370,7 +370,7 @@ DemoCorpusReport build_demo_corpus(const std::string& out_dir, const DemoCorpusO
     fs::remove_all(tmp, ec);
     throw;
   }
-  if (progress) progress(specs.size(), specs.size(), "demo corpus written to " + target.string());
+  if (progress) progress(specs.size() - 1, specs.size(), "demo corpus written to " + target.string());
   return report;
 }
 
