@@ -19,6 +19,7 @@
 #include "app/glue/inference_worker.h"
 #include "engine/core/config.h"
 #include "engine/nn/trainer.h"
+#include "ui_test_bank.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
 #include "ui/explorer/loss_chart.h"
@@ -85,26 +86,8 @@ class TestExplorerCoalescing : public QObject {
     writeCorpus(m_tmp.filePath("corpus"));
     if (QTest::currentTestFailed()) return;
 
-    souplab::RunConfig c;
-    c.model.n_layer = 1;
-    c.model.n_embd = 32;
-    c.model.n_head = 2;
-    c.model.block_size = 32;
-    c.bank.n_experts = 2;
-    c.bank.coef_hidden = 16;
-    c.train.corpus_dir = m_tmp.filePath("corpus").toStdString();
-    c.train.device = "cpu";
-    c.train.steps = 5;
-    c.train.batch_size = 2;
-    c.train.warmup_steps = 1;
-    c.train.log_interval = 1;
-    c.train.eval_interval = 5;
-    c.train.eval_windows = 2;
-    c.train.checkpoint_interval = 5;
-    c.train.run_name = "explorer-test";
-    auto trainer = souplab::Trainer::start_new(c, m_tmp.filePath("runs.sqlite").toStdString());
-    trainer->run({});
-    m_checkpoint = QString::fromStdString(trainer->last_checkpoint());
+    m_checkpoint = souplab::test::trainTinyTestBank(m_tmp.filePath("corpus"), 5, 2, "explorer-test",
+                                                    m_tmp.filePath("runs.sqlite").toStdString());
     QVERIFY2(QFile::exists(m_checkpoint), qPrintable(m_checkpoint));
   }
 

@@ -25,6 +25,7 @@
 #include "engine/nn/trainer.h"
 #include "ui/explorer/export_dialog.h"
 #include "ui_test_corpus.h"
+#include "ui_test_bank.h"
 
 using souplab::gui::ExportDialog;
 using souplab::gui::ExportRequest;
@@ -72,27 +73,9 @@ class TestExportDialog : public QObject {
     const QString corpus = souplab::test::writeUiTestCorpus(m_tmp.filePath("corpus"));
     QVERIFY(!corpus.isEmpty());
 
-    souplab::RunConfig c;
-    c.model.n_layer = 1;
-    c.model.n_embd = 32;
-    c.model.n_head = 2;
-    c.model.block_size = 32;
-    c.bank.n_experts = 2;
-    c.bank.coef_hidden = 16;
-    c.train.corpus_dir = corpus.toStdString();
-    c.train.device = "cpu";
-    c.train.steps = 4;
-    c.train.batch_size = 2;
-    c.train.warmup_steps = 1;
-    c.train.log_interval = 1;
-    c.train.eval_interval = 4;
-    c.train.eval_windows = 2;
-    c.train.checkpoint_interval = 4;
-    c.train.run_name = "export-test";
     // The default run log (under SOUPLAB_DATA_DIR): the one the export records itself in.
-    auto trainer = souplab::Trainer::start_new(c, souplab::default_run_log_path());
-    trainer->run({});
-    m_checkpoint = QString::fromStdString(trainer->last_checkpoint());
+    m_checkpoint = souplab::test::trainTinyTestBank(corpus, 4, 2, "export-test",
+                                                    souplab::default_run_log_path());
     QVERIFY2(QFile::exists(m_checkpoint), qPrintable(m_checkpoint));
     m_bank = souplab::Bank::load(m_checkpoint.toStdString(), "cpu");
     QCOMPARE(m_bank->facts().domains.size(), size_t(3));

@@ -13,6 +13,7 @@
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/explorer/target_weights_button.h"
 #include "ui_test_corpus.h"
+#include "ui_test_bank.h"
 
 using namespace souplab::gui;
 
@@ -27,24 +28,8 @@ class TestTargetWeightsButton : public QObject {
     qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(m_tmp.filePath("data")));
     qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(m_tmp.filePath("cache")));
     QVERIFY(!souplab::test::writeUiTestCorpus(m_tmp.filePath("corpus")).isEmpty());
-    souplab::RunConfig c;
-    c.model.n_layer = 1;
-    c.model.n_embd = 32;
-    c.model.n_head = 2;
-    c.model.block_size = 32;
-    c.bank.n_experts = 2;
-    c.bank.coef_hidden = 16;
-    c.train.corpus_dir = m_tmp.filePath("corpus").toStdString();
-    c.train.device = "cpu";
-    c.train.steps = 10;
-    c.train.batch_size = 4;
-    c.train.warmup_steps = 1;
-    c.train.eval_interval = 10;
-    c.train.eval_windows = 2;
-    c.train.checkpoint_interval = 10;
-    auto trainer = souplab::Trainer::start_new(c, m_tmp.filePath("runs.sqlite").toStdString());
-    trainer->run({});
-    m_checkpoint = QString::fromStdString(trainer->last_checkpoint());
+    m_checkpoint = souplab::test::trainTinyTestBank(m_tmp.filePath("corpus"), 10, 4, "",
+                                                    m_tmp.filePath("runs.sqlite").toStdString());
   }
 
   void estimatesMoveTheSliders() {
