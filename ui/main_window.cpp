@@ -21,6 +21,7 @@
 #include "engine/core/run_log.h"
 #include "engine/nn/device.h"
 #include "ui/bank_panel.h"
+#include "ui/corpus/cluster_dialog.h"
 #include "ui/explorer/export_dialog.h"
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/qcustomplot_include.h"
@@ -144,6 +145,8 @@ void MainWindow::buildMenus() {
   train->addAction(tr("&Quick start on the demo corpus"), this, &MainWindow::quickStart);
   train->addAction(tr("&New run…"), QKeySequence::New, this, &MainWindow::newRun);
   train->addAction(tr("&Resume…"), this, &MainWindow::resumeRun);
+  train->addSeparator();
+  train->addAction(tr("New &corpus from unlabelled text…"), this, &MainWindow::clusterCorpus);
 
   QMenu* help = menuBar()->addMenu(tr("&Help"));
   help->addAction(tr("&About SoupLab"), this, &MainWindow::about);
@@ -223,6 +226,16 @@ void MainWindow::quickStart() {
 void MainWindow::newRun() {
   showTab(TrainingTab);
   m_monitor->newRun();
+}
+
+void MainWindow::clusterCorpus() {
+  auto* dialog = new ClusterDialog(this);
+  dialog->setAttribute(Qt::WA_DeleteOnClose);
+  connect(dialog, &ClusterDialog::trainRequested, this, [this](const QString& corpus) {
+    showTab(TrainingTab);
+    m_monitor->newRunOn(corpus);
+  }, Qt::QueuedConnection);  // after the cluster dialog has closed
+  dialog->open();
 }
 
 void MainWindow::resumeRun() {

@@ -46,6 +46,7 @@ class MainWindow : public QMainWindow {
   void quickStart();
   void newRun();
   void resumeRun();
+  void clusterCorpus();  // "New corpus from unlabelled text…"
   void about();
   // Closes as the close button does, without asking: stops training (a checkpoint is saved) and
   // quits. For SIGINT/SIGTERM, where nobody is there to answer a dialog.

@@ -43,12 +43,13 @@ void print_weights(const std::vector<std::string>& names, const std::vector<doub
 int cmd_corpus_cluster(int argc, char** argv) {
   const ClusterOptions d;
   Args a("corpus cluster", "souplab-cli corpus cluster RAW_DIR --k K --out CORPUS_DIR",
-         "Splits a folder of documents with no domain labels into K domains: each document\n"
-         "(a file, or a form-feed separated part of one) is embedded by hashed character n-gram\n"
-         "TF-IDF and clustered by k-means (k-means++, restarts; mini-batch when large). Writes\n"
-         "one folder per cluster, named by its most characteristic n-grams, plus clusters.json\n"
-         "and centroids.safetensors. When RAW_DIR holds sub-folders, prints the clusters'\n"
-         "purity against them.");
+         "Splits a folder of documents with no domain labels into K domains. Documents (files,\n"
+         "or form-feed separated parts of one) are cut or grouped into units of about\n"
+         "--unit-bytes; each unit is embedded by hashed character n-gram TF-IDF and clustered\n"
+         "by k-means (k-means++, restarts; mini-batch when large). Writes one folder per\n"
+         "cluster, named by its most characteristic n-grams, plus clusters.json and\n"
+         "centroids.safetensors. When RAW_DIR holds sub-folders, prints the clusters' purity\n"
+         "against them (by bytes).");
   a.flag("k", "K", "number of domains (clusters)")
       .flag("out", "DIR", "output corpus folder (must be empty unless --overwrite)")
       .flag("restarts", "N", "k-means++ restarts, the lowest inertia wins", std::to_string(d.restarts))
@@ -57,7 +58,8 @@ int cmd_corpus_cluster(int argc, char** argv) {
       .flag("mini-batch", "N", "rows per mini-batch (0 = automatic above 50,000 documents)", "0")
       .flag("dim", "N", "embedding dimensions (hash buckets)", std::to_string(d.dim))
       .flag("ngrams", "A-B", "character n-gram sizes", "3-5")
-      .flag("max-doc-bytes", "N", "embed at most N bytes of each document (0 = all)", "0")
+      .flag("unit-bytes", "N", "cluster units of about N bytes (0 = whole documents)", std::to_string(d.unit_bytes))
+      .flag("max-doc-bytes", "N", "embed at most N bytes of each unit (0 = all)", "0")
       .flag("max-bytes", "N", "read at most N bytes of RAW_DIR (0 = all)", "0")
       .option("overwrite", "replace a non-empty output folder")
       .option("json", "print the report as JSON");
@@ -74,6 +76,7 @@ int cmd_corpus_cluster(int argc, char** argv) {
   const std::string ngrams = a.get("ngrams", "3-5");
   if (std::sscanf(ngrams.c_str(), "%d-%d", &o.ngram_min, &o.ngram_max) != 2)
     throw Error("corpus cluster: --ngrams takes A-B, e.g. 3-5, got \"" + ngrams + "\"");
+  o.unit_bytes = uint64_t(a.get_int("unit-bytes", int64_t(o.unit_bytes)));
   o.max_doc_bytes = uint64_t(a.get_int("max-doc-bytes", 0));
   o.max_bytes = uint64_t(a.get_int("max-bytes", 0));
   o.overwrite = a.has("overwrite");
@@ -84,6 +87,7 @@ int cmd_corpus_cluster(int argc, char** argv) {
                                          });
   if (json) {
     nlohmann::json j{{"raw_dir", r.raw_dir}, {"out_dir", r.out_dir}, {"documents", r.documents},
+                     {"units", r.units},
                      {"bytes", r.bytes}, {"inertia", r.inertia}, {"mini_batch", r.mini_batch},
                      {"seconds", {{"read", r.read_s}, {"embed", r.embed_s}, {"kmeans", r.kmeans_s},
                                   {"write", r.write_s}, {"total", r.total_s}}}};
@@ -94,8 +98,8 @@ int cmd_corpus_cluster(int argc, char** argv) {
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     return 0;
   }
-  std::printf("%zu documents (%.1f MB) from %s -> %d domains in %s\n", r.documents, double(r.bytes) / 1e6,
-              r.raw_dir.c_str(), int(r.clusters.size()), r.out_dir.c_str());
+  std::printf("%zu documents as %zu units (%.1f MB) from %s -> %d domains in %s\n", r.documents, r.units,
+              double(r.bytes) / 1e6, r.raw_dir.c_str(), int(r.clusters.size()), r.out_dir.c_str());
   for (const auto& c : r.clusters) {
     std::printf("  %-24s %7llu docs %9.1f KB  ", c.name.c_str(),
                 static_cast<unsigned long long>(c.documents), double(c.bytes) / 1e3);
@@ -106,7 +110,7 @@ int cmd_corpus_cluster(int argc, char** argv) {
               r.read_s, r.embed_s, r.kmeans_s, r.mini_batch ? "mini-batch" : "Lloyd", r.iterations,
               r.write_s, r.total_s);
   if (r.purity >= 0)
-    std::printf("against the sub-folders of %s: purity %.4f, inverse purity %.4f\n", r.raw_dir.c_str(),
+    std::printf("against the sub-folders of %s (by bytes): purity %.4f, inverse purity %.4f\n", r.raw_dir.c_str(),
                 r.purity, r.inverse_purity);
   return 0;
 }

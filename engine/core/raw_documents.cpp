@@ -32,8 +32,8 @@ ScannedFile scanned(const fs::path& p, const std::string& relative) {
 
 }  // namespace
 
-std::string RawDocuments::top_folder(size_t i) const {
-  const std::string& rel = files[docs[i].file];
+std::string RawDocuments::top_folder(const Doc& d) const {
+  const std::string& rel = files[d.file];
   const size_t slash = rel.find('/');
   return slash == std::string::npos ? std::string() : rel.substr(0, slash);
 }
@@ -101,6 +101,21 @@ std::vector<RawDocuments::Doc> chunk_documents(const RawDocuments& raw, uint64_t
     }
   }
   return out;
+}
+
+std::vector<size_t> pack_pieces(const std::vector<RawDocuments::Doc>& pieces, uint64_t unit_bytes) {
+  std::vector<size_t> starts;
+  uint64_t filled = 0;
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const bool same_file = i > 0 && pieces[i].file == pieces[i - 1].file;
+    if (starts.empty() || !same_file || filled + pieces[i].size > unit_bytes) {
+      starts.push_back(i);
+      filled = 0;
+    }
+    filled += pieces[i].size;
+  }
+  starts.push_back(pieces.size());
+  return starts;
 }
 
 }  // namespace souplab

@@ -92,7 +92,9 @@ std::string slug(const std::vector<std::string>& ngrams) {
 // The n-grams behind each cluster's most characteristic buckets: buckets where its centre most
 // exceeds the mean of the other centres, named by the string that fills them most often in a
 // sample of the cluster's documents.
-std::vector<std::string> characteristic_ngrams(const RawDocuments& raw, const std::vector<int>& members,
+std::vector<std::string> characteristic_ngrams(const RawDocuments& raw,
+                                               const std::vector<RawDocuments::Doc>& pieces,
+                                               const std::vector<int>& members,
                                                const torch::Tensor& centres, int c,
                                                const TextEmbeddingOptions& eo, int top) {
   const int64_t k = centres.size(0);
@@ -104,7 +106,7 @@ std::vector<std::string> characteristic_ngrams(const RawDocuments& raw, const st
   std::vector<std::unordered_map<std::string, int>> seen(size_t(top_buckets.numel()));
   uint64_t scanned = 0;
   for (int d : members) {
-    const auto& doc = raw.docs[size_t(d)];
+    const auto& doc = pieces[size_t(d)];
     const auto* p = reinterpret_cast<const uint8_t*>(raw.buffer.data() + doc.offset);
     const uint64_t size = std::min<uint64_t>(doc.size, 64 * 1024);
     for (int n = eo.ngram_min; n <= eo.ngram_max; ++n)
@@ -148,17 +150,24 @@ void prepare_out_dir(const std::string& raw_dir, const std::string& out_dir, boo
 
 }  // namespace
 
-double cluster_purity(const std::vector<int>& clusters, const std::vector<int>& labels) {
+double cluster_purity(const std::vector<int>& clusters, const std::vector<int>& labels,
+                      const std::vector<double>& weights) {
   if (clusters.empty() || clusters.size() != labels.size()) return -1;
-  std::map<int, std::map<int, size_t>> table;
-  for (size_t i = 0; i < clusters.size(); ++i) ++table[clusters[i]][labels[i]];
-  size_t agree = 0;
+  if (!weights.empty() && weights.size() != clusters.size()) return -1;
+  std::map<int, std::map<int, double>> table;
+  double total = 0;
+  for (size_t i = 0; i < clusters.size(); ++i) {
+    const double w = weights.empty() ? 1.0 : weights[i];
+    table[clusters[i]][labels[i]] += w;
+    total += w;
+  }
+  double agree = 0;
   for (const auto& [c, row] : table) {
-    size_t best = 0;
+    double best = 0;
     for (const auto& [l, n] : row) best = std::max(best, n);
     agree += best;
   }
-  return double(agree) / double(clusters.size());
+  return total > 0 ? agree / total : -1;
 }
 
 ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_dir,
@@ -180,24 +189,37 @@ ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_
   if (raw.docs.size() < 2)
     throw file_error(raw_dir, "holds " + std::to_string(raw.docs.size()) +
                                   " document; clustering needs at least 2");
-  if (size_t(o.k) > raw.docs.size())
-    throw file_error(raw_dir, "holds " + std::to_string(raw.docs.size()) + " documents, fewer than k = " +
-                                  std::to_string(o.k) + " clusters");
+  // Units: pieces of documents cut/grouped to about unit_bytes; unit u is pieces[starts[u]..).
+  const std::vector<RawDocuments::Doc> pieces = chunk_documents(raw, o.unit_bytes);
+  const std::vector<size_t> starts = pack_pieces(pieces, o.unit_bytes);
+  const size_t n_units = starts.size() - 1;
+  rep.units = n_units;
+  if (size_t(o.k) > n_units)
+    throw file_error(raw_dir, "holds " + std::to_string(raw.docs.size()) + " documents in " +
+                                  std::to_string(n_units) + " units of text, fewer than k = " +
+                                  std::to_string(o.k) + " clusters" +
+                                  (o.unit_bytes ? " (try a smaller --unit-bytes)" : ""));
   prepare_out_dir(raw_dir, out_dir, o.overwrite);
   rep.read_s = seconds_since(t0);
 
-  say("embed", "embedding " + std::to_string(raw.docs.size()) + " documents");
+  say("embed", "embedding " + std::to_string(raw.docs.size()) + " documents as " +
+                   std::to_string(n_units) + " units");
   t0 = std::chrono::steady_clock::now();
   TextEmbeddingOptions eo;
   eo.dim = o.dim;
   eo.ngram_min = o.ngram_min;
   eo.ngram_max = o.ngram_max;
   eo.max_doc_bytes = o.max_doc_bytes;
-  std::vector<TextPiece> pieces;
-  pieces.reserve(raw.docs.size());
-  for (const auto& d : raw.docs)
-    pieces.push_back({reinterpret_cast<const uint8_t*>(raw.buffer.data() + d.offset), d.size});
-  torch::Tensor x = hashed_ngram_counts(pieces, eo);  // (N, dim)
+  std::vector<TextPiece> unit_text;  // a unit's pieces are contiguous in the buffer
+  unit_text.reserve(n_units);
+  for (size_t u = 0; u < n_units; ++u) {
+    const auto& first = pieces[starts[u]];
+    const auto& last = pieces[starts[u + 1] - 1];
+    unit_text.push_back({reinterpret_cast<const uint8_t*>(raw.buffer.data() + first.offset),
+                         last.offset + last.size - first.offset});
+    rep.unit_bytes.push_back(unit_text.back().size);
+  }
+  torch::Tensor x = hashed_ngram_counts(unit_text, eo);  // (units, dim)
   const torch::Tensor idf = idf_weights(x);
   tfidf_(x, idf);
   rep.embed_s = seconds_since(t0);
@@ -222,20 +244,21 @@ ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_
   const auto labels = km.labels.contiguous();
   const int64_t* lp = labels.data_ptr<int64_t>();
   rep.assignment.assign(lp, lp + labels.numel());
-  std::vector<std::vector<int>> members(size_t(o.k));
-  for (size_t i = 0; i < rep.assignment.size(); ++i) members[size_t(rep.assignment[i])].push_back(int(i));
+  std::vector<std::vector<int>> members(size_t(o.k));  // pieces of each cluster, in reading order
+  for (size_t u = 0; u < n_units; ++u)
+    for (size_t i = starts[u]; i < starts[u + 1]; ++i) members[size_t(rep.assignment[u])].push_back(int(i));
   const torch::Tensor centres = km.centroids.contiguous();
   nlohmann::json clusters = nlohmann::json::array();
   for (int c = 0; c < o.k; ++c) {
     ClusterInfo info;
-    const auto grams = characteristic_ngrams(raw, members[size_t(c)], centres, c, eo, o.top_ngrams);
+    const auto grams = characteristic_ngrams(raw, pieces, members[size_t(c)], centres, c, eo, o.top_ngrams);
     for (const auto& g : grams) info.top_ngrams.push_back(escaped(g));
     char prefix[16];
     std::snprintf(prefix, sizeof prefix, "%02d_", c);
     info.name = prefix + slug(grams);
     std::string text;
     for (int d : members[size_t(c)]) {
-      const auto& doc = raw.docs[size_t(d)];
+      const auto& doc = pieces[size_t(d)];
       text.append(raw.buffer, size_t(doc.offset), size_t(doc.size));
       if (text.empty() || text.back() != '\n') text += '\n';
       text += "\f\n";
@@ -252,6 +275,7 @@ ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_
     rep.clusters.push_back(std::move(info));
   }
   nlohmann::json meta{{"raw_dir", raw_dir}, {"documents", rep.documents}, {"bytes", rep.bytes},
+                      {"units", n_units}, {"unit_bytes", o.unit_bytes},
                       {"k", o.k}, {"seed", o.seed}, {"restarts", o.restarts},
                       {"embedding", eo.describe()}, {"inertia", rep.inertia}, {"clusters", clusters}};
   write_file_atomically(out_dir + "/clusters.json",
@@ -265,20 +289,22 @@ ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_
                     {{"embedding", eo.describe()}, {"domains", nlohmann::json(names).dump()}});
   rep.write_s = seconds_since(t0);
 
-  // Measured against the raw folder's own sub-folders, when it has them (documents at its top
-  // level, e.g. a README, are left out of the measure).
+  // Measured against the raw folder's own sub-folders, when it has them (text at its top level,
+  // e.g. a README, is left out of the measure). A unit never spans files, so it has one folder.
   std::map<std::string, int> folder_ids;
   std::vector<int> folder_of, cluster_of;
-  for (size_t i = 0; i < raw.docs.size(); ++i) {
-    const std::string f = raw.top_folder(i);
-    rep.doc_labels.push_back(f);
+  std::vector<double> weight_of;
+  for (size_t u = 0; u < n_units; ++u) {
+    const std::string f = raw.top_folder(pieces[starts[u]]);
+    rep.unit_labels.push_back(f);
     if (f.empty()) continue;
     folder_of.push_back(folder_ids.emplace(f, int(folder_ids.size())).first->second);
-    cluster_of.push_back(rep.assignment[i]);
+    cluster_of.push_back(rep.assignment[u]);
+    weight_of.push_back(double(rep.unit_bytes[u]));
   }
   if (folder_ids.size() >= 2) {
-    rep.purity = cluster_purity(cluster_of, folder_of);
-    rep.inverse_purity = cluster_purity(folder_of, cluster_of);
+    rep.purity = cluster_purity(cluster_of, folder_of, weight_of);
+    rep.inverse_purity = cluster_purity(folder_of, cluster_of, weight_of);
   }
   rep.total_s = seconds_since(t_start);
   return rep;

@@ -22,7 +22,12 @@ struct ClusterOptions {
   int64_t mini_batch = 0;           // rows per mini-batch; 0: automatic (above 50,000 documents)
   int64_t dim = 4096;               // embedding buckets
   int ngram_min = 3, ngram_max = 5;
-  uint64_t max_doc_bytes = 0;       // embed at most this many bytes of each document (0 = all)
+  uint64_t max_doc_bytes = 0;       // embed at most this many bytes of each unit (0 = all)
+  // Documents are clustered as units of about this size: longer ones are cut (at a newline),
+  // consecutive shorter ones of one file are grouped. Equal-sized units keep TF-IDF vectors
+  // comparable: whole documents from 100 bytes to 1 MB made one giant cluster of the long ones
+  // and many clusters of tiny ones. 0: each document is a unit.
+  uint64_t unit_bytes = 4096;
   uint64_t max_bytes = 0;           // read at most this many bytes of the raw folder (0 = all)
   int top_ngrams = 8;               // per cluster, in clusters.json
   bool overwrite = false;           // replace a non-empty output folder
@@ -38,16 +43,18 @@ struct ClusterReport {
   std::string raw_dir, out_dir;
   size_t documents = 0;
   uint64_t bytes = 0;
+  size_t units = 0;                     // what was clustered (see ClusterOptions::unit_bytes)
   std::vector<ClusterInfo> clusters;
-  std::vector<int> assignment;          // cluster of each document, in reading order
-  std::vector<std::string> doc_labels;  // the top folder of each document ("" at the top)
+  std::vector<int> assignment;          // cluster of each unit, in reading order
+  std::vector<std::string> unit_labels; // the top folder of each unit ("" at the top)
+  std::vector<uint64_t> unit_bytes;     // size of each unit
   double inertia = 0;
   bool mini_batch = false;
   int iterations = 0;
   double read_s = 0, embed_s = 0, kmeans_s = 0, write_s = 0, total_s = 0;
   // Against the raw folder's own sub-folders, when there are at least 2 of them (else -1;
-  // documents at the top level are left out): purity (share of documents in their cluster's majority folder) and
-  // inverse purity (share in their folder's majority cluster).
+  // text at the top level is left out), weighted by bytes: purity (share of the text in its
+  // cluster's majority folder) and inverse purity (share in its folder's majority cluster).
   double purity = -1, inverse_purity = -1;
 };
 
@@ -60,8 +67,9 @@ using ClusterProgress = std::function<void(const std::string&, const std::string
 ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_dir,
                              const ClusterOptions& options, const ClusterProgress& progress = {});
 
-// Purity of `clusters` against `labels` (same length): share of items in their cluster's
-// majority label. Swap the arguments for inverse purity.
-double cluster_purity(const std::vector<int>& clusters, const std::vector<int>& labels);
+// Purity of `clusters` against `labels` (same length): share of items (by `weights`, when given)
+// in their cluster's majority label. Swap the first two arguments for inverse purity.
+double cluster_purity(const std::vector<int>& clusters, const std::vector<int>& labels,
+                      const std::vector<double>& weights = {});
 
 }  // namespace souplab

@@ -33,7 +33,7 @@ void check(const TextEmbeddingOptions& o) {
 }  // namespace
 
 std::string TextEmbeddingOptions::describe() const {
-  return "dim=" + std::to_string(dim) + ",ngrams=" + std::to_string(ngram_min) + "-" +
+  return "tf=sqrt,dim=" + std::to_string(dim) + ",ngrams=" + std::to_string(ngram_min) + "-" +
          std::to_string(ngram_max) + ",max_doc_bytes=" + std::to_string(max_doc_bytes);
 }
 
@@ -74,7 +74,7 @@ torch::Tensor idf_weights(const torch::Tensor& counts) {
 }
 
 torch::Tensor tfidf_(torch::Tensor counts, const torch::Tensor& idf) {
-  counts.log1p_().mul_(idf.unsqueeze(0));
+  counts.sqrt_().mul_(idf.unsqueeze(0));
   auto norms = counts.norm(2, 1, true).clamp_min(1e-12);  // (N, 1)
   counts.div_(norms);
   return counts;

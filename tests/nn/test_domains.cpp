@@ -137,6 +137,44 @@ class TestDomains : public QObject {
                 .contains("inside"));
   }
 
+  // Clustering works on units of about unit_bytes: 300 one-line documents of one file are
+  // grouped into a few units, two 40 KB documents are cut into ~4 KB pieces, and every piece
+  // still lands in the output corpus as a document of its cluster.
+  void unitsGroupShortAndCutLongDocuments() {
+    const QString raw = m_tmp.filePath("raw_units");
+    std::string tiny;
+    for (int d = 0; d < 300; ++d) tiny += test_util::synthetic_domain(0, 30, 50u + uint32_t(d)) + "\n\f\n";
+    test_util::write_text(raw + "/short/many.txt", tiny);
+    for (int s = 1; s <= 2; ++s)
+      test_util::write_text(raw + QString("/long_%1/one.txt").arg(s), test_util::synthetic_domain(s, 40000, 90u + uint32_t(s)));
+    ClusterOptions o;
+    o.k = 3;
+    o.seed = 3;
+    o.dim = 2048;
+    o.unit_bytes = 4096;
+    const ClusterReport r = cluster_corpus(raw.toStdString(), m_tmp.filePath("units_out").toStdString(), o);
+    QCOMPARE(int(r.documents), 302);
+    QCOMPARE(r.unit_bytes.size(), r.units);
+    size_t short_units = 0;
+    for (size_t u = 0; u < r.units; ++u) {
+      QVERIFY2(r.unit_bytes[u] <= 4096 + 1024 + 8, qPrintable(QString::number(r.unit_bytes[u])));
+      short_units += r.unit_labels[u] == "short";
+    }
+    QVERIFY2(short_units >= 2 && short_units <= 6, qPrintable(QString::number(short_units)));
+    QVERIFY2(r.units >= short_units + 16 && r.units <= short_units + 24, qPrintable(QString::number(r.units)));
+    QVERIFY2(r.purity >= 0.95 && r.inverse_purity >= 0.95,
+             qPrintable(QString("purity %1 / %2").arg(r.purity).arg(r.inverse_purity)));
+    uint64_t docs = 0, bytes = 0;
+    for (const auto& c : r.clusters) docs += c.documents, bytes += c.bytes;
+    QCOMPARE(int(docs), 300 + int(r.units - short_units));  // tiny docs kept whole, long ones cut
+    QVERIFY(bytes >= 80000 && bytes <= r.bytes);
+    // Whole documents as units: the 300 tiny ones are 300 units.
+    o.unit_bytes = 0;
+    o.overwrite = true;
+    const ClusterReport whole = cluster_corpus(raw.toStdString(), m_tmp.filePath("units_out").toStdString(), o);
+    QCOMPARE(int(whole.units), 302);
+  }
+
   void histogramOfOneDomainsSample() {
     auto cache = TokenCache::open(m_corpus.toStdString());
     for (size_t d = 0; d < m_names.size(); ++d) {

@@ -212,8 +212,9 @@ bool TrainingMonitor::stopAndWait(int msecs) {
   return m_session->stopAndWait(msecs);
 }
 
-void TrainingMonitor::newRun() {
+void TrainingMonitor::newRunOn(const QString& corpusDir) {
   NewRunDialog dialog(this);
+  if (!corpusDir.isEmpty()) dialog.setCorpusDir(corpusDir);
   if (dialog.exec() == QDialog::Accepted) startRun(dialog.request());
 }
 

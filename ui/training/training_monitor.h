@@ -48,7 +48,8 @@ class TrainingMonitor : public QWidget {
   void setSmoothing(double weight);
 
  public Q_SLOTS:
-  void newRun();     // asks with NewRunDialog
+  void newRun() { newRunOn({}); }  // asks with NewRunDialog
+  void newRunOn(const QString& corpusDir);  // the same, with the corpus preset (if not empty)
   void resumeRun();  // asks for a checkpoint
   void pause();
   void resume();
