@@ -281,7 +281,7 @@ int main(int argc, char** argv) try {
     jobs.push_back({"expert-" + wanted[i], c, ""});
   }
   // Ablations: further soups, each "key=value,key=value" (n, meta, steps (N or Nx), lr,
-  // hidden, init, smax). A longer step budget also trains its own generic model.
+  // hidden, init, alpha, smax). A longer step budget also trains its own generic model.
   for (const auto& spec : split(ablate, ';')) {
     RunConfig c = soup_cfg;
     bool dense_too = false;
@@ -294,6 +294,7 @@ int main(int argc, char** argv) try {
       else if (key == "lr") c.train.lr = std::stod(v);
       else if (key == "hidden") c.bank.coef_hidden = std::stoi(v);
       else if (key == "init") c.bank.expert_init_scale = std::stod(v);
+      else if (key == "alpha") c.bank.alpha_init_l1 = std::stod(v);
       else if (key == "smax") c.train.support_max = std::stoi(v);
       else if (key == "steps") {
         c.train.steps = v.back() == 'x' ? int64_t(std::stod(v.substr(0, v.size() - 1)) * steps) : std::stoll(v);

@@ -67,6 +67,7 @@ void bind(Binder& b, BankConfig& c) {
   b.field("n_domains", c.n_domains);
   b.field("coef_hidden", c.coef_hidden);
   b.field("expert_init_scale", c.expert_init_scale);
+  b.field("alpha_init_l1", c.alpha_init_l1);
 }
 
 void bind(Binder& b, TrainConfig& c) {
@@ -189,6 +190,7 @@ void validate(const BankConfig& c) {
           "coef_hidden must be in 1..65536, got " + std::to_string(c.coef_hidden));
   require(c.expert_init_scale >= 0 && c.expert_init_scale <= 10,
           "expert_init_scale must be in 0..10");
+  require(c.alpha_init_l1 >= 0 && c.alpha_init_l1 <= 1000, "alpha_init_l1 must be in 0..1000");
 }
 
 void validate(const TrainConfig& c) {

@@ -24,6 +24,12 @@ struct BankConfig {
   // Scale of the experts' random initialisation relative to the shared part's: experts start
   // small so that every specialist starts close to S and the bank trains like one model first.
   double expert_init_scale = 0.1;
+  // Size of alpha(h) at initialisation: the mean over one-hot h of sum_j |alpha_j|. Adam moves
+  // every expert by ~lr per step whatever alpha is, so the specialist theta moves by about
+  // lr * (1 + sum_j |alpha_j|): at 1 the bank trains at about twice a dense model's speed. (At
+  // unit-RMS alpha, sum |alpha_j| was ~6 for n = 8 and the soup lost 15-22% to the generic model;
+  // docs/RESULTS.md.) 0 keeps PyTorch's default Linear init for the coefficient MLP.
+  double alpha_init_l1 = 1.0;
 };
 
 // A training run.

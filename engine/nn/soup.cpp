@@ -48,13 +48,18 @@ void SoupBank::init(uint64_t seed) {
     uniform(w2_, bank_.coef_hidden);
     // With the default init alpha is ~0.05 and nearly the same for every h (the bias b2
     // dominates), so all specialists start as S plus one common offset and the experts barely
-    // learn to differ. Start instead with b2 = 0 and W2 scaled so that alpha at the one-hot
-    // h has unit RMS: each domain then pulls its own mix of experts from step 1.
-    b2_.zero_();
-    auto probes = torch::eye(n_domains_, w1_.options());                     // (k, k): one-hot h
-    auto hidden = torch::relu(torch::addmm(b1_, probes, w1_.t()));           // (k, H)
-    const double rms = torch::matmul(hidden, w2_.t()).pow(2).mean().sqrt().item<double>();
-    if (rms > 0) w2_.div_(rms);
+    // learn to differ. Start instead with b2 = 0 and W2 scaled to the configured size of alpha
+    // at the one-hot h (alpha_init_l1; see config.h): each domain then pulls its own mix of
+    // experts from step 1, without multiplying the step the optimiser takes on theta.
+    if (bank_.alpha_init_l1 > 0) {
+      b2_.zero_();
+      auto probes = torch::eye(n_domains_, w1_.options());                  // (k, k): one-hot h
+      auto hidden = torch::relu(torch::addmm(b1_, probes, w1_.t()));        // (k, H)
+      const double l1 = torch::matmul(hidden, w2_.t()).abs().sum(1).mean().item<double>();
+      if (l1 > 0) w2_.mul_(bank_.alpha_init_l1 / l1);
+    } else {
+      uniform(b2_, bank_.coef_hidden);
+    }
   }
 }
 

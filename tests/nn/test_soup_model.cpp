@@ -53,6 +53,35 @@ torch::Tensor random_tokens(int B, int T, uint64_t seed) {
 class TestSoupModel : public QObject {
   Q_OBJECT
  private Q_SLOTS:
+  // The coefficient MLP starts with sum_j |alpha_j| = alpha_init_l1 on average over one-hot h
+  // (b2 = 0), and different domains get different coefficients; alpha_init_l1 = 0 keeps
+  // PyTorch's default Linear init (a non-zero b2).
+  void alphaStartsAtTheConfiguredSize() {
+    const int k = 4, n = 8;
+    for (double l1 : {1.0, 0.25, 6.0}) {
+      BankConfig b = tiny_bank(n);
+      b.alpha_init_l1 = l1;
+      SoupBank bank(tiny_model(), b, k, torch::kCPU);
+      bank.init(5);
+      torch::NoGradGuard no_grad;
+      double mean_l1 = 0;
+      std::vector<torch::Tensor> alphas;
+      for (int i = 0; i < k; ++i) {
+        alphas.push_back(bank.alpha(bank.h_tensor(one_hot_domain_weights(k, i))));
+        mean_l1 += alphas.back().abs().sum().item<double>() / k;
+      }
+      QVERIFY2(std::abs(mean_l1 - l1) < 1e-4 * l1, qPrintable(QString("%1 vs %2").arg(mean_l1).arg(l1)));
+      QVERIFY((alphas[0] - alphas[1]).abs().max().item<double>() > 0.01 * l1 / n);
+    }
+    BankConfig d = tiny_bank(n);
+    d.alpha_init_l1 = 0;
+    SoupBank plain(tiny_model(), d, k, torch::kCPU);
+    plain.init(5);
+    auto b2 = plain.named_parameters()[5].second;
+    QCOMPARE(QString::fromStdString(plain.named_parameters()[5].first), QString("coef.b2"));
+    QVERIFY(b2.abs().max().item<double>() > 0);
+  }
+
   void instantiatedEqualsSoupAtRandomH() {
     const int k = 5, n = 3;
     SoupBank bank(tiny_model(), tiny_bank(n), k, torch::kCPU);
