@@ -1,6 +1,7 @@
 // Opening merge inputs, merging them, and exporting the result like a specialist.
 #include "engine/nn/merge.h"
 
+#include <filesystem>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -158,6 +159,10 @@ MergeExportResult export_merged_model(const MergedModel& merged, const std::stri
   for (size_t i = 0; i < merged.inputs.size(); ++i) n << "| `" << merged.inputs[i] << "` | " << merged.weights[i] << " |\n";
   card.notes = n.str();
 
+  // The common refusal before any run row exists, so a mistyped --out leaves no failed run behind.
+  std::error_code ec;
+  if (!options.overwrite && std::filesystem::exists(out_dir, ec))
+    throw file_error(out_dir, "already exists; choose another folder or allow overwriting");
   // The run row first, so the card can name it; it is marked failed if the folder is not written.
   RunLog* log = nullptr;
   std::unique_ptr<RunLog> owned;

@@ -92,9 +92,11 @@ class TestMerge : public QObject {
     const auto exports = log.exports(r.run_id);
     QCOMPARE(exports.size(), size_t(1));
     QCOMPARE(exports[0].path, r.dir);
-    // A second export to the same folder is refused and leaves the first in place.
+    // A second export to the same folder is refused, leaves the first in place and logs no run.
+    const size_t runs = log.list_runs().size();
     QVERIFY_THROWS_EXCEPTION(Error, export_merged_model(m, out, o));
     QCOMPARE(Bank::load(out, "cpu")->instantiate({})->parameters(), m.theta);
+    QCOMPARE(log.list_runs().size(), runs);
   }
 
   void mismatchedConfigNamesTheFile() {
