@@ -22,6 +22,7 @@
 #include <cmath>
 
 #include "ui/explorer/loss_chart.h"
+#include "ui/qcustomplot_include.h"
 
 namespace souplab::gui {
 namespace {
@@ -113,6 +114,7 @@ MergePage::MergePage(QWidget* parent) : QWidget(parent) {
   compareRow->addWidget(m_export);
   layout->addLayout(compareRow);
   m_chart = new LossChart(this);
+  m_chart->specialistBars()->setName(tr("merged model"));
   layout->addWidget(m_chart, 1);
   m_status = new QLabel(tr("Add two or more models (and a base for every method but linear)."), this);
   m_status->setWordWrap(true);
@@ -329,11 +331,21 @@ void MergePage::onMergeReady(quint64 generation, const std::vector<double>& loss
   m_chart->setSpecialistLosses(losses);
   m_chart->replotNow();
   m_export->setEnabled(true);
+  const auto mean = [](const std::vector<double>& v) {
+    double m = 0;
+    for (double x : v) m += x / double(v.size());
+    return m;
+  };
   QString text = tr("Merged in %1 ms").arg(mergeMs, 0, 'f', 0);
   if (!losses.empty()) {
-    double mean = 0;
-    for (double v : losses) mean += v / double(losses.size());
-    text += tr(", evaluated in %1 ms; mean loss %2 nats/byte").arg(evalMs, 0, 'f', 0).arg(mean, 0, 'f', 4);
+    text += tr(", evaluated in %1 ms; mean loss %2 nats/byte").arg(evalMs, 0, 'f', 0).arg(mean(losses), 0, 'f', 4);
+    // Every input's mean next to it, so the merge is compared with all of them at a glance
+    // (the bars compare it with one, chosen above, domain by domain).
+    QStringList others;
+    if (!m_baseLosses.empty()) others << tr("base %1").arg(mean(m_baseLosses), 0, 'f', 4);
+    for (size_t i = 0; i < m_inputLosses.size(); ++i)
+      if (!m_inputLosses[i].empty()) others << tr("model %1: %2").arg(i + 1).arg(mean(m_inputLosses[i]), 0, 'f', 4);
+    if (!others.isEmpty()) text += " (" + others.join(QStringLiteral(", ")) + ")";
   }
   m_status->setText(text + ": " + description);
   Q_EMIT mergeShown(generation, losses);
