@@ -24,6 +24,7 @@
 #include "ui/corpus/cluster_dialog.h"
 #include "ui/explorer/export_dialog.h"
 #include "ui/explorer/specialist_explorer.h"
+#include "ui/merge/merge_page.h"
 #include "ui/qcustomplot_include.h"
 #include "ui/runs/run_browser.h"
 #include "ui/training/training_monitor.h"
@@ -42,10 +43,12 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_explorer = new SpecialistExplorer(this);
   m_monitor = new TrainingMonitor(this);
   m_runs = new RunBrowser(this);
+  m_merge = new MergePage(this);
   m_tabs = new QTabWidget(this);
   m_tabs->addTab(m_explorer, tr("Specialist explorer"));
   m_tabs->addTab(m_monitor, tr("Training"));
   m_tabs->addTab(m_runs, tr("Runs"));
+  m_tabs->addTab(m_merge, tr("Merge"));
   m_stack = new QStackedWidget(this);
   m_stack->addWidget(m_welcome);
   m_stack->addWidget(m_tabs);

@@ -1,6 +1,6 @@
 #pragma once
-// The main window: the bank panel (dock), and three tabs — specialist explorer, training
-// monitor, run browser — behind a welcome page on first launch. Owns nothing that computes:
+// The main window: the bank panel (dock), and four tabs — specialist explorer, training
+// monitor, run browser, merge — behind a welcome page on first launch. Owns nothing that computes:
 // training, bank reading and inference all run on worker threads of the widgets it holds.
 #include <QMainWindow>
 #include <QStringList>
@@ -14,6 +14,7 @@ namespace souplab::gui {
 
 class BankFactsLoader;
 class BankPanel;
+class MergePage;
 class RunBrowser;
 class SpecialistExplorer;
 class TrainingMonitor;
@@ -22,7 +23,7 @@ class WelcomePage;
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
-  enum Tab { ExplorerTab = 0, TrainingTab = 1, RunsTab = 2 };
+  enum Tab { ExplorerTab = 0, TrainingTab = 1, RunsTab = 2, MergeTab = 3 };
 
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
@@ -33,6 +34,7 @@ class MainWindow : public QMainWindow {
   SpecialistExplorer* explorer() const { return m_explorer; }
   TrainingMonitor* monitor() const { return m_monitor; }
   RunBrowser* runBrowser() const { return m_runs; }
+  MergePage* mergePage() const { return m_merge; }
   BankPanel* bankPanel() const { return m_bankPanel; }
   WelcomePage* welcomePage() const { return m_welcome; }
   QTabWidget* tabs() const { return m_tabs; }
@@ -68,6 +70,7 @@ class MainWindow : public QMainWindow {
   SpecialistExplorer* m_explorer = nullptr;
   TrainingMonitor* m_monitor = nullptr;
   RunBrowser* m_runs = nullptr;
+  MergePage* m_merge = nullptr;
   BankPanel* m_bankPanel = nullptr;
   BankFactsLoader* m_factsLoader = nullptr;
   QMenu* m_recentMenu = nullptr;

@@ -19,5 +19,6 @@ int cmd_runs(int argc, char** argv);
 int cmd_export(int argc, char** argv);
 int cmd_corpus_cluster(int argc, char** argv);  // corpus cluster (domain_commands.cpp)
 int cmd_weights(int argc, char** argv);
+int cmd_merge(int argc, char** argv);  // merge_commands.cpp
 
 }  // namespace souplab::cli

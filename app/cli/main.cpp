@@ -26,6 +26,7 @@ const Command kCommands[] = {
     {"generate", souplab::cli::cmd_generate, "sample text from the specialist at h"},
     {"runs", souplab::cli::cmd_runs, "list|show: the run log"},
     {"export", souplab::cli::cmd_export, "export the specialist at h (safetensors, ONNX)"},
+    {"merge", souplab::cli::cmd_merge, "merge models: linear, task arithmetic, TIES, DARE (exported like a specialist)"},
     {"weights", souplab::cli::cmd_weights, "domain weights h for a target text (histogram or fit)"},
 };
 

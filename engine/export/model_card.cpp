@@ -49,7 +49,8 @@ const char* kTokenizer = "bytes: token id = byte value (0..255), no special toke
 }  // namespace
 
 void validate(const SpecialistCard& card) {
-  if (card.h.size() != card.domain_names.size())
+  // No weights at all is allowed: a merged model has per-domain losses but no domain weights.
+  if (!card.h.empty() && card.h.size() != card.domain_names.size())
     throw Error("specialist card: " + std::to_string(card.h.size()) + " domain weights for " +
                 std::to_string(card.domain_names.size()) + " domain names");
   if (!card.val_losses.empty() && card.val_losses.size() != card.domain_names.size())
@@ -126,14 +127,19 @@ std::string model_card_markdown(const ModelConfig& c, const SpecialistCard& card
   if (card.run_kind == "soup")
     o << "A byte-level GPT-2 layout language model instantiated from a Soup-of-Experts bank for the "
          "domain weights below.\n\n";
+  else if (card.run_kind == "merge")
+    o << "A byte-level GPT-2 layout language model merged from other models (method, inputs and "
+         "weights below).\n\n";
   else
     o << "A byte-level GPT-2 layout language model from a " << card.run_kind
       << " run, trained on the domain mixture below.\n\n";
   if (!card.notes.empty()) o << card.notes << "\n\n";
 
-  o << "## Domain weights\n\n| domain | weight |\n|---|---|\n";
-  for (size_t i = 0; i < card.h.size(); ++i)
-    o << "| " << md_cell(card.domain_names[i]) << " | " << fixed(card.h[i], 4) << " |\n";
+  if (!card.h.empty() || card.run_kind != "merge") {
+    o << "## Domain weights\n\n| domain | weight |\n|---|---|\n";
+    for (size_t i = 0; i < card.h.size(); ++i)
+      o << "| " << md_cell(card.domain_names[i]) << " | " << fixed(card.h[i], 4) << " |\n";
+  }
 
   o << "\n## Validation loss per domain\n\n";
   if (card.val_losses.empty()) {

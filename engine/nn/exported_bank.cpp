@@ -35,9 +35,9 @@ class ExportedBank final : public Bank {
       if (!meta("domain_weights").empty()) {
         // The exporter writes {"name": weight}; a plain list is accepted too.
         const auto w = nlohmann::json::parse(meta("domain_weights"));
-        if (w.is_object())
+        if (w.is_object() && !w.empty())  // a merged model records no weights: {}
           for (const auto& n : facts_.domains) h_.push_back(w.at(n).get<double>());
-        else
+        else if (w.is_array())
           h_ = w.get<std::vector<double>>();
       }
     } catch (const std::exception&) {
