@@ -8,6 +8,7 @@
 #include <csignal>
 
 #include "app/glue/quick_start.h"
+#include "app/glue/training_session.h"
 #include "app/glue/quit_signals.h"
 #include "engine/core/paths.h"
 #include "engine/core/run_log.h"
@@ -66,9 +67,13 @@ class TestQuitSignals : public QObject {
     });
     souplab::gui::TrainRequest request = souplab::gui::tinyRequest(corpus, 100000);
     request.config.train.checkpoint_interval = 100000;  // only the stop writes one
+    qint64 lastStep = 0;  // progress reports come every log_interval steps
+    connect(window.monitor()->session(), &souplab::gui::TrainingSession::progress, this,
+            [&](const souplab::TrainProgress& p) { lastStep = p.step; });
     QVERIFY(window.monitor()->startRun(request));
     QTRY_VERIFY_WITH_TIMEOUT(window.monitor()->state() == State::Running, 300000);
-    QTest::qWait(500);  // a few steps past the start
+    // Past the first steps (waiting on progress, not a fixed time: a loaded machine is slow).
+    QTRY_VERIFY_WITH_TIMEOUT(lastStep > 0, 300000);
 
     ::raise(SIGINT);
     QTRY_VERIFY_WITH_TIMEOUT(quitAsked, 60000);
