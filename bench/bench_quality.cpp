@@ -1,11 +1,13 @@
 // DESIGN §4 "Quality on the real corpus": for held-out domain-weight vectors h, the specialist
 // instantiated from a Soup-of-Experts bank against the generic dense model (uniform mixture), the
 // oracle dense model trained on D_h, and the linear merge sum_i h_i theta_i of per-domain dense
-// experts. Every model has the same architecture and the same token budget (steps x batch x T).
+// experts; and, beside them, a sparse mixture-of-experts (DESIGN §1.2) trained on the generic
+// mixture, whose per-domain loss and total/active parameters are set against the soup's. Every
+// model has the same base architecture and the same token budget (steps x batch x T).
 //
 //   bench_quality [--corpus DIR] [--domains a,b,c] [--steps N] [--quick] [--out FILE]
 //                 [--work DIR] [--threads N] [--n N] [--val-windows N] [--seed N]
-//                 [--ablate "n=4;meta=dirichlet;steps=2x;lr=1e-3"]
+//                 [--ablate "n=4;meta=dirichlet;steps=2x;lr=1e-3"] [--moe-experts E] [--moe-top-k K]
 //
 // Loss on D_h = sum_i h_i L_i, L_i = the model's mean next-byte loss on domain i's fixed
 // validation windows (the same windows for every model). Trained models are kept under
@@ -29,6 +31,9 @@
 #include "bench_common.h"
 #include "engine/core/config.h"
 #include "engine/core/domain_weights.h"
+#include "engine/core/param_layout.h"
+
+#include <nlohmann/json.hpp>
 #include "engine/nn/bank.h"
 #include "engine/nn/specialist_impl.h"
 #include "engine/nn/trainer.h"
@@ -92,7 +97,14 @@ Trained train_or_reuse(const std::string& name, RunConfig cfg, const std::string
   fs::create_directories(fs::path(work) / "runlogs");
   cfg.train.out_dir = (fs::path(work) / "runs" / name).string();
   cfg.train.run_name = "bench_quality " + name;
-  const std::string key = to_json(cfg);
+  // Runs of other kinds ignore the "moe" section: leaving it out of their key keeps models
+  // trained before the section existed reusable.
+  std::string key = to_json(cfg);
+  if (cfg.train.kind != "moe") {
+    auto j = nlohmann::json::parse(key);
+    j.erase("moe");
+    key = j.dump(2);
+  }
   const fs::path ckpt = models / (name + ".ckpt"), meta = models / (name + ".json"),
                  tfile = models / (name + ".time");
   Trained t{name, cfg.train.kind, ckpt.string()};
@@ -209,6 +221,14 @@ int main(int argc, char** argv) try {
   RunConfig dense_cfg = base;
   dense_cfg.train.kind = "dense";
   dense_cfg.bank.n_experts = 0;
+  RunConfig moe_cfg = base;  // the generic mixture, like the generic dense model
+  moe_cfg.train.kind = "moe";
+  moe_cfg.bank.n_experts = 0;
+  moe_cfg.moe.n_experts = std::stoi(args.get("moe-experts", "8"));
+  moe_cfg.moe.top_k = std::stoi(args.get("moe-top-k", "2"));
+  validate(moe_cfg);
+  const std::string moe_label = "sparse MoE (E=" + std::to_string(moe_cfg.moe.n_experts) + ", top-" +
+                                std::to_string(moe_cfg.moe.top_k) + ")";
 
   // Held-out h: three sparse, two dense, fixed with `seed`.
   auto named = [&](const std::string& s) { return parse_domain_weights(s, wanted); };
@@ -280,6 +300,7 @@ int main(int argc, char** argv) try {
     c.train.mixture = one_hot_domain_weights(k, i);
     jobs.push_back({"expert-" + wanted[i], c, ""});
   }
+  jobs.push_back({"moe", moe_cfg, ""});
   // Ablations: further soups, each "key=value,key=value" (n, meta, steps (N or Nx), lr,
   // hidden, init, alpha, smax). A longer step budget also trains its own generic model.
   for (const auto& spec : split(ablate, ';')) {
@@ -347,6 +368,7 @@ int main(int argc, char** argv) try {
   std::vector<Trained> oracles, experts;
   for (size_t j = 0; j < held.size(); ++j) oracles.push_back(done[at++]);
   for (size_t i = 0; i < k; ++i) experts.push_back(done[at++]);
+  const Trained moe = done[at++];
   struct Variant {
     std::string spec;
     RunConfig cfg;
@@ -434,6 +456,42 @@ int main(int argc, char** argv) try {
                              pct(L[i], L_expert[i][i])});
   }
 
+  // The sparse MoE: one model for every h (routing is per token), against the soup's specialists.
+  const auto L_moe = eval_bank(moe.ckpt, uniform);
+  add_pd(moe_label + " (any h)", L_moe);
+  bench::Table moe_dh_t;
+  moe_dh_t.header = {"#", "held-out h", "MoE", "soup specialist", "generic", "oracle",
+                     "MoE vs soup spec.", "MoE vs generic"};
+  int moe_beats_soup = 0;
+  for (size_t j = 0; j < held.size(); ++j) {
+    const auto& h = held[j].h;
+    const double m = dot(h, L_moe), s = dot(h, L_spec_all[j]), g = dot(h, L_generic);
+    moe_beats_soup += m < s;
+    moe_dh_t.rows.push_back({"h" + std::to_string(j + 1), format_domain_weights(h, wanted),
+                             bench::fmt("%.4f", m), bench::fmt("%.4f", s), bench::fmt("%.4f", g),
+                             bench::fmt("%.4f", oracle_dh[j]), pct(m, s), pct(m, g)});
+  }
+  bench::Table moe_dom_t;
+  moe_dom_t.header = {"domain", "MoE", "soup one-hot specialist", "generic", "dense expert (own domain)",
+                      "MoE vs soup spec."};
+  for (size_t i = 0; i < k; ++i) {
+    const double spec = eval_soup(*soup_bank, one_hot_domain_weights(k, i))[i];
+    moe_dom_t.rows.push_back({wanted[i], bench::fmt("%.4f", L_moe[i]), bench::fmt("%.4f", spec),
+                              bench::fmt("%.4f", L_generic[i]), bench::fmt("%.4f", L_expert[i][i]),
+                              pct(L_moe[i], spec)});
+  }
+  const ParamCounts pc_soup = param_counts(soup_cfg, int(k)), pc_moe = param_counts(moe_cfg, int(k));
+  const ParamCounts pc_dense = param_counts(dense_cfg, int(k));
+  auto count = [](int64_t n) { return bench::fmt("%.3f M", double(n) / 1e6); };
+  bench::Table params_t;
+  params_t.header = {"model", "trained parameters", "shipped to serve one h", "active per token"};
+  params_t.rows.push_back({"soup bank (n=" + std::to_string(n_experts) + ")", count(pc_soup.total),
+                           count(pc_soup.instantiated) + " (one specialist)", count(pc_soup.base)});
+  params_t.rows.push_back({moe_label, count(pc_moe.total), count(pc_moe.instantiated) + " (all experts)",
+                           count(pc_moe.active)});
+  params_t.rows.push_back({"dense (generic, oracle, expert)", count(pc_dense.total), count(pc_dense.base),
+                           count(pc_dense.base)});
+
   // Ablation table: each variant's specialist on every held-out h.
   bench::Table abl_t;
   if (!variants.empty()) {
@@ -488,6 +546,7 @@ int main(int argc, char** argv) try {
                        : t.name == "generic" ? "generic dense"
                        : t.name.rfind("oracle", 0) == 0 ? "oracle dense"
                        : t.name.rfind("expert-", 0) == 0 ? "per-domain dense expert"
+                       : t.name == "moe" ? moe_label
                        : "ablation: " + t.name;
     by_kind[kind].first += 1;
     by_kind[kind].second += t.train_s;
@@ -533,6 +592,19 @@ int main(int argc, char** argv) try {
     md << "Ablation (loss on D_h of each variant's specialist; \"vs generic\" is against the "
           "generic dense model trained for the same number of steps):\n\n"
        << md_table(abl_t);
+  md << "Sparse mixture-of-experts (DESIGN §1.2): the same base model with every MLP replaced by "
+     << moe_cfg.moe.n_experts << " expert MLPs and a router (token-choice top-" << moe_cfg.moe.top_k
+     << ", capacity factor " << moe_cfg.moe.capacity_factor_train << " in training and "
+     << moe_cfg.moe.capacity_factor_eval << " in evaluation, load-balancing coefficient "
+     << moe_cfg.moe.balance_coef << ", router z-loss " << moe_cfg.moe.z_loss_coef
+     << "), trained on the generic (uniform) mixture with the same steps, batch and seed. It is "
+     << "one model for every h, so its loss on D_h uses the same L_i for every h. MoE below the "
+     << "soup specialist on " << moe_beats_soup << "/" << held.size() << " held-out h.\n\n"
+     << md_table(moe_dh_t) << "Per domain, against the soup's one-hot specialists:\n\n"
+     << md_table(moe_dom_t)
+     << "Parameters: the trade-off. All of a MoE's experts ship together and it routes per token; "
+        "the soup ships one small dense model per h.\n\n"
+     << md_table(params_t);
   md << "Training time (wall clock, shared 2-core machine):\n\n" << md_table(time_t);
   md << "Total training " << bench::fmt("%.0f", total_s) << " s.\n\n";
   md << "<details><summary>Per-domain validation losses L_i of every model</summary>\n\n"

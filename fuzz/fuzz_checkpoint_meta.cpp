@@ -16,7 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // What the loader relies on after these checks.
     if (m.n_domains < 1 || size_t(m.n_domains) != m.state.domains.size()) std::abort();
     if (m.state.step < 0) std::abort();
-    const ParamCounts pc = param_counts(m.state.config.model, m.state.config.bank, m.n_domains);
+    const ParamCounts pc = param_counts(m.state.config, m.n_domains);
     if (size_t(pc.total) * 4 > size) std::abort();  // the bank never exceeds the file
   } catch (const Error&) {
   }

@@ -70,14 +70,22 @@ void BankPanel::showFacts(const souplab::BankFacts& f) {
   setRow(tr("Domains (k)"), domains.isEmpty() ? tr("–")
                                               : tr("%1: %2").arg(domains.size()).arg(
                                                     domains.join(QStringLiteral(", "))));
-  setRow(tr("Experts (n)"), QString::number(f.config.bank.n_experts));
+  const bool moe = f.kind == "moe";
+  if (moe)
+    setRow(tr("Experts"), tr("%1 per MoE block, top-%2 routing, every %3 block(s)")
+                              .arg(f.config.moe.n_experts).arg(f.config.moe.top_k).arg(f.config.moe.every));
+  else
+    setRow(tr("Experts (n)"), QString::number(f.config.bank.n_experts));
   const ModelConfig& m = f.config.model;
   setRow(tr("Model"), tr("%1 layers, width %2, %3 heads, context %4")
                           .arg(m.n_layer).arg(m.n_embd).arg(m.n_head).arg(m.block_size));
-  setRow(tr("Shared (S)"), count(f.counts.shared));
+  setRow(moe ? tr("Shared (non-expert)") : tr("Shared (S)"), count(f.counts.shared));
   setRow(tr("Per expert"), count(f.counts.per_expert));
   setRow(tr("Total trained"), count(f.counts.total));
-  setRow(tr("Instantiated"), count(f.counts.instantiated));
+  if (moe)  // a MoE ships whole: every h gets the same model
+    setRow(tr("Active per token"), count(f.counts.active));
+  else
+    setRow(tr("Instantiated"), count(f.counts.instantiated));
   setRow(tr("Device"), QString::fromStdString(f.device));
   QString run = f.run_id > 0 ? tr("%1 (#%2)").arg(QString::fromStdString(f.run_name)).arg(f.run_id)
                              : tr("unknown");

@@ -25,14 +25,15 @@ void on_sigint(int) { g_stop_requested = true; }
 Args train_args() {
   const RunConfig d;
   Args a("train", "souplab-cli train [--config FILE] [--corpus DIR] [flags]",
-         "Trains a Soup-of-Experts bank (--kind soup) or a dense baseline (--kind dense) on a\n"
-         "corpus (a folder of domain folders). Without --corpus the demo corpus is used (built\n"
-         "from text on this machine on first use). Flags override the config file.");
-  a.flag("config", "FILE", "JSON run config {\"model\":{},\"bank\":{},\"train\":{}}")
+         "Trains a Soup-of-Experts bank (--kind soup), a dense baseline (--kind dense) or a sparse\n"
+         "mixture-of-experts (--kind moe, Switch/GShard routing) on a corpus (a folder of domain\n"
+         "folders). Without --corpus the demo corpus is used (built from text on this machine\n"
+         "on first use). Flags override the config file.");
+  a.flag("config", "FILE", "JSON run config {\"model\":{},\"bank\":{},\"moe\":{},\"train\":{}}")
       .flag("corpus", "DIR", "corpus folder", "the demo corpus")
       .flag("cache-dir", "DIR", "token cache folder", "the user's cache dir")
-      .flag("kind", "soup|dense", "what to train", d.train.kind)
-      .flag("mixture", "H", "dense only: domain weights to train on (e.g. code_c=1 for an oracle)", "uniform")
+      .flag("kind", "soup|dense|moe", "what to train", d.train.kind)
+      .flag("mixture", "H", "dense and moe: domain weights to train on (e.g. code_c=1 for an oracle)", "uniform")
       .flag("steps", "N", "optimiser steps", std::to_string(d.train.steps))
       .flag("batch", "N", "sequences per step", std::to_string(d.train.batch_size))
       .flag("lr", "X", "peak learning rate", std::to_string(d.train.lr))
@@ -43,8 +44,14 @@ Args train_args() {
       .flag("width", "N", "model width n_embd", std::to_string(d.model.n_embd))
       .flag("heads", "N", "attention heads", std::to_string(d.model.n_head))
       .flag("context", "N", "context length in bytes", std::to_string(d.model.block_size))
-      .flag("experts", "N", "number of experts n", std::to_string(d.bank.n_experts))
+      .flag("experts", "N", "number of experts: n of the soup, or E per block of a moe", std::to_string(d.bank.n_experts))
       .flag("coef-hidden", "N", "hidden width of the coefficient MLP", std::to_string(d.bank.coef_hidden))
+      .flag("top-k", "K", "moe: experts per token, 1 (Switch) or 2 (GShard)", std::to_string(d.moe.top_k))
+      .flag("moe-every", "N", "moe: every N-th block has experts (1 = all, 2 = every other)", std::to_string(d.moe.every))
+      .flag("capacity-train", "X", "moe: capacity factor in training", std::to_string(d.moe.capacity_factor_train))
+      .flag("capacity-eval", "X", "moe: capacity factor in evaluation", std::to_string(d.moe.capacity_factor_eval))
+      .flag("balance-coef", "X", "moe: load-balancing loss coefficient a", std::to_string(d.moe.balance_coef))
+      .flag("z-loss-coef", "X", "moe: router z-loss coefficient", std::to_string(d.moe.z_loss_coef))
       .flag("meta", "NAME", "meta-distribution: sparse_dirichlet | dirichlet | onehot", d.train.meta_distribution)
       .flag("support-max", "N", "largest support of the sparse Dirichlet", std::to_string(d.train.support_max))
       .flag("device", "DEV", "auto | cpu | cuda | cuda:N", d.train.device)
@@ -82,7 +89,15 @@ RunConfig config_from(const Args& a) {
   m.n_embd = int(a.get_int("width", m.n_embd));
   m.n_head = int(a.get_int("heads", m.n_head));
   m.block_size = int(a.get_int("context", m.block_size));
-  b.n_experts = int(a.get_int("experts", b.n_experts));
+  auto& moe = c.moe;
+  if (t.kind == "moe") moe.n_experts = int(a.get_int("experts", moe.n_experts));
+  else b.n_experts = int(a.get_int("experts", b.n_experts));
+  moe.top_k = int(a.get_int("top-k", moe.top_k));
+  moe.every = int(a.get_int("moe-every", moe.every));
+  moe.capacity_factor_train = a.get_double("capacity-train", moe.capacity_factor_train);
+  moe.capacity_factor_eval = a.get_double("capacity-eval", moe.capacity_factor_eval);
+  moe.balance_coef = a.get_double("balance-coef", moe.balance_coef);
+  moe.z_loss_coef = a.get_double("z-loss-coef", moe.z_loss_coef);
   b.coef_hidden = int(a.get_int("coef-hidden", b.coef_hidden));
   t.meta_distribution = a.get("meta", t.meta_distribution);
   t.support_max = int(a.get_int("support-max", t.support_max));
@@ -144,7 +159,7 @@ int cmd_train(int argc, char** argv) {
   ProgressBar bar(a.has("quiet"));
   if (c.train.corpus_dir.empty()) c.train.corpus_dir = ensure_demo_corpus(bar);
   if (a.has("mixture")) {
-    if (c.train.kind != "dense") throw Error("train: --mixture applies to --kind dense only");
+    if (c.train.kind == "soup") throw Error("train: --mixture applies to --kind dense or moe only");
     c.train.mixture = {};  // parsed against the corpus' domain names below
   }
   if (a.has("print-config")) {

@@ -17,6 +17,11 @@ QString summarize(const souplab::BankFacts& f) {
   if (!f.run_name.empty()) s += " '" + QString::fromStdString(f.run_name) + "'";
   s += QStringLiteral(" · step %1 · %2 domains").arg(f.step).arg(f.domains.size());
   if (f.kind == "soup") s += QStringLiteral(" · %1 experts").arg(f.config.bank.n_experts);
+  if (f.kind == "moe")  // one model for every h: the sliders change nothing but the weighting
+    return s + QStringLiteral(" · MoE %1 experts top-%2 · %3 params, %4 active per token · %5")
+                   .arg(f.config.moe.n_experts).arg(f.config.moe.top_k)
+                   .arg(millions(f.counts.total), millions(f.counts.active),
+                        QString::fromStdString(f.device));
   s += QStringLiteral(" · specialist %1 params").arg(millions(f.counts.instantiated));
   if (f.counts.total > f.counts.instantiated)
     s += QStringLiteral(" (bank %1)").arg(millions(f.counts.total));

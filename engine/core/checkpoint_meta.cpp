@@ -72,7 +72,7 @@ CheckpointMetadata parse_checkpoint_metadata(const SafetensorsFile& f) {
 
   // The bank the config describes must fit in the tensors the file holds (checked exactly,
   // tensor by tensor, when loading; this bounds the allocation before that).
-  const ParamCounts pc = param_counts(s.config.model, s.config.bank, out.n_domains);
+  const ParamCounts pc = param_counts(s.config, out.n_domains);
   const int64_t need = pc.total * (out.has_optimizer ? 3 : 1);
   int64_t have = 0;
   for (const SafetensorsEntry& e : f.tensors())

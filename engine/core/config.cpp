@@ -70,6 +70,16 @@ void bind(Binder& b, BankConfig& c) {
   b.field("alpha_init_l1", c.alpha_init_l1);
 }
 
+void bind(Binder& b, MoeConfig& c) {
+  b.field("n_experts", c.n_experts);
+  b.field("top_k", c.top_k);
+  b.field("every", c.every);
+  b.field("capacity_factor_train", c.capacity_factor_train);
+  b.field("capacity_factor_eval", c.capacity_factor_eval);
+  b.field("balance_coef", c.balance_coef);
+  b.field("z_loss_coef", c.z_loss_coef);
+}
+
 void bind(Binder& b, TrainConfig& c) {
   b.field("kind", c.kind);
   b.field("corpus_dir", c.corpus_dir);
@@ -134,10 +144,12 @@ void require(bool ok, const std::string& message) {
 std::string to_json(const ModelConfig& c) { return dump(c).dump(); }
 std::string to_json(const BankConfig& c) { return dump(c).dump(); }
 std::string to_json(const TrainConfig& c) { return dump(c).dump(); }
+std::string to_json(const MoeConfig& c) { return dump(c).dump(); }
 std::string to_json(const RunConfig& c) {
   json j;
   j["model"] = dump(c.model);
   j["bank"] = dump(c.bank);
+  j["moe"] = dump(c.moe);
   j["train"] = dump(c.train);
   return j.dump(2);
 }
@@ -151,6 +163,9 @@ BankConfig parse_bank_config(const std::string& text, const std::string& source)
 TrainConfig parse_train_config(const std::string& text, const std::string& source) {
   return load<TrainConfig>(parse_text(text, source), source);
 }
+MoeConfig parse_moe_config(const std::string& text, const std::string& source) {
+  return load<MoeConfig>(parse_text(text, source), source);
+}
 
 RunConfig parse_run_config(const std::string& text, const std::string& source) {
   json j = parse_text(text, source);
@@ -160,8 +175,9 @@ RunConfig parse_run_config(const std::string& text, const std::string& source) {
     const std::string where = source + ": section \"" + it.key() + "\"";
     if (it.key() == "model") c.model = load<ModelConfig>(it.value(), where);
     else if (it.key() == "bank") c.bank = load<BankConfig>(it.value(), where);
+    else if (it.key() == "moe") c.moe = load<MoeConfig>(it.value(), where);
     else if (it.key() == "train") c.train = load<TrainConfig>(it.value(), where);
-    else throw Error(source + ": unknown section \"" + it.key() + "\" (expected model, bank, train)");
+    else throw Error(source + ": unknown section \"" + it.key() + "\" (expected model, bank, moe, train)");
   }
   return c;
 }
@@ -194,8 +210,8 @@ void validate(const BankConfig& c) {
 }
 
 void validate(const TrainConfig& c) {
-  require(c.kind == "soup" || c.kind == "dense",
-          "kind must be soup or dense, got \"" + c.kind + "\"");
+  require(c.kind == "soup" || c.kind == "dense" || c.kind == "moe",
+          "kind must be soup, dense or moe, got \"" + c.kind + "\"");
   require(c.steps >= 1, "steps must be >= 1");
   require(c.batch_size >= 1 && c.batch_size <= 65536, "batch_size must be in 1..65536");
   require(c.lr > 0 && c.lr < 10, "lr must be in (0, 10)");
@@ -217,10 +233,32 @@ void validate(const TrainConfig& c) {
   require(c.threads >= 0, "threads must be >= 0");
 }
 
+void validate(const MoeConfig& c) {
+  require(c.n_experts >= 1 && c.n_experts <= 1024,
+          "moe.n_experts must be in 1..1024, got " + std::to_string(c.n_experts));
+  require(c.top_k == 1 || c.top_k == 2, "moe.top_k must be 1 (Switch) or 2 (GShard), got " +
+                                            std::to_string(c.top_k));
+  require(c.top_k <= c.n_experts, "moe.top_k (" + std::to_string(c.top_k) +
+                                      ") exceeds moe.n_experts (" + std::to_string(c.n_experts) + ")");
+  require(c.every >= 1 && c.every <= 256, "moe.every must be in 1..256, got " + std::to_string(c.every));
+  // Below 1/E of the fair share no expert could hold even one token of a small batch.
+  require(c.capacity_factor_train > 0 && c.capacity_factor_train <= 64,
+          "moe.capacity_factor_train must be in (0, 64]");
+  require(c.capacity_factor_eval > 0 && c.capacity_factor_eval <= 64,
+          "moe.capacity_factor_eval must be in (0, 64]");
+  require(c.balance_coef >= 0 && c.balance_coef <= 10, "moe.balance_coef must be in [0, 10]");
+  require(c.z_loss_coef >= 0 && c.z_loss_coef <= 10, "moe.z_loss_coef must be in [0, 10]");
+}
+
 void validate(const RunConfig& c) {
   validate(c.model);
   validate(c.bank);
+  validate(c.moe);
   validate(c.train);
+  if (c.train.kind == "moe")
+    require(c.moe.every <= c.model.n_layer,
+            "moe.every (" + std::to_string(c.moe.every) + ") exceeds n_layer (" +
+                std::to_string(c.model.n_layer) + "): no block would be a MoE block");
 }
 
 }  // namespace souplab

@@ -32,9 +32,24 @@ struct BankConfig {
   double alpha_init_l1 = 1.0;
 };
 
+// The sparse mixture-of-experts (DESIGN §1.2), used when train.kind is "moe": the base model
+// with the MLP of every `every`-th block replaced by n_experts expert MLPs and a router.
+struct MoeConfig {
+  int n_experts = 8;               // E experts per MoE block
+  // Experts per token. 2 (GShard, gates of the pair renormalised) by default: at the demo's
+  // small E the second expert is cheap, and with k = 1 a token dropped by its one expert gets
+  // no MLP at all, which hurts a small model more than the extra compute costs.
+  int top_k = 2;
+  int every = 1;                   // 1: every block is MoE; 2: every other block (1, 3, ...)
+  double capacity_factor_train = 1.25;  // expert slots = ceil(cf * k * tokens / E)
+  double capacity_factor_eval = 2.0;
+  double balance_coef = 0.01;      // a of the load-balancing loss a * E * sum_i f_i * P_i
+  double z_loss_coef = 1e-3;       // router z-loss: coef * mean(logsumexp(router logits)^2)
+};
+
 // A training run.
 struct TrainConfig {
-  std::string kind = "soup";        // "soup" (the bank) or "dense" (n = 0 baseline)
+  std::string kind = "soup";        // "soup" (the bank), "dense" (n = 0 baseline) or "moe"
   std::string corpus_dir;           // folder of domain folders
   std::string cache_dir;            // token cache; default: the user's cache dir
   std::string out_dir;              // checkpoints; default: <data dir>/runs/<run id>
@@ -64,11 +79,13 @@ struct TrainConfig {
   int threads = 0;                  // intra-op threads; 0 = libtorch's default
 };
 
-// Everything a run is made of; a config file holds {"model": {...}, "bank": {...}, "train": {...}},
+// Everything a run is made of; a config file holds
+// {"model": {...}, "bank": {...}, "moe": {...}, "train": {...}},
 // any section or key may be left out to keep its default.
 struct RunConfig {
   ModelConfig model;
   BankConfig bank;
+  MoeConfig moe;     // only used by kind "moe"
   TrainConfig train;
 };
 
@@ -77,6 +94,8 @@ struct RunConfig {
 std::string to_json(const ModelConfig& c);
 std::string to_json(const BankConfig& c);
 std::string to_json(const TrainConfig& c);
+std::string to_json(const MoeConfig& c);
+MoeConfig parse_moe_config(const std::string& json, const std::string& source);
 ModelConfig parse_model_config(const std::string& json, const std::string& source);
 BankConfig parse_bank_config(const std::string& json, const std::string& source);
 TrainConfig parse_train_config(const std::string& json, const std::string& source);
@@ -87,6 +106,7 @@ RunConfig parse_run_config(const std::string& json, const std::string& source);
 void validate(const ModelConfig& c);
 void validate(const BankConfig& c);
 void validate(const TrainConfig& c);
-void validate(const RunConfig& c);
+void validate(const MoeConfig& c);
+void validate(const RunConfig& c);  // also: moe.every <= model.n_layer for kind "moe"
 
 }  // namespace souplab

@@ -13,13 +13,18 @@
 namespace souplab {
 
 uint64_t estimate_training_bytes(const RunConfig& c, int k) {
-  const ParamCounts pc = param_counts(c.model, c.bank, k);
+  const ParamCounts pc = param_counts(c, k);
   const double B = c.train.batch_size, T = c.model.block_size, C = c.model.n_embd;
   const double L = c.model.n_layer, H = c.model.n_head, V = c.model.vocab_size;
   const double P = double(pc.base);
-  const double bank = 4.0 * double(pc.total);  // params, grads, Adam m and v
+  const bool moe = c.train.kind == "moe";
+  // A MoE also stores the dense layout's (unused) MLPs of its MoE blocks, so count P on top.
+  const double bank = 4.0 * (double(pc.total) + (moe ? double(pc.per_expert) : 0.0));
   const double theta = 2.0 * P;                // instantiated theta and its gradient
-  const double activations = L * (34.0 * B * T * C + 3.0 * B * H * T * T) + 3.0 * B * T * V;
+  double activations = L * (34.0 * B * T * C + 3.0 * B * H * T * T) + 3.0 * B * T * V;
+  if (moe)  // capacity-padded expert buffers: in (C), hidden (2 x 4C), out (C), ~cf * k tokens each
+    activations += double(moe_block_count(c.model, c.moe)) * c.moe.capacity_factor_train *
+                   c.moe.top_k * B * T * 10.0 * C;
   const double bytes = 4.0 * (bank + theta + activations);
   if (!(bytes < 1.8e19)) return std::numeric_limits<uint64_t>::max();
   return uint64_t(bytes);
@@ -58,7 +63,7 @@ void check_training_memory(const RunConfig& c, int k, const std::string& what) {
   const uint64_t need = estimate_training_bytes(c, k);
   const uint64_t have = available_memory_bytes();
   if (have == 0 || need <= have) return;
-  const ParamCounts pc = param_counts(c.model, c.bank, k);
+  const ParamCounts pc = param_counts(c, k);
   throw Error(what + ": this config needs about " + format_bytes(need) +
               " of memory to train (bank of " + std::to_string(pc.total) +
               " parameters with gradients and AdamW moments, plus activations for batch " +

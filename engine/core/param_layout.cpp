@@ -68,7 +68,37 @@ ParamCounts param_counts(const ModelConfig& m, const BankConfig& b, int n_domain
   pc.coef_mlp = n > 0 ? k * H + H + H * n + n : 0;
   pc.total = pc.shared + pc.experts + pc.coef_mlp;
   pc.instantiated = pc.base;
+  pc.active = pc.base;
   return pc;
+}
+
+bool is_moe_block(const MoeConfig& moe, int layer) { return (layer + 1) % moe.every == 0; }
+
+int moe_block_count(const ModelConfig& m, const MoeConfig& moe) { return m.n_layer / moe.every; }
+
+ParamCounts moe_param_counts(const ModelConfig& m, const MoeConfig& moe) {
+  validate(m);
+  validate(moe);
+  const int64_t V = m.vocab_size, T = m.block_size, L = m.n_layer, C = m.n_embd;
+  const int64_t E = moe.n_experts, Lm = moe_block_count(m, moe);
+  const int64_t mlp = 8 * C * C + 5 * C;  // c_fc (C, 4C) + 4C, c_proj (4C, C) + C
+  ParamCounts pc;
+  pc.base = V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C;
+  pc.shared = pc.base - Lm * mlp;
+  pc.per_expert = Lm * mlp;
+  pc.experts = E * pc.per_expert;
+  pc.router = Lm * C * E;
+  pc.total = pc.shared + pc.experts + pc.router;
+  pc.instantiated = pc.total;
+  pc.active = pc.shared + int64_t(moe.top_k) * pc.per_expert + pc.router;
+  return pc;
+}
+
+ParamCounts param_counts(const RunConfig& c, int n_domains) {
+  if (c.train.kind == "moe") return moe_param_counts(c.model, c.moe);
+  BankConfig b = c.bank;
+  if (c.train.kind == "dense") b.n_experts = 0;
+  return param_counts(c.model, b, n_domains);
 }
 
 }  // namespace souplab

@@ -38,10 +38,25 @@ struct ParamCounts {
   int64_t experts = 0;       // n * P
   int64_t coef_mlp = 0;      // alpha = f(h): k*H + H + H*n + n
   int64_t total = 0;         // everything trained: shared + experts + coef_mlp
-  int64_t instantiated = 0;  // a specialist (= P)
+  int64_t instantiated = 0;  // a specialist (= P); for a MoE the whole model (all experts ship)
+  int64_t router = 0;        // MoE only: the routers' C x E matrices
+  int64_t active = 0;        // used per token: P for soup/dense; MoE: shared + k experts + router
 };
 
 // The closed form P = V*C + T*C + L*(12*C^2 + 13*C) + 2*C, plus the bank on top of it.
 ParamCounts param_counts(const ModelConfig& m, const BankConfig& b, int n_domains);
+
+// True if block `layer` of a MoE model has experts: every `every`-th block, counting from 1
+// (every = 2 gives blocks 1, 3, 5, ... as in Switch Transformer).
+bool is_moe_block(const MoeConfig& moe, int layer);
+int moe_block_count(const ModelConfig& m, const MoeConfig& moe);
+
+// MoE counts (DESIGN §1.2): shared = everything but the MoE blocks' MLPs, per_expert = one
+// expert's MLPs over all MoE blocks, experts = E of those, router = the routers, total = all of
+// it (= instantiated: a MoE ships whole), active = shared + top_k experts + router.
+ParamCounts moe_param_counts(const ModelConfig& m, const MoeConfig& moe);
+
+// The counts of a run of any kind (soup, dense, moe) over k domains.
+ParamCounts param_counts(const RunConfig& c, int n_domains);
 
 }  // namespace souplab

@@ -9,6 +9,7 @@
 #include "engine/nn/checkpoint.h"
 #include "engine/nn/device.h"
 #include "engine/nn/gpt.h"
+#include "engine/nn/moe.h"
 #include "engine/nn/soup.h"
 #include "engine/nn/specialist_impl.h"
 #include "engine/nn/validation.h"
@@ -20,22 +21,26 @@ class CheckpointBank final : public Bank {
  public:
   CheckpointBank(const std::string& path, const torch::Device& device) {
     LoadedCheckpoint ck = load_checkpoint(path, device, false);
-    bank_ = std::move(ck.bank);
     const TrainState& s = ck.state;
+    if (s.config.train.kind == "moe") {
+      moe_.reset(static_cast<MoeModel*>(ck.bank.release()));
+    } else {
+      bank_.reset(static_cast<SoupBank*>(ck.bank.release()));
+    }
     facts_.path = path;
-    facts_.kind = s.config.bank.n_experts > 0 ? "soup" : "dense";
+    facts_.kind = moe_ ? "moe" : s.config.bank.n_experts > 0 ? "soup" : "dense";
     facts_.run_id = s.run_id;
     facts_.run_name = s.run_name;
     facts_.step = s.step;
     facts_.domains = s.domains;
     facts_.config = s.config;
-    facts_.counts = param_counts(s.config.model, s.config.bank, int(s.domains.size()));
+    facts_.counts = param_counts(s.config, int(s.domains.size()));
     facts_.device = device.str();
     facts_.corpus_dir = s.config.train.corpus_dir;
     facts_.cache_dir = s.config.train.cache_dir;
     const size_t k = s.domains.size();
     // The soup's training mixture is the mean of pi, which is uniform for every pi offered.
-    facts_.training_mixture = (facts_.kind == "dense" && !s.config.train.mixture.empty())
+    facts_.training_mixture = (facts_.kind != "soup" && !s.config.train.mixture.empty())
                                   ? normalize_domain_weights(s.config.train.mixture, k)
                                   : uniform_domain_weights(k);
   }
@@ -46,6 +51,9 @@ class CheckpointBank final : public Bank {
     const std::vector<double> h = normalize_domain_weights(h_in, facts_.domains.size());
     torch::NoGradGuard no_grad;
     const auto t0 = std::chrono::steady_clock::now();
+    if (moe_)  // one model for every h: h is validated above and otherwise ignored
+      return std::make_shared<SpecialistImpl>(moe_->theta().detach(),
+                                              facts_.config.model, h, 0.0, moe_);
     torch::Tensor theta = bank_->theta(bank_->h_tensor(h));
     if (bank_->n_experts() == 0) theta = theta.detach();  // the bank's own S: read-only use
     if (theta.is_cuda()) torch::cuda::synchronize();
@@ -55,7 +63,8 @@ class CheckpointBank final : public Bank {
   }
 
  private:
-  std::unique_ptr<SoupBank> bank_;
+  std::unique_ptr<SoupBank> bank_;        // soup and dense
+  std::shared_ptr<const MoeModel> moe_;  // moe (shared with its specialists)
   BankFacts facts_;
 };
 
@@ -121,7 +130,10 @@ std::vector<double> evaluate_per_domain(const Specialist& model, const Validatio
   std::vector<double> out;
   for (const auto& w : set.windows()) {
     if (cancelled && cancelled()) return {};
-    out.push_back(mean_window_loss(impl.theta(), impl.model_config(), impl.layout(), w.tokens));
+    if (impl.moe())
+      out.push_back(impl.moe()->evaluate({w}, 0, nullptr).loss_uniform.at(0));
+    else
+      out.push_back(mean_window_loss(impl.theta(), impl.model_config(), impl.layout(), w.tokens));
   }
   return out;
 }

@@ -31,7 +31,7 @@ void load_into(const SafetensorsFile& f, const std::string& name, torch::Tensor 
 
 }  // namespace
 
-void save_checkpoint(const std::string& path, const SoupBank& bank, const AdamW* optimizer,
+void save_checkpoint(const std::string& path, const TrainableModel& bank, const AdamW* optimizer,
                      const TrainState& s) {
   std::vector<torch::Tensor> keep;  // host copies stay alive until written
   std::vector<TensorView> views;
@@ -75,7 +75,7 @@ LoadedCheckpoint load_checkpoint(const std::string& path, const torch::Device& d
   s = meta.state;
   const int64_t k = meta.n_domains;
 
-  out.bank = std::make_unique<SoupBank>(s.config.model, s.config.bank, int(k), device);
+  out.bank = make_model(s.config, int(k), device);
   const auto params = out.bank->named_parameters();
   for (const auto& [name, t] : params) load_into(f, name, t);
 

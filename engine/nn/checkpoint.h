@@ -1,6 +1,7 @@
 #pragma once
 // Checkpoints: one safetensors file per save (so any safetensors reader can inspect it), written
-// atomically. Tensors: the bank ("S", "E", "coef.*") and, for training checkpoints, AdamW's
+// atomically. Tensors: the model's named_parameters (soup: "S", "E", "coef.*"; MoE: "theta",
+// "moe.<l>.*") and, for training checkpoints, AdamW's
 // moments ("adam.m.<name>", "adam.v.<name>"). Metadata: format and version, the run config, the
 // domains, step, run id, the sampler's RNG state and everything else resume needs (DESIGN §3).
 #include <torch/torch.h>
@@ -12,17 +13,17 @@
 #include "engine/core/checkpoint_meta.h"  // TrainState, format version, metadata checks
 #include "engine/core/config.h"
 #include "engine/nn/adamw.h"
-#include "engine/nn/soup.h"
+#include "engine/nn/trainable_model.h"
 
 namespace souplab {
 
 // `optimizer` may be null (a bank-only checkpoint, e.g. for sharing).
-void save_checkpoint(const std::string& path, const SoupBank& bank, const AdamW* optimizer,
+void save_checkpoint(const std::string& path, const TrainableModel& bank, const AdamW* optimizer,
                      const TrainState& state);
 
 struct LoadedCheckpoint {
   TrainState state;
-  std::unique_ptr<SoupBank> bank;
+  std::unique_ptr<TrainableModel> bank;  // a SoupBank (soup, dense) or a MoeModel (moe)
   bool has_optimizer = false;
   int64_t optimizer_step = 0;
   std::vector<torch::Tensor> exp_avg, exp_avg_sq;  // in bank.named_parameters() order

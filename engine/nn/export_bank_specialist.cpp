@@ -23,6 +23,9 @@ BankExportResult export_bank_specialist(const Bank& bank, const std::vector<doub
     if (notes) notes->push_back(text);
   };
   const BankFacts& f = bank.facts();
+  if (f.kind == "moe")
+    throw Error(f.path + ": a mixture-of-experts model cannot be exported as a dense GPT-2 "
+                "specialist (all its experts ship together and routing is per token)");
   report("instantiating");
   // instantiate() validates and normalises h; what the card and the log record is its copy, so
   // they describe exactly the specialist written.

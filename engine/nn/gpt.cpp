@@ -68,8 +68,10 @@ namespace {
 
 // The one forward pass. With a cache, idx holds the tokens after the cached ones and their keys
 // and values are appended; without one, idx is the whole sequence.
+// `mlp` (may be null) replaces some blocks' MLPs; the dense path pays one null check per block.
 torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
-                           const ParamLayout& layout, const torch::Tensor& idx, KVCache* cache) {
+                           const ParamLayout& layout, const torch::Tensor& idx, KVCache* cache,
+                           const MlpOverride* mlp) {
   TORCH_CHECK(idx.dim() == 2, "gpt_forward: idx must be (B, T)");
   const int64_t B = idx.size(0), T = idx.size(1), C = c.n_embd, nh = c.n_head, hs = C / nh;
   const int64_t past = cache ? cache->length : 0, total = past + T;
@@ -104,6 +106,13 @@ torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
     auto y = torch::matmul(att, v).transpose(1, 2).reshape({B * T, C});  // (B*T, C)
     x = x + conv1d(y, b.proj_w, b.proj_b).view({B, T, C});
     auto m = torch::layer_norm(x, {C}, b.ln_2_w, b.ln_2_b, kLayerNormEps).view({B * T, C});
+    if (mlp) {
+      auto out = (*mlp)(int(l), m);  // (B*T, C) or undefined: this block stays dense
+      if (out.defined()) {
+        x = x + out.view({B, T, C});
+        continue;
+      }
+    }
     m = torch::gelu(conv1d(m, b.fc_w, b.fc_b), "tanh");
     x = x + conv1d(m, b.mlp_proj_w, b.mlp_proj_b).view({B, T, C});
   }
@@ -116,12 +125,18 @@ torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
 
 torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
                           const ParamLayout& layout, const torch::Tensor& idx) {
-  return forward_impl(theta, c, layout, idx, nullptr);
+  return forward_impl(theta, c, layout, idx, nullptr, nullptr);
+}
+
+torch::Tensor gpt_forward_with_mlp(const torch::Tensor& theta, const ModelConfig& c,
+                                   const ParamLayout& layout, const torch::Tensor& idx,
+                                   const MlpOverride& mlp, KVCache* cache) {
+  return forward_impl(theta, c, layout, idx, cache, &mlp);
 }
 
 torch::Tensor gpt_forward_cached(const torch::Tensor& theta, const ModelConfig& c,
                                  const ParamLayout& layout, const torch::Tensor& idx, KVCache& cache) {
-  return forward_impl(theta, c, layout, idx, &cache);
+  return forward_impl(theta, c, layout, idx, &cache, nullptr);
 }
 
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {

@@ -5,6 +5,8 @@
 // instantiated-model logits agree exactly.
 #include <torch/torch.h>
 
+#include <functional>
+
 #include "engine/core/config.h"
 #include "engine/core/param_layout.h"
 
@@ -42,6 +44,16 @@ struct KVCache {
 // same logits as gpt_forward over the whole sequence (up to float rounding).
 torch::Tensor gpt_forward_cached(const torch::Tensor& theta, const ModelConfig& c,
                                  const ParamLayout& layout, const torch::Tensor& idx, KVCache& cache);
+
+// Replaces the MLP of some blocks (the MoE's expert layers): given the block index and the
+// layer-normed input m (N, C) with N = B*T, returns the MLP output (N, C) to add to the residual,
+// or an undefined tensor to run the block's own dense MLP.
+using MlpOverride = std::function<torch::Tensor(int layer, const torch::Tensor& m)>;
+
+// gpt_forward (cache null) or gpt_forward_cached with some blocks' MLPs replaced.
+torch::Tensor gpt_forward_with_mlp(const torch::Tensor& theta, const ModelConfig& c,
+                                   const ParamLayout& layout, const torch::Tensor& idx,
+                                   const MlpOverride& mlp, KVCache* cache = nullptr);
 
 // Mean next-token cross-entropy of logits (B, T, V) against targets (B, T).
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets);

@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "engine/core/domain_weights.h"
 #include "engine/nn/gpt.h"
 
 namespace souplab {
@@ -104,6 +105,32 @@ std::vector<torch::Tensor> SoupBank::decay_masks() const {
     out.emplace_back();                // coef.b2
   }
   return out;
+}
+
+TrainingLoss SoupBank::training_loss(const std::vector<double>& h, const torch::Tensor& x,
+                                     const torch::Tensor& y) const {
+  TrainingLoss out;
+  out.loss = lm_loss(forward(h_tensor(h), x), y);
+  out.lm = out.loss;
+  return out;
+}
+
+EvalResult SoupBank::evaluate(const std::vector<DomainWindows>& val, int64_t step,
+                              std::vector<Metric>* /*extra*/) const {
+  torch::NoGradGuard no_grad;
+  EvalResult r;
+  r.step = step;
+  const size_t k = val.size();
+  for (const auto& d : val) r.domains.push_back(d.name);
+  auto theta_u = theta(h_tensor(uniform_domain_weights(k)));
+  for (const auto& d : val) r.loss_uniform.push_back(mean_window_loss(theta_u, model_, layout_, d.tokens));
+  if (bank_.n_experts > 0) {
+    for (size_t i = 0; i < k; ++i) {
+      auto theta_i = theta(h_tensor(one_hot_domain_weights(k, i)));
+      r.loss_specialist.push_back(mean_window_loss(theta_i, model_, layout_, val[i].tokens));
+    }
+  }
+  return r;
 }
 
 torch::Tensor SoupBank::h_tensor(const std::vector<double>& h) const {

@@ -11,16 +11,17 @@
 
 #include "engine/core/config.h"
 #include "engine/core/param_layout.h"
+#include "engine/nn/trainable_model.h"
 
 namespace souplab {
 
-class SoupBank {
+class SoupBank final : public TrainableModel {
  public:
   SoupBank(const ModelConfig& model, const BankConfig& bank, int n_domains,
            const torch::Device& device);
 
   // Random initialisation from `seed` (experts scaled by bank.expert_init_scale).
-  void init(uint64_t seed);
+  void init(uint64_t seed) override;
 
   // h: (k) float on the bank's device. alpha: (n). theta: (P), differentiable w.r.t. the bank.
   torch::Tensor alpha(const torch::Tensor& h) const;
@@ -30,15 +31,23 @@ class SoupBank {
 
   // Every trained tensor with a stable name ("S", "E", "coef.w1", ...), and the matching AdamW
   // weight-decay mask (broadcastable to the tensor; undefined = no decay, ones = full decay).
-  std::vector<std::pair<std::string, torch::Tensor>> named_parameters() const;
-  std::vector<torch::Tensor> decay_masks() const;
+  std::vector<std::pair<std::string, torch::Tensor>> named_parameters() const override;
+  std::vector<torch::Tensor> decay_masks() const override;
+
+  // Soup runs draw h from pi every step; a dense bank (n = 0) trains on the fixed mixture.
+  bool trains_on_sampled_h() const override { return bank_.n_experts > 0; }
+  TrainingLoss training_loss(const std::vector<double>& h, const torch::Tensor& x,
+                             const torch::Tensor& y) const override;
+  // The bank at the uniform h on every domain, and (soup) each one-hot specialist on its own.
+  EvalResult evaluate(const std::vector<DomainWindows>& val, int64_t step,
+                      std::vector<Metric>* extra) const override;
 
   const ModelConfig& model_config() const { return model_; }
   const BankConfig& bank_config() const { return bank_; }
   const ParamLayout& layout() const { return layout_; }
-  int n_domains() const { return n_domains_; }
+  int n_domains() const override { return n_domains_; }
   int n_experts() const { return bank_.n_experts; }
-  torch::Device device() const { return shared_.device(); }
+  torch::Device device() const override { return shared_.device(); }
   // A float (k) tensor of h on the bank's device.
   torch::Tensor h_tensor(const std::vector<double>& h) const;
 

@@ -2,19 +2,23 @@
 
 #include "engine/core/error.h"
 #include "engine/nn/gpt.h"
+#include "engine/nn/moe.h"
 #include "engine/nn/specialist_impl.h"
 
 namespace souplab {
 
 SpecialistImpl::SpecialistImpl(torch::Tensor theta, const ModelConfig& config,
-                               std::vector<double> h, double ms)
+                               std::vector<double> h, double ms, std::shared_ptr<const MoeModel> moe)
     : theta_(std::move(theta)), config_(config), layout_(gpt_param_layout(config)),
-      h_(std::move(h)), ms_(ms) {
+      h_(std::move(h)), ms_(ms), moe_(std::move(moe)) {
   TORCH_CHECK(theta_.numel() == layout_.total, "specialist: theta has ", theta_.numel(),
               " values, the config needs ", layout_.total);
 }
 
 std::vector<float> SpecialistImpl::parameters() const {
+  if (moe_)
+    throw Error("a mixture-of-experts model is not one dense GPT-2: its experts cannot be written "
+                "as a dense specialist's parameters");
   auto host = theta_.detach().to(torch::kCPU).contiguous();
   return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
 }
@@ -30,8 +34,14 @@ std::vector<float> SpecialistImpl::logits(const std::vector<int64_t>& tokens, in
     if (t < 0 || t >= config_.vocab_size) throw Error("logits: token " + std::to_string(t) + " out of range");
   torch::NoGradGuard no_grad;
   auto idx = torch::tensor(tokens, torch::kInt64).view({batch, T}).to(theta_.device());
-  auto out = gpt_forward(theta_, config_, layout_, idx).to(torch::kCPU).contiguous();
+  auto out = forward(idx).to(torch::kCPU).contiguous();
   return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
+}
+
+torch::Tensor SpecialistImpl::forward(const torch::Tensor& idx, KVCache* cache) const {
+  if (moe_) return moe_->forward(idx, moe_->moe_config().capacity_factor_eval, nullptr, cache);
+  return cache ? gpt_forward_cached(theta_, config_, layout_, idx, *cache)
+               : gpt_forward(theta_, config_, layout_, idx);
 }
 
 }  // namespace souplab

@@ -1,17 +1,22 @@
 #pragma once
-// The concrete Specialist: an instantiated dense model, i.e. a flat theta on a device.
+// The concrete Specialist: an instantiated dense model, i.e. a flat theta on a device; or a
+// whole MoE (one model for every h), which runs its own forward over the same theta.
 #include <torch/torch.h>
 
 #include <memory>
 #include <string>
 
 #include "engine/nn/bank.h"
+#include "engine/nn/gpt.h"
 
 namespace souplab {
 
+class MoeModel;
+
 class SpecialistImpl final : public Specialist {
  public:
-  SpecialistImpl(torch::Tensor theta, const ModelConfig& config, std::vector<double> h, double ms);
+  SpecialistImpl(torch::Tensor theta, const ModelConfig& config, std::vector<double> h, double ms,
+                 std::shared_ptr<const MoeModel> moe = nullptr);
   const std::vector<double>& domain_weights() const override { return h_; }
   double instantiate_ms() const override { return ms_; }
   const ModelConfig& model_config() const override { return config_; }
@@ -19,6 +24,10 @@ class SpecialistImpl final : public Specialist {
   std::vector<float> logits(const std::vector<int64_t>& tokens, int batch, int T) const override;
 
   const torch::Tensor& theta() const { return theta_; }
+  // Non-null for a MoE: then theta alone is not the model (forward() runs the experts too).
+  const std::shared_ptr<const MoeModel>& moe() const { return moe_; }
+  // Logits (B, T, V) for idx (B, T), incrementally with a cache (no autograd by the caller).
+  torch::Tensor forward(const torch::Tensor& idx, KVCache* cache = nullptr) const;
   const ParamLayout& layout() const { return layout_; }
 
  private:
@@ -27,6 +36,7 @@ class SpecialistImpl final : public Specialist {
   ParamLayout layout_;
   std::vector<double> h_;
   double ms_;
+  std::shared_ptr<const MoeModel> moe_;
 };
 
 // Opens an exported specialist (folder or model.safetensors) as a dense "bank" whose

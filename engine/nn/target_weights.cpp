@@ -11,6 +11,7 @@
 #include "engine/core/error.h"
 #include "engine/core/raw_documents.h"
 #include "engine/core/safetensors.h"
+#include "engine/nn/soup.h"
 #include "engine/nn/checkpoint.h"
 #include "engine/nn/device.h"
 #include "engine/nn/gpt.h"
@@ -176,7 +177,9 @@ FitResult fit_weights(const std::string& checkpoint, const std::string& target, 
   if (!is_checkpoint_file(checkpoint))
     throw file_error(checkpoint, "not a SoupLab checkpoint: fitting h needs a soup bank");
   LoadedCheckpoint ck = load_checkpoint(checkpoint, device, false);
-  const SoupBank& bank = *ck.bank;
+  if (ck.state.config.train.kind == "moe")
+    throw file_error(checkpoint, "a mixture-of-experts model has no domain weights to fit (it routes per token)");
+  const SoupBank& bank = static_cast<const SoupBank&>(*ck.bank);
   if (bank.n_experts() == 0)
     throw file_error(checkpoint, "a dense model has no domain weights to fit (the bank has no experts)");
   const ModelConfig& mc = bank.model_config();

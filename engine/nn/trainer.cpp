@@ -17,7 +17,7 @@
 #include "engine/nn/checkpoint.h"
 #include "engine/nn/device.h"
 #include "engine/nn/gpt.h"
-#include "engine/nn/soup.h"
+#include "engine/nn/trainable_model.h"
 #include "engine/nn/validation.h"
 
 namespace souplab {
@@ -59,7 +59,8 @@ class TrainerImpl final : public Trainer {
     device_ = torch::Device(dev.device);
     notify(cb, dev.message);
     open_corpus(cb);
-    if (config_.train.kind == "dense") config_.bank.n_experts = 0;
+    // Dense and MoE runs have no soup experts; clearing n keeps the config honest for readers.
+    if (config_.train.kind != "soup") config_.bank.n_experts = 0;
     if (config_.bank.n_domains == 0) config_.bank.n_domains = int(domains_.size());
     if (config_.bank.n_domains != int(domains_.size()))
       throw Error("bank.n_domains is " + std::to_string(config_.bank.n_domains) + " but the corpus " +
@@ -67,7 +68,7 @@ class TrainerImpl final : public Trainer {
     init_mixture();
     check_training_memory(config_, int(domains_.size()), "train");  // refuse before allocating
 
-    bank_ = std::make_unique<SoupBank>(config_.model, config_.bank, int(domains_.size()), device_);
+    bank_ = make_model(config_, int(domains_.size()), device_);
     bank_->init(config_.train.seed);
     make_optimizer();
     sampler_ = std::make_unique<BatchSampler>(cache_, config_.model.block_size, config_.train.seed + 1);
@@ -89,7 +90,7 @@ class TrainerImpl final : public Trainer {
     log_->set_domains(run_id_, doms);
     log_->log_event(run_id_, "train", nlohmann::json{{"run_dir", config_.train.out_dir}}.dump());
     notify(cb, "run " + std::to_string(run_id_) + " (" + run_name_ + "): " +
-                   std::to_string(param_counts(config_.model, config_.bank, int(domains_.size())).total) +
+                   std::to_string(param_counts(config_, int(domains_.size())).total) +
                    " trained parameters, checkpoints in " + config_.train.out_dir);
   }
 
@@ -231,50 +232,36 @@ class TrainerImpl final : public Trainer {
 
   void open_log(const std::string& path) { log_ = std::make_unique<RunLog>(path); }
 
-  // One optimiser step; returns the (device) loss.
-  torch::Tensor train_step(double lr) {
+  // One optimiser step; returns the (device) LM loss and the model's other train metrics.
+  TrainingLoss train_step(double lr) {
     const auto& tc = config_.train;
     const int B = tc.batch_size, T = config_.model.block_size;
-    std::vector<double> h = bank_->n_experts() > 0 ? sampler_->sample_h(pi_, tc.support_max) : dense_h_;
+    std::vector<double> h = bank_->trains_on_sampled_h() ? sampler_->sample_h(pi_, tc.support_max) : dense_h_;
     auto host = torch::empty({B, T + 1}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(
                                              device_.is_cuda()));
     sampler_->sample_batch(h, B, host.data_ptr<uint8_t>());
     auto batch = host.to(device_, /*non_blocking=*/true).to(torch::kInt64);  // (B, T+1)
     auto x = batch.narrow(1, 0, T), y = batch.narrow(1, 1, T);
     optimizer_->zero_grad();
-    auto loss = lm_loss(bank_->forward(bank_->h_tensor(h), x), y);
-    loss.backward();
+    TrainingLoss loss = bank_->training_loss(h, x, y);
+    loss.loss.backward();
     optimizer_->step(lr, grad_clip_scale(params_, tc.grad_clip));
-    return loss.detach();
+    loss.lm = loss.lm.detach();
+    loss.loss = torch::Tensor();  // frees the graph now
+    return loss;
   }
 
-  EvalResult evaluate() {
-    torch::NoGradGuard no_grad;
-    EvalResult r;
-    r.step = step_;
-    r.domains = domains_;
-    const size_t k = domains_.size();
-    auto theta_u = bank_->theta(bank_->h_tensor(uniform_domain_weights(k)));
-    for (const auto& d : val_)
-      r.loss_uniform.push_back(mean_window_loss(theta_u, config_.model, bank_->layout(), d.tokens));
-    if (bank_->n_experts() > 0) {
-      for (size_t i = 0; i < k; ++i) {
-        auto theta_i = bank_->theta(bank_->h_tensor(one_hot_domain_weights(k, i)));
-        r.loss_specialist.push_back(
-            mean_window_loss(theta_i, config_.model, bank_->layout(), val_[i].tokens));
-      }
-    }
-    return r;
-  }
-
-  void log_eval(const EvalResult& r) {
+  // Evaluates and logs; `rows` starts with the model's extra rows (e.g. MoE expert load).
+  EvalResult evaluate_and_log() {
     std::vector<Metric> rows;
+    EvalResult r = bank_->evaluate(val_, step_, &rows);
     const bool soup = !r.loss_specialist.empty();
     for (size_t i = 0; i < r.domains.size(); ++i) {
       rows.push_back({r.step, "val", r.domains[i], soup ? "loss_uniform" : "loss", r.loss_uniform[i], 0});
       if (soup) rows.push_back({r.step, "val", r.domains[i], "loss_specialist", r.loss_specialist[i], 0});
     }
     log_->log_metrics(run_id_, rows);
+    return r;
   }
 
   void prune_checkpoints() {
@@ -293,8 +280,7 @@ class TrainerImpl final : public Trainer {
     const auto& tc = config_.train;
     const int64_t tokens_per_step = int64_t(tc.batch_size) * config_.model.block_size;
     if (step_ == 0) {
-      EvalResult r = evaluate();
-      log_eval(r);
+      EvalResult r = evaluate_and_log();
       if (cb.on_eval) cb.on_eval(r);
     }
     const int64_t first_step = step_;
@@ -302,6 +288,7 @@ class TrainerImpl final : public Trainer {
     double window_s = 0;
     int64_t window_steps = 0;
     auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+    std::vector<std::pair<std::string, torch::Tensor>> metric_sums;  // the model's extra metrics
     while (step_ < tc.steps) {
       if (cb.should_stop && cb.should_stop()) {
         const std::string path = save_checkpoint();
@@ -312,7 +299,13 @@ class TrainerImpl final : public Trainer {
       }
       const auto t0 = Clock::now();
       const double lr = learning_rate_at(tc, step_);
-      loss_sum += train_step(lr).to(torch::kFloat64);
+      const TrainingLoss loss = train_step(lr);
+      loss_sum += loss.lm.to(torch::kFloat64);
+      if (metric_sums.empty())
+        for (const auto& [name, v] : loss.metrics)
+          metric_sums.emplace_back(name, torch::zeros_like(loss_sum));
+      for (size_t i = 0; i < loss.metrics.size(); ++i)
+        metric_sums[i].second += loss.metrics[i].second.to(torch::kFloat64);
       ++step_;
       ++window_steps;
       const bool last = step_ == tc.steps;
@@ -328,9 +321,14 @@ class TrainerImpl final : public Trainer {
         elapsed_s_ += window_s;
         p.elapsed_s = elapsed_s_;
         p.eta_s = double(tc.steps - step_) * session_s / double(step_ - first_step);
-        log_->log_metrics(run_id_, {{step_, "train", "", "loss", p.train_loss, 0},
-                                    {step_, "train", "", "lr", lr, 0},
-                                    {step_, "train", "", "tokens_per_sec", p.tokens_per_sec, 0}});
+        std::vector<Metric> rows{{step_, "train", "", "loss", p.train_loss, 0},
+                                 {step_, "train", "", "lr", lr, 0},
+                                 {step_, "train", "", "tokens_per_sec", p.tokens_per_sec, 0}};
+        for (auto& [name, sum] : metric_sums) {
+          rows.push_back({step_, "train", "", name, sum.item<double>() / double(window_steps), 0});
+          sum.zero_();
+        }
+        log_->log_metrics(run_id_, rows);
         if (cb.on_progress) cb.on_progress(p);
         loss_sum.zero_();
         window_steps = 0;
@@ -339,8 +337,7 @@ class TrainerImpl final : public Trainer {
         window_s += seconds_since(t0);
       }
       if (step_ % tc.eval_interval == 0 || last) {
-        EvalResult r = evaluate();
-        log_eval(r);
+        EvalResult r = evaluate_and_log();
         if (cb.on_eval) cb.on_eval(r);
       }
       if (step_ % tc.checkpoint_interval == 0 || last) {
@@ -357,7 +354,7 @@ class TrainerImpl final : public Trainer {
   std::shared_ptr<const TokenCache> cache_;
   std::vector<std::string> domains_;
   std::vector<DomainWindows> val_;
-  std::unique_ptr<SoupBank> bank_;
+  std::unique_ptr<TrainableModel> bank_;  // the model of the run's kind
   std::unique_ptr<AdamW> optimizer_;
   std::vector<torch::Tensor> params_;
   std::unique_ptr<BatchSampler> sampler_;

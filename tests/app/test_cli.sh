@@ -169,4 +169,26 @@ must_succeed runs list
 grep -Eq "^ +$run_id +cli-test +soup +finished +30 " "$tmp/out" || fail "runs list after resume: run $run_id not at step 30"
 ok "runs list: run $run_id finished at step 30"
 
+# --- a sparse mixture-of-experts: train, stop-free resume, eval, refused export ----------------
+must_succeed train --corpus "$corpus" --layers 1 --width 32 --heads 2 --context 32 --kind moe --experts 4 --top-k 1 \
+  --capacity-train 1.5 --batch 4 --steps 10 --eval-interval 10 --warmup 2 --name cli-moe --quiet
+line=$(grep -E '^run [0-9]+ finished at step 10; last checkpoint: ' "$tmp/out") ||
+  fail "train --kind moe: no 'run ID finished at step 10' line"
+moe_run=$(sed -E 's/^run ([0-9]+) .*/\1/' <<<"$line")
+moe_ckpt=$(sed -E 's/.*last checkpoint: //' <<<"$line")
+ok "train --kind moe: run $moe_run finished at step 10"
+must_succeed resume "$moe_ckpt" --steps 14 --quiet
+grep -Eq "^run $moe_run finished at step 14; " "$tmp/out" || fail "resume of the MoE run: not at step 14"
+must_succeed runs list
+grep -Eq "^ +$moe_run +cli-moe +moe +finished +14 " "$tmp/out" || fail "runs list: MoE run $moe_run not at step 14"
+ok "resume --steps 14 continued MoE run $moe_run"
+must_succeed eval "$moe_ckpt" --weights uniform
+for d in "${domains[@]}"; do
+  grep -Eq "^  $d +[01]\.[0-9]{3} +[0-9]+\.[0-9]{4} +[0-9]+\.[0-9]{4}$" "$tmp/out" || fail "eval MoE: no loss row for $d"
+done
+ok "eval of the MoE checkpoint: a loss per domain"
+must_fail "mixture-of-experts" export "$moe_ckpt" --weights uniform --out "$tmp/exports/moe"
+ok "export of a MoE refused with a clear error"
+must_fail "top_k must be 1" train --corpus "$corpus" --kind moe --top-k 3
+
 echo "PASS: $n checks"

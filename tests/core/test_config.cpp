@@ -55,7 +55,7 @@ class TestConfig : public QObject {
     QVERIFY2(e.contains("object"), qPrintable(e));
     e = error_of(R"({"model": {"n_embd": 30, "n_head": 4}})");
     QVERIFY2(e.contains("divisible"), qPrintable(e));
-    e = error_of(R"({"train": {"kind": "moe"}})");
+    e = error_of(R"({"train": {"kind": "sparse"}})");  // "moe" is a kind since issue 8
     QVERIFY2(e.contains("kind"), qPrintable(e));
     e = error_of(R"({"train": {"meta_distribution": "beta"}})");
     QVERIFY2(e.contains("meta_distribution"), qPrintable(e));

@@ -17,6 +17,7 @@
 
 #include "engine/core/paths.h"
 #include "engine/core/run_log.h"
+#include "ui/runs/expert_load_map.h"
 #include "ui/training/loss_plot.h"
 
 namespace souplab::gui {
@@ -68,6 +69,9 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   auto* split = new QSplitter(Qt::Vertical, this);
   split->addWidget(m_table);
   split->addWidget(m_plot);
+  m_loadMap = new ExpertLoadMap(this);
+  m_loadMap->hide();
+  split->addWidget(m_loadMap);
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(buttons);
   layout->addWidget(split, 1);
@@ -83,6 +87,7 @@ RunBrowser::RunBrowser(QWidget* parent) : QWidget(parent) {
   connect(m_table->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this] {
     updateOverlay();
     updateButtons();
+    updateExpertLoad();
   });
   updateButtons();
 }
@@ -186,6 +191,14 @@ void RunBrowser::updateOverlay() {
       m_plot->append(key, double(it.key()), it.value().first / it.value().second);
   }
   m_plot->replotNow();
+}
+
+void RunBrowser::updateExpertLoad() {
+  const QModelIndexList rows = m_table->selectionModel()->selectedRows(ColId);
+  const bool moe = rows.size() == 1 &&
+                   m_model->item(rows.first().row(), ColKind)->text() == QLatin1String("moe");
+  m_loadMap->setVisible(moe);
+  if (moe) m_loadMap->showRun(m_path, rows.first().data(Qt::UserRole).toLongLong());
 }
 
 QString RunBrowser::selectedCheckpoint() const {

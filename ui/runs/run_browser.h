@@ -1,6 +1,7 @@
 #pragma once
 // The runs of the SQLite run log in a table (name, kind, status, steps, best validation loss,
-// started). Selecting rows overlays their mean validation curves. Reads through its own RunLog
+// started). Selecting rows overlays their mean validation curves (soup, dense and MoE runs
+// alike); selecting one MoE run also shows its expert-load heat map. Reads through its own RunLog
 // connection, opened on the GUI thread and used only there (one connection per thread).
 #include <QHash>
 #include <QWidget>
@@ -19,6 +20,7 @@ class RunLog;
 namespace souplab::gui {
 
 class LossPlot;
+class ExpertLoadMap;
 
 class RunBrowser : public QWidget {
   Q_OBJECT
@@ -33,6 +35,7 @@ class RunBrowser : public QWidget {
   int runCount() const;
   QTableView* table() const { return m_table; }
   LossPlot* overlayPlot() const { return m_plot; }
+  ExpertLoadMap* expertLoadMap() const { return m_loadMap; }
   void selectRuns(const QList<qint64>& runIds);
 
  public Q_SLOTS:
@@ -46,6 +49,7 @@ class RunBrowser : public QWidget {
   bool ensureLog();
   void updateOverlay();
   void updateButtons();
+  void updateExpertLoad();
   QString selectedCheckpoint() const;
 
   QString m_path;
@@ -53,6 +57,7 @@ class RunBrowser : public QWidget {
   QStandardItemModel* m_model = nullptr;
   QTableView* m_table = nullptr;
   LossPlot* m_plot = nullptr;
+  ExpertLoadMap* m_loadMap = nullptr;  // visible when one MoE run is selected
   QLabel* m_status = nullptr;
   QPushButton* m_openButton = nullptr;
   QPushButton* m_resumeButton = nullptr;

@@ -50,13 +50,18 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   m_kind = new QComboBox(this);
   m_kind->addItem(tr("Soup of experts"), QStringLiteral("soup"));
   m_kind->addItem(tr("Dense baseline"), QStringLiteral("dense"));
-  m_kind->setCurrentIndex(settings.value("kind", "soup").toString() == "dense" ? 1 : 0);
+  m_kind->addItem(tr("Sparse mixture of experts (MoE)"), QStringLiteral("moe"));
+  m_kind->setCurrentIndex(std::max(0, m_kind->findData(settings.value("kind", "soup").toString())));
   m_layers = spin(1, 48, settings.value("n_layer", defaults.model.n_layer).toInt(), this);
   m_embd = spin(8, 4096, settings.value("n_embd", defaults.model.n_embd).toInt(), this);
   m_embd->setSingleStep(32);
   m_heads = spin(1, 64, settings.value("n_head", defaults.model.n_head).toInt(), this);
   m_block = spin(8, 4096, settings.value("block_size", defaults.model.block_size).toInt(), this);
   m_experts = spin(1, 512, settings.value("n_experts", defaults.bank.n_experts).toInt(), this);
+  m_topK = new QComboBox(this);
+  m_topK->addItem(tr("2 (GShard)"), 2);
+  m_topK->addItem(tr("1 (Switch)"), 1);
+  m_topK->setCurrentIndex(settings.value("moe_top_k", defaults.moe.top_k).toInt() == 1 ? 1 : 0);
   m_steps = spin(1, 10'000'000, settings.value("steps", int(defaults.train.steps)).toInt(), this);
   m_batch = spin(1, 4096, settings.value("batch", defaults.train.batch_size).toInt(), this);
   m_evalInterval =
@@ -82,7 +87,8 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   form->addRow(tr("Width (n_embd)"), m_embd);
   form->addRow(tr("Heads"), m_heads);
   form->addRow(tr("Context (block_size)"), m_block);
-  form->addRow(tr("Experts (n)"), m_experts);
+  form->addRow(tr("Experts (n; E per MoE block)"), m_experts);
+  form->addRow(tr("MoE experts per token"), m_topK);
   form->addRow(tr("Steps"), m_steps);
   form->addRow(tr("Learning rate"), m_lr);
   form->addRow(tr("Batch (sequences)"), m_batch);
@@ -101,6 +107,7 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   connect(buttons, &QDialogButtonBox::accepted, this, &NewRunDialog::accept);
   connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
   connect(m_kind, &QComboBox::currentIndexChanged, this, &NewRunDialog::updateSummary);
+  connect(m_topK, &QComboBox::currentIndexChanged, this, &NewRunDialog::updateSummary);
   for (QSpinBox* box : {m_layers, m_embd, m_heads, m_block, m_experts, m_steps, m_batch})
     connect(box, &QSpinBox::valueChanged, this, &NewRunDialog::updateSummary);
   updateSummary();
@@ -121,9 +128,14 @@ TrainRequest NewRunDialog::request() const {
   c.model.n_embd = m_embd->value();
   c.model.n_head = m_heads->value();
   c.model.block_size = m_block->value();
-  const bool soup = m_kind->currentData().toString() == QLatin1String("soup");
+  const QString kind = m_kind->currentData().toString();
+  const bool soup = kind == QLatin1String("soup");
   c.bank.n_experts = soup ? m_experts->value() : 0;
-  c.train.kind = soup ? "soup" : "dense";
+  c.train.kind = kind.toStdString();
+  if (kind == QLatin1String("moe")) {
+    c.moe.n_experts = m_experts->value();
+    c.moe.top_k = m_topK->currentData().toInt();
+  }
   c.train.corpus_dir = QDir::cleanPath(m_corpus->text().trimmed()).toStdString();
   c.train.run_name = m_name->text().trimmed().toStdString();
   c.train.steps = m_steps->value();
@@ -139,16 +151,22 @@ TrainRequest NewRunDialog::request() const {
 
 void NewRunDialog::updateSummary() {
   const TrainRequest r = request();
-  m_experts->setEnabled(r.config.train.kind == "soup");
+  m_experts->setEnabled(r.config.train.kind != "dense");
+  m_topK->setEnabled(r.config.train.kind == "moe");
   try {
     // Domain count is unknown until the corpus is read; 8 only sizes the small coef MLP.
-    const ParamCounts counts = param_counts(r.config.model, r.config.bank, 8);
-    m_summary->setText(tr("%1 parameters per instantiated model; %2 trained in total; "
-                          "%3 tokens per step")
-                           .arg(QLocale().toString(qlonglong(counts.instantiated)),
-                                QLocale().toString(qlonglong(counts.total)),
-                                QLocale().toString(r.config.train.batch_size *
-                                                   r.config.model.block_size)));
+    const ParamCounts counts = param_counts(r.config, 8);
+    const QString tokens = QLocale().toString(r.config.train.batch_size * r.config.model.block_size);
+    if (r.config.train.kind == "moe")
+      m_summary->setText(tr("%1 parameters in total (all experts ship); %2 active per token; "
+                            "%3 tokens per step")
+                             .arg(QLocale().toString(qlonglong(counts.total)),
+                                  QLocale().toString(qlonglong(counts.active)), tokens));
+    else
+      m_summary->setText(tr("%1 parameters per instantiated model; %2 trained in total; "
+                            "%3 tokens per step")
+                             .arg(QLocale().toString(qlonglong(counts.instantiated)),
+                                  QLocale().toString(qlonglong(counts.total)), tokens));
   } catch (const std::exception& e) {
     m_summary->setText(QString::fromStdString(e.what()));
   }
@@ -179,6 +197,7 @@ void NewRunDialog::accept() {
   settings.setValue("n_head", m_heads->value());
   settings.setValue("block_size", m_block->value());
   settings.setValue("n_experts", m_experts->value());
+  settings.setValue("moe_top_k", m_topK->currentData());
   settings.setValue("steps", m_steps->value());
   settings.setValue("batch", m_batch->value());
   settings.setValue("eval_interval", m_evalInterval->value());

@@ -33,6 +33,7 @@ class NewRunDialog : public QDialog {
   QSpinBox* m_heads = nullptr;
   QSpinBox* m_block = nullptr;
   QSpinBox* m_experts = nullptr;
+  QComboBox* m_topK = nullptr;
   QSpinBox* m_steps = nullptr;
   QDoubleSpinBox* m_lr = nullptr;
   QSpinBox* m_batch = nullptr;

@@ -1,0 +1,56 @@
+#pragma once
+// What the trainer needs of a model, whatever its kind: the soup bank (and its dense n = 0
+// case) and the sparse MoE both satisfy it, so training, checkpoints and resume are one code
+// path for every kind instead of if/else on the kind throughout the trainer.
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/core/config.h"
+#include "engine/core/run_log.h"
+#include "engine/nn/trainer.h"
+#include "engine/nn/validation.h"
+
+namespace souplab {
+
+struct TrainingLoss {
+  torch::Tensor loss;  // what backward runs on: the LM loss plus any auxiliary losses
+  torch::Tensor lm;    // the LM loss alone, logged as the train "loss" of every kind
+  // Detached scalars the trainer averages over its log window and logs as train metrics
+  // (the MoE's balance_loss, z_loss, dropped_frac). Same names in the same order every step.
+  std::vector<std::pair<std::string, torch::Tensor>> metrics;
+};
+
+class TrainableModel {
+ public:
+  virtual ~TrainableModel() = default;
+
+  // Random initialisation from `seed` (deterministic on every device).
+  virtual void init(uint64_t seed) = 0;
+  // Every trained tensor with a stable name (the checkpoint's tensor names), and the matching
+  // AdamW weight-decay masks (broadcastable; undefined = no decay, ones = full decay).
+  virtual std::vector<std::pair<std::string, torch::Tensor>> named_parameters() const = 0;
+  virtual std::vector<torch::Tensor> decay_masks() const = 0;
+  virtual int n_domains() const = 0;
+  virtual torch::Device device() const = 0;
+
+  // True if every step draws its own domain weights h from pi (the soup); otherwise each step
+  // samples its batch from the run's fixed mixture (dense and MoE: the generic mixture).
+  virtual bool trains_on_sampled_h() const = 0;
+  // The loss of one batch x, y (B, T) drawn from mixture h, with autograd.
+  virtual TrainingLoss training_loss(const std::vector<double>& h, const torch::Tensor& x,
+                                     const torch::Tensor& y) const = 0;
+  // Per-domain validation (no autograd). Rows beyond the EvalResult's losses (e.g. the MoE's
+  // expert load per domain and layer) are appended to `extra` for the run log.
+  virtual EvalResult evaluate(const std::vector<DomainWindows>& val, int64_t step,
+                              std::vector<Metric>* extra) const = 0;
+};
+
+// A fresh (zero) model of the run's kind: SoupBank for soup and dense (n = 0), MoeModel for moe.
+std::unique_ptr<TrainableModel> make_model(const RunConfig& config, int n_domains,
+                                           const torch::Device& device);
+
+}  // namespace souplab
