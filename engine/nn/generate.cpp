@@ -51,7 +51,7 @@ std::string generate_text(const Specialist& model, const std::string& prompt,
       cache = KVCache();
     }
     auto idx = torch::tensor(fresh, torch::kInt64).view({1, int64_t(fresh.size())}).to(device);
-    auto logits = gpt_forward_cached(impl.theta(), c, impl.layout(), idx, cache)
+    auto logits = gpt_forward_cached(impl.theta(), c, impl.layout(), idx, cache, impl.adapter())
                       .select(1, int64_t(fresh.size()) - 1)
                       .squeeze(0)
                       .to(torch::kCPU)

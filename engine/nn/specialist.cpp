@@ -7,14 +7,18 @@
 namespace souplab {
 
 SpecialistImpl::SpecialistImpl(torch::Tensor theta, const ModelConfig& config,
-                               std::vector<double> h, double ms)
+                               std::vector<double> h, double ms,
+                               std::shared_ptr<const GptAdapter> adapter)
     : theta_(std::move(theta)), config_(config), layout_(gpt_param_layout(config)),
-      h_(std::move(h)), ms_(ms) {
+      h_(std::move(h)), ms_(ms), adapter_(std::move(adapter)) {
   TORCH_CHECK(theta_.numel() == layout_.total, "specialist: theta has ", theta_.numel(),
               " values, the config needs ", layout_.total);
 }
 
 std::vector<float> SpecialistImpl::parameters() const {
+  if (adapter_)
+    throw Error("this model routes among post-hoc experts at run time: not a dense model, so it "
+                "has no single parameter vector");
   auto host = theta_.detach().to(torch::kCPU).contiguous();
   return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
 }
@@ -30,7 +34,7 @@ std::vector<float> SpecialistImpl::logits(const std::vector<int64_t>& tokens, in
     if (t < 0 || t >= config_.vocab_size) throw Error("logits: token " + std::to_string(t) + " out of range");
   torch::NoGradGuard no_grad;
   auto idx = torch::tensor(tokens, torch::kInt64).view({batch, T}).to(theta_.device());
-  auto out = gpt_forward(theta_, config_, layout_, idx).to(torch::kCPU).contiguous();
+  auto out = gpt_forward(theta_, config_, layout_, idx, adapter_.get()).to(torch::kCPU).contiguous();
   return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
 }
 
