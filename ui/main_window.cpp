@@ -21,6 +21,7 @@
 #include "engine/core/run_log.h"
 #include "engine/nn/device.h"
 #include "ui/bank_panel.h"
+#include "ui/compare/compare_view.h"
 #include "ui/explorer/export_dialog.h"
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/qcustomplot_include.h"
@@ -45,6 +46,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_tabs->addTab(m_explorer, tr("Specialist explorer"));
   m_tabs->addTab(m_monitor, tr("Training"));
   m_tabs->addTab(m_runs, tr("Runs"));
+  m_compare = new CompareView(this);
+  m_tabs->addTab(m_compare, tr("Compare"));
   m_stack = new QStackedWidget(this);
   m_stack->addWidget(m_welcome);
   m_stack->addWidget(m_tabs);
@@ -72,6 +75,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_welcome, &WelcomePage::newRunRequested, this, &MainWindow::newRun);
   connect(m_bankPanel, &BankPanel::openRequested, this, &MainWindow::openBankDialog);
   connect(m_explorer, &SpecialistExplorer::errorOccurred, this, &MainWindow::showError);
+  connect(m_compare, &CompareView::errorOccurred, this, &MainWindow::showError);
   connect(m_explorer, &SpecialistExplorer::exportRequested, this, [this](const std::vector<double>& h) {
     // The explorer's own bank: what the sliders show is what gets exported.
     auto bank = m_explorer->inferenceWorker()->bank();

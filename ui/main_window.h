@@ -15,6 +15,7 @@ namespace souplab::gui {
 class BankFactsLoader;
 class BankPanel;
 class RunBrowser;
+class CompareView;
 class SpecialistExplorer;
 class TrainingMonitor;
 class WelcomePage;
@@ -22,7 +23,7 @@ class WelcomePage;
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
-  enum Tab { ExplorerTab = 0, TrainingTab = 1, RunsTab = 2 };
+  enum Tab { ExplorerTab = 0, TrainingTab = 1, RunsTab = 2, CompareTab = 3 };
 
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
@@ -67,6 +68,7 @@ class MainWindow : public QMainWindow {
   SpecialistExplorer* m_explorer = nullptr;
   TrainingMonitor* m_monitor = nullptr;
   RunBrowser* m_runs = nullptr;
+  CompareView* m_compare = nullptr;  // post-hoc methods vs the soup (issue 9)
   BankPanel* m_bankPanel = nullptr;
   BankFactsLoader* m_factsLoader = nullptr;
   QMenu* m_recentMenu = nullptr;
