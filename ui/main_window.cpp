@@ -22,6 +22,7 @@
 #include "engine/nn/device.h"
 #include "ui/bank_panel.h"
 #include "ui/corpus/cluster_dialog.h"
+#include "ui/compare/compare_view.h"
 #include "ui/explorer/export_dialog.h"
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/merge/merge_page.h"
@@ -49,6 +50,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   m_tabs->addTab(m_monitor, tr("Training"));
   m_tabs->addTab(m_runs, tr("Runs"));
   m_tabs->addTab(m_merge, tr("Merge"));
+  m_compare = new CompareView(this);
+  m_tabs->addTab(m_compare, tr("Compare"));
   m_stack = new QStackedWidget(this);
   m_stack->addWidget(m_welcome);
   m_stack->addWidget(m_tabs);
@@ -76,6 +79,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_welcome, &WelcomePage::newRunRequested, this, &MainWindow::newRun);
   connect(m_bankPanel, &BankPanel::openRequested, this, &MainWindow::openBankDialog);
   connect(m_explorer, &SpecialistExplorer::errorOccurred, this, &MainWindow::showError);
+  connect(m_compare, &CompareView::errorOccurred, this, &MainWindow::showError);
   connect(m_explorer, &SpecialistExplorer::exportRequested, this, [this](const std::vector<double>& h) {
     // The explorer's own bank: what the sliders show is what gets exported.
     auto bank = m_explorer->inferenceWorker()->bank();

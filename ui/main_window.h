@@ -16,6 +16,7 @@ class BankFactsLoader;
 class BankPanel;
 class MergePage;
 class RunBrowser;
+class CompareView;
 class SpecialistExplorer;
 class TrainingMonitor;
 class WelcomePage;
@@ -23,7 +24,7 @@ class WelcomePage;
 class MainWindow : public QMainWindow {
   Q_OBJECT
  public:
-  enum Tab { ExplorerTab = 0, TrainingTab = 1, RunsTab = 2, MergeTab = 3 };
+  enum Tab { ExplorerTab = 0, TrainingTab = 1, RunsTab = 2, MergeTab = 3, CompareTab = 4 };
 
   explicit MainWindow(QWidget* parent = nullptr);
   ~MainWindow() override;
@@ -71,6 +72,7 @@ class MainWindow : public QMainWindow {
   TrainingMonitor* m_monitor = nullptr;
   RunBrowser* m_runs = nullptr;
   MergePage* m_merge = nullptr;
+  CompareView* m_compare = nullptr;  // post-hoc methods vs the soup (issue 9)
   BankPanel* m_bankPanel = nullptr;
   BankFactsLoader* m_factsLoader = nullptr;
   QMenu* m_recentMenu = nullptr;

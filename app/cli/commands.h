@@ -20,5 +20,9 @@ int cmd_export(int argc, char** argv);
 int cmd_corpus_cluster(int argc, char** argv);  // corpus cluster (domain_commands.cpp)
 int cmd_weights(int argc, char** argv);
 int cmd_merge(int argc, char** argv);  // merge_commands.cpp
+int cmd_experts(int argc, char** argv);    // post-hoc experts (posthoc_commands.cpp)
+int cmd_phatgoose(int argc, char** argv);
+int cmd_wemoe(int argc, char** argv);
+int cmd_compare(int argc, char** argv);
 
 }  // namespace souplab::cli

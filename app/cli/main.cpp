@@ -28,6 +28,10 @@ const Command kCommands[] = {
     {"export", souplab::cli::cmd_export, "export the specialist at h (safetensors, ONNX)"},
     {"merge", souplab::cli::cmd_merge, "merge models: linear, task arithmetic, TIES, DARE (exported like a specialist)"},
     {"weights", souplab::cli::cmd_weights, "domain weights h for a target text (histogram or fit)"},
+    {"experts", souplab::cli::cmd_experts, "train one LoRA or full fine-tuned expert per domain from a base"},
+    {"phatgoose", souplab::cli::cmd_phatgoose, "route per token among LoRA experts (PHATGOOSE, prototype, Arrow, merged)"},
+    {"wemoe", souplab::cli::cmd_wemoe, "merge full experts with a weight-ensembling MoE trained on target text"},
+    {"compare", souplab::cli::cmd_compare, "per-domain and target losses of several models side by side"},
 };
 
 void print_help() {

@@ -10,6 +10,7 @@
 #include "engine/nn/device.h"
 #include "engine/nn/gpt.h"
 #include "engine/nn/moe.h"
+#include "engine/nn/posthoc_api.h"
 #include "engine/nn/soup.h"
 #include "engine/nn/specialist_impl.h"
 #include "engine/nn/validation.h"
@@ -91,6 +92,9 @@ std::shared_ptr<const Bank> Bank::load(const std::string& path, const std::strin
   set_torch_threads(0);  // per thread under OpenMP: the thread that loads is the one that runs
   std::error_code ec;
   if (!std::filesystem::exists(path, ec)) throw file_error(path, "no such file");
+  // A post-hoc system (LoRA/full experts, PHATGOOSE, WEMoE) is a folder with a manifest.json.
+  if (std::filesystem::is_regular_file(std::filesystem::path(path) / "manifest.json", ec))
+    return load_posthoc_bank(path, device);
   if (std::filesystem::is_directory(path, ec) || !is_checkpoint_file(path))
     return load_exported_specialist(path, torch::Device(dev.device));
   return std::make_shared<CheckpointBank>(path, torch::Device(dev.device));
@@ -133,7 +137,8 @@ std::vector<double> evaluate_per_domain(const Specialist& model, const Validatio
     if (impl.moe())
       out.push_back(impl.moe()->evaluate({w}, 0, nullptr).loss_uniform.at(0));
     else
-      out.push_back(mean_window_loss(impl.theta(), impl.model_config(), impl.layout(), w.tokens));
+      out.push_back(mean_window_loss(impl.theta(), impl.model_config(), impl.layout(), w.tokens, 8,
+                                     impl.adapter()));
   }
   return out;
 }

@@ -19,6 +19,16 @@ torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch
 
 }  // namespace
 
+const char* linear_site_name(LinearSite s) {
+  switch (s) {
+    case LinearSite::kAttn: return "attn.c_attn";
+    case LinearSite::kAttnProj: return "attn.c_proj";
+    case LinearSite::kFc: return "mlp.c_fc";
+    case LinearSite::kMlpProj: return "mlp.c_proj";
+  }
+  return "?";
+}
+
 GptWeights gpt_weights(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout) {
   GptWeights w;
   w.wte = view_of(theta, layout, "wte.weight");
@@ -71,7 +81,7 @@ namespace {
 // `mlp` (may be null) replaces some blocks' MLPs; the dense path pays one null check per block.
 torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
                            const ParamLayout& layout, const torch::Tensor& idx, KVCache* cache,
-                           const MlpOverride* mlp) {
+                           const MlpOverride* mlp, const GptAdapter* ad) {
   TORCH_CHECK(idx.dim() == 2, "gpt_forward: idx must be (B, T)");
   const int64_t B = idx.size(0), T = idx.size(1), C = c.n_embd, nh = c.n_head, hs = C / nh;
   const int64_t past = cache ? cache->length : 0, total = past + T;
@@ -82,6 +92,13 @@ torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
     cache->keys.resize(w.blocks.size());
     cache->values.resize(w.blocks.size());
   }
+  if (cache && ad && cache->adapter_state.empty()) cache->adapter_state.resize(w.blocks.size());
+  // A linear layer, through the adapter when there is one.
+  auto lin = [ad](int l, LinearSite s, const torch::Tensor& in, const torch::Tensor& wt,
+                  const torch::Tensor& bias) {
+    auto y = conv1d(in, wt, bias);
+    return ad ? ad->linear(l, s, in, y) : y;
+  };
   auto x = w.wte.index_select(0, idx.reshape(-1)).view({B, T, C}) + w.wpe.narrow(0, past, T);  // (B, T, C)
   // Query i (position past + i) sees keys 0..past + i.
   const auto causal = torch::ones({T, total}, idx.options().dtype(torch::kBool)).triu(past + 1);
@@ -89,7 +106,8 @@ torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
   for (size_t l = 0; l < w.blocks.size(); ++l) {
     const auto& b = w.blocks[l];
     auto a = torch::layer_norm(x, {C}, b.ln_1_w, b.ln_1_b, kLayerNormEps).view({B * T, C});
-    auto qkv = conv1d(a, b.attn_w, b.attn_b).view({B, T, 3, nh, hs});
+    const int li = int(l);
+    auto qkv = lin(li, LinearSite::kAttn, a, b.attn_w, b.attn_b).view({B, T, 3, nh, hs});
     auto q = qkv.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
     auto k = qkv.select(2, 1).transpose(1, 2);
     auto v = qkv.select(2, 2).transpose(1, 2);
@@ -104,17 +122,24 @@ torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
     auto att = torch::matmul(q, k.transpose(-2, -1)).mul_(att_scale);  // (B, nh, T, total)
     att = att.masked_fill(causal, -std::numeric_limits<float>::infinity()).softmax(-1);
     auto y = torch::matmul(att, v).transpose(1, 2).reshape({B * T, C});  // (B*T, C)
-    x = x + conv1d(y, b.proj_w, b.proj_b).view({B, T, C});
+    x = x + lin(li, LinearSite::kAttnProj, y, b.proj_w, b.proj_b).view({B, T, C});
     auto m = torch::layer_norm(x, {C}, b.ln_2_w, b.ln_2_b, kLayerNormEps).view({B * T, C});
-    if (mlp) {
+    if (mlp) {  // sparse MoE blocks (moe.h)
       auto out = (*mlp)(int(l), m);  // (B*T, C) or undefined: this block stays dense
       if (out.defined()) {
         x = x + out.view({B, T, C});
         continue;
       }
     }
-    m = torch::gelu(conv1d(m, b.fc_w, b.fc_b), "tanh");
-    x = x + conv1d(m, b.mlp_proj_w, b.mlp_proj_b).view({B, T, C});
+    if (ad) {  // post-hoc adapters (posthoc.h)
+      auto replaced = ad->mlp(li, m.view({B, T, C}), b, past, cache ? &cache->adapter_state[l] : nullptr);
+      if (replaced.defined()) {
+        x = x + replaced;
+        continue;
+      }
+    }
+    m = torch::gelu(lin(li, LinearSite::kFc, m, b.fc_w, b.fc_b), "tanh");
+    x = x + lin(li, LinearSite::kMlpProj, m, b.mlp_proj_w, b.mlp_proj_b).view({B, T, C});
   }
   if (cache) cache->length = total;
   x = torch::layer_norm(x, {C}, w.ln_f_w, w.ln_f_b, kLayerNormEps);
@@ -124,19 +149,21 @@ torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
 }  // namespace
 
 torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
-                          const ParamLayout& layout, const torch::Tensor& idx) {
-  return forward_impl(theta, c, layout, idx, nullptr, nullptr);
+                          const ParamLayout& layout, const torch::Tensor& idx,
+                          const GptAdapter* adapter) {
+  return forward_impl(theta, c, layout, idx, nullptr, nullptr, adapter);
 }
 
 torch::Tensor gpt_forward_with_mlp(const torch::Tensor& theta, const ModelConfig& c,
                                    const ParamLayout& layout, const torch::Tensor& idx,
                                    const MlpOverride& mlp, KVCache* cache) {
-  return forward_impl(theta, c, layout, idx, cache, &mlp);
+  return forward_impl(theta, c, layout, idx, cache, &mlp, nullptr);
 }
 
 torch::Tensor gpt_forward_cached(const torch::Tensor& theta, const ModelConfig& c,
-                                 const ParamLayout& layout, const torch::Tensor& idx, KVCache& cache) {
-  return forward_impl(theta, c, layout, idx, &cache, nullptr);
+                                 const ParamLayout& layout, const torch::Tensor& idx, KVCache& cache,
+                                 const GptAdapter* adapter) {
+  return forward_impl(theta, c, layout, idx, &cache, nullptr, adapter);
 }
 
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {

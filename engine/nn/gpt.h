@@ -28,22 +28,53 @@ GptWeights gpt_weights(const torch::Tensor& theta, const ModelConfig& c, const P
 void init_params(torch::Tensor theta, const ParamLayout& layout, double scale, double ones_value,
                  torch::Generator generator);
 
+// The four linear layers of a block, in GPT-2's names.
+enum class LinearSite { kAttn = 0, kAttnProj = 1, kFc = 2, kMlpProj = 3 };
+inline constexpr int kLinearSites = 4;
+const char* linear_site_name(LinearSite s);  // "attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"
+
+// Optional hooks into the forward pass for post-hoc experts (LoRA deltas, PHATGOOSE routing,
+// WEMoE's per-sequence MLP weights; engine/nn/posthoc.h). A plain forward passes nullptr and
+// pays one pointer test per linear layer.
+struct GptAdapter {
+  virtual ~GptAdapter() = default;
+  // x: the linear layer's input (N, in) with N = B*T tokens in (B, T) order; y: the base layer's
+  // output (N, out). Returns the output to use instead (y itself when the site is not adapted).
+  virtual torch::Tensor linear(int layer, LinearSite site, const torch::Tensor& x,
+                               const torch::Tensor& y) const {
+    (void)layer, (void)site, (void)x;
+    return y;
+  }
+  // Replaces a whole MLP when it returns a defined tensor. m: ln_2's output (B, T, C); returns
+  // the MLP output (B, T, C). past: tokens already in the KV cache (0 without one); state: a
+  // per-layer slot kept in the cache across calls (nullptr without a cache), for hooks that
+  // summarise the whole prefix.
+  virtual torch::Tensor mlp(int layer, const torch::Tensor& m, const GptWeights::Block& b,
+                            int64_t past, torch::Tensor* state) const {
+    (void)layer, (void)m, (void)b, (void)past, (void)state;
+    return {};
+  }
+};
+
 // idx: (B, T) int64 token ids with T <= block_size. Returns logits (B, T, vocab).
 torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
-                          const ParamLayout& layout, const torch::Tensor& idx);
+                          const ParamLayout& layout, const torch::Tensor& idx,
+                          const GptAdapter* adapter = nullptr);
 
 // Keys and values of the tokens seen so far, per layer: what makes sampling one token cost one
 // token's forward instead of a whole context's.
 struct KVCache {
   std::vector<torch::Tensor> keys, values;  // per layer: (B, nh, t, hs)
   int64_t length = 0;                       // t: tokens cached (their positions are 0..t-1)
+  std::vector<torch::Tensor> adapter_state;  // per layer, for GptAdapter::mlp
 };
 
 // Runs the new tokens idx (B, t_new) at positions cache.length.. and appends them to the cache;
 // returns their logits (B, t_new, V). cache.length + t_new must not exceed block_size. Gives the
 // same logits as gpt_forward over the whole sequence (up to float rounding).
 torch::Tensor gpt_forward_cached(const torch::Tensor& theta, const ModelConfig& c,
-                                 const ParamLayout& layout, const torch::Tensor& idx, KVCache& cache);
+                                 const ParamLayout& layout, const torch::Tensor& idx, KVCache& cache,
+                                 const GptAdapter* adapter = nullptr);
 
 // Replaces the MLP of some blocks (the MoE's expert layers): given the block index and the
 // layer-normed input m (N, C) with N = B*T, returns the MLP output (N, C) to add to the residual,

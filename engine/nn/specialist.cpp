@@ -8,17 +8,32 @@
 namespace souplab {
 
 SpecialistImpl::SpecialistImpl(torch::Tensor theta, const ModelConfig& config,
-                               std::vector<double> h, double ms, std::shared_ptr<const MoeModel> moe)
+                               std::vector<double> h, double ms)
     : theta_(std::move(theta)), config_(config), layout_(gpt_param_layout(config)),
-      h_(std::move(h)), ms_(ms), moe_(std::move(moe)) {
+      h_(std::move(h)), ms_(ms) {
   TORCH_CHECK(theta_.numel() == layout_.total, "specialist: theta has ", theta_.numel(),
               " values, the config needs ", layout_.total);
+}
+
+SpecialistImpl::SpecialistImpl(torch::Tensor theta, const ModelConfig& config, std::vector<double> h,
+                               double ms, std::shared_ptr<const MoeModel> moe)
+    : SpecialistImpl(std::move(theta), config, std::move(h), ms) {
+  moe_ = std::move(moe);
+}
+
+SpecialistImpl::SpecialistImpl(torch::Tensor theta, const ModelConfig& config, std::vector<double> h,
+                               double ms, std::shared_ptr<const GptAdapter> adapter)
+    : SpecialistImpl(std::move(theta), config, std::move(h), ms) {
+  adapter_ = std::move(adapter);
 }
 
 std::vector<float> SpecialistImpl::parameters() const {
   if (moe_)
     throw Error("a mixture-of-experts model is not one dense GPT-2: its experts cannot be written "
                 "as a dense specialist's parameters");
+  if (adapter_)
+    throw Error("this model routes among post-hoc experts at run time: not a dense model, so it "
+                "has no single parameter vector");
   auto host = theta_.detach().to(torch::kCPU).contiguous();
   return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
 }
@@ -40,8 +55,8 @@ std::vector<float> SpecialistImpl::logits(const std::vector<int64_t>& tokens, in
 
 torch::Tensor SpecialistImpl::forward(const torch::Tensor& idx, KVCache* cache) const {
   if (moe_) return moe_->forward(idx, moe_->moe_config().capacity_factor_eval, nullptr, cache);
-  return cache ? gpt_forward_cached(theta_, config_, layout_, idx, *cache)
-               : gpt_forward(theta_, config_, layout_, idx);
+  return cache ? gpt_forward_cached(theta_, config_, layout_, idx, *cache, adapter_.get())
+               : gpt_forward(theta_, config_, layout_, idx, adapter_.get());
 }
 
 }  // namespace souplab

@@ -15,8 +15,14 @@ class MoeModel;
 
 class SpecialistImpl final : public Specialist {
  public:
+  // A plain dense model, a MoE (theta holds its non-MLP weights; moe runs the experts), or
+  // post-hoc experts run on top of theta by `adapter`. Neither of the last two is one dense
+  // theta, so their parameters() throw Error.
+  SpecialistImpl(torch::Tensor theta, const ModelConfig& config, std::vector<double> h, double ms);
   SpecialistImpl(torch::Tensor theta, const ModelConfig& config, std::vector<double> h, double ms,
-                 std::shared_ptr<const MoeModel> moe = nullptr);
+                 std::shared_ptr<const MoeModel> moe);
+  SpecialistImpl(torch::Tensor theta, const ModelConfig& config, std::vector<double> h, double ms,
+                 std::shared_ptr<const GptAdapter> adapter);
   const std::vector<double>& domain_weights() const override { return h_; }
   double instantiate_ms() const override { return ms_; }
   const ModelConfig& model_config() const override { return config_; }
@@ -29,6 +35,7 @@ class SpecialistImpl final : public Specialist {
   // Logits (B, T, V) for idx (B, T), incrementally with a cache (no autograd by the caller).
   torch::Tensor forward(const torch::Tensor& idx, KVCache* cache = nullptr) const;
   const ParamLayout& layout() const { return layout_; }
+  const GptAdapter* adapter() const { return adapter_.get(); }
 
  private:
   torch::Tensor theta_;  // (P), immutable once made
@@ -37,6 +44,7 @@ class SpecialistImpl final : public Specialist {
   std::vector<double> h_;
   double ms_;
   std::shared_ptr<const MoeModel> moe_;
+  std::shared_ptr<const GptAdapter> adapter_;
 };
 
 // Opens an exported specialist (folder or model.safetensors) as a dense "bank" whose

@@ -24,14 +24,14 @@ std::vector<DomainWindows> load_validation_windows(const TokenCache& cache, int 
 }
 
 double mean_window_loss(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout,
-                        const torch::Tensor& windows, int batch_size) {
+                        const torch::Tensor& windows, int batch_size, const GptAdapter* adapter) {
   torch::NoGradGuard no_grad;
   const int64_t W = windows.size(0), T = windows.size(1) - 1;
   auto total = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(theta.device()));
   for (int64_t i = 0; i < W; i += batch_size) {
     auto chunk = windows.narrow(0, i, std::min<int64_t>(batch_size, W - i)).to(theta.device());
     auto x = chunk.narrow(1, 0, T), y = chunk.narrow(1, 1, T);
-    auto logits = gpt_forward(theta, c, layout, x);
+    auto logits = gpt_forward(theta, c, layout, x, adapter);
     auto loss = torch::nn::functional::cross_entropy(
         logits.reshape({-1, logits.size(-1)}), y.reshape({-1}),
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));

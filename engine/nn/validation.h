@@ -9,6 +9,7 @@
 #include "engine/core/config.h"
 #include "engine/core/corpus.h"
 #include "engine/core/param_layout.h"
+#include "engine/nn/gpt.h"
 
 namespace souplab {
 
@@ -22,6 +23,7 @@ std::vector<DomainWindows> load_validation_windows(const TokenCache& cache, int 
 
 // Mean next-token loss of theta on windows (W, T + 1), in batches; no autograd.
 double mean_window_loss(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout,
-                        const torch::Tensor& windows, int batch_size = 8);
+                        const torch::Tensor& windows, int batch_size = 8,
+                        const GptAdapter* adapter = nullptr);
 
 }  // namespace souplab

@@ -1,0 +1,135 @@
+#include "app/glue/posthoc_workers.h"
+
+#include <QDeadlineTimer>
+#include <QFileInfo>
+#include <QMetaObject>
+#include <QThread>
+#include <exception>
+#include <new>
+
+#include "engine/core/domain_weights.h"
+#include "engine/nn/bank.h"
+#include "engine/nn/posthoc_api.h"
+
+namespace souplab::gui {
+
+ThreadedJob::ThreadedJob(QObject* parent) : QObject(parent) {}
+
+ThreadedJob::~ThreadedJob() {
+  cancel();
+  wait();
+}
+
+bool ThreadedJob::wait(int msecs) {
+  if (!m_thread) return true;
+  if (!m_thread->wait(msecs < 0 ? QDeadlineTimer(QDeadlineTimer::Forever) : QDeadlineTimer(msecs)))
+    return false;
+  delete m_thread;
+  m_thread = nullptr;
+  return true;
+}
+
+bool ThreadedJob::launch(const QString& name,
+                         std::function<void(const Post&, const std::atomic<bool>&)> body) {
+  if (m_running) return false;
+  wait();
+  m_running = true;
+  m_cancel = std::make_shared<std::atomic<bool>>(false);
+  auto flag = m_cancel;
+  m_thread = QThread::create([this, body, flag] {
+    const Post post = [this](std::function<void()> fn) {
+      QMetaObject::invokeMethod(this, [fn] { fn(); }, Qt::QueuedConnection);
+    };
+    try {
+      body(post, *flag);
+    } catch (const std::bad_alloc&) {
+      post([this] {
+        markDone();
+        Q_EMIT failed(tr("not enough memory for this job"));
+      });
+    } catch (const std::exception& e) {
+      QString message = QString::fromStdString(e.what()).section(QLatin1Char('\n'), 0, 0);
+      post([this, message] {
+        markDone();
+        Q_EMIT failed(message);
+      });
+    }
+  });
+  m_thread->setObjectName(name);
+  m_thread->start();
+  return true;
+}
+
+bool CompareWorker::start(const QStringList& models, const QStringList& targets, int windows) {
+  qRegisterMetaType<souplab::CompareResult>("souplab::CompareResult");
+  std::vector<std::string> m;
+  for (const auto& s : models) m.push_back(s.toStdString());
+  souplab::CompareOptions o;
+  for (const auto& t : targets) o.targets.push_back(t.toStdString());
+  o.windows = windows;
+  return launch(QStringLiteral("souplab-compare"), [this, m, o](const Post& post, const std::atomic<bool>& cancel) mutable {
+    o.cancelled = [&cancel] { return cancel.load(); };
+    o.on_progress = [this, &post](size_t done, size_t total, const std::string& what) {
+      const QString w = QString::fromStdString(what);
+      post([this, w, done, total] { Q_EMIT progress(w, int(done), int(total)); });
+    };
+    auto r = souplab::compare_models(m, o);
+    post([this, r] {
+      markDone();
+      Q_EMIT finished(r);
+    });
+  });
+}
+
+bool PosthocWorker::start(const PosthocRequest& q) {
+  return launch(QStringLiteral("souplab-posthoc"), [this, q](const Post& post, const std::atomic<bool>& cancel) {
+    const auto fill = [&](souplab::PosthocCommon& o) {
+      o.run_log_path = q.runLogPath.toStdString();
+      o.overwrite = q.overwrite;
+      o.should_stop = [&cancel] { return cancel.load(); };
+      o.on_progress = [this, &post](const souplab::PosthocProgress& p) {
+        const QString w = QStringLiteral("%1 (loss %2)").arg(QString::fromStdString(p.stage)).arg(p.loss, 0, 'f', 3);
+        post([this, w, p] { Q_EMIT progress(w, int(p.step), int(p.total_steps)); });
+      };
+    };
+    const std::string out = QFileInfo(q.outDir).absoluteFilePath().toStdString();
+    QString summary;
+    if (q.method == QLatin1String("lora") || q.method == QLatin1String("full")) {
+      souplab::ExpertsOptions o;
+      fill(o);
+      o.kind = q.method.toStdString();
+      o.steps = q.steps;
+      o.rank = q.rank;
+      o.lr = q.lr;
+      const auto r = souplab::train_experts(q.base.toStdString(), out, o);
+      for (size_t i = 0; i < r.domains.size(); ++i)
+        summary += QStringLiteral("%1: %2 → %3\n").arg(QString::fromStdString(r.domains[i]))
+                       .arg(r.own_loss_base[i], 0, 'f', 4).arg(r.own_loss_expert[i], 0, 'f', 4);
+    } else if (q.method == QLatin1String("wemoe")) {
+      souplab::WemoeOptions o;
+      fill(o);
+      o.steps = q.steps;
+      if (q.lr > 0) o.lr = q.lr;
+      auto base = souplab::Bank::load(q.base.toStdString(), "auto");
+      o.target_weights = souplab::parse_domain_weights(q.targetWeights.toStdString(), base->facts().domains);
+      const auto r = souplab::build_wemoe(q.base.toStdString(), q.experts.toStdString(), out, o);
+      summary = QStringLiteral("target loss %1 (task arithmetic) → %2 (trained router)")
+                    .arg(r.target_loss_start, 0, 'f', 4).arg(r.target_loss_end, 0, 'f', 4);
+    } else {
+      souplab::PhatgooseOptions o;
+      fill(o);
+      o.router = q.method.toStdString();
+      o.gate_steps = q.steps;
+      if (q.lr > 0) o.gate_lr = q.lr;
+      souplab::build_phatgoose(q.experts.toStdString(), out, o);
+      summary = QStringLiteral("%1 routing over the LoRA experts").arg(q.method);
+    }
+    const QString dir = QString::fromStdString(out);
+    post([this, dir, summary] {
+      markDone();
+      Q_EMIT finished(dir, summary);
+    });
+  });
+}
+
+}  // namespace souplab::gui

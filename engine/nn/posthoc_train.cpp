@@ -1,0 +1,542 @@
+// Training the post-hoc systems: one small loop for "frozen base + a few trainable tensors"
+// (LoRA experts, full fine-tuned experts, PHATGOOSE gates, WEMoE routers), each a run in the
+// run log, and the builders that write their folders atomically.
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/core/atomic_file.h"
+#include "engine/core/corpus.h"
+#include "engine/core/domain_weights.h"
+#include "engine/core/error.h"
+#include "engine/core/paths.h"
+#include "engine/core/run_log.h"
+#include "engine/core/sampler.h"
+#include "engine/export/specialist_export.h"
+#include "engine/nn/adamw.h"
+#include "engine/nn/bank.h"
+#include "engine/nn/posthoc.h"
+#include "engine/nn/posthoc_api.h"
+#include "engine/nn/specialist_impl.h"
+#include "engine/nn/trainer.h"
+#include "engine/nn/validation.h"
+
+namespace souplab {
+namespace fs = std::filesystem;
+namespace {
+
+// The base model and its data, shared by every builder.
+struct Context {
+  std::shared_ptr<const Bank> base;
+  BankFacts facts;
+  torch::Tensor theta0;  // (P), detached
+  ModelConfig c;
+  ParamLayout layout;
+  std::shared_ptr<const TokenCache> cache;
+  std::vector<DomainWindows> val;
+  std::unique_ptr<RunLog> log;
+  std::optional<int64_t> parent;
+};
+
+void message(const PosthocCommon& o, const std::string& m) {
+  if (o.on_message) o.on_message(m);
+}
+
+Context open_context(const std::string& base_path, const PosthocCommon& o) {
+  Context ctx;
+  ctx.base = Bank::load(base_path, o.device);
+  ctx.facts = ctx.base->facts();
+  auto h0 = ctx.facts.training_mixture;  // the generic model of a soup; a dense model's own theta
+  if (h0.empty() && !ctx.facts.domains.empty()) h0 = uniform_domain_weights(ctx.facts.domains.size());
+  const auto spec = ctx.base->instantiate(h0);
+  ctx.theta0 = dynamic_cast<const SpecialistImpl&>(*spec).theta().detach();
+  ctx.c = ctx.facts.config.model;
+  ctx.layout = gpt_param_layout(ctx.c);
+  const std::string corpus = o.corpus_dir.empty() ? ctx.facts.corpus_dir : o.corpus_dir;
+  if (corpus.empty())
+    throw Error(base_path + ": no corpus is recorded for this model; give the corpus folder");
+  CorpusOptions co;
+  co.cache_dir = o.cache_dir.empty() ? ctx.facts.cache_dir : o.cache_dir;
+  co.min_domain_tokens = uint64_t(ctx.c.block_size) + 1;
+  ctx.cache = TokenCache::open(corpus, co);
+  if (!ctx.facts.domains.empty() && ctx.facts.domains != ctx.cache->domain_names())
+    throw Error(corpus + ": its domains differ from those of " + base_path);
+  ctx.facts.domains = ctx.cache->domain_names();
+  ctx.facts.corpus_dir = corpus;
+  ctx.facts.cache_dir = co.cache_dir;
+  ctx.val = load_validation_windows(*ctx.cache, ctx.c.block_size, o.eval_windows);
+  ctx.log = std::make_unique<RunLog>(o.run_log_path.empty() ? default_run_log_path() : o.run_log_path);
+  if (ctx.facts.run_id > 0) {
+    try {
+      ctx.log->get_run(ctx.facts.run_id);
+      ctx.parent = ctx.facts.run_id;
+    } catch (const Error&) {  // the base came from another log: no parent link
+    }
+  }
+  return ctx;
+}
+
+size_t domain_index(const Context& ctx, const std::string& name) {
+  const auto& d = ctx.facts.domains;
+  auto it = std::find(d.begin(), d.end(), name);
+  if (it == d.end()) throw Error("unknown domain \"" + name + "\" (corpus " + ctx.facts.corpus_dir + ")");
+  return size_t(it - d.begin());
+}
+
+// The output folder is built beside its final place and renamed in at the end.
+struct StagedDir {
+  std::string final_dir, tmp;
+  StagedDir(const std::string& out, bool overwrite) : final_dir(out) {
+    if (out.empty()) throw Error("no output folder given");
+    std::error_code ec;
+    if (fs::exists(out, ec) && !overwrite)
+      throw file_error(out, "already exists (pass overwrite to replace it)");
+    tmp = out + ".tmp-" + std::to_string(::getpid());
+    fs::remove_all(tmp, ec);
+    fs::create_directories(tmp, ec);
+    if (ec) throw file_error(tmp, "cannot create folder: " + ec.message());
+  }
+  ~StagedDir() {
+    std::error_code ec;
+    if (!tmp.empty()) fs::remove_all(tmp, ec);
+  }
+  void commit() {
+    std::error_code ec;
+    const std::string old = final_dir + ".old-" + std::to_string(::getpid());
+    const bool had = fs::exists(final_dir, ec);
+    if (had) fs::rename(final_dir, old, ec);
+    if (ec) throw file_error(final_dir, "cannot move the old folder aside: " + ec.message());
+    fs::rename(tmp, final_dir, ec);
+    if (ec) {
+      if (had) fs::rename(old, final_dir, ec);
+      throw file_error(final_dir, "cannot rename the new folder into place");
+    }
+    sync_directory(fs::path(final_dir).parent_path().string().empty() ? "." : fs::path(final_dir).parent_path().string());
+    tmp.clear();
+    if (had) fs::remove_all(old, ec);
+  }
+};
+
+// Draws training batches (B, T + 1) on the model's device.
+using BatchFn = std::function<torch::Tensor(int batch)>;
+
+BatchFn domain_batches(const Context& ctx, std::vector<double> h, uint64_t seed) {
+  auto sampler = std::make_shared<BatchSampler>(ctx.cache, ctx.c.block_size, seed);
+  const auto dev = ctx.theta0.device();
+  const int T = ctx.c.block_size;
+  return [sampler, h, dev, T](int B) {
+    auto host = torch::empty({B, T + 1}, torch::kUInt8);
+    sampler->sample_batch(h, B, host.data_ptr<uint8_t>());
+    return host.to(dev).to(torch::kInt64);
+  };
+}
+
+struct Loop {
+  std::string stage, run_name, run_kind;
+  nlohmann::json config;
+  std::vector<torch::Tensor> params, masks;
+  double lr = 1e-3, weight_decay = 0;
+  double beta2 = 0.999;
+  int64_t steps = 100;
+  std::function<torch::Tensor(const torch::Tensor& x)> logits;
+  BatchFn batches;
+  // Validation after training: per-domain losses (logged as split "val", name "loss").
+  std::function<std::vector<double>()> evaluate;
+};
+
+struct LoopResult {
+  int64_t run_id = 0;
+  std::vector<double> val;
+};
+
+// The fine-tuning loop: AdamW on `params`, linear warm-up then cosine, gradient clipping at 1.
+LoopResult run_loop(Context& ctx, const PosthocCommon& o, Loop& L) {
+  RunInfo info;
+  info.name = L.run_name;
+  info.kind = L.run_kind;
+  info.config_json = L.config.dump();
+  info.parent_run_id = ctx.parent;
+  LoopResult res;
+  res.run_id = ctx.log->create_run(info);
+  std::vector<std::pair<std::string, int64_t>> doms;
+  for (const auto& d : ctx.cache->domains()) doms.emplace_back(d.name, int64_t(d.train_tokens));
+  ctx.log->set_domains(res.run_id, doms);
+  try {
+    for (auto& p : L.params) p.requires_grad_(true);
+    AdamWOptions ao;
+    ao.beta2 = L.beta2;
+    ao.weight_decay = L.weight_decay;
+    std::vector<torch::Tensor> masks = L.masks;
+    masks.resize(L.params.size());
+    AdamW opt(L.params, masks, ao);
+    TrainConfig sched;  // only for learning_rate_at
+    sched.lr = L.lr;
+    sched.steps = L.steps;
+    sched.warmup_steps = std::max<int64_t>(1, L.steps / 10);
+    sched.min_lr_ratio = 0.1;
+    const int T = ctx.c.block_size;
+    double loss_sum = 0;
+    int64_t window = 0;
+    for (int64_t step = 0; step < L.steps; ++step) {
+      if (o.should_stop && o.should_stop()) throw Error("stopped");
+      auto batch = L.batches(o.batch_size);
+      auto x = batch.narrow(1, 0, T), y = batch.narrow(1, 1, T);
+      opt.zero_grad();
+      auto loss = lm_loss(L.logits(x), y);
+      loss.backward();
+      opt.step(learning_rate_at(sched, step), grad_clip_scale(L.params, 1.0));
+      loss_sum += loss.item<double>();
+      ++window;
+      if ((step + 1) % 10 == 0 || step + 1 == L.steps) {
+        const double mean = loss_sum / double(window);
+        ctx.log->log_metrics(res.run_id, {{step + 1, "train", "", "loss", mean, 0}});
+        if (o.on_progress) o.on_progress({L.stage, step + 1, L.steps, mean});
+        loss_sum = 0;
+        window = 0;
+      }
+    }
+    for (auto& p : L.params) {
+      p.requires_grad_(false);
+      p.mutable_grad() = torch::Tensor();
+    }
+    if (L.evaluate) {
+      res.val = L.evaluate();
+      std::vector<Metric> rows;
+      for (size_t d = 0; d < res.val.size(); ++d)
+        rows.push_back({L.steps, "val", ctx.facts.domains[d], "loss", res.val[d], 0});
+      ctx.log->log_metrics(res.run_id, rows);
+    }
+    ctx.log->set_run_status(res.run_id, "finished", iso8601_utc_now());
+  } catch (...) {
+    try {
+      ctx.log->set_run_status(res.run_id, "failed", iso8601_utc_now());
+    } catch (...) {
+    }
+    throw;
+  }
+  return res;
+}
+
+std::vector<double> per_domain_losses(const Context& ctx, const torch::Tensor& theta, const GptAdapter* ad) {
+  std::vector<double> out;
+  for (const auto& w : ctx.val) out.push_back(mean_window_loss(theta, ctx.c, ctx.layout, w.tokens, 8, ad));
+  return out;
+}
+
+nlohmann::json common_json(const PosthocCommon& o) {
+  return {{"batch_size", o.batch_size}, {"seed", o.seed}, {"eval_windows", o.eval_windows}};
+}
+
+std::string absolute(const std::string& p) { return fs::absolute(p).lexically_normal().string(); }
+
+}  // namespace
+
+// ---- experts ----------------------------------------------------------------------------------
+
+ExpertsResult train_experts(const std::string& base_path, const std::string& out_dir,
+                            const ExpertsOptions& o) {
+  if (o.kind != "lora" && o.kind != "full")
+    throw Error("expert kind must be \"lora\" or \"full\", got \"" + o.kind + "\"");
+  if (o.steps < 1) throw Error("expert steps must be >= 1");
+  Context ctx = open_context(base_path, o);
+  StagedDir staged(out_dir, o.overwrite);
+  ExpertsResult res;
+  res.dir = out_dir;
+  res.domains = o.domains.empty() ? ctx.facts.domains : o.domains;
+  const bool lora = o.kind == "lora";
+  const double lr = o.lr > 0 ? o.lr : (lora ? 2e-2 : 1e-3);
+  const auto base_losses = per_domain_losses(ctx, ctx.theta0, nullptr);
+  std::vector<std::pair<std::string, torch::Tensor>> lora_tensors;
+  std::vector<std::string> dirs;
+  const size_t k = ctx.facts.domains.size();
+  for (size_t e = 0; e < res.domains.size(); ++e) {
+    const std::string& name = res.domains[e];
+    const size_t d = domain_index(ctx, name);
+    message(o, "training " + o.kind + " expert " + std::to_string(e + 1) + "/" +
+                   std::to_string(res.domains.size()) + " on " + name);
+    Loop L;
+    L.stage = "expert " + name;
+    L.run_name = o.kind + " expert " + name;
+    L.run_kind = lora ? "lora_expert" : "full_expert";
+    L.config = common_json(o);
+    L.config.update({{"base", absolute(base_path)}, {"domain", name}, {"steps", o.steps}, {"lr", lr},
+                     {"rank", lora ? o.rank : 0}});
+    L.lr = lr;
+    L.steps = o.steps;
+    L.batches = domain_batches(ctx, one_hot_domain_weights(k, d), o.seed + 7919 * (e + 1));
+    LoraExpert expert;
+    torch::Tensor theta;
+    std::unique_ptr<LoraMixAdapter> adapter;
+    if (lora) {
+      expert = LoraExpert::init(ctx.c, o.rank, ctx.theta0.device(), o.seed + e);
+      adapter = std::make_unique<LoraMixAdapter>(std::vector<const LoraExpert*>{&expert}, std::vector<double>{1.0});
+      L.params = expert.tensors();
+      const LoraMixAdapter* ad = adapter.get();
+      L.logits = [&ctx, ad](const torch::Tensor& x) { return gpt_forward(ctx.theta0, ctx.c, ctx.layout, x, ad); };
+      L.evaluate = [&ctx, ad] { return per_domain_losses(ctx, ctx.theta0, ad); };
+    } else {
+      theta = ctx.theta0.clone();
+      L.params = {theta};
+      L.masks = {decay_mask(ctx.layout).to(theta.device())};
+      L.weight_decay = 0.1;
+      L.beta2 = 0.95;
+      L.logits = [&ctx, &theta](const torch::Tensor& x) { return gpt_forward(theta, ctx.c, ctx.layout, x); };
+      L.evaluate = [&ctx, &theta] { return per_domain_losses(ctx, theta, nullptr); };
+    }
+    const LoopResult r = run_loop(ctx, o, L);
+    res.run_ids.push_back(r.run_id);
+    res.own_loss_base.push_back(base_losses[d]);
+    res.own_loss_expert.push_back(r.val[d]);
+    if (lora) {
+      add_lora_tensors(expert, ctx.c, "expert." + std::to_string(e) + ".", &lora_tensors);
+    } else {
+      SpecialistCard card;
+      card.run_id = std::to_string(r.run_id);
+      card.run_name = L.run_name;
+      card.run_kind = "dense";
+      card.step = o.steps;
+      card.source_checkpoint = absolute(base_path);
+      card.domain_names = ctx.facts.domains;
+      card.h = one_hot_domain_weights(k, d);
+      card.val_losses = r.val;
+      card.notes = "Full fine-tuned expert of domain " + name + " (SoupLab post-hoc experts).";
+      auto host = theta.detach().to(torch::kCPU).contiguous();
+      const std::string sub = "expert_" + name;
+      export_specialist(ctx.c, ctx.layout, host.data_ptr<float>(), card, staged.tmp + "/" + sub,
+                        ExportFormat::kSafetensors);
+      dirs.push_back(sub);
+    }
+    message(o, name + ": loss " + std::to_string(base_losses[d]) + " (base) -> " +
+                   std::to_string(r.val[d]) + " (expert)");
+  }
+  nlohmann::json m{{"method", lora ? "lora_experts" : "full_experts"},
+                   {"base", absolute(base_path)},
+                   {"corpus_dir", ctx.facts.corpus_dir},
+                   {"domains", ctx.facts.domains},
+                   {"experts", res.domains},
+                   {"run_ids", res.run_ids},
+                   {"steps", o.steps},
+                   {"lr", lr}};
+  if (lora) {
+    m["rank"] = o.rank;
+    m["tensors"] = "experts.safetensors";
+    save_tensor_map(staged.tmp + "/experts.safetensors", lora_tensors, {{"format", "souplab-lora-experts"}});
+  } else {
+    m["dirs"] = dirs;
+  }
+  write_file_atomically(staged.tmp + "/manifest.json", m.dump(2) + "\n");
+  staged.commit();
+  return res;
+}
+
+// ---- PHATGOOSE and its baselines --------------------------------------------------------------
+
+PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::string& out_dir,
+                                const PhatgooseOptions& o) {
+  static const std::vector<std::string> kRouters = {"phatgoose", "prototype", "arrow", "merged"};
+  if (std::find(kRouters.begin(), kRouters.end(), o.router) == kRouters.end())
+    throw Error("router must be phatgoose, prototype, arrow or merged; got \"" + o.router + "\"");
+  const nlohmann::json em = nlohmann::json::parse(read_file(experts_dir + "/manifest.json"));
+  if (em.value("method", "") != "lora_experts")
+    throw file_error(experts_dir + "/manifest.json", "not a folder of LoRA experts (souplab-cli experts --kind lora)");
+  Context ctx = open_context(em.at("base").get<std::string>(), o);
+  const auto names = em.at("experts").get<std::vector<std::string>>();
+  const std::string tensors_path = experts_dir + "/" + em.at("tensors").get<std::string>();
+  const auto t = load_tensor_map(tensors_path, ctx.theta0.device());
+  std::vector<LoraExpert> experts;
+  for (size_t i = 0; i < names.size(); ++i)
+    experts.push_back(lora_from_tensors(t, ctx.c, "expert." + std::to_string(i) + ".", tensors_path));
+  StagedDir staged(out_dir, o.overwrite);
+  PhatgooseResult res;
+  res.dir = out_dir;
+  const size_t modules = size_t(ctx.c.n_layer) * kLinearSites, n = experts.size(), k = ctx.facts.domains.size();
+  // vectors[m][i]: expert i's routing vector for module m.
+  std::vector<std::vector<torch::Tensor>> vectors(modules, std::vector<torch::Tensor>(n));
+  for (size_t i = 0; i < n; ++i) {
+    const size_t d = domain_index(ctx, names[i]);
+    LoraMixAdapter ad({&experts[i]}, {1.0});
+    if (o.router == "phatgoose") {
+      message(o, "training gates of expert " + names[i]);
+      for (size_t m = 0; m < modules; ++m)
+        ad.gates.push_back(torch::zeros({experts[i].A[m].size(0)}, ctx.theta0.options()));
+      Loop L;
+      L.stage = "gates " + names[i];
+      L.run_name = "phatgoose gates " + names[i];
+      L.run_kind = "phatgoose_gates";
+      L.config = common_json(o);
+      L.config.update({{"experts", absolute(experts_dir)}, {"domain", names[i]}, {"steps", o.gate_steps},
+                       {"lr", o.gate_lr}});
+      L.params = ad.gates;
+      L.lr = o.gate_lr;
+      L.steps = o.gate_steps;
+      L.batches = domain_batches(ctx, one_hot_domain_weights(k, d), o.seed + 104729 * (i + 1));
+      L.logits = [&ctx, &ad](const torch::Tensor& x) { return gpt_forward(ctx.theta0, ctx.c, ctx.layout, x, &ad); };
+      res.run_ids.push_back(run_loop(ctx, o, L).run_id);
+      for (size_t m = 0; m < modules; ++m) vectors[m][i] = ad.gates[m].detach();
+    } else if (o.router == "prototype") {
+      torch::NoGradGuard g;
+      std::vector<torch::Tensor> sums(modules);
+      ad.input_sums = &sums;
+      auto batches = domain_batches(ctx, one_hot_domain_weights(k, d), o.seed + 104729 * (i + 1));
+      for (int b = 0; b < o.prototype_batches; ++b)
+        gpt_forward(ctx.theta0, ctx.c, ctx.layout, batches(o.batch_size).narrow(1, 0, ctx.c.block_size), &ad);
+      for (size_t m = 0; m < modules; ++m) vectors[m][i] = sums[m];  // scale is removed by LN
+    } else if (o.router == "arrow") {
+      torch::NoGradGuard g;
+      for (size_t m = 0; m < modules; ++m) {
+        auto dw = torch::matmul(experts[i].A[m], experts[i].B[m]).to(torch::kCPU);  // (in, out)
+        auto svd = torch::linalg::svd(dw, false, c10::nullopt);
+        vectors[m][i] = std::get<0>(svd).select(1, 0).to(ctx.theta0.device());  // input-side direction
+      }
+    }
+  }
+  std::vector<std::pair<std::string, torch::Tensor>> out;
+  for (size_t i = 0; i < n; ++i) add_lora_tensors(experts[i], ctx.c, "expert." + std::to_string(i) + ".", &out);
+  if (o.router != "merged")
+    for (int l = 0; l < ctx.c.n_layer; ++l)
+      for (int s = 0; s < kLinearSites; ++s)
+        out.push_back({"route." + module_name(l, LinearSite(s)),
+                       torch::stack(vectors[size_t(l) * kLinearSites + size_t(s)])});
+  save_tensor_map(staged.tmp + "/phatgoose.safetensors", out, {{"format", "souplab-phatgoose"}});
+  nlohmann::json m{{"method", "phatgoose"},      {"router", o.router},
+                   {"top_k", o.top_k},           {"base", em.at("base")},
+                   {"experts_dir", absolute(experts_dir)},
+                   {"domains", ctx.facts.domains}, {"experts", names},
+                   {"gate_steps", o.router == "phatgoose" ? o.gate_steps : 0},
+                   {"run_ids", res.run_ids},     {"tensors", "phatgoose.safetensors"}};
+  write_file_atomically(staged.tmp + "/manifest.json", m.dump(2) + "\n");
+  staged.commit();
+  return res;
+}
+
+// ---- WEMoE --------------------------------------------------------------------------------------
+
+namespace {
+
+// All bytes of a text file or of the files of a folder (sorted), for unlabeled target text.
+std::vector<uint8_t> read_target_bytes(const std::string& target) {
+  std::error_code ec;
+  if (!fs::exists(target, ec)) throw file_error(target, "no such file or folder");
+  std::vector<std::string> files;
+  if (fs::is_directory(target, ec)) {
+    for (const auto& e : fs::recursive_directory_iterator(target, ec))
+      if (e.is_regular_file()) files.push_back(e.path().string());
+    std::sort(files.begin(), files.end());
+  } else {
+    files.push_back(target);
+  }
+  std::vector<uint8_t> bytes;
+  for (const auto& f : files) {
+    const std::string s = read_file(f);
+    bytes.insert(bytes.end(), s.begin(), s.end());
+  }
+  return bytes;
+}
+
+}  // namespace
+
+WemoeResult build_wemoe(const std::string& base_path, const std::string& experts_dir,
+                        const std::string& out_dir, const WemoeOptions& o) {
+  if (o.target.empty() == o.target_weights.empty())
+    throw Error("WEMoE needs exactly one target: a text file/folder or domain weights");
+  Context ctx = open_context(base_path, o);
+  const nlohmann::json em = nlohmann::json::parse(read_file(experts_dir + "/manifest.json"));
+  if (em.value("method", "") != "full_experts")
+    throw file_error(experts_dir + "/manifest.json",
+                     "not a folder of full fine-tuned experts (souplab-cli experts --kind full)");
+  std::vector<torch::Tensor> thetas;
+  for (const auto& sub : em.at("dirs").get<std::vector<std::string>>()) {
+    LoadedSpecialist e = load_specialist_safetensors(experts_dir + "/" + sub);
+    const ModelConfig& ec = e.config;
+    if (ec.n_embd != ctx.c.n_embd || ec.n_layer != ctx.c.n_layer || ec.block_size != ctx.c.block_size ||
+        ec.n_head != ctx.c.n_head)
+      throw file_error(e.source, "its model shape differs from the base's");
+    thetas.push_back(torch::from_blob(e.theta.data(), {ctx.layout.total}, torch::kFloat32)
+                         .clone()
+                         .to(ctx.theta0.device()));
+  }
+  const int T = ctx.c.block_size;
+  // Target batches for the router, and held-out target windows to report its loss.
+  BatchFn batches;
+  torch::Tensor held_out;
+  if (!o.target.empty()) {
+    auto bytes = std::make_shared<std::vector<uint8_t>>(read_target_bytes(o.target));
+    if (bytes->size() < size_t(4 * (T + 1)))
+      throw file_error(o.target, "too little target text: need at least " + std::to_string(4 * (T + 1)) + " bytes");
+    const size_t split = bytes->size() * 9 / 10;  // last tenth held out
+    const int64_t W = std::min<int64_t>(o.eval_windows * 4, int64_t((bytes->size() - split) / size_t(T + 1)));
+    if (W > 0)
+      held_out = torch::from_blob(bytes->data() + split, {W, T + 1}, torch::kUInt8).to(torch::kInt64);
+    auto rng = std::make_shared<std::mt19937_64>(o.seed);
+    const auto dev = ctx.theta0.device();
+    batches = [bytes, split, rng, dev, T](int B) {
+      auto host = torch::empty({B, T + 1}, torch::kUInt8);
+      std::uniform_int_distribution<size_t> pick(0, split - size_t(T) - 2);
+      for (int b = 0; b < B; ++b)
+        std::memcpy(host.data_ptr<uint8_t>() + b * (T + 1), bytes->data() + pick(*rng), size_t(T + 1));
+      return host.to(dev).to(torch::kInt64);
+    };
+  } else {
+    const auto h = normalize_domain_weights(o.target_weights, ctx.facts.domains.size());
+    batches = domain_batches(ctx, h, o.seed);
+    std::vector<torch::Tensor> parts;
+    for (size_t d = 0; d < h.size(); ++d)
+      if (h[d] > 0) parts.push_back(ctx.val[d].tokens);
+    held_out = torch::cat(parts);
+  }
+  torch::Tensor theta_ta = ctx.theta0.clone();
+  for (const auto& t : thetas) theta_ta.add_(t - ctx.theta0, o.lambda);
+  auto adapter = std::make_shared<WemoeAdapter>(
+      WemoeAdapter::make_layers(ctx.theta0, thetas, ctx.c, o.router_hidden, o.seed), o.lambda);
+  auto held_loss = [&] {
+    return held_out.defined() && held_out.size(0) > 0
+               ? mean_window_loss(theta_ta, ctx.c, ctx.layout, held_out.to(theta_ta.device()), 8, adapter.get())
+               : std::nan("");
+  };
+  WemoeResult res;
+  res.dir = out_dir;
+  res.target_loss_start = held_loss();
+  StagedDir staged(out_dir, o.overwrite);
+  Loop L;
+  L.stage = "router";
+  L.run_name = "wemoe router";
+  L.run_kind = "wemoe_router";
+  L.config = common_json(o);
+  L.config.update({{"base", absolute(base_path)}, {"experts", absolute(experts_dir)}, {"lambda", o.lambda},
+                   {"steps", o.steps}, {"lr", o.lr}, {"target", o.target}, {"target_weights", o.target_weights}});
+  for (auto& [name, tensor] : adapter->router_tensors()) L.params.push_back(tensor);
+  L.lr = o.lr;
+  L.steps = o.steps;
+  L.batches = batches;
+  const WemoeAdapter* ad = adapter.get();
+  L.logits = [&](const torch::Tensor& x) { return gpt_forward(theta_ta, ctx.c, ctx.layout, x, ad); };
+  L.evaluate = [&] { return per_domain_losses(ctx, theta_ta, ad); };
+  res.run_id = run_loop(ctx, o, L).run_id;
+  res.target_loss_end = held_loss();
+  ctx.log->log_metrics(res.run_id, {{o.steps, "val", "target", "loss", res.target_loss_end, 0}});
+  save_tensor_map(staged.tmp + "/router.safetensors", adapter->router_tensors(), {{"format", "souplab-wemoe-router"}});
+  nlohmann::json m{{"method", "wemoe"},
+                   {"base", absolute(base_path)},
+                   {"experts_dir", absolute(experts_dir)},
+                   {"domains", ctx.facts.domains},
+                   {"experts", em.at("experts")},
+                   {"lambda", o.lambda},
+                   {"router_hidden", o.router_hidden},
+                   {"steps", o.steps},
+                   {"target", o.target},
+                   {"target_weights", o.target_weights},
+                   {"run_id", res.run_id},
+                   {"target_loss_start", res.target_loss_start},
+                   {"target_loss_end", res.target_loss_end},
+                   {"tensors", "router.safetensors"}};
+  write_file_atomically(staged.tmp + "/manifest.json", m.dump(2) + "\n");
+  staged.commit();
+  return res;
+}
+
+}  // namespace souplab

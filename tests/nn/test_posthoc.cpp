@@ -1,0 +1,256 @@
+// Post-hoc experts (issue 9): LoRA with B = 0 is the base; PHATGOOSE routing picks the expert
+// whose gate matches a crafted token and its top-2 weights sum to 1; a WEMoE router at
+// initialisation reproduces task arithmetic; and the whole chain (experts -> PHATGOOSE / WEMoE
+// -> Bank::load -> evaluation, generation) runs on a tiny real training, logged as runs.
+#include <torch/torch.h>
+
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <filesystem>
+
+#include "engine/core/error.h"
+#include "engine/core/run_log.h"
+#include "engine/nn/bank.h"
+#include "engine/nn/posthoc.h"
+#include "engine/nn/posthoc_api.h"
+#include "engine/nn/trainer.h"
+#include "tiny_corpus.h"
+
+using namespace souplab;
+
+namespace {
+
+ModelConfig tiny_model() {
+  ModelConfig c;
+  c.n_layer = 2;
+  c.n_embd = 32;
+  c.n_head = 4;
+  c.block_size = 16;
+  return c;
+}
+
+torch::Tensor random_theta(const ModelConfig& c, uint64_t seed) {
+  const ParamLayout layout = gpt_param_layout(c);
+  auto theta = torch::empty({layout.total});
+  init_params(theta, layout, 1.0, 1.0, torch::make_generator<torch::CPUGeneratorImpl>(seed));
+  return theta;
+}
+
+torch::Tensor random_tokens(int B, int T, uint64_t seed) {
+  auto gen = torch::make_generator<torch::CPUGeneratorImpl>(seed);
+  return torch::randint(0, 256, {B, T}, gen, torch::kInt64);
+}
+
+}  // namespace
+
+class TestPosthoc : public QObject {
+  Q_OBJECT
+  QTemporaryDir m_tmp;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QVERIFY(m_tmp.isValid());
+    torch::set_num_threads(2);
+    qputenv("SOUPLAB_CACHE_DIR", m_tmp.filePath("cache").toUtf8());
+    qputenv("SOUPLAB_DATA_DIR", m_tmp.filePath("data").toUtf8());
+  }
+
+  void loraWithZeroBLeavesTheBaseUnchanged() {
+    torch::NoGradGuard g;
+    const ModelConfig c = tiny_model();
+    const ParamLayout layout = gpt_param_layout(c);
+    const auto theta = random_theta(c, 1);
+    const auto idx = random_tokens(2, 16, 2);
+    LoraExpert e = LoraExpert::init(c, 4, torch::kCPU, 3);
+    LoraMixAdapter ad({&e}, {1.0});
+    const auto base = gpt_forward(theta, c, layout, idx);
+    QVERIFY(torch::equal(gpt_forward(theta, c, layout, idx, &ad), base));
+    // A non-zero B does change the output (so the hook is really in the forward).
+    e.B[size_t(kLinearSites) + 2].normal_(0, 1);
+    QVERIFY((gpt_forward(theta, c, layout, idx, &ad) - base).abs().max().item<double>() > 1e-3);
+  }
+
+  void phatgooseRoutesToTheMatchingGate() {
+    torch::NoGradGuard g;
+    const ModelConfig c = tiny_model();
+    const int n = 4;
+    std::vector<LoraExpert> experts;
+    for (int i = 0; i < n; ++i) experts.push_back(LoraExpert::init(c, 2, torch::kCPU, 10 + i));
+    const size_t modules = size_t(c.n_layer) * kLinearSites;
+    std::vector<torch::Tensor> vectors;
+    auto gen = torch::make_generator<torch::CPUGeneratorImpl>(5);
+    for (size_t m = 0; m < modules; ++m) {
+      const int64_t in = experts[0].A[m].size(0);
+      vectors.push_back(torch::randn({n, in}, gen));
+    }
+    RoutedLoraAdapter router(experts, vectors, 2, false);
+    // A token equal to expert 2's gate vector (scaled and shifted: LN removes both) goes to 2.
+    const size_t m = 5;
+    auto token = (vectors[m][2] * 3.0 + 0.7).unsqueeze(0);
+    auto w = router.routing_weights(m, token);  // (1, n)
+    QCOMPARE(w.argmax(-1).item<int64_t>(), int64_t(2));
+    // Top-2 per token: exactly two experts, weights summing to 1, on random tokens.
+    auto x = torch::randn({64, experts[0].A[m].size(0)}, gen);
+    auto wx = router.routing_weights(m, x);
+    QVERIFY(torch::allclose(wx.sum(-1), torch::ones({64}), 1e-6, 1e-6));
+    QVERIFY(torch::equal((wx > 0).sum(-1), torch::full({64}, 2, torch::kLong)));
+    // The mixed output is base + the weighted LoRA deltas of the kept experts.
+    for (auto& e : experts) e.B[m].normal_(0, 1, gen);
+    RoutedLoraAdapter router2(experts, vectors, 2, false);
+    auto y = torch::randn({64, experts[0].B[m].size(1)}, gen);
+    auto out = router2.linear(int(m / kLinearSites), LinearSite(m % kLinearSites), x, y);
+    auto expect = y.clone();
+    for (int i = 0; i < n; ++i) expect += wx.select(1, i).unsqueeze(1) * experts[size_t(i)].delta(m, x);
+    QVERIFY(torch::allclose(out, expect, 1e-4, 1e-5));
+  }
+
+  void wemoeAtInitialisationIsTaskArithmetic() {
+    torch::NoGradGuard g;
+    const ModelConfig c = tiny_model();
+    const ParamLayout layout = gpt_param_layout(c);
+    const auto theta0 = random_theta(c, 1);
+    std::vector<torch::Tensor> experts;
+    for (int i = 0; i < 3; ++i) experts.push_back(theta0 + 0.05 * random_theta(c, 20 + i));
+    const double lambda = 0.3;
+    auto ta = theta0.clone();
+    for (const auto& e : experts) ta += lambda * (e - theta0);
+    WemoeAdapter ad(WemoeAdapter::make_layers(theta0, experts, c, 0, 7), lambda);
+    const auto idx = random_tokens(3, 16, 4);
+    const auto expect = gpt_forward(ta, c, layout, idx);
+    const auto got = gpt_forward(ta, c, layout, idx, &ad);
+    QVERIFY2(torch::allclose(got, expect, 1e-4, 1e-5),
+             qPrintable(QString("max diff %1").arg((got - expect).abs().max().item<double>())));
+    // With the KV cache (generation), the prefix-mean routing gives the same logits.
+    for (auto& L : ad.layers()) L.w2.normal_(0, 1);  // a trained-looking router
+    const auto full = gpt_forward(ta, c, layout, idx, &ad);
+    QVERIFY((full - expect).abs().max().item<double>() > 1e-3);  // the router does matter
+    KVCache cache;
+    auto a = gpt_forward_cached(ta, c, layout, idx.narrow(1, 0, 9), cache, &ad);
+    auto b = gpt_forward_cached(ta, c, layout, idx.narrow(1, 9, 7), cache, &ad);
+    QVERIFY(torch::allclose(torch::cat({a, b}, 1), full, 1e-4, 1e-5));
+    // Causal: changing the last token leaves every earlier position's logits as they were.
+    auto idx2 = idx.clone();
+    idx2.select(1, 15).fill_(7);
+    auto changed = gpt_forward(ta, c, layout, idx2, &ad);
+    QVERIFY(torch::allclose(changed.narrow(1, 0, 15), full.narrow(1, 0, 15), 1e-5, 1e-6));
+  }
+
+  void expertsPhatgooseAndWemoeEndToEnd() {
+    const QString corpus = m_tmp.filePath("corpus");
+    test_util::make_corpus(corpus, 3, 40000);
+    const std::string log_path = m_tmp.filePath("runs.sqlite").toStdString();
+    RunConfig rc;
+    rc.model = tiny_model();
+    rc.model.block_size = 32;
+    rc.train.kind = "dense";
+    rc.train.corpus_dir = corpus.toStdString();
+    rc.train.out_dir = m_tmp.filePath("base").toStdString();
+    rc.train.steps = 60;
+    rc.train.batch_size = 8;
+    rc.train.lr = 3e-3;
+    rc.train.warmup_steps = 5;
+    rc.train.eval_interval = 60;
+    rc.train.eval_windows = 4;
+    rc.train.checkpoint_interval = 60;
+    rc.train.threads = 2;
+    auto trainer = Trainer::start_new(rc, log_path);
+    trainer->run({});
+    const std::string base = trainer->last_checkpoint();
+    const int64_t base_run = trainer->run_id();
+
+    ExpertsOptions eo;
+    eo.run_log_path = log_path;
+    eo.rank = 4;
+    eo.steps = 40;
+    eo.lr = 3e-2;
+    eo.eval_windows = 4;
+    const std::string lora_dir = m_tmp.filePath("lora").toStdString();
+    const ExpertsResult er = train_experts(base, lora_dir, eo);
+    QCOMPARE(er.domains.size(), size_t(3));
+    double gain = 0;
+    for (size_t i = 0; i < 3; ++i) {  // each expert learned its own domain
+      QVERIFY2(er.own_loss_expert[i] < er.own_loss_base[i],
+               qPrintable(QString("%1: %2 -> %3").arg(i).arg(er.own_loss_base[i]).arg(er.own_loss_expert[i])));
+      gain += (er.own_loss_base[i] - er.own_loss_expert[i]) / 3;
+    }
+    QVERIFY2(gain > 0.01, qPrintable(QString("mean gain %1").arg(gain)));
+    QVERIFY_THROWS_EXCEPTION(Error, train_experts(base, lora_dir, eo));  // exists, no overwrite
+
+    PhatgooseOptions po;
+    po.run_log_path = log_path;
+    po.gate_steps = 10;
+    po.eval_windows = 4;
+    const std::string pg_dir = m_tmp.filePath("phatgoose").toStdString();
+    build_phatgoose(lora_dir, pg_dir, po);
+    auto pg = Bank::load(pg_dir, "cpu");
+    QCOMPARE(pg->facts().kind, std::string("phatgoose"));
+    auto spec = pg->instantiate(std::vector<double>(3, 1.0 / 3));
+    auto val = ValidationSet::for_bank(pg->facts(), 4);
+    auto losses = evaluate_per_domain(*spec, *val);
+    auto base_bank = Bank::load(base, "cpu");
+    auto base_losses = evaluate_per_domain(*base_bank->instantiate(base_bank->facts().training_mixture), *val);
+    QCOMPARE(losses.size(), size_t(3));
+    double mean_pg = 0, mean_base = 0;
+    for (size_t i = 0; i < 3; ++i) mean_pg += losses[i] / 3, mean_base += base_losses[i] / 3;
+    // Routing among weak experts need not beat the base on a toy, but must not wreck it.
+    QVERIFY2(std::isfinite(mean_pg) && mean_pg < mean_base + 0.15,
+             qPrintable(QString("phatgoose %1 vs base %2").arg(mean_pg).arg(mean_base)));
+    QVERIFY_THROWS_EXCEPTION(Error, spec->parameters());
+    QCOMPARE(generate_text(*spec, "ab", SampleOptions{0.8, 40, 20, 1}).size(), size_t(20));
+    for (const char* router : {"prototype", "arrow", "merged"}) {
+      po.router = router;
+      po.overwrite = true;
+      build_phatgoose(lora_dir, pg_dir, po);
+      auto l = evaluate_per_domain(*Bank::load(pg_dir, "cpu")->instantiate({}), *val);
+      QVERIFY(std::isfinite(l[0]));
+    }
+
+    eo.kind = "full";
+    eo.steps = 20;
+    const std::string full_dir = m_tmp.filePath("full").toStdString();
+    train_experts(base, full_dir, eo);
+    QVERIFY(std::filesystem::exists(full_dir + "/expert_" + er.domains[0] + "/model.safetensors"));
+    WemoeOptions wo;
+    wo.run_log_path = log_path;
+    wo.steps = 10;
+    wo.lr = 1e-3;
+    wo.eval_windows = 4;
+    wo.target_weights = {0.5, 0.5, 0.0};
+    const std::string we_dir = m_tmp.filePath("wemoe").toStdString();
+    const WemoeResult wr = build_wemoe(base, full_dir, we_dir, wo);
+    QVERIFY(std::isfinite(wr.target_loss_start) && std::isfinite(wr.target_loss_end));
+    auto we = Bank::load(we_dir, "cpu");
+    QCOMPARE(we->facts().kind, std::string("wemoe"));
+    QVERIFY(std::isfinite(evaluate_per_domain(*we->instantiate({}), *val)[2]));
+
+    // Every training is a run, child of the base's run.
+    RunLog log(log_path);
+    std::map<std::string, int> kinds;
+    for (const auto& r : log.list_runs()) {
+      if (r.id == base_run) continue;
+      ++kinds[r.kind];
+      QCOMPARE(r.parent_run_id.value_or(-1), base_run);
+      QCOMPARE(r.status, std::string("finished"));
+    }
+    QCOMPARE(kinds["lora_expert"], 3);
+    QCOMPARE(kinds["full_expert"], 3);
+    QCOMPARE(kinds["phatgoose_gates"], 3);
+    QCOMPARE(kinds["wemoe_router"], 1);
+  }
+
+  void badFoldersGiveErrorsNamingTheFile() {
+    const std::string dir = m_tmp.filePath("bad").toStdString();
+    std::filesystem::create_directories(dir);
+    test_util::write_text(QString::fromStdString(dir + "/manifest.json"), "{\"method\": \"phatgoose\"");
+    try {
+      Bank::load(dir, "cpu");
+      QFAIL("no error");
+    } catch (const Error& e) {
+      QVERIFY(std::string(e.what()).find("manifest.json") != std::string::npos);
+    }
+  }
+};
+
+QTEST_GUILESS_MAIN(TestPosthoc)
+#include "test_posthoc.moc"
