@@ -1,12 +1,11 @@
 #pragma once
 // Splits a raw folder of unlabeled text into k domains (DESIGN §1.5; engine/nn/corpus_cluster.h)
-// off the GUI thread. One thread per run; engine progress and the result come back as queued
-// signals; exceptions stop at the thread boundary and become failed(message).
-#include <QObject>
+// off the GUI thread, as a ThreadedJob: progress(stage message, 0, 0) while it runs, then
+// finished(summary) or failed(message). Clustering cannot be interrupted half-way.
 #include <QString>
 #include <QStringList>
 
-class QThread;
+#include "app/glue/threaded_job.h"
 
 namespace souplab::gui {
 
@@ -28,26 +27,16 @@ struct ClusterSummary {
   double purity = -1, inversePurity = -1;  // against the raw folder's sub-folders, if any
 };
 
-class ClusterWorker : public QObject {
+class ClusterWorker : public ThreadedJob {
   Q_OBJECT
 
  public:
   explicit ClusterWorker(QObject* parent = nullptr);
-  ~ClusterWorker() override;  // waits for a running clustering (it cannot be interrupted)
-
-  // Starts on a thread of its own. False (and nothing done) if one is still running.
+  // False (and nothing done) if a clustering is still running.
   bool start(const ClusterRequest& request);
-  bool isRunning() const { return m_running; }
-  bool wait(int msecs = -1);
 
  Q_SIGNALS:
-  void progress(const QString& stage, const QString& message);
   void finished(const souplab::gui::ClusterSummary& summary);
-  void failed(const QString& message);
-
- private:
-  QThread* m_thread = nullptr;
-  bool m_running = false;
 };
 
 }  // namespace souplab::gui

@@ -88,8 +88,8 @@ ClusterDialog::ClusterDialog(QWidget* parent) : QDialog(parent), m_worker(new Cl
     accept();
   });
   connect(close, &QPushButton::clicked, this, &ClusterDialog::reject);
-  connect(m_worker, &ClusterWorker::progress, this, [this](const QString& stage, const QString& m) {
-    m_status->setText(QStringLiteral("%1: %2").arg(stage, m));
+  connect(m_worker, &ClusterWorker::progress, this, [this](const QString& what, int, int) {
+    m_status->setText(what);
   });
   connect(m_worker, &ClusterWorker::finished, this, &ClusterDialog::showSummary);
   connect(m_worker, &ClusterWorker::failed, this, [this](const QString& message) {
