@@ -13,11 +13,7 @@ BankFactsLoader::BankFactsLoader(QObject* parent) : QObject(parent) {
 }
 
 BankFactsLoader::~BankFactsLoader() {
-  // The threads post back to `this`: it must outlive them.
-  for (QThread* t : m_threads) {
-    t->wait();
-    delete t;
-  }
+  m_threads.joinAll();  // the threads post back to `this`: it must outlive them
 }
 
 void BankFactsLoader::load(const QString& path, const QString& device) {
@@ -41,16 +37,7 @@ void BankFactsLoader::load(const QString& path, const QString& device) {
         },
         Qt::QueuedConnection);
   });
-  // Finished threads are reaped here rather than on a signal, to keep ownership in one place.
-  m_threads.erase(std::remove_if(m_threads.begin(), m_threads.end(),
-                                 [](QThread* t) {
-                                   if (!t->isFinished()) return false;
-                                   delete t;
-                                   return true;
-                                 }),
-                  m_threads.end());
-  m_threads.push_back(thread);
-  thread->start();
+  m_threads.start(thread);
 }
 
 }  // namespace souplab::gui

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <vector>
 
+#include "app/glue/loader_threads.h"
 #include "engine/nn/bank.h"
 
 Q_DECLARE_METATYPE(souplab::BankFacts)
@@ -28,7 +29,7 @@ class BankFactsLoader : public QObject {
   void failed(const QString& path, const QString& message);
 
  private:
-  std::vector<QThread*> m_threads;
+  LoaderThreads m_threads;
   std::atomic<int> m_generation{0};  // results of older requests are dropped
 };
 

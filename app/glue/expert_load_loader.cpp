@@ -68,10 +68,7 @@ ExpertLoadLoader::ExpertLoadLoader(QObject* parent) : QObject(parent) {
 }
 
 ExpertLoadLoader::~ExpertLoadLoader() {
-  for (QThread* t : m_threads) {  // they post back to `this`
-    t->wait();
-    delete t;
-  }
+  m_threads.joinAll();  // the threads post back to `this`: it must outlive them
 }
 
 void ExpertLoadLoader::load(const QString& runLogPath, qint64 runId) {
@@ -93,15 +90,7 @@ void ExpertLoadLoader::load(const QString& runLogPath, qint64 runId) {
         },
         Qt::QueuedConnection);
   });
-  m_threads.erase(std::remove_if(m_threads.begin(), m_threads.end(),
-                                 [](QThread* t) {
-                                   if (!t->isFinished()) return false;
-                                   delete t;
-                                   return true;
-                                 }),
-                  m_threads.end());
-  m_threads.push_back(thread);
-  thread->start();
+  m_threads.start(thread);
 }
 
 }  // namespace souplab::gui

@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "app/glue/loader_threads.h"
+
 class QThread;
 
 namespace souplab {
@@ -48,7 +50,7 @@ class ExpertLoadLoader : public QObject {
   void failed(qint64 runId, const QString& message);
 
  private:
-  std::vector<QThread*> m_threads;
+  LoaderThreads m_threads;
   std::atomic<int> m_generation{0};
 };
 
