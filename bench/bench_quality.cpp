@@ -302,7 +302,7 @@ int main(int argc, char** argv) try {
   }
   jobs.push_back({"moe", moe_cfg, ""});
   // Ablations: further soups, each "key=value,key=value" (n, meta, steps (N or Nx), lr,
-  // hidden, init, alpha, smax). A longer step budget also trains its own generic model.
+  // hidden, init, alpha, elr, clr, smax). A longer step budget also trains its own generic model.
   for (const auto& spec : split(ablate, ';')) {
     RunConfig c = soup_cfg;
     bool dense_too = false;
@@ -316,6 +316,8 @@ int main(int argc, char** argv) try {
       else if (key == "hidden") c.bank.coef_hidden = std::stoi(v);
       else if (key == "init") c.bank.expert_init_scale = std::stod(v);
       else if (key == "alpha") c.bank.alpha_init_l1 = std::stod(v);
+      else if (key == "elr") c.bank.expert_lr_scale = std::stod(v);
+      else if (key == "clr") c.bank.coef_lr_scale = std::stod(v);
       else if (key == "smax") c.train.support_max = std::stoi(v);
       else if (key == "steps") {
         c.train.steps = v.back() == 'x' ? int64_t(std::stod(v.substr(0, v.size() - 1)) * steps) : std::stoll(v);

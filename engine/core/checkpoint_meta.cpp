@@ -45,7 +45,13 @@ CheckpointMetadata parse_checkpoint_metadata(const SafetensorsFile& f) {
   CheckpointMetadata out;
   TrainState& s = out.state;
   try {
-    s.config = parse_run_config(meta_at(f, "config"), path + " (config)");
+    const std::string config_text = meta_at(f, "config");
+    s.config = parse_run_config(config_text, path + " (config)");
+    // Checkpoints written before the soup had per-group learning rates trained every tensor at
+    // train.lr: keep that on resume, so their runs continue as they started.
+    const json bank = json::parse(config_text).value("bank", json::object());
+    if (!bank.contains("expert_lr_scale")) s.config.bank.expert_lr_scale = 1.0;
+    if (!bank.contains("coef_lr_scale")) s.config.bank.coef_lr_scale = 1.0;
     validate(s.config);
     s.domains = json::parse(meta_at(f, "domains")).get<std::vector<std::string>>();
     s.elapsed_s = json::parse(meta_at(f, "elapsed_s")).get<double>();

@@ -68,6 +68,8 @@ void bind(Binder& b, BankConfig& c) {
   b.field("coef_hidden", c.coef_hidden);
   b.field("expert_init_scale", c.expert_init_scale);
   b.field("alpha_init_l1", c.alpha_init_l1);
+  b.field("expert_lr_scale", c.expert_lr_scale);
+  b.field("coef_lr_scale", c.coef_lr_scale);
 }
 
 void bind(Binder& b, MoeConfig& c) {
@@ -207,6 +209,8 @@ void validate(const BankConfig& c) {
   require(c.expert_init_scale >= 0 && c.expert_init_scale <= 10,
           "expert_init_scale must be in 0..10");
   require(c.alpha_init_l1 >= 0 && c.alpha_init_l1 <= 1000, "alpha_init_l1 must be in 0..1000");
+  require(c.expert_lr_scale >= 0 && c.expert_lr_scale <= 100, "expert_lr_scale must be in 0..100");
+  require(c.coef_lr_scale >= 0 && c.coef_lr_scale <= 100, "coef_lr_scale must be in 0..100");
 }
 
 void validate(const TrainConfig& c) {

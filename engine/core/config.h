@@ -25,11 +25,18 @@ struct BankConfig {
   // small so that every specialist starts close to S and the bank trains like one model first.
   double expert_init_scale = 0.1;
   // Size of alpha(h) at initialisation: the mean over one-hot h of sum_j |alpha_j|. Adam moves
-  // every expert by ~lr per step whatever alpha is, so the specialist theta moves by about
-  // lr * (1 + sum_j |alpha_j|): at 1 the bank trains at about twice a dense model's speed. (At
-  // unit-RMS alpha, sum |alpha_j| was ~6 for n = 8 and the soup lost 15-22% to the generic model;
-  // docs/RESULTS.md.) 0 keeps PyTorch's default Linear init for the coefficient MLP.
+  // every expert by ~lr * expert_lr_scale per step whatever alpha is, so theta moves by about
+  // lr * (1 + expert_lr_scale * sum_j |alpha_j|). (At unit-RMS alpha, sum |alpha_j| was ~6 for
+  // n = 8; docs/RESULTS.md.) 0 keeps PyTorch's default Linear init for the coefficient MLP.
   double alpha_init_l1 = 1.0;
+  // Learning rates of the experts E and of the coefficient MLP, relative to train.lr (S always
+  // trains at train.lr). Adam normalises each tensor's gradient, so every expert moves by ~lr per
+  // step however small its alpha_j is, and every coefficient-MLP weight does too, which swings
+  // alpha (and so theta) by far more than a dense step. Either one at full lr kept the soup's
+  // specialists 12-17% behind the generic model; both lowered (0.125, 0.1) brought them level
+  // with it and let one-hot specialists beat it on their domain (docs/RESULTS.md, ablation).
+  double expert_lr_scale = 0.125;
+  double coef_lr_scale = 0.1;
 };
 
 // The sparse mixture-of-experts (DESIGN §1.2), used when train.kind is "moe": the base model

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <filesystem>
 #include <iterator>
+#include <thread>
 #include <nlohmann/json.hpp>
 
 #include "engine/core/error.h"
@@ -113,12 +114,24 @@ RunLog::RunLog(const std::string& path) : path_(path) {
   // Before anything touches the file, so concurrent openers wait rather than fail.
   sqlite3_busy_timeout(raw, 5000);
 
-  {
-    // The first statement to read the file: a non-database fails here ("file is not a database").
-    Statement wal(raw, path_, "PRAGMA journal_mode=WAL", "cannot open run log");
-    if (!wal.step() || wal.column_text(0) != "wal")
-      throw file_error(path_, "run log: cannot switch to WAL mode (journal mode is '" +
-                                  wal.column_text(0) + "')");
+  // The first statement to read the file: a non-database fails here ("file is not a database").
+  // Switching a brand-new file to WAL can report SQLITE_BUSY without consulting the busy
+  // handler while another connection does the same (the concurrent first-open test failed with
+  // "database is locked" once under load; every later step waits via the busy timeout), so BUSY
+  // is retried here for the same 5 s.
+  for (const auto start = std::chrono::steady_clock::now();;) {
+    try {
+      Statement wal(raw, path_, "PRAGMA journal_mode=WAL", "cannot open run log");
+      if (!wal.step() || wal.column_text(0) != "wal")
+        throw file_error(path_, "run log: cannot switch to WAL mode (journal mode is '" +
+                                    wal.column_text(0) + "')");
+      break;
+    } catch (const Error&) {
+      if ((sqlite3_extended_errcode(raw) & 0xff) != SQLITE_BUSY ||
+          std::chrono::steady_clock::now() - start > std::chrono::seconds(5))
+        throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
   }
   // NORMAL is durable enough in WAL mode: a power loss can lose the last commits, never corrupt.
   exec(raw, path_, "PRAGMA synchronous=NORMAL");

@@ -7,9 +7,11 @@
 namespace souplab {
 
 AdamW::AdamW(std::vector<torch::Tensor> params, std::vector<torch::Tensor> decay_masks,
-             AdamWOptions o)
-    : params_(std::move(params)), masks_(std::move(decay_masks)), o_(o) {
+             AdamWOptions o, std::vector<double> lr_scales)
+    : params_(std::move(params)), masks_(std::move(decay_masks)), lr_scales_(std::move(lr_scales)), o_(o) {
   TORCH_CHECK(params_.size() == masks_.size(), "AdamW: one decay mask per parameter");
+  if (lr_scales_.empty()) lr_scales_.assign(params_.size(), 1.0);
+  TORCH_CHECK(lr_scales_.size() == params_.size(), "AdamW: one learning-rate scale per parameter");
   for (auto& mask : masks_)
     if (mask.defined()) mask = mask.contiguous();
   for (const auto& p : params_) {
@@ -31,10 +33,11 @@ void AdamW::step(double lr, double grad_scale) {
   for (size_t i = 0; i < params_.size(); ++i) {
     const auto& p = params_[i];
     if (!p.grad().defined()) continue;
+    const double lr_i = lr * lr_scales_[i];
     if (p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && p.grad().is_contiguous())
-      step_fused_cpu(i, float(lr), float(grad_scale), float(bc1), float(1.0 / std::sqrt(bc2)));
+      step_fused_cpu(i, float(lr_i), float(grad_scale), float(bc1), float(1.0 / std::sqrt(bc2)));
     else
-      step_tensor_ops(i, lr, grad_scale, bc1, bc2);
+      step_tensor_ops(i, lr_i, grad_scale, bc1, bc2);
   }
 }
 

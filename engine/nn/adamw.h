@@ -19,7 +19,10 @@ class AdamW {
  public:
   // decay_masks[i]: undefined = no decay, else a tensor broadcastable to params[i] (1 = decay)
   // whose elements repeat along params[i]'s leading dimensions (e.g. (P) for E's (n, P)).
-  AdamW(std::vector<torch::Tensor> params, std::vector<torch::Tensor> decay_masks, AdamWOptions o);
+  // lr_scales[i] multiplies the step's learning rate (and so the decay) for params[i]; empty
+  // means 1 for all (the soup's experts and coefficient network use their own, see config.h).
+  AdamW(std::vector<torch::Tensor> params, std::vector<torch::Tensor> decay_masks, AdamWOptions o,
+        std::vector<double> lr_scales = {});
 
   // One update with learning rate lr from the params' .grad(), each gradient multiplied by
   // grad_scale first (the clipping factor, applied on the fly instead of in a separate pass).
@@ -38,6 +41,7 @@ class AdamW {
   void step_tensor_ops(size_t i, double lr, double grad_scale, double bc1, double bc2);
 
   std::vector<torch::Tensor> params_, masks_, m_, v_;
+  std::vector<double> lr_scales_;
   AdamWOptions o_;
   int64_t step_ = 0;
 };

@@ -94,6 +94,12 @@ std::vector<std::pair<std::string, torch::Tensor>> SoupBank::named_parameters() 
   return out;
 }
 
+std::vector<double> SoupBank::lr_scales() const {
+  if (bank_.n_experts == 0) return {1.0};
+  const double c = bank_.coef_lr_scale;
+  return {1.0, bank_.expert_lr_scale, c, c, c, c};  // S, E, coef.w1, coef.b1, coef.w2, coef.b2
+}
+
 std::vector<torch::Tensor> SoupBank::decay_masks() const {
   std::vector<torch::Tensor> out{theta_decay_mask_};
   if (bank_.n_experts > 0) {

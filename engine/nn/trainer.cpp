@@ -49,11 +49,27 @@ std::string checkpoint_name(int64_t step) {
   return buf;
 }
 
+bool is_checkpoint_file(const fs::path& p) {
+  return p.filename().string().rfind("step_", 0) == 0 && p.extension() == ".ckpt";
+}
+
+// A new run keeps only its last K checkpoints by deleting older step_*.ckpt files in its
+// folder, so starting one in a folder that holds another run's checkpoints would delete them
+// (or, if theirs have higher steps, the new run's own). Refuse instead of losing data.
+void require_no_checkpoints(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (is_checkpoint_file(e.path()))
+      throw Error(dir + ": already holds checkpoints (" + e.path().filename().string() +
+                  "); start a new run in an empty folder, or resume that run");
+}
+
 class TrainerImpl final : public Trainer {
  public:
   TrainerImpl(RunConfig config, const std::string& run_log_path, const TrainCallbacks& cb)
       : config_(std::move(config)), device_(torch::kCPU) {
     validate(config_);
+    if (!config_.train.out_dir.empty()) require_no_checkpoints(config_.train.out_dir);
     set_torch_threads(config_.train.threads);
     const DeviceChoice dev = select_device(config_.train.device);
     device_ = torch::Device(dev.device);
@@ -226,7 +242,7 @@ class TrainerImpl final : public Trainer {
     o.beta2 = config_.train.beta2;
     o.eps = config_.train.adam_eps;
     o.weight_decay = config_.train.weight_decay;
-    optimizer_ = std::make_unique<AdamW>(params, bank_->decay_masks(), o);
+    optimizer_ = std::make_unique<AdamW>(params, bank_->decay_masks(), o, bank_->lr_scales());
     params_ = params;
   }
 
@@ -268,8 +284,7 @@ class TrainerImpl final : public Trainer {
     std::vector<fs::path> ckpts;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(config_.train.out_dir, ec)) {
-      const auto name = e.path().filename().string();
-      if (name.rfind("step_", 0) == 0 && e.path().extension() == ".ckpt") ckpts.push_back(e.path());
+      if (is_checkpoint_file(e.path())) ckpts.push_back(e.path());
     }
     std::sort(ckpts.begin(), ckpts.end());
     const size_t keep = size_t(std::max(1, config_.train.keep_checkpoints));

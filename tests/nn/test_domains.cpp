@@ -18,6 +18,7 @@
 #include "engine/nn/corpus_cluster.h"
 #include "engine/nn/target_weights.h"
 #include "engine/nn/trainer.h"
+#include "tests/tiny_run_config.h"
 #include "tiny_corpus.h"
 
 using namespace souplab;
@@ -203,23 +204,9 @@ class TestDomains : public QObject {
   }
 
   void fitRecoversPlantedMixture() {
-    RunConfig c;
-    c.model.n_layer = 1;
-    c.model.n_embd = 48;
-    c.model.n_head = 4;
-    c.model.block_size = 32;
-    c.bank.n_experts = 3;
-    c.bank.coef_hidden = 32;
-    c.train.corpus_dir = m_corpus.toStdString();
-    c.train.out_dir = m_tmp.filePath("run").toStdString();
-    c.train.steps = 150;
-    c.train.batch_size = 8;
-    c.train.lr = 3e-3;
-    c.train.warmup_steps = 5;
-    c.train.eval_interval = 1000;
-    c.train.checkpoint_interval = 150;
-    c.train.seed = 42;
-    c.train.threads = 2;
+    // 800 steps: the one-hot specialists must differ clearly for h to be recoverable.
+    RunConfig c = test_util::tiny_run_config(m_corpus, m_tmp.filePath("run"), 800);
+    c.train.eval_interval = c.train.checkpoint_interval = 800;
     auto trainer = Trainer::start_new(c, m_tmp.filePath("runs.sqlite").toStdString());
     trainer->run({});
     const std::string ckpt = trainer->last_checkpoint();

@@ -19,6 +19,7 @@
 #include "engine/nn/gpt.h"
 #include "engine/nn/moe.h"
 #include "engine/nn/trainer.h"
+#include "tests/tiny_run_config.h"
 #include "tiny_corpus.h"
 
 using namespace souplab;
@@ -26,27 +27,13 @@ using namespace souplab;
 namespace {
 
 RunConfig tiny_moe_config(const QString& corpus, const QString& out, int64_t steps) {
-  RunConfig c;
+  RunConfig c = test_util::tiny_run_config(corpus, out, steps);
   c.model.n_layer = 2;
   c.model.n_embd = 32;
-  c.model.n_head = 4;
-  c.model.block_size = 32;
   c.moe.n_experts = 4;
   c.moe.top_k = 2;
   c.train.kind = "moe";
-  c.train.corpus_dir = corpus.toStdString();
-  c.train.out_dir = out.toStdString();
-  c.train.steps = steps;
-  c.train.batch_size = 8;
-  c.train.lr = 3e-3;
-  c.train.warmup_steps = 5;
-  c.train.log_interval = 5;
-  c.train.eval_interval = 10;
-  c.train.eval_windows = 8;
-  c.train.checkpoint_interval = 10;
-  c.train.keep_checkpoints = 2;
   c.train.seed = 7;
-  c.train.threads = 2;
   return c;
 }
 

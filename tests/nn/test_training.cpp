@@ -9,13 +9,18 @@
 #include <filesystem>
 #include <fstream>
 
+#include <nlohmann/json.hpp>
+
 #include "engine/core/domain_weights.h"
 #include "engine/core/error.h"
 #include "engine/core/run_log.h"
 #include "engine/core/safetensors.h"
 #include "engine/nn/bank.h"
+#include "engine/nn/adamw.h"
 #include "engine/nn/checkpoint.h"
+#include "engine/nn/trainable_model.h"
 #include "engine/nn/trainer.h"
+#include "tests/tiny_run_config.h"
 #include "tiny_corpus.h"
 
 using namespace souplab;
@@ -23,27 +28,7 @@ using namespace souplab;
 namespace {
 
 RunConfig tiny_config(const QString& corpus, const QString& out, int64_t steps) {
-  RunConfig c;
-  c.model.n_layer = 1;
-  c.model.n_embd = 48;
-  c.model.n_head = 4;
-  c.model.block_size = 32;
-  c.bank.n_experts = 3;
-  c.bank.coef_hidden = 32;
-  c.train.corpus_dir = corpus.toStdString();
-  c.train.out_dir = out.toStdString();
-  c.train.steps = steps;
-  c.train.batch_size = 8;
-  c.train.lr = 3e-3;
-  c.train.warmup_steps = 5;
-  c.train.log_interval = 5;
-  c.train.eval_interval = 10;
-  c.train.eval_windows = 8;
-  c.train.checkpoint_interval = 10;
-  c.train.keep_checkpoints = 2;
-  c.train.seed = 42;
-  c.train.threads = 2;
-  return c;
+  return test_util::tiny_run_config(corpus, out, steps);
 }
 
 std::map<std::string, std::vector<float>> tensors_of(const std::string& ckpt) {
@@ -72,10 +57,10 @@ class TestTraining : public QObject {
   }
 
   void lossFallsAndSpecialistsSpecialise() {
-    // 200 steps: with alpha_init_l1 = 1 the experts start at a third of the old unit-RMS size
-    // and the one-hot specialists need more steps to pull apart on this tiny model.
-    RunConfig c = tiny_config(m_corpus, m_tmp.filePath("run-falls"), 200);
-    c.train.eval_interval = 200;
+    // 800 steps: the experts learn at expert_lr_scale x lr, so on this tiny model the one-hot
+    // specialists need several hundred steps to pull apart (margins ~0.012 nats at 800).
+    RunConfig c = tiny_config(m_corpus, m_tmp.filePath("run-falls"), 800);
+    c.train.eval_interval = 800;
     std::vector<double> train_losses;
     std::vector<EvalResult> evals;
     TrainCallbacks cb;
@@ -147,6 +132,38 @@ class TestTraining : public QObject {
     for (const auto& m : losses)
       if (m.split == "train") QVERIFY2(steps.insert(m.step).second, "duplicate train loss row");
     QCOMPARE(int(steps.size()), 6);  // 5, 10, ..., 30 (13 is not a logging step)
+  }
+
+  void learningRateScalesApplyPerGroup() {
+    // AdamW: the same gradient moves a tensor with scale 0.25 exactly a quarter as far as one
+    // with scale 1, and not at all with scale 0.
+    std::vector<torch::Tensor> p;
+    for (int i = 0; i < 3; ++i) p.push_back(torch::ones({5}));
+    const auto grad = torch::tensor({0.5f, -1.0f, 2.0f, -0.25f, 1.0f});
+    AdamW opt(p, {torch::Tensor(), torch::Tensor(), torch::Tensor()}, {}, {1.0, 0.25, 0.0});
+    for (auto& t : p) t.mutable_grad() = grad.clone();
+    opt.step(1e-2);
+    const auto moved_full = p[0] - 1, moved_quarter = p[1] - 1;
+    QVERIFY(moved_full.abs().min().item<float>() > 5e-3);
+    QVERIFY(torch::allclose(moved_quarter, moved_full * 0.25, 0, 1e-6));  // float rounding of 1 - x
+    QVERIFY(torch::equal(p[2], torch::ones({5})));
+
+    // The soup maps its scales onto the right tensors: with the experts' and the coefficient
+    // MLP's scales at 0, ten steps leave E and coef.* at their initial values and move S.
+    RunConfig c = tiny_config(m_corpus, m_tmp.filePath("run-frozen"), 10);
+    c.bank.expert_lr_scale = 0;
+    c.bank.coef_lr_scale = 0;
+    auto trainer = Trainer::start_new(c, m_log);
+    QCOMPARE(int(trainer->run({})), int(TrainOutcome::kFinished));
+    const auto after = tensors_of(trainer->last_checkpoint());
+    auto initial = make_model(c, 3, torch::kCPU);
+    initial->init(c.train.seed);
+    for (const auto& [name, t] : initial->named_parameters()) {
+      QVERIFY2(after.count(name), name.c_str());
+      const auto* v = t.contiguous().data_ptr<float>();
+      const bool same = std::vector<float>(v, v + t.numel()) == after.at(name);
+      QVERIFY2(same == (name != "S"), qPrintable(QString("%1 %2").arg(name.c_str()).arg(same ? "unchanged" : "moved")));
+    }
   }
 
   void runLogHoldsRunsMetricsAndDomains() {
@@ -240,8 +257,39 @@ class TestTraining : public QObject {
     const std::string mismatched = m_tmp.filePath("mismatched.ckpt").toStdString();
     write_safetensors(mismatched, views, meta);
     expect_error(mismatched, "config");
+    // A checkpoint from before the soup's per-group learning rates resumes at the rates it was
+    // trained with (1), not at today's defaults.
+    auto legacy_config = nlohmann::json::parse(f.metadata().at("config"));
+    legacy_config["bank"].erase("expert_lr_scale");
+    legacy_config["bank"].erase("coef_lr_scale");
+    meta = f.metadata();
+    meta["config"] = legacy_config.dump();
+    const std::string legacy = m_tmp.filePath("legacy.ckpt").toStdString();
+    write_safetensors(legacy, views, meta);
+    const auto legacy_bank = load_checkpoint(legacy, torch::kCPU, false).state.config.bank;
+    QCOMPARE(legacy_bank.expert_lr_scale, 1.0);
+    QCOMPARE(legacy_bank.coef_lr_scale, 1.0);
+    QCOMPARE(ck.state.config.bank.expert_lr_scale, BankConfig{}.expert_lr_scale);
     // A missing file through the public API.
     QVERIFY_THROWS_EXCEPTION(Error, Bank::load(m_tmp.filePath("nope.ckpt").toStdString(), "cpu"));
+  }
+
+  void newRunRefusesAFolderWithCheckpoints() {
+    // Pruning to the last K checkpoints would otherwise delete the earlier run's files.
+    const QString dir = m_tmp.filePath("run-taken");
+    auto first = Trainer::start_new(tiny_config(m_corpus, dir, 10), m_log);
+    first->run({});
+    const auto before = tensors_of(first->last_checkpoint());
+    try {
+      Trainer::start_new(tiny_config(m_corpus, dir, 10), m_log);
+      QFAIL("a second run started in a folder holding checkpoints");
+    } catch (const Error& e) {
+      QVERIFY2(QString(e.what()).contains(dir) && QString(e.what()).contains("checkpoints"), e.what());
+    }
+    QVERIFY(tensors_of(first->last_checkpoint()) == before);
+    // Resuming that run in its own folder is still fine.
+    auto resumed = Trainer::resume(first->last_checkpoint(), m_log);
+    QCOMPARE(resumed->step(), int64_t(10));
   }
 
   void badCorpusIsAClearError() {

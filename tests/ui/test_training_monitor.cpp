@@ -24,8 +24,10 @@ class TestTrainingMonitor : public QObject {
 
   souplab::gui::TrainRequest tiny(int steps) const {
     souplab::gui::TrainRequest r = souplab::gui::tinyRequest(m_corpus, steps);
-    r.config.train.out_dir = QDir(m_tmp.path()).filePath(QStringLiteral("out%1").arg(steps))
-                                 .toStdString();
+    // A folder per run: a new run refuses a folder that holds another run's checkpoints.
+    static int runs = 0;
+    r.config.train.out_dir =
+        QDir(m_tmp.path()).filePath(QStringLiteral("out%1-%2").arg(steps).arg(++runs)).toStdString();
     r.runLogPath = m_log;
     return r;
   }
