@@ -18,6 +18,7 @@
 #include "engine/core/param_layout.h"
 #include "engine/nn/gpt.h"
 #include "engine/nn/soup.h"
+#include "engine/nn/bank.h"
 #include "engine/nn/validation.h"
 
 using namespace souplab;
@@ -232,21 +233,35 @@ int main(int argc, char** argv) {
 
   // ---- 2. slider path at the demo size ---------------------------------------------------------
   // What the inference worker runs per slider move: Bank::instantiate (SoupBank::theta under
-  // NoGradGuard) then evaluate_per_domain (mean_window_loss per domain). Rows: the GUI's default
-  // 2 windows per domain on the real corpus (k = 14) and on a demo-corpus-sized k, then fewer.
+  // NoGradGuard) then evaluate_per_domain (mean_window_loss per domain). Rows: the GUI's full
+  // tier (2 windows of the model's context per domain) on the real corpus (k = 14) and on the
+  // demo corpus (k = 8), then the GUI's quick tier (shown first; quick_window_shape, used by
+  // app/glue/inference_worker), then other shapes.
   std::printf("### Slider path at the demo size: instantiate + per-domain validation losses "
-              "(demo bank n = 8, windows of %d tokens; median of %d)\n\n",
-              ModelConfig{}.block_size, reps);
-  Table t2{{"domains k", "windows/domain", "tokens/move", "instantiate ms", "per-domain losses ms",
-            "total ms", "total / 100 ms budget"}};
-  std::vector<std::pair<int, int>> shapes{{k, windows}, {7, 2}, {k, 1}, {7, 1}, {4, 1}};
-  if (args.quick) shapes = {{k, windows}, {7, 1}};
-  for (auto [kk, ww] : shapes) {
+              "(demo bank n = 8; median of %d)\n\n", reps);
+  Table t2{{"domains k", "tier", "windows/domain x tokens", "tokens/move", "instantiate ms",
+            "per-domain losses ms", "total ms", "total / 100 ms budget"}};
+  struct Shape {
+    int k, windows, block;
+    const char* tier;
+  };
+  const int full = ModelConfig{}.block_size;
+  // The GUI's quick tier: up to 2 windows of up to 64 tokens within its token budget.
+  auto quick = [](int kk) {
+    const WindowShape q = quick_window_shape(kk, 64, 2);
+    return Shape{kk, q.windows, q.block, "quick (GUI)"};
+  };
+  std::vector<Shape> shapes{{k, windows, full, "full (GUI)"}, {8, 2, full, "full (GUI)"},
+                            quick(k), quick(8), {k, 2, 64, "-"}, {k, 1, full, "-"},
+                            {7, 1, full, "-"}, {4, 1, full, "-"}};
+  if (args.quick) shapes = {{k, windows, full, "full (GUI)"}, quick(k), quick(8)};
+  for (const Shape& sh : shapes) {
+    const int kk = sh.k;
     const ModelConfig mc;
     BankConfig bc;
     SoupBank bank(mc, bc, kk, torch::kCPU);
     bank.init(1);
-    auto val = make_windows(kk, ww, mc.block_size);
+    auto val = make_windows(kk, sh.windows, sh.block);
     std::vector<double> ti, tl;
     std::vector<double> h(kk, 1.0 / kk);
     for (int r = -warmup; r < reps; ++r) {
@@ -268,8 +283,10 @@ int main(int argc, char** argv) {
       tl.push_back(b);
     }
     const double a = bench::median(ti), b = bench::median(tl);
-    t2.rows.push_back({std::to_string(kk), std::to_string(ww), std::to_string(kk * ww * mc.block_size),
-                       fmt("%.1f", a), fmt("%.1f", b), fmt("%.1f", a + b), fmt("%.2fx", (a + b) / 100.0)});
+    t2.rows.push_back({std::to_string(kk), sh.tier,
+                       std::to_string(sh.windows) + " x " + std::to_string(sh.block),
+                       std::to_string(kk * sh.windows * sh.block), fmt("%.1f", a), fmt("%.1f", b),
+                       fmt("%.1f", a + b), fmt("%.2fx", (a + b) / 100.0)});
   }
   t2.print();
   return 0;

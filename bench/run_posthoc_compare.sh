@@ -60,22 +60,30 @@ t2="code_python=0.5,manpages_de=0.5"
   --out "$work/wemoe_t1" $common
 "$cli" wemoe "$base" "$work/full" --target-weights "$t2" --steps "$(steps 300)" --lr 1e-3 \
   --out "$work/wemoe_t2" $common
-# Merges from the merge helper's `souplab-cli merge`, when this build has it.
+# Merges (mergekit semantics) of the full experts of each target's domains, weighted by the
+# target's h, over the generic base: `merge_<method>_t1` is built for the first target column,
+# `_t2` for the second, like WEMoE's routers.
 merged=""
-if "$cli" merge --help >/dev/null 2>&1; then
+merge_target() {  # $1 = t1|t2, then "domain:weight" pairs
+  tag="$1"; shift
+  inputs=""
+  for dw in "$@"; do inputs="$inputs $work/full/expert_$dw"; done
   for m in linear task_arithmetic ties dare; do
-    if "$cli" merge "$work/full" --method "$m" --out "$work/merge_$m" >/dev/null 2>&1; then
-      merged="$merged $work/merge_$m"
-    fi
+    with_base="--base $base"
+    [ "$m" = linear ] && with_base=""  # linear averages the experts themselves
+    "$cli" merge --method "$m" $with_base $inputs --out "$work/merge_${m}_$tag" \
+      --format safetensors --no-eval > "$work/merge_${m}_$tag.log" 2>&1
+    merged="$merged $work/merge_${m}_$tag"
   done
-fi
+}
+merge_target t1 code_c:0.5 bible_kjv:0.5
+merge_target t2 code_python:0.5 manpages_de:0.5
 "$cli" compare --windows 16 --target "$t1;$t2;code_c=1;manpages_de=1" --markdown "$work/table.md" \
   "$base" "$soup" "$work/lora" "$work/full" "$work/pg_phatgoose" "$work/pg_prototype" \
   "$work/pg_arrow" "$work/pg_merged" "$work/wemoe_t1" "$work/wemoe_t2" $merged > /dev/null
 elapsed=$(( $(date +%s) - start ))
 
-note="merges: not run (this build has no \`souplab-cli merge\`)."
-[ -n "$merged" ] && note="merges: \`souplab-cli merge\` over the full experts (linear, task arithmetic, TIES, DARE; defaults)."
+note="merges: \`souplab-cli merge\` of the two full experts of each target's domains with the target's weights over the generic base (linear, task arithmetic, TIES, DARE; lambda 1, density 0.5); \`merge_*_t1\` is built for the first target column, \`merge_*_t2\` for the second."
 section="$work/section.md"
 {
   echo "<!-- posthoc_compare:begin -->"

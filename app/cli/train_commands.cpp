@@ -46,6 +46,8 @@ Args train_args() {
       .flag("context", "N", "context length in bytes", std::to_string(d.model.block_size))
       .flag("experts", "N", "number of experts: n of the soup, or E per block of a moe", std::to_string(d.bank.n_experts))
       .flag("coef-hidden", "N", "hidden width of the coefficient MLP", std::to_string(d.bank.coef_hidden))
+      .flag("expert-lr-scale", "X", "soup: learning rate of the experts, times --lr", std::to_string(d.bank.expert_lr_scale))
+      .flag("coef-lr-scale", "X", "soup: learning rate of the coefficient MLP, times --lr", std::to_string(d.bank.coef_lr_scale))
       .flag("top-k", "K", "moe: experts per token, 1 (Switch) or 2 (GShard)", std::to_string(d.moe.top_k))
       .flag("moe-every", "N", "moe: every N-th block has experts (1 = all, 2 = every other)", std::to_string(d.moe.every))
       .flag("capacity-train", "X", "moe: capacity factor in training", std::to_string(d.moe.capacity_factor_train))
@@ -99,6 +101,8 @@ RunConfig config_from(const Args& a) {
   moe.balance_coef = a.get_double("balance-coef", moe.balance_coef);
   moe.z_loss_coef = a.get_double("z-loss-coef", moe.z_loss_coef);
   b.coef_hidden = int(a.get_int("coef-hidden", b.coef_hidden));
+  b.expert_lr_scale = a.get_double("expert-lr-scale", b.expert_lr_scale);
+  b.coef_lr_scale = a.get_double("coef-lr-scale", b.coef_lr_scale);
   t.meta_distribution = a.get("meta", t.meta_distribution);
   t.support_max = int(a.get_int("support-max", t.support_max));
   t.device = a.get("device", t.device);

@@ -148,10 +148,14 @@ void InferenceWorker::loadBank(const QString& path) {
     const souplab::BankFacts& facts = bank->facts();
     try {
       m_validation = souplab::ValidationSet::for_bank(facts, m_windows.load());
-      const int quickBlock = m_quickBlock.load();
+      // A fixed token budget per slider move: fewer, then shorter windows for more domains.
+      const souplab::WindowShape quick = souplab::quick_window_shape(
+          int(facts.domains.size()), m_quickBlock.load(), m_quickWindows.load());
+      const int quickBlock = m_quickBlock.load() > 0 ? quick.block : 0;
+      const int quickWindows = quick.windows;
       if (quickBlock > 0 && quickBlock < facts.config.model.block_size) {
         m_quick = souplab::ValidationSet::from_corpus(facts.corpus_dir, facts.cache_dir, quickBlock,
-                                                      m_quickWindows.load());
+                                                      quickWindows);
         // Same domains in the same order, or the quick bars would be mislabelled.
         if (m_quick->domains() != m_validation->domains()) m_quick.reset();
       }

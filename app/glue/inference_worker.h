@@ -46,8 +46,9 @@ class InferenceWorker : public QObject {
   // on both, so bars side by side always come from the same windows.
   // Full tier: windows per domain of the model's context. Takes effect at the next loadBank().
   void setValidationWindows(int windowsPerDomain) { m_windows = windowsPerDomain; }
-  // Quick tier: windows of `blockSize` tokens. blockSize 0, or a model context no longer than
-  // blockSize, leaves only the full tier. Takes effect at the next loadBank().
+  // Quick tier: up to `windowsPerDomain` windows of up to `blockSize` tokens, fewer and shorter
+  // for many domains (souplab::quick_window_shape's token budget). blockSize 0, or a model
+  // context no longer than the window, leaves only the full tier. Takes effect at loadBank().
   void setQuickEvaluation(int blockSize, int windowsPerDomain) {
     m_quickBlock = blockSize;
     m_quickWindows = windowsPerDomain;

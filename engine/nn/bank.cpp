@@ -1,6 +1,8 @@
 // Bank, Specialist and ValidationSet: the explorer's view of a trained bank.
 #include "engine/nn/bank.h"
 
+#include <algorithm>
+
 #include <chrono>
 #include <filesystem>
 
@@ -141,6 +143,13 @@ std::vector<double> evaluate_per_domain(const Specialist& model, const Validatio
                                      impl.adapter()));
   }
   return out;
+}
+
+WindowShape quick_window_shape(int k, int max_block, int max_windows, int token_budget) {
+  k = std::max(1, k);
+  const int block = std::max(1, std::min(max_block, std::max(16, token_budget / k)));
+  const int windows = std::clamp(token_budget / (k * block), 1, std::max(1, max_windows));
+  return {block, windows};
 }
 
 }  // namespace souplab

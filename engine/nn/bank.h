@@ -51,6 +51,17 @@ class Specialist {
   virtual std::vector<float> logits(const std::vector<int64_t>& tokens, int batch, int T) const = 0;
 };
 
+// The window shape of the explorer's quick evaluation tier for k domains: at most max_windows
+// windows of at most max_block tokens per domain, fewer and then shorter ones (down to 16
+// tokens) so that k * windows * block stays within token_budget. ~1,000 tokens evaluate in
+// ~75 ms at the demo size on 2 cores (docs/BENCHMARKS.md, slider path), which with ~8 ms of
+// instantiation keeps a slider move within DESIGN §4's 100 ms.
+struct WindowShape {
+  int block;
+  int windows;
+};
+WindowShape quick_window_shape(int k, int max_block, int max_windows, int token_budget = 1024);
+
 // Fixed per-domain validation windows taken from a corpus cache (deterministic).
 class ValidationSet {
  public:

@@ -190,5 +190,6 @@ ok "eval of the MoE checkpoint: a loss per domain"
 must_fail "mixture-of-experts" export "$moe_ckpt" --weights uniform --out "$tmp/exports/moe"
 ok "export of a MoE refused with a clear error"
 must_fail "top_k must be 1" train --corpus "$corpus" --kind moe --top-k 3
+must_fail "expert_lr_scale must be in 0..100" train --corpus "$corpus" --expert-lr-scale -1
 
 echo "PASS: $n checks"

@@ -53,6 +53,19 @@ torch::Tensor random_tokens(int B, int T, uint64_t seed) {
 class TestSoupModel : public QObject {
   Q_OBJECT
  private Q_SLOTS:
+  void quickWindowShapeStaysWithinItsBudget() {
+    // The explorer's quick tier: never more than asked for, never empty, and within the token
+    // budget whenever 16-token windows allow it; up to the maximum when the budget has room.
+    for (int k = 1; k <= 300; ++k) {
+      const WindowShape q = quick_window_shape(k, 64, 2, 1024);
+      QVERIFY(q.block >= 16 && q.block <= 64);
+      QVERIFY(q.windows >= 1 && q.windows <= 2);
+      if (k * 16 <= 1024) QVERIFY2(k * q.windows * q.block <= 1024, qPrintable(QString::number(k)));
+      if (k * 2 * 64 <= 1024) QVERIFY(q.block == 64 && q.windows == 2);
+    }
+    QCOMPARE(quick_window_shape(3, 32, 4, 1024).block, 32);  // never longer than asked
+  }
+
   // The coefficient MLP starts with sum_j |alpha_j| = alpha_init_l1 on average over one-hot h
   // (b2 = 0), and different domains get different coefficients; alpha_init_l1 = 0 keeps
   // PyTorch's default Linear init (a non-zero b2).
