@@ -578,7 +578,9 @@ int main(int argc, char** argv) try {
      << " training tokens per model**, seed 1337 for every model (same initialisation). "
      << "Soup: n = " << n_experts << " experts, coefficient MLP hidden " << soup_cfg.bank.coef_hidden
      << ", meta-distribution " << soup_cfg.train.meta_distribution << " (s_max "
-     << soup_cfg.train.support_max << "). Validation: " << val_windows << " fixed windows of "
+     << soup_cfg.train.support_max << "), experts at " << soup_cfg.bank.expert_lr_scale
+     << "x and coefficient MLP at " << soup_cfg.bank.coef_lr_scale
+     << "x the learning rate. Validation: " << val_windows << " fixed windows of "
      << base.model.block_size << " bytes per domain (the same for every model); loss on D_h = "
      << "sum_i h_i L_i in nats/byte.\n\n";
   md << "Budget: the soup bank, the generic model and each oracle and each expert see the same "
