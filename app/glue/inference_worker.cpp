@@ -149,9 +149,10 @@ void InferenceWorker::loadBank(const QString& path) {
     try {
       m_validation = souplab::ValidationSet::for_bank(facts, m_windows.load());
       // A fixed token budget per slider move: fewer, then shorter windows for more domains.
+      const int askedBlock = m_quickBlock.load();  // read once: the setter may run meanwhile
       const souplab::WindowShape quick = souplab::quick_window_shape(
-          int(facts.domains.size()), m_quickBlock.load(), m_quickWindows.load());
-      const int quickBlock = m_quickBlock.load() > 0 ? quick.block : 0;
+          int(facts.domains.size()), askedBlock, m_quickWindows.load());
+      const int quickBlock = askedBlock > 0 ? quick.block : 0;
       const int quickWindows = quick.windows;
       if (quickBlock > 0 && quickBlock < facts.config.model.block_size) {
         m_quick = souplab::ValidationSet::from_corpus(facts.corpus_dir, facts.cache_dir, quickBlock,
