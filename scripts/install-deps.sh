@@ -15,12 +15,10 @@ packages=(
   libonnx-dev libprotobuf-dev                              # ONNX export through ONNX's protobuf definitions
   fortunes                                                 # English prose for the demo corpus
   python3-onnx python3-numpy                               # tests: onnx.checker, independent safetensors reader
+  python3-venv                                             # the PyPI tools' venv (scripts/install-py-tools.sh)
   clang libclang-rt-14-dev sqlite3                         # tests: libFuzzer targets, run log integrity checks
   xvfb xauth x11-apps imagemagick libgl1-mesa-dri          # GUI under Xvfb (screenshots)
 )
-# The ONNX test runs the export in onnxruntime-node (npm): Node.js from Debian unless present.
-command -v node >/dev/null 2>&1 || packages+=(nodejs)
-command -v npm >/dev/null 2>&1 || packages+=(npm)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -81,8 +81,8 @@ int cmd_info(int argc, char** argv) {
   validate(c.model);
   validate(c.bank);
   const ParamCounts pc = param_counts(c.model, c.bank, k);
-  std::printf("souplab-cli %s\n%s\ndevices: %s\n\n", SOUPLAB_VERSION, torch_version_string().c_str(),
-              available_devices_string().c_str());
+  std::printf("souplab-cli %s\n%s\n%s\ndevices: %s\n\n", SOUPLAB_VERSION, torch_version_string().c_str(),
+              cuda_status_string().c_str(), available_devices_string().c_str());
   std::printf("bank: %d layers, width %d, %d heads, context %d, vocab %d; n = %d experts, k = %d domains, coefficient MLP %d hidden\n",
               c.model.n_layer, c.model.n_embd, c.model.n_head, c.model.block_size, c.model.vocab_size,
               c.bank.n_experts, k, c.bank.coef_hidden);

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "engine/core/error.h"
+#include "engine/cuda/cuda_build.h"
 
 namespace souplab {
 
@@ -16,7 +17,8 @@ DeviceChoice select_device(const std::string& spec) {
   const int count = has_cuda ? int(torch::cuda::device_count()) : 0;
   if (spec == "auto" || spec.empty()) {
     if (has_cuda) return {"cuda:0", "using CUDA device 0 (of " + std::to_string(count) + ")"};
-    return {"cpu", "using the CPU (CUDA is not available in this libtorch build or machine)"};
+    return {"cpu", cuda_build_info().compiled ? "using the CPU (no CUDA device is present)"
+                                              : "using the CPU (this libtorch is a CPU-only build)"};
   }
   if (spec == "cpu") return {"cpu", "using the CPU (as asked)"};
   if (spec == "cuda" || spec.rfind("cuda:", 0) == 0) {
@@ -31,8 +33,10 @@ DeviceChoice select_device(const std::string& spec) {
       }
     }
     if (!has_cuda)
-      throw Error("device \"" + spec + "\": CUDA is not available (this libtorch is a CPU build "
-                  "or no GPU is present); use --device cpu or auto");
+      throw Error("device \"" + spec + "\": " +
+                  (cuda_build_info().compiled ? "no CUDA device is present (this CUDA build found none)"
+                                              : "CUDA is not compiled in (this libtorch is a CPU-only build)") +
+                  "; use --device cpu or auto");
     if (index < 0 || index >= count)
       throw Error("device \"" + spec + "\": there are " + std::to_string(count) + " CUDA devices");
     return {"cuda:" + std::to_string(index), "using CUDA device " + std::to_string(index)};
@@ -43,6 +47,13 @@ DeviceChoice select_device(const std::string& spec) {
 std::string torch_version_string() {
   return "libtorch " + std::to_string(TORCH_VERSION_MAJOR) + "." +
          std::to_string(TORCH_VERSION_MINOR) + "." + std::to_string(TORCH_VERSION_PATCH);
+}
+
+std::string cuda_status_string() {
+  const CudaBuildInfo info = cuda_build_info();
+  if (!info.compiled) return "CUDA: not compiled (CPU-only libtorch; build with --torch pypi for CUDA)";
+  const int n = cuda_available() ? int(torch::cuda::device_count()) : 0;
+  return "CUDA: compiled (" + info.version + "), " + std::to_string(n) + (n == 1 ? " device" : " devices");
 }
 
 std::string available_devices_string() {

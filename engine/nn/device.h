@@ -14,8 +14,11 @@ struct DeviceChoice {
 // when it is absent is an Error, not a silent fall-back to CPU.
 DeviceChoice select_device(const std::string& spec);
 
-// "libtorch 1.13.0, CUDA not available" and the like.
+// "libtorch 1.13.0" and the like.
 std::string torch_version_string();
+// "CUDA: compiled (13.0), 0 devices" in the CUDA build; "CUDA: not compiled (CPU-only libtorch)"
+// in the CPU build.
+std::string cuda_status_string();
 std::string available_devices_string();
 bool cuda_available();
 

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "engine/nn/torch_compat.h"
+
 namespace souplab {
 namespace {
 
@@ -100,9 +102,6 @@ torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
     return ad ? ad->linear(l, s, in, y) : y;
   };
   auto x = w.wte.index_select(0, idx.reshape(-1)).view({B, T, C}) + w.wpe.narrow(0, past, T);  // (B, T, C)
-  // Query i (position past + i) sees keys 0..past + i.
-  const auto causal = torch::ones({T, total}, idx.options().dtype(torch::kBool)).triu(past + 1);
-  const double att_scale = 1.0 / std::sqrt(double(hs));
   for (size_t l = 0; l < w.blocks.size(); ++l) {
     const auto& b = w.blocks[l];
     auto a = torch::layer_norm(x, {C}, b.ln_1_w, b.ln_1_b, kLayerNormEps).view({B * T, C});
@@ -119,9 +118,7 @@ torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
       cache->keys[l] = k;
       cache->values[l] = v;
     }
-    auto att = torch::matmul(q, k.transpose(-2, -1)).mul_(att_scale);  // (B, nh, T, total)
-    att = att.masked_fill(causal, -std::numeric_limits<float>::infinity()).softmax(-1);
-    auto y = torch::matmul(att, v).transpose(1, 2).reshape({B * T, C});  // (B*T, C)
+    auto y = compat::causal_attention(q, k, v, past).transpose(1, 2).reshape({B * T, C});  // (B*T, C)
     x = x + lin(li, LinearSite::kAttnProj, y, b.proj_w, b.proj_b).view({B, T, C});
     auto m = torch::layer_norm(x, {C}, b.ln_2_w, b.ln_2_b, kLayerNormEps).view({B * T, C});
     if (mlp) {  // sparse MoE blocks (moe.h)

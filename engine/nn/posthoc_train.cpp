@@ -390,7 +390,7 @@ PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::strin
       torch::NoGradGuard g;
       for (size_t m = 0; m < modules; ++m) {
         auto dw = torch::matmul(experts[i].A[m], experts[i].B[m]).to(torch::kCPU);  // (in, out)
-        auto svd = torch::linalg::svd(dw, false, c10::nullopt);
+        auto svd = torch::linalg_svd(dw, /*full_matrices=*/false);
         vectors[m][i] = std::get<0>(svd).select(1, 0).to(ctx.theta0.device());  // input-side direction
       }
     }

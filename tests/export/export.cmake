@@ -1,13 +1,19 @@
 # Export suites: safetensors (core) and the specialist export library (souplab_export).
-# Independent checkers: /usr/bin/python3 with python3-numpy and python3-onnx; onnxruntime-node
-# installed by scripts/install-test-tools.sh into SOUPLAB_TEST_TOOLS_DIR (the target
-# souplab_test_tools runs it). Without node/onnxruntime-node, test_onnx_export skips the
-# runtime comparison loudly; set SOUPLAB_REQUIRE_TEST_TOOLS=1 (CI) to make that a failure.
-set(SOUPLAB_TEST_TOOLS_DIR "${CMAKE_BINARY_DIR}/test-tools" CACHE PATH
-    "Folder with node_modules/onnxruntime-node for the ONNX export test")
-add_custom_target(souplab_test_tools
-  COMMAND sh ${PROJECT_SOURCE_DIR}/scripts/install-test-tools.sh ${SOUPLAB_TEST_TOOLS_DIR}
-  COMMENT "Installing onnxruntime-node into ${SOUPLAB_TEST_TOOLS_DIR}"
+# Independent checkers: /usr/bin/python3 with python3-numpy and python3-onnx (Debian), and the
+# project's PyPI venv (onnxruntime, transformers with torch) made by scripts/install-py-tools.sh
+# in SOUPLAB_PY_VENV (the target souplab_py_tools runs it). Without the venv the runtime
+# comparisons skip loudly; SOUPLAB_REQUIRE_TEST_TOOLS=1 (the README's test command, CI) makes
+# that a failure.
+if(DEFINED ENV{SOUPLAB_PY_VENV})
+  set(_souplab_default_venv "$ENV{SOUPLAB_PY_VENV}")
+else()
+  set(_souplab_default_venv "$ENV{HOME}/.cache/souplab/py-torch2.11")
+endif()
+set(SOUPLAB_PY_VENV "${_souplab_default_venv}" CACHE PATH
+    "Python venv with onnxruntime and transformers for the export tests (scripts/install-py-tools.sh)")
+add_custom_target(souplab_py_tools
+  COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/install-py-tools.sh ${SOUPLAB_PY_VENV}
+  COMMENT "Installing the Python test tools into ${SOUPLAB_PY_VENV}"
   VERBATIM)
 
 souplab_add_test(test_safetensors
@@ -27,5 +33,5 @@ foreach(t test_safetensors test_onnx_export test_specialist_export)
   target_include_directories(${t} PRIVATE ${CMAKE_CURRENT_LIST_DIR})
   target_compile_definitions(${t} PRIVATE
     SOUPLAB_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-    SOUPLAB_TEST_TOOLS_DIR="${SOUPLAB_TEST_TOOLS_DIR}")
+    SOUPLAB_PY_VENV="${SOUPLAB_PY_VENV}")
 endforeach()

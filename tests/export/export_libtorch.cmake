@@ -1,9 +1,7 @@
 # Export round trip through libtorch: a random bank checkpoint -> Bank::load -> specialist at a
 # random h -> export_specialist -> (a) Bank::load of the export gives bit-identical parameters
-# and logits, (b) model.onnx run in onnxruntime-node matches libtorch's logits.
-if(NOT DEFINED SOUPLAB_TEST_TOOLS_DIR)  # normally set by export.cmake (included before this)
-  set(SOUPLAB_TEST_TOOLS_DIR "${CMAKE_BINARY_DIR}/test-tools")
-endif()
+# and logits, (b) model.onnx run in onnxruntime and (c) the folder loaded by transformers match
+# libtorch's logits. SOUPLAB_PY_VENV comes from export.cmake (included before this file).
 souplab_add_test(test_export_libtorch
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_export_libtorch.cpp
   LIBS souplab_engine
@@ -11,4 +9,4 @@ souplab_add_test(test_export_libtorch
 target_include_directories(test_export_libtorch PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 target_compile_definitions(test_export_libtorch PRIVATE
   SOUPLAB_TEST_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
-  SOUPLAB_TEST_TOOLS_DIR="${SOUPLAB_TEST_TOOLS_DIR}")
+  SOUPLAB_PY_VENV="${SOUPLAB_PY_VENV}")

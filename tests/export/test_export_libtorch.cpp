@@ -2,8 +2,10 @@
 // with Bank::load, instantiated at a random h and exported with export_specialist must
 //  (a) load back with Bank::load as a dense model with bit-identical parameters and exactly
 //      the same logits (same floats, same forward code: any difference is a bug, not rounding);
-//  (b) as model.onnx, run by an independent runtime (onnxruntime-node), give libtorch's logits
-//      within 1e-4 for two different (batch, seq) shapes.
+//  (b) as model.onnx, run by an independent runtime (onnxruntime), give libtorch's logits
+//      within 1e-4 for two different (batch, seq) shapes;
+//  (c) as a folder, load with Hugging Face transformers (GPT2LMHeadModel.from_pretrained) and
+//      give the same logits within 1e-4 — the promise that the folder opens where models do.
 #include <torch/torch.h>
 
 #include <QFileInfo>
@@ -36,21 +38,6 @@ BankConfig tiny_bank() {
   b.coef_hidden = 16;
   b.expert_init_scale = 1.0;
   return b;
-}
-
-// Where scripts/install-test-tools.sh put onnxruntime-node: $SOUPLAB_TEST_TOOLS, else the
-// folder CMake configured (<build>/test-tools).
-QString test_tools_dir() {
-  const QByteArray env = qgetenv("SOUPLAB_TEST_TOOLS");
-  return env.isEmpty() ? QString(SOUPLAB_TEST_TOOLS_DIR) : QString::fromLocal8Bit(env);
-}
-
-std::vector<int64_t> random_ids(std::mt19937& rng, size_t n) {
-  std::vector<int64_t> v(n);
-  for (auto& x : v) x = int64_t(rng() % 256);
-  v.front() = 255;  // both ends of the vocabulary
-  v.back() = 0;
-  return v;
 }
 
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
@@ -173,56 +160,22 @@ class TestExportLibtorch : public QObject {
     QVERIFY(loaded->instantiate(m_h)->domain_weights() == m_spec->domain_weights());
   }
 
-  void onnxruntimeMatchesLibtorch() {
-    const QString node = QStandardPaths::findExecutable("node");
-    const QString tools = test_tools_dir();
-    const bool have_ort = QFileInfo::exists(tools + "/node_modules/onnxruntime-node/package.json");
-    if (node.isEmpty() || !have_ort) {
-      const QString msg = "\n*** onnxruntime-node NOT FOUND (node: " + (node.isEmpty() ? "missing" : node) +
-                          ", tools: " + tools + "): the exported ONNX model was NOT run. Install it with\n"
-                          "***   scripts/install-test-tools.sh " + tools + "\n";
-      if (qEnvironmentVariableIsSet("SOUPLAB_REQUIRE_TEST_TOOLS")) QFAIL(qPrintable(msg));
-      QSKIP(qPrintable(msg));
-    }
-    struct Case {
-      int batch, seq;
-    };
-    const std::vector<Case> cases = {{2, 16}, {3, 7}};  // full context, and a ragged shorter one
+  void onnxruntimeMatchesLibtorch() { compareWithIndependentRuntime("run_onnx.py", m_export + "/model.onnx"); }
+  void transformersMatchesLibtorch() { compareWithIndependentRuntime("run_transformers.py", m_export); }
+
+ private:
+  // The full context and a ragged shorter one, the specialist's own logits as the reference
+  // (what souplab-cli eval/generate compute).
+  void compareWithIndependentRuntime(const char* script, const QString& model) {
+    SOUPLAB_REQUIRE_PY_TOOLS();
     std::mt19937 rng(77);
-    nlohmann::json js = nlohmann::json::array();
-    std::vector<std::vector<int64_t>> ids;
-    for (const auto& c : cases) {
-      ids.push_back(random_ids(rng, size_t(c.batch * c.seq)));
-      js.push_back({{"batch", c.batch}, {"seq", c.seq}, {"ids", ids.back()}});
-    }
-    const QString cases_file = m_dir.filePath("cases.json");
-    std::ofstream(cases_file.toStdString()) << js.dump();
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert("NODE_PATH", tools + "/node_modules");
-    const QString prefix = m_dir.filePath("logits_");
-    const auto r = run_process(node, {script_path("run_onnx.js"), m_export + "/model.onnx", cases_file, prefix}, env);
-    QVERIFY2(r.started, "cannot start node");
-    QVERIFY2(r.exit_code == 0, r.err.constData());
-    const auto summary = nlohmann::json::parse(r.out.toStdString());
-    QCOMPARE(summary.size(), cases.size());
-    for (size_t i = 0; i < cases.size(); ++i) {
-      const auto& c = cases[i];
-      QVERIFY((summary[i]["dims"] == nlohmann::json::array({c.batch, c.seq, 256})));
-      QFile f(prefix + QString::number(i) + ".f32");
-      QVERIFY(f.open(QIODevice::ReadOnly));
-      const QByteArray bytes = f.readAll();
-      const auto want = m_spec->logits(ids[i], c.batch, c.seq);
-      QCOMPARE(size_t(bytes.size()), want.size() * sizeof(float));
-      std::vector<float> got(want.size());
-      std::memcpy(got.data(), bytes.constData(), size_t(bytes.size()));
-      double max_abs = 0;
-      for (float v : want) max_abs = std::max(max_abs, double(std::abs(v)));
-      const double diff = max_abs_diff(got, want);
-      qInfo("batch %d seq %d: max |logit| %.3f, max |onnxruntime - libtorch| %.3g", c.batch, c.seq,
-            max_abs, diff);
-      QVERIFY(max_abs > 0.5);  // not trivially small, so the comparison means something
-      QVERIFY2(diff < 1e-4, qPrintable(QString("max abs difference %1").arg(diff)));
-    }
+    std::vector<LogitsCase> cases;
+    for (auto [batch, seq] : {std::pair{2, 16}, std::pair{3, 7}})
+      cases.push_back({batch, seq, random_ids(rng, size_t(batch * seq))});
+    const auto got = run_logits_script(script, model, cases, m_dir.path());
+    QCOMPARE(got.size(), cases.size());
+    for (size_t i = 0; i < cases.size(); ++i)
+      QVERIFY(logits_match(script, cases[i], got[i], m_spec->logits(cases[i].ids, cases[i].batch, cases[i].seq), 1e-4));
   }
 };
 

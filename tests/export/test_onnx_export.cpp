@@ -1,5 +1,5 @@
 // The exported ONNX model passes onnx 1.12's checker (IR 8, opset 17) and, run by an independent
-// runtime (onnxruntime-node), gives the reference forward's logits for dynamic batch and
+// runtime (onnxruntime from PyPI, scripts/install-py-tools.sh), gives the reference forward's logits for dynamic batch and
 // sequence sizes.
 #include <QDir>
 #include <QFileInfo>
@@ -15,17 +15,6 @@
 
 using namespace souplab;
 using namespace export_test;
-
-namespace {
-
-// Where scripts/install-test-tools.sh put onnxruntime-node: $SOUPLAB_TEST_TOOLS, else the
-// folder CMake configured (<build>/test-tools).
-QString test_tools_dir() {
-  const QByteArray env = qgetenv("SOUPLAB_TEST_TOOLS");
-  return env.isEmpty() ? QString(SOUPLAB_TEST_TOOLS_DIR) : QString::fromLocal8Bit(env);
-}
-
-}  // namespace
 
 class TestOnnxExport : public QObject {
   Q_OBJECT
@@ -70,61 +59,18 @@ class TestOnnxExport : public QObject {
   }
 
   void onnxruntime_matches_reference() {
-    const QString node = QStandardPaths::findExecutable("node");
-    const QString tools = test_tools_dir();
-    const bool have_ort = QFileInfo::exists(tools + "/node_modules/onnxruntime-node/package.json");
-    if (node.isEmpty() || !have_ort) {
-      const QString msg = "\n*** onnxruntime-node NOT FOUND (node: " + (node.isEmpty() ? "missing" : node) +
-                          ", tools: " + tools + "): the exported ONNX model was NOT run. Install it with\n"
-                          "***   scripts/install-test-tools.sh " + tools + "\n";
-      if (qEnvironmentVariableIsSet("SOUPLAB_REQUIRE_TEST_TOOLS")) QFAIL(qPrintable(msg));
-      QSKIP(qPrintable(msg));
-    }
+    SOUPLAB_REQUIRE_PY_TOOLS();
     // Two batch sizes and three sequence lengths, including the full context and length 1.
-    struct Case {
-      int batch, seq;
-    };
-    const std::vector<Case> cases = {{1, 16}, {3, 5}, {2, 1}};
     std::mt19937 rng(7);
-    nlohmann::json js = nlohmann::json::array();
-    std::vector<std::vector<int64_t>> ids;
-    for (const auto& c : cases) {
-      std::vector<int64_t> v(size_t(c.batch * c.seq));
-      for (auto& x : v) x = int64_t(rng() % 256);
-      v[0] = 255;  // both ends of the vocabulary
-      v.back() = 0;
-      ids.push_back(v);
-      js.push_back({{"batch", c.batch}, {"seq", c.seq}, {"ids", v}});
-    }
-    const QString cases_file = m_dir.path() + "/cases.json";
-    std::ofstream(cases_file.toStdString()) << js.dump();
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert("NODE_PATH", tools + "/node_modules");
-    const QString prefix = m_dir.path() + "/logits_";
-    const auto r = run_process(node, {script_path("run_onnx.js"), m_model, cases_file, prefix}, env);
-    QVERIFY2(r.started, "cannot start node");
-    QVERIFY2(r.exit_code == 0, r.err.constData());
-    const auto summary = nlohmann::json::parse(r.out.toStdString());
-    QCOMPARE(summary.size(), cases.size());
+    std::vector<LogitsCase> cases;
+    for (auto [batch, seq] : {std::pair{1, 16}, std::pair{3, 5}, std::pair{2, 1}})
+      cases.push_back({batch, seq, random_ids(rng, size_t(batch * seq))});
+    const auto got = run_logits_script("run_onnx.py", m_model, cases, m_dir.path());
+    QCOMPARE(got.size(), cases.size());
     for (size_t i = 0; i < cases.size(); ++i) {
       const auto& c = cases[i];
-      QVERIFY((summary[i]["dims"] == nlohmann::json::array({c.batch, c.seq, 256})));
-      QFile f(prefix + QString::number(i) + ".f32");
-      QVERIFY(f.open(QIODevice::ReadOnly));
-      const QByteArray bytes = f.readAll();
-      const size_t n = size_t(c.batch) * size_t(c.seq) * 256;
-      QCOMPARE(size_t(bytes.size()), n * sizeof(float));
-      std::vector<float> got(n);
-      std::memcpy(got.data(), bytes.constData(), bytes.size());
-      const auto want = reference_gpt_forward(m_config, m_layout, m_theta.data(), ids[i], c.batch, c.seq);
-      double max_diff = 0, max_abs = 0;
-      for (size_t k = 0; k < n; ++k) {
-        max_diff = std::max(max_diff, double(std::abs(got[k] - want[k])));
-        max_abs = std::max(max_abs, double(std::abs(want[k])));
-      }
-      qInfo("case batch %d seq %d: max |logit| %.3f, max |onnx - reference| %.3g", c.batch, c.seq, max_abs, max_diff);
-      QVERIFY(max_abs > 0.5);  // the logits are not trivially small, so the comparison means something
-      QVERIFY2(max_diff < 1e-4, qPrintable(QString("max abs difference %1").arg(max_diff)));
+      const auto want = reference_gpt_forward(m_config, m_layout, m_theta.data(), c.ids, c.batch, c.seq);
+      QVERIFY(logits_match("onnxruntime vs reference", c, got[i], want, 1e-4));
     }
   }
 
