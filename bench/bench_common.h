@@ -138,17 +138,19 @@ inline std::string mib(double bytes) { return fmt("%.1f", bytes / (1024.0 * 1024
 struct Table {
   std::vector<std::string> header;
   std::vector<std::vector<std::string>> rows;
-  void print() const {
+  std::string markdown() const {
     auto line = [](const std::vector<std::string>& cells) {
       std::string s = "|";
       for (const auto& c : cells) s += " " + c + " |";
-      std::printf("%s\n", s.c_str());
+      return s + "\n";
     };
-    line(header);
-    std::vector<std::string> sep(header.size(), "---");
-    line(sep);
-    for (const auto& r : rows) line(r);
-    std::printf("\n");
+    std::string out = line(header);
+    out += line(std::vector<std::string>(header.size(), "---"));
+    for (const auto& r : rows) out += line(r);
+    return out + "\n";
+  }
+  void print() const {
+    std::printf("%s", markdown().c_str());
     std::fflush(stdout);
   }
 };

@@ -29,6 +29,7 @@
 #include <algorithm>
 
 #include "bench_common.h"
+#include "bench_train.h"
 #include "engine/core/config.h"
 #include "engine/core/domain_weights.h"
 #include "engine/core/param_layout.h"
@@ -40,6 +41,8 @@
 
 namespace fs = std::filesystem;
 using namespace souplab;
+using bench::Trained;
+using bench::train_or_reuse;
 
 namespace {
 
@@ -84,58 +87,6 @@ std::string make_subcorpus(const std::string& corpus, const std::vector<std::str
   return dir.string();
 }
 
-struct Trained {
-  std::string name, kind, ckpt;
-  double train_s = 0;
-  bool reused = false;
-};
-
-// Trains `cfg` (or reuses the checkpoint of an identical earlier run) and returns its checkpoint.
-Trained train_or_reuse(const std::string& name, RunConfig cfg, const std::string& work, bool fresh) {
-  const fs::path models = fs::path(work) / "models";
-  fs::create_directories(models);
-  fs::create_directories(fs::path(work) / "runlogs");
-  cfg.train.out_dir = (fs::path(work) / "runs" / name).string();
-  cfg.train.run_name = "bench_quality " + name;
-  // Runs of other kinds ignore the "moe" section: leaving it out of their key keeps models
-  // trained before the section existed reusable.
-  std::string key = to_json(cfg);
-  if (cfg.train.kind != "moe") {
-    auto j = nlohmann::json::parse(key);
-    j.erase("moe");
-    key = j.dump(2);
-  }
-  const fs::path ckpt = models / (name + ".ckpt"), meta = models / (name + ".json"),
-                 tfile = models / (name + ".time");
-  Trained t{name, cfg.train.kind, ckpt.string()};
-  if (!fresh && fs::exists(ckpt) && fs::exists(meta) && bench::read_file(meta.string()) == key) {
-    t.train_s = std::stod(bench::read_file(tfile.string()));
-    t.reused = true;
-    std::fprintf(stderr, "[%s] reusing %s (trained in %.0f s)\n", name.c_str(), ckpt.c_str(), t.train_s);
-    return t;
-  }
-  fs::remove_all(cfg.train.out_dir);
-  std::fprintf(stderr, "[%s] training %s, %lld steps...\n", name.c_str(), cfg.train.kind.c_str(),
-               (long long)cfg.train.steps);
-  TrainCallbacks cb;
-  cb.on_progress = [&](const TrainProgress& p) {
-    std::fprintf(stderr, "[%s] step %lld/%lld loss %.3f lr %.2e %.0f tok/s eta %.0f s\n",
-                 name.c_str(), (long long)p.step, (long long)p.total_steps, p.train_loss, p.lr,
-                 p.tokens_per_sec, p.eta_s);
-  };
-  const auto t0 = bench::Clock::now();
-  auto trainer = Trainer::start_new(cfg, (fs::path(work) / "runlogs" / (name + ".sqlite")).string(), cb);
-  trainer->run(cb);
-  t.train_s = bench::ms_since(t0) / 1000.0;
-  fs::copy_file(trainer->last_checkpoint(), ckpt, fs::copy_options::overwrite_existing);
-  trainer.reset();
-  fs::remove_all(cfg.train.out_dir);
-  std::ofstream(meta) << key;
-  std::ofstream(tfile) << t.train_s;
-  std::fprintf(stderr, "[%s] trained in %.0f s\n", name.c_str(), t.train_s);
-  return t;
-}
-
 torch::Tensor theta_of(const Specialist& s) {
   return dynamic_cast<const SpecialistImpl&>(s).theta();
 }
@@ -149,20 +100,6 @@ std::string join_num(const std::vector<double>& v, const char* f = "%.3f") {
   std::string s;
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + bench::fmt(f, v[i]);
   return s;
-}
-
-std::string md_table(const bench::Table& t) {
-  std::string s = "|";
-  for (const auto& c : t.header) s += " " + c + " |";
-  s += "\n|";
-  for (size_t i = 0; i < t.header.size(); ++i) s += " --- |";
-  s += "\n";
-  for (const auto& r : t.rows) {
-    s += "|";
-    for (const auto& c : r) s += " " + c + " |";
-    s += "\n";
-  }
-  return s + "\n";
 }
 
 }  // namespace
@@ -587,15 +524,15 @@ int main(int argc, char** argv) try {
      << tokens << " tokens. The soup needs no more than that to serve every h; the baselines "
      << "need one oracle per target (" << held.size() << " here) or one expert per domain (" << k
      << " here), i.e. " << held.size() << "x and " << k << "x one model's budget.\n\n";
-  md << "Loss on D_h (nats/byte, lower is better):\n\n" << md_table(main_t);
+  md << "Loss on D_h (nats/byte, lower is better):\n\n" << main_t.markdown();
   md << "Specialist below the generic model on " << wins_generic << "/" << held.size()
      << " held-out h; within 5% of the oracle on " << within5 << "/" << held.size() << ".\n\n";
   md << "One-hot h (seen in training, not held out), loss on the domain itself:\n\n"
-     << md_table(onehot_t);
+     << onehot_t.markdown();
   if (!abl_t.rows.empty())
     md << "Ablation (loss on D_h of each variant's specialist; \"vs generic\" is against the "
           "generic dense model trained for the same number of steps):\n\n"
-       << md_table(abl_t);
+       << abl_t.markdown();
   md << "Sparse mixture-of-experts (DESIGN §1.2): the same base model with every MLP replaced by "
      << moe_cfg.moe.n_experts << " expert MLPs and a router (token-choice top-" << moe_cfg.moe.top_k
      << ", capacity factor " << moe_cfg.moe.capacity_factor_train << " in training and "
@@ -604,15 +541,15 @@ int main(int argc, char** argv) try {
      << "), trained on the generic (uniform) mixture with the same steps, batch and seed. It is "
      << "one model for every h, so its loss on D_h uses the same L_i for every h. MoE below the "
      << "soup specialist on " << moe_beats_soup << "/" << held.size() << " held-out h.\n\n"
-     << md_table(moe_dh_t) << "Per domain, against the soup's one-hot specialists:\n\n"
-     << md_table(moe_dom_t)
+     << moe_dh_t.markdown() << "Per domain, against the soup's one-hot specialists:\n\n"
+     << moe_dom_t.markdown()
      << "Parameters: the trade-off. All of a MoE's experts ship together and it routes per token; "
         "the soup ships one small dense model per h.\n\n"
-     << md_table(params_t);
-  md << "Training time (wall clock, shared 2-core machine):\n\n" << md_table(time_t);
+     << params_t.markdown();
+  md << "Training time (wall clock, shared 2-core machine):\n\n" << time_t.markdown();
   md << "Total training " << bench::fmt("%.0f", total_s) << " s.\n\n";
   md << "<details><summary>Per-domain validation losses L_i of every model</summary>\n\n"
-     << md_table(per_domain) << "</details>\n";
+     << per_domain.markdown() << "</details>\n";
   std::printf("%s", md.str().c_str());
   std::fflush(stdout);
 

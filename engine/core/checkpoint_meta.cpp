@@ -52,6 +52,9 @@ CheckpointMetadata parse_checkpoint_metadata(const SafetensorsFile& f) {
     const json bank = json::parse(config_text).value("bank", json::object());
     if (!bank.contains("expert_lr_scale")) s.config.bank.expert_lr_scale = 1.0;
     if (!bank.contains("coef_lr_scale")) s.config.bank.coef_lr_scale = 1.0;
+    // ... and before several h per step existed, one h per step.
+    const json train = json::parse(config_text).value("train", json::object());
+    if (!train.contains("h_per_step")) s.config.train.h_per_step = 1;
     validate(s.config);
     s.domains = json::parse(meta_at(f, "domains")).get<std::vector<std::string>>();
     s.elapsed_s = json::parse(meta_at(f, "elapsed_s")).get<double>();

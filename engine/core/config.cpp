@@ -107,6 +107,8 @@ void bind(Binder& b, TrainConfig& c) {
   b.field("seed", c.seed);
   b.field("meta_distribution", c.meta_distribution);
   b.field("support_max", c.support_max);
+  b.field("h_per_step", c.h_per_step);
+  b.field("dense_mixture", c.dense_mixture);
   b.field("mixture", c.mixture);
   b.field("threads", c.threads);
 }
@@ -234,6 +236,11 @@ void validate(const TrainConfig& c) {
           "meta_distribution must be sparse_dirichlet, dirichlet or onehot, got \"" +
               c.meta_distribution + "\"");
   require(c.support_max >= 1, "support_max must be >= 1");
+  require(c.h_per_step >= 1 && c.batch_size % c.h_per_step == 0,
+          "h_per_step must be >= 1 and divide batch_size (" + std::to_string(c.batch_size) + "), got " +
+              std::to_string(c.h_per_step));
+  require(c.dense_mixture == "fixed" || c.dense_mixture == "sampled",
+          "dense_mixture must be fixed or sampled, got \"" + c.dense_mixture + "\"");
   require(c.threads >= 0, "threads must be >= 0");
 }
 

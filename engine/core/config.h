@@ -81,6 +81,15 @@ struct TrainConfig {
   // Meta-distribution pi over h for soup runs: sparse_dirichlet | dirichlet | onehot.
   std::string meta_distribution = "sparse_dirichlet";
   int support_max = 4;              // s_max of the sparse Dirichlet (capped at k)
+  // Domain weights drawn per step (soup runs): the batch splits into this many equal groups,
+  // each drawn from its own h ~ pi and run through its own specialist theta(h). With one h a
+  // sparse h makes every batch come from at most s_max domains, so S sees skewed, noisy
+  // gradients; several spread each step over most domains while each expert still learns
+  // from sparse mixtures. Must divide batch_size.
+  int h_per_step = 1;
+  // Dense runs: "fixed" trains on `mixture` (uniform when empty); "sampled" draws each step's
+  // mixtures from pi like a soup (a diagnostic for the skewed-batch effect).
+  std::string dense_mixture = "fixed";
   // Domain weights for dense runs: empty = uniform mixture (generic), else the oracle's h.
   std::vector<double> mixture;
   int threads = 0;                  // intra-op threads; 0 = libtorch's default

@@ -173,7 +173,7 @@ torch::Tensor MoeModel::forward(const torch::Tensor& idx, double capacity_factor
   return gpt_forward_with_mlp(theta_, model_, layout_, idx, mlp, cache);
 }
 
-TrainingLoss MoeModel::training_loss(const std::vector<double>& /*h*/, const torch::Tensor& x,
+TrainingLoss MoeModel::training_loss(const std::vector<std::vector<double>>& /*hs*/, const torch::Tensor& x,
                                      const torch::Tensor& y) const {
   MoeForwardStats s;
   TrainingLoss out;

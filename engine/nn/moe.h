@@ -74,7 +74,7 @@ class MoeModel final : public TrainableModel {
   int n_domains() const override { return n_domains_; }
   torch::Device device() const override { return theta_.device(); }
   bool trains_on_sampled_h() const override { return false; }
-  TrainingLoss training_loss(const std::vector<double>& h, const torch::Tensor& x,
+  TrainingLoss training_loss(const std::vector<std::vector<double>>& hs, const torch::Tensor& x,
                              const torch::Tensor& y) const override;
   // Per-domain loss (in loss_uniform, as for dense runs) at the eval capacity factor; `extra`
   // gets per domain "dropped_frac" and per MoE block and expert "expert_load/L<l>/E<e>" (the

@@ -113,10 +113,29 @@ std::vector<torch::Tensor> SoupBank::decay_masks() const {
   return out;
 }
 
-TrainingLoss SoupBank::training_loss(const std::vector<double>& h, const torch::Tensor& x,
+TrainingLoss SoupBank::training_loss(const std::vector<std::vector<double>>& hs, const torch::Tensor& x,
                                      const torch::Tensor& y) const {
+  TORCH_CHECK(!hs.empty(), "training_loss: no domain weights");
   TrainingLoss out;
-  out.loss = lm_loss(forward(h_tensor(h), x), y);
+  const int64_t G = int64_t(hs.size()), B = x.size(0);
+  if (bank_.n_experts == 0 || G == 1) {  // one theta for the whole batch
+    out.loss = lm_loss(forward(h_tensor(hs[0]), x), y);
+  } else {
+    TORCH_CHECK(B % G == 0, "training_loss: ", B, " rows do not split into ", G, " groups");
+    std::vector<torch::Tensor> rows;
+    for (const auto& h : hs) rows.push_back(h_tensor(h));
+    auto H = torch::stack(rows);                                               // (G, k)
+    auto hidden = torch::relu(torch::addmm(b1_, H, w1_.t()));                  // (G, hidden)
+    auto A = torch::addmm(b2_, hidden, w2_.t());                               // (G, n)
+    auto thetas = torch::addmm(shared_.unsqueeze(0), A, experts_);             // (G, P)
+    const int64_t b = B / G;
+    torch::Tensor sum;
+    for (int64_t g = 0; g < G; ++g) {
+      auto l = lm_loss(gpt_forward(thetas[g], model_, layout_, x.narrow(0, g * b, b)), y.narrow(0, g * b, b));
+      sum = g == 0 ? l : sum + l;
+    }
+    out.loss = sum / double(G);  // equal groups: the mean over all rows
+  }
   out.lm = out.loss;
   return out;
 }

@@ -37,7 +37,9 @@ class SoupBank final : public TrainableModel {
 
   // Soup runs draw h from pi every step; a dense bank (n = 0) trains on the fixed mixture.
   bool trains_on_sampled_h() const override { return bank_.n_experts > 0; }
-  TrainingLoss training_loss(const std::vector<double>& h, const torch::Tensor& x,
+  // With several h (train.h_per_step), every group of rows runs its own specialist theta(h_g),
+  // all instantiated by one (G, n) x (n, P) product; the loss is the mean over all rows.
+  TrainingLoss training_loss(const std::vector<std::vector<double>>& hs, const torch::Tensor& x,
                              const torch::Tensor& y) const override;
   // The bank at the uniform h on every domain, and (soup) each one-hot specialist on its own.
   EvalResult evaluate(const std::vector<DomainWindows>& val, int64_t step,

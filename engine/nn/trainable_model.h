@@ -42,8 +42,10 @@ class TrainableModel {
   // True if every step draws its own domain weights h from pi (the soup); otherwise each step
   // samples its batch from the run's fixed mixture (dense and MoE: the generic mixture).
   virtual bool trains_on_sampled_h() const = 0;
-  // The loss of one batch x, y (B, T) drawn from mixture h, with autograd.
-  virtual TrainingLoss training_loss(const std::vector<double>& h, const torch::Tensor& x,
+  // The loss of one batch x, y (B, T), with autograd. The rows come in hs.size() equal,
+  // consecutive groups; group g was drawn from mixture hs[g] (one group unless the run draws
+  // several h per step, train.h_per_step).
+  virtual TrainingLoss training_loss(const std::vector<std::vector<double>>& hs, const torch::Tensor& x,
                                      const torch::Tensor& y) const = 0;
   // Per-domain validation (no autograd). Rows beyond the EvalResult's losses (e.g. the MoE's
   // expert load per domain and layer) are appended to `extra` for the run log.

@@ -252,14 +252,22 @@ class TrainerImpl final : public Trainer {
   TrainingLoss train_step(double lr) {
     const auto& tc = config_.train;
     const int B = tc.batch_size, T = config_.model.block_size;
-    std::vector<double> h = bank_->trains_on_sampled_h() ? sampler_->sample_h(pi_, tc.support_max) : dense_h_;
+    // Soups draw h_per_step mixtures from pi, each for an equal share of the batch (one: the
+    // whole batch from one h). A dense run draws from its fixed mixture, or from pi as the
+    // soup does when train.dense_mixture is "sampled" (the skewed-batch diagnostic).
+    const bool sampled = bank_->trains_on_sampled_h() || tc.dense_mixture == "sampled";
+    const int groups = sampled ? tc.h_per_step : 1, rows = B / groups;
     auto host = torch::empty({B, T + 1}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(
                                              device_.is_cuda()));
-    sampler_->sample_batch(h, B, host.data_ptr<uint8_t>());
+    std::vector<std::vector<double>> hs;
+    for (int g = 0; g < groups; ++g) {
+      hs.push_back(sampled ? sampler_->sample_h(pi_, tc.support_max) : dense_h_);
+      sampler_->sample_batch(hs.back(), rows, host.data_ptr<uint8_t>() + int64_t(g) * rows * (T + 1));
+    }
     auto batch = host.to(device_, /*non_blocking=*/true).to(torch::kInt64);  // (B, T+1)
     auto x = batch.narrow(1, 0, T), y = batch.narrow(1, 1, T);
     optimizer_->zero_grad();
-    TrainingLoss loss = bank_->training_loss(h, x, y);
+    TrainingLoss loss = bank_->training_loss(hs, x, y);
     loss.loss.backward();
     optimizer_->step(lr, grad_clip_scale(params_, tc.grad_clip));
     loss.lm = loss.lm.detach();

@@ -202,7 +202,7 @@ class TestMoe : public QObject {
     QCOMPARE(int(m.moe_layers().size()), 1);
     QCOMPARE(m.moe_layers()[0], 1);
     auto batch = torch::randint(0, 256, {4, 17}, torch::kInt64);
-    auto loss = m.training_loss({0.5, 0.5}, batch.narrow(1, 0, 16), batch.narrow(1, 1, 16));
+    auto loss = m.training_loss({{0.5, 0.5}}, batch.narrow(1, 0, 16), batch.narrow(1, 1, 16));
     loss.loss.backward();
     for (const auto& [name, t] : m.named_parameters()) {
       QVERIFY2(t.grad().defined(), name.c_str());

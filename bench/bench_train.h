@@ -1,0 +1,100 @@
+#pragma once
+// Training for the quality benchmarks: train a run config, or reuse the checkpoint of an
+// identical earlier run (same whole configuration) kept under <work>/models, so a benchmark can
+// be re-run to add models without retraining the others.
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench_common.h"
+#include "engine/core/config.h"
+#include "engine/nn/trainer.h"
+
+namespace bench {
+
+struct Trained {
+  std::string name, kind, ckpt;
+  double train_s = 0;
+  bool reused = false;
+  // With keep_every > 0: the checkpoints at every keep_every steps, (step, path), ascending.
+  std::vector<std::pair<int64_t, std::string>> intermediate;
+};
+
+// The configuration as text, as the reuse key: runs of other kinds ignore the "moe" section,
+// so leaving it out keeps models trained before the section existed reusable.
+inline std::string config_key(const souplab::RunConfig& cfg) {
+  auto j = nlohmann::json::parse(souplab::to_json(cfg));
+  if (cfg.train.kind != "moe") j.erase("moe");
+  return j.dump(2);
+}
+
+// Trains `cfg` under <work>/runs/<name> (or reuses <work>/models/<name>.ckpt when its recorded
+// configuration is identical and `fresh` is false). keep_every > 0 also keeps a checkpoint every
+// keep_every steps (for curves over steps), as <work>/models/<name>.step<N>.ckpt.
+inline Trained train_or_reuse(const std::string& name, souplab::RunConfig cfg, const std::string& work,
+                              bool fresh, int64_t keep_every = 0) {
+  namespace fs = std::filesystem;
+  const fs::path models = fs::path(work) / "models";
+  fs::create_directories(models);
+  fs::create_directories(fs::path(work) / "runlogs");
+  cfg.train.out_dir = (fs::path(work) / "runs" / name).string();
+  cfg.train.run_name = "bench " + name;
+  if (keep_every > 0) {
+    cfg.train.checkpoint_interval = keep_every;
+    cfg.train.keep_checkpoints = int(cfg.train.steps / keep_every + 2);
+  }
+  const std::string key = config_key(cfg);
+  const fs::path ckpt = models / (name + ".ckpt"), meta = models / (name + ".json"),
+                 tfile = models / (name + ".time");
+  Trained t{name, cfg.train.kind, ckpt.string()};
+  auto intermediate_path = [&](int64_t step) {
+    return (models / (name + ".step" + std::to_string(step) + ".ckpt")).string();
+  };
+  auto list_intermediate = [&]() {
+    t.intermediate.clear();
+    if (keep_every <= 0) return true;
+    for (int64_t s = keep_every; s < cfg.train.steps; s += keep_every) {
+      if (!fs::exists(intermediate_path(s))) return false;
+      t.intermediate.emplace_back(s, intermediate_path(s));
+    }
+    t.intermediate.emplace_back(cfg.train.steps, ckpt.string());
+    return true;
+  };
+  if (!fresh && fs::exists(ckpt) && fs::exists(meta) && read_file(meta.string()) == key &&
+      list_intermediate()) {
+    t.train_s = std::stod(read_file(tfile.string()));
+    t.reused = true;
+    std::fprintf(stderr, "[%s] reusing %s (trained in %.0f s)\n", name.c_str(), ckpt.c_str(), t.train_s);
+    return t;
+  }
+  fs::remove_all(cfg.train.out_dir);
+  std::fprintf(stderr, "[%s] training %s, %lld steps...\n", name.c_str(), cfg.train.kind.c_str(),
+               (long long)cfg.train.steps);
+  souplab::TrainCallbacks cb;
+  cb.on_progress = [&](const souplab::TrainProgress& p) {
+    std::fprintf(stderr, "[%s] step %lld/%lld loss %.3f lr %.2e %.0f tok/s eta %.0f s\n", name.c_str(),
+                 (long long)p.step, (long long)p.total_steps, p.train_loss, p.lr, p.tokens_per_sec, p.eta_s);
+  };
+  cb.on_checkpoint = [&](const std::string& path, int64_t step) {
+    if (keep_every > 0 && step < cfg.train.steps && step % keep_every == 0)
+      fs::copy_file(path, intermediate_path(step), fs::copy_options::overwrite_existing);
+  };
+  const auto t0 = Clock::now();
+  auto trainer = souplab::Trainer::start_new(cfg, (fs::path(work) / "runlogs" / (name + ".sqlite")).string(), cb);
+  trainer->run(cb);
+  t.train_s = ms_since(t0) / 1000.0;
+  fs::copy_file(trainer->last_checkpoint(), ckpt, fs::copy_options::overwrite_existing);
+  trainer.reset();
+  fs::remove_all(cfg.train.out_dir);
+  std::ofstream(meta) << key;
+  std::ofstream(tfile) << t.train_s;
+  list_intermediate();
+  std::fprintf(stderr, "[%s] trained in %.0f s\n", name.c_str(), t.train_s);
+  return t;
+}
+
+}  // namespace bench
