@@ -1,12 +1,14 @@
 // souplab's dense training step against the same model and step in Python PyTorch
-// (bench/peer_dense_step.py under /usr/bin/python3, Debian's python3-torch), side by side:
-// the same initial weights and batch (written here to a safetensors file the script reads),
-// the same hyper-parameters and thread count. The Python peers run as co-processes, so rounds
-// alternate C++, Python, Python(foreach) ... inside one session; medians of the timed steps.
-// The first steps' losses of both sides are printed to show that they compute the same thing.
+// (bench/peer_dense_step.py), side by side: the same initial weights and batch (written here to
+// a safetensors file the script reads), the same hyper-parameters and thread count. The Python
+// peers run as co-processes, so rounds alternate C++, peer 1, peer 2 ... inside one session;
+// medians of the timed steps. The first steps' losses of every side are printed to show that
+// they compute the same thing. Peers: Debian's PyTorch 1.13 (/usr/bin/python3; torch.optim.AdamW
+// default and foreach) and, with --venv-python, the PyPI PyTorch 2.11 eager and torch.compile.
 //
 //   bench_peer [--quick] [--threads 2] [--reps ROUNDS] [--steps-per-round 3] [--batch 16]
-//              [--python /usr/bin/python3] [--script bench/peer_dense_step.py] [--init-only FILE]
+//              [--python /usr/bin/python3] [--venv-python VENV/bin/python]
+//              [--script bench/peer_dense_step.py] [--init-only FILE]
 #include <torch/torch.h>
 
 #include <signal.h>
@@ -150,54 +152,73 @@ int main(int argc, char** argv) {
     return 0;
   }
   const std::string threads = std::to_string(args.threads);
-  CoProcess py({python, script, "--file", file, "--threads", threads});
-  CoProcess pyf({python, script, "--file", file, "--threads", threads, "--foreach"});
-  const std::string ready = py.receive();
-  pyf.receive();
-  std::filesystem::remove_all(dir);  // both peers have read it
+  struct Peer {
+    std::string label;
+    std::unique_ptr<CoProcess> proc;
+    std::string ready;
+    std::vector<double> times, losses;
+  };
+  std::vector<Peer> peers;
+  auto add_peer = [&](const std::string& label, const std::string& py, std::vector<std::string> extra) {
+    std::vector<std::string> argv{py, script, "--file", file, "--threads", threads};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    peers.push_back({label, std::make_unique<CoProcess>(argv), "", {}, {}});
+  };
+  add_peer("PyTorch from Python, torch.optim.AdamW (default)", python, {});
+  add_peer("PyTorch from Python, torch.optim.AdamW(foreach=True)", python, {"--foreach"});
+  const std::string venv_python = args.get("venv-python", "");
+  if (!venv_python.empty()) {
+    add_peer("PyPI PyTorch, eager", venv_python, {});
+    add_peer("PyPI PyTorch, torch.compile", venv_python, {"--compile"});
+  }
+  for (auto& p : peers) p.ready = p.proc->receive();  // "ready <version> <threads> <mode>"
+  std::filesystem::remove_all(dir);  // every peer has read it
 
-  std::vector<double> t_cpp, t_py, t_pyf, l_cpp, l_py, l_pyf;
-  std::vector<double> r_cpp, r_py, r_pyf;  // per-round medians
+  std::vector<double> t_cpp, l_cpp;
   const std::string cmd = "steps " + std::to_string(per_round);
-  for (int r = 0; r < rounds; ++r) {
-    std::vector<double> a, b, c;
+  for (int r = 0; r < rounds; ++r) {  // interleaved: souplab, peer 1, peer 2, ...
+    std::vector<double> a;
     for (int s = 0; s < per_round; ++s) {
       auto ph = cpp.step(x, y, h, lr, clip);
       a.push_back(ph.total);
       l_cpp.push_back(ph.loss);
     }
-    py.send(cmd);
-    parse_reply(py.receive(), &b, &l_py);
-    pyf.send(cmd);
-    parse_reply(pyf.receive(), &c, &l_pyf);
-    // The first warmup_steps of each side are warm-up.
-    for (size_t i = 0; i < a.size(); ++i) {
-      const size_t global = size_t(r) * per_round + i;
-      if (global < size_t(warmup_steps)) continue;
-      t_cpp.push_back(a[i]);
-      t_py.push_back(b[i]);
-      t_pyf.push_back(c[i]);
+    std::vector<std::vector<double>> b(peers.size());
+    for (size_t i = 0; i < peers.size(); ++i) {
+      peers[i].proc->send(cmd);
+      parse_reply(peers[i].proc->receive(), &b[i], &peers[i].losses);
+    }
+    // The first warmup_steps of each side are warm-up (torch.compile compiles in its first).
+    for (size_t s = 0; s < a.size(); ++s) {
+      if (size_t(r) * per_round + s < size_t(warmup_steps)) continue;
+      t_cpp.push_back(a[s]);
+      for (size_t i = 0; i < peers.size(); ++i) peers[i].times.push_back(b[i][s]);
     }
   }
   const double tokens = double(B) * T;
-  const double mc_ms = bench::median(t_cpp), mp_ms = bench::median(t_py), mf_ms = bench::median(t_pyf);
-  std::printf("### Dense step: souplab (C++) vs PyTorch from Python (%s, batch %d x %d, %d threads; "
-              "%d rounds x %d steps interleaved, first %d steps warm-up; Python: %s)\n\n",
-              bench::describe(mc).c_str(), B, T, args.threads, rounds, per_round, warmup_steps,
-              ready.substr(6, ready.size() - 7).c_str());
-  Table t{{"implementation", "step ms (median)", "tokens/s", "souplab / this (tokens/s)"}};
-  t.rows.push_back({"souplab dense step (engine)", fmt("%.0f", mc_ms), fmt("%.0f", tokens / mc_ms * 1e3), "1.00x"});
-  t.rows.push_back({"PyTorch, torch.optim.AdamW (default)", fmt("%.0f", mp_ms),
-                    fmt("%.0f", tokens / mp_ms * 1e3), fmt("%.2fx", mp_ms / mc_ms)});
-  t.rows.push_back({"PyTorch, torch.optim.AdamW(foreach=True)", fmt("%.0f", mf_ms),
-                    fmt("%.0f", tokens / mf_ms * 1e3), fmt("%.2fx", mf_ms / mc_ms)});
+  const double mc_ms = bench::median(t_cpp);
+  std::printf("### Dense step: souplab (C++, libtorch %d.%d) vs PyTorch from Python (%s, batch %d x %d, %d "
+              "threads; %d rounds x %d steps interleaved, first %d steps warm-up)\n\n",
+              TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, bench::describe(mc).c_str(), B, T, args.threads, rounds,
+              per_round, warmup_steps);
+  Table t{{"implementation", "PyTorch", "step ms (median)", "tokens/s", "souplab / this (tokens/s)"}};
+  t.rows.push_back({"souplab dense step (engine)", "libtorch " + std::to_string(TORCH_VERSION_MAJOR) + "." +
+                    std::to_string(TORCH_VERSION_MINOR), fmt("%.0f", mc_ms), fmt("%.0f", tokens / mc_ms * 1e3), "1.00x"});
+  for (const auto& p : peers) {
+    const double ms = bench::median(p.times);
+    std::istringstream is(p.ready);
+    std::string word, version, nthreads, mode;
+    is >> word >> version >> nthreads >> mode;
+    t.rows.push_back({p.label, version + " (" + mode + ")", fmt("%.0f", ms), fmt("%.0f", tokens / ms * 1e3),
+                      fmt("%.2fx", ms / mc_ms)});
+  }
   t.print();
   std::printf("Same computation: loss after steps 1, 2, %d — souplab", int(l_cpp.size()));
   for (double v : {l_cpp[0], l_cpp[1], l_cpp.back()}) std::printf(" %.5f", v);
-  std::printf("; PyTorch");
-  for (double v : {l_py[0], l_py[1], l_py.back()}) std::printf(" %.5f", v);
-  std::printf("; PyTorch foreach");
-  for (double v : {l_pyf[0], l_pyf[1], l_pyf.back()}) std::printf(" %.5f", v);
+  for (const auto& p : peers) {
+    std::printf("; %s", p.label.c_str());
+    for (double v : {p.losses[0], p.losses[1], p.losses.back()}) std::printf(" %.5f", v);
+  }
   std::printf(".\n\n");
   return 0;
 }

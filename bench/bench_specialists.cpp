@@ -37,7 +37,9 @@
 #include "engine/core/corpus.h"
 #include "engine/core/domain_weights.h"
 #include "engine/nn/bank.h"
+#include "engine/nn/finetune.h"
 #include "engine/nn/specialist_impl.h"
+#include "engine/nn/target_text.h"
 #include "engine/nn/target_weights.h"
 #include "engine/nn/validation.h"
 
@@ -163,19 +165,10 @@ void build_corpus_and_targets(const fs::path& src, const fs::path& work, std::st
   std::ofstream(done) << "ok\n";
 }
 
-// W evenly spaced windows of T + 1 bytes over a text file, (W, T + 1) int64.
+// W evenly spread windows of T + 1 bytes over a target text, (W, T + 1) int64.
 torch::Tensor text_windows(const std::string& path, int T, int W) {
-  const std::string bytes = bench::read_file(path);
-  const int64_t L = int64_t(bytes.size());
-  if (L < T + 1) throw std::runtime_error(path + ": shorter than one window");
-  W = int(std::min<int64_t>(W, L / (T + 1)));
-  auto out = torch::empty({W, T + 1}, torch::kInt64);
-  auto acc = out.accessor<int64_t, 2>();
-  for (int64_t i = 0; i < W; ++i) {
-    const int64_t start = W == 1 ? 0 : i * (L - T - 1) / (W - 1);
-    for (int64_t t = 0; t <= T; ++t) acc[i][t] = int64_t(uint8_t(bytes[size_t(start + t)]));
-  }
-  return out;
+  const std::string bytes = read_target_text(path, 0, T + 1);
+  return spread_windows(bytes, 0, int64_t(bytes.size()), T, W);
 }
 
 // ---- configs --------------------------------------------------------------------------------
@@ -209,6 +202,7 @@ struct Variant {
 
 struct Scores {
   std::vector<double> mixtures, onehot, target_hist, target_fit, uniform;  // losses
+  std::vector<double> target_finetuned;  // after fine-tuning on the target's fit sample
 };
 
 double dot(const std::vector<double>& h, const std::vector<double>& l) {
@@ -244,7 +238,8 @@ double mixture_loss(const torch::Tensor& theta, const ModelConfig& mc, const Par
   return s;
 }
 
-Scores evaluate_model(const std::string& ckpt, bool soup, const EvalData& d, bool do_fit, int threads) {
+Scores evaluate_model(const std::string& ckpt, bool soup, const EvalData& d, bool do_fit, int threads,
+                      int64_t finetune_steps = 0) {
   auto bank = Bank::load(ckpt, "cpu");
   at::set_num_threads(threads);
   const size_t k = d.val.size();
@@ -266,6 +261,16 @@ Scores evaluate_model(const std::string& ckpt, bool soup, const EvalData& d, boo
                             : s.uniform[i]);
   for (size_t t = 0; t < d.targets.size(); ++t) {
     const auto& w = d.target_eval[t];
+    if (finetune_steps > 0) {  // the specialist at the histogram h (a dense model as it is), fine-tuned
+      FinetuneOptions fo;
+      fo.steps = finetune_steps;
+      fo.device = "cpu";
+      fo.holdout = 0.05;
+      const auto r = finetune_on_text(*bank->instantiate(soup ? d.target_hist[t] : uniform), d.target_fit_files[t], fo);
+      at::set_num_threads(threads);
+      const auto tuned = torch::from_blob(const_cast<float*>(r.theta.data()), {int64_t(r.theta.size())});
+      s.target_finetuned.push_back(mean_window_loss(tuned, mc, layout, w));
+    }
     if (!soup) {
       const double L = mean_window_loss(theta_u, mc, layout, w);
       s.target_hist.push_back(L);
@@ -294,7 +299,7 @@ std::string pct(double v) { return std::isnan(v) ? "-" : bench::fmt("%+.2f%%", 1
 
 json scores_json(const Scores& s) {
   return {{"mixtures", s.mixtures}, {"onehot", s.onehot}, {"target_hist", s.target_hist},
-          {"target_fit", s.target_fit}, {"uniform", s.uniform}};
+          {"target_fit", s.target_fit}, {"uniform", s.uniform}, {"target_finetuned", s.target_finetuned}};
 }
 
 }  // namespace
@@ -307,6 +312,7 @@ int main(int argc, char** argv) try {
   const std::string work = fs::absolute(args.get("work", "specialists-work")).string();
   const bool fresh = args.get("fresh", "0") == "1", do_fit = args.get("fit", "1") == "1";
   const int64_t curve_every = std::stoll(args.get("curve-every", "0"));
+  const int64_t finetune_steps = std::stoll(args.get("finetune-steps", "0"));
   fs::create_directories(work);
   setenv("SOUPLAB_DATA_DIR", (fs::path(work) / "data").c_str(), 0);
   setenv("SOUPLAB_CACHE_DIR", (fs::path(work) / "cache").c_str(), 0);
@@ -393,20 +399,21 @@ int main(int argc, char** argv) try {
   results["mixtures"] = d.mixtures;
   results["targets"] = d.targets;
   results["target_hist_h"] = d.target_hist;
-  const Scores ds = evaluate_model(dense.ckpt, false, d, false, args.threads);
+  const Scores ds = evaluate_model(dense.ckpt, false, d, false, args.threads, finetune_steps);
   results["models"]["dense"] = scores_json(ds);
   bench::Table t;
   t.header = {"variant", "mixtures", "one-hot", "targets (histogram h)", "targets (fit h)", "uniform h",
-              "train s"};
-  t.rows.push_back({"dense (baseline)", "0", "0", "0", "0", "0", bench::fmt("%.0f", dense.train_s)});
+              "fine-tuned on targets", "train s"};
+  t.rows.push_back({"dense (baseline)", "0", "0", "0", "0", "0", "0", bench::fmt("%.0f", dense.train_s)});
   for (size_t i = 0; i < variants.size(); ++i) {
     const bool soup = variants[i].cfg.train.kind == "soup";
-    const Scores s = evaluate_model(trained[i].ckpt, soup, d, do_fit, args.threads);
+    const Scores s = evaluate_model(trained[i].ckpt, soup, d, do_fit, args.threads, finetune_steps);
     results["models"][variants[i].name] = scores_json(s);
     results["models"][variants[i].name]["config"] = json::parse(to_json(variants[i].cfg));
     t.rows.push_back({variants[i].name, pct(mean_rel(s.mixtures, ds.mixtures)), pct(mean_rel(s.onehot, ds.onehot)),
                       pct(mean_rel(s.target_hist, ds.target_hist)), pct(mean_rel(s.target_fit, ds.target_fit)),
-                      pct(mean_rel(s.uniform, ds.uniform)), bench::fmt("%.0f", trained[i].train_s)});
+                      pct(mean_rel(s.uniform, ds.uniform)), pct(mean_rel(s.target_finetuned, ds.target_finetuned)),
+                      bench::fmt("%.0f", trained[i].train_s)});
     std::fprintf(stderr, "%s: mixtures %s one-hot %s targets %s / %s uniform %s\n", variants[i].name.c_str(),
                  t.rows.back()[1].c_str(), t.rows.back()[2].c_str(), t.rows.back()[3].c_str(),
                  t.rows.back()[4].c_str(), t.rows.back()[5].c_str());

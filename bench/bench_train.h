@@ -32,6 +32,35 @@ inline std::string config_key(const souplab::RunConfig& cfg) {
   return j.dump(2);
 }
 
+// Whether a stored key describes the same run as `key`. Keys that do not change what is trained
+// (threads, logging, evaluation and checkpoint intervals) are ignored. Config keys added after
+// a model was trained are absent from its stored key; the model counts as the same run when the
+// current value of each such key is the one every run had before the key existed.
+inline bool same_run(const std::string& stored, const std::string& key) {
+  if (stored == key) return true;
+  static const std::vector<std::pair<const char*, nlohmann::json>> kAdded = {
+      {"/train/h_per_step", 1}, {"/train/dense_mixture", "fixed"}, {"/train/init_from", ""},
+      {"/bank/expert_rank", 0}, {"/bank/alpha_centered", 0}};
+  nlohmann::json a, b;
+  try {
+    a = nlohmann::json::parse(stored);
+    b = nlohmann::json::parse(key);
+  } catch (const nlohmann::json::exception&) {
+    return false;
+  }
+  for (const char* path : {"/train/threads", "/train/log_interval", "/train/eval_interval",
+                           "/train/checkpoint_interval", "/train/keep_checkpoints"}) {
+    const nlohmann::json::json_pointer p(path);
+    for (auto* j : {&a, &b})
+      if (j->contains(p)) j->at(p.parent_pointer()).erase(p.back());
+  }
+  for (const auto& [path, legacy] : kAdded) {
+    const nlohmann::json::json_pointer p(path);
+    if (!a.contains(p) && b.contains(p) && b.at(p) == legacy) b.at(p.parent_pointer()).erase(p.back());
+  }
+  return a == b;
+}
+
 // Trains `cfg` under <work>/runs/<name> (or reuses <work>/models/<name>.ckpt when its recorded
 // configuration is identical and `fresh` is false). keep_every > 0 also keeps a checkpoint every
 // keep_every steps (for curves over steps), as <work>/models/<name>.step<N>.ckpt.
@@ -64,7 +93,7 @@ inline Trained train_or_reuse(const std::string& name, souplab::RunConfig cfg, c
     t.intermediate.emplace_back(cfg.train.steps, ckpt.string());
     return true;
   };
-  if (!fresh && fs::exists(ckpt) && fs::exists(meta) && read_file(meta.string()) == key &&
+  if (!fresh && fs::exists(ckpt) && fs::exists(meta) && same_run(read_file(meta.string()), key) &&
       list_intermediate()) {
     t.train_s = std::stod(read_file(tfile.string()));
     t.reused = true;

@@ -10,9 +10,12 @@ Initial weights, the batch and the hyper-parameters come from a safetensors file
 bench_peer (read here with json + numpy: Debian has no safetensors package).
 
 Driven by bench_peer over stdin/stdout so both sides run interleaved in one session:
-  prints "ready", then for each line "steps N" runs N steps and prints
-  "ms t1 .. tN loss l1 .. lN"; "quit" ends.
-Run with Debian's interpreter: /usr/bin/python3 (python3-torch).
+  prints "ready <torch version> <threads> <mode>", then for each line "steps N" runs N steps
+  and prints "ms t1 .. tN loss l1 .. lN"; "quit" ends.
+Runs under Debian's interpreter (/usr/bin/python3, python3-torch 1.13) or the project's PyPI
+venv (torch 2.11, scripts/install-py-tools.sh). On torch 2.x attention is the fused
+scaled_dot_product_attention, as a user of a modern PyTorch writes it; --compile wraps the
+forward and loss in torch.compile (inductor, C++ kernels on the CPU).
 """
 import argparse
 import json
@@ -62,6 +65,8 @@ class Peer:
         self.opt = torch.optim.AdamW(groups, lr=self.lr, betas=(float(meta["beta1"]), float(meta["beta2"])),
                                      eps=float(meta["eps"]), **kw)
         self.params = list(self.W.values())
+        self.sdpa = hasattr(F, "scaled_dot_product_attention")
+        self.loss_fn = self.loss
 
     def forward(self, idx):
         W, B, T, C, nh = self.W, idx.shape[0], idx.shape[1], self.C, self.nh
@@ -69,14 +74,18 @@ class Peer:
         x = F.embedding(idx, W["wte.weight"]) + W["wpe.weight"][:T]  # (B, T, C)
         causal = torch.ones(T, T, dtype=torch.bool).triu(1)
         scale = 1.0 / hs ** 0.5
+        sdpa = self.sdpa
         for i in range(self.L):
             p = f"h.{i}."
             a = F.layer_norm(x, (C,), W[p + "ln_1.weight"], W[p + "ln_1.bias"], 1e-5).view(B * T, C)
             qkv = torch.addmm(W[p + "attn.c_attn.bias"], a, W[p + "attn.c_attn.weight"]).view(B, T, 3, nh, hs)
             q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))  # (B, nh, T, hs)
-            att = (q @ k.transpose(-2, -1)) * scale
-            att = att.masked_fill(causal, float("-inf")).softmax(-1)
-            y = (att @ v).transpose(1, 2).reshape(B * T, C)
+            if sdpa:
+                y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            else:
+                att = (q @ k.transpose(-2, -1)) * scale
+                y = att.masked_fill(causal, float("-inf")).softmax(-1) @ v
+            y = y.transpose(1, 2).reshape(B * T, C)
             x = x + torch.addmm(W[p + "attn.c_proj.bias"], y, W[p + "attn.c_proj.weight"]).view(B, T, C)
             m = F.layer_norm(x, (C,), W[p + "ln_2.weight"], W[p + "ln_2.bias"], 1e-5).view(B * T, C)
             m = F.gelu(torch.addmm(W[p + "mlp.c_fc.bias"], m, W[p + "mlp.c_fc.weight"]), approximate="tanh")
@@ -84,10 +93,13 @@ class Peer:
         x = F.layer_norm(x, (C,), W["ln_f.weight"], W["ln_f.bias"], 1e-5)
         return x @ W["wte.weight"].t()  # tied output embedding: (B, T, V)
 
+    def loss(self, x, y):
+        logits = self.forward(x)
+        return F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+
     def step(self):
         self.opt.zero_grad()
-        logits = self.forward(self.x)
-        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), self.y.reshape(-1))
+        loss = self.loss_fn(self.x, self.y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.params, self.clip)
         self.opt.step()
@@ -99,11 +111,18 @@ def main():
     ap.add_argument("--file", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--foreach", action="store_true", help="torch.optim.AdamW(foreach=True)")
+    ap.add_argument("--compile", action="store_true", help="torch.compile the forward and loss")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.set_num_interop_threads(1)
     peer = Peer(a.file, a.foreach)
-    print("ready", torch.__version__, torch.get_num_threads(), flush=True)
+    mode = "eager"
+    if a.compile:
+        peer.loss_fn = torch.compile(peer.loss)
+        mode = "torch.compile"
+    if peer.sdpa:
+        mode += "+sdpa"
+    print("ready", torch.__version__, torch.get_num_threads(), mode, flush=True)
     for line in sys.stdin:
         cmd = line.split()
         if not cmd or cmd[0] == "quit":

@@ -11,7 +11,9 @@ exclude='^cli_'  # shell tests drive the CLI; the engine suites cover the same c
 generator=()
 command -v ninja >/dev/null 2>&1 && generator=(-G Ninja)
 # Release + -g1: sanitizer reports keep function names and lines, the build stays affordable.
-cmake -S . -B "$build" "${generator[@]}" -DSOUPLAB_SANITIZE=ON -DSOUPLAB_BUILD_GUI=OFF \
+# The export suites run the exports in onnxruntime and transformers from the PyPI venv.
+venv=$(bash scripts/install-py-tools.sh)
+cmake -S . -B "$build" "${generator[@]}" -DSOUPLAB_SANITIZE=ON -DSOUPLAB_BUILD_GUI=OFF -DSOUPLAB_PY_VENV="$venv" \
       -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -g1 -DNDEBUG" >/dev/null
 mapfile -t tests < <(cd "$build" && ctest -N -L "$labels" -E "$exclude" | sed -n 's/^ *Test *#[0-9]*: //p')
 cmake --build "$build" -j "${SOUPLAB_JOBS:-$(nproc)}" --target "${tests[@]}"

@@ -17,6 +17,7 @@ int cmd_eval(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
 int cmd_runs(int argc, char** argv);
 int cmd_export(int argc, char** argv);
+int cmd_finetune(int argc, char** argv);
 int cmd_corpus_cluster(int argc, char** argv);  // corpus cluster (domain_commands.cpp)
 int cmd_weights(int argc, char** argv);
 int cmd_merge(int argc, char** argv);  // merge_commands.cpp

@@ -26,6 +26,7 @@ const Command kCommands[] = {
     {"generate", souplab::cli::cmd_generate, "sample text from the specialist at h"},
     {"runs", souplab::cli::cmd_runs, "list|show: the run log"},
     {"export", souplab::cli::cmd_export, "export the specialist at h (safetensors, ONNX)"},
+    {"finetune", souplab::cli::cmd_finetune, "fine-tune the specialist at h (or a dense model) on a target text and export it"},
     {"merge", souplab::cli::cmd_merge, "merge models: linear, task arithmetic, TIES, DARE (exported like a specialist)"},
     {"weights", souplab::cli::cmd_weights, "domain weights h for a target text (histogram or fit)"},
     {"experts", souplab::cli::cmd_experts, "train one LoRA or full fine-tuned expert per domain from a base"},

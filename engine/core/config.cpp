@@ -68,8 +68,10 @@ void bind(Binder& b, BankConfig& c) {
   b.field("coef_hidden", c.coef_hidden);
   b.field("expert_init_scale", c.expert_init_scale);
   b.field("alpha_init_l1", c.alpha_init_l1);
+  b.field("alpha_centered", c.alpha_centered);
   b.field("expert_lr_scale", c.expert_lr_scale);
   b.field("coef_lr_scale", c.coef_lr_scale);
+  b.field("expert_rank", c.expert_rank);
 }
 
 void bind(Binder& b, MoeConfig& c) {
@@ -109,6 +111,7 @@ void bind(Binder& b, TrainConfig& c) {
   b.field("support_max", c.support_max);
   b.field("h_per_step", c.h_per_step);
   b.field("dense_mixture", c.dense_mixture);
+  b.field("init_from", c.init_from);
   b.field("mixture", c.mixture);
   b.field("threads", c.threads);
 }
@@ -211,8 +214,11 @@ void validate(const BankConfig& c) {
   require(c.expert_init_scale >= 0 && c.expert_init_scale <= 10,
           "expert_init_scale must be in 0..10");
   require(c.alpha_init_l1 >= 0 && c.alpha_init_l1 <= 1000, "alpha_init_l1 must be in 0..1000");
+  require(c.alpha_centered == 0 || c.alpha_centered == 1, "alpha_centered must be 0 or 1");
   require(c.expert_lr_scale >= 0 && c.expert_lr_scale <= 100, "expert_lr_scale must be in 0..100");
   require(c.coef_lr_scale >= 0 && c.coef_lr_scale <= 100, "coef_lr_scale must be in 0..100");
+  require(c.expert_rank >= 0 && c.expert_rank <= 4096,
+          "expert_rank must be in 0..4096 (0 = full experts), got " + std::to_string(c.expert_rank));
 }
 
 void validate(const TrainConfig& c) {

@@ -29,6 +29,12 @@ struct BankConfig {
   // lr * (1 + expert_lr_scale * sum_j |alpha_j|). (At unit-RMS alpha, sum |alpha_j| was ~6 for
   // n = 8; docs/RESULTS.md.) 0 keeps PyTorch's default Linear init for the coefficient MLP.
   double alpha_init_l1 = 1.0;
+  // 1: b2 starts at minus the mean of alpha over the one-hot h, so the one-hot specialists'
+  // coefficients sum to zero: the soup near uniform h starts as S (the generic model) and each
+  // domain pulls its experts in its own direction instead of every domain sharing one common
+  // offset (with ReLU features all one-hot alphas are ~0.3-correlated, so every step's gradient
+  // would move every specialist alike). 0: b2 = 0.
+  int alpha_centered = 0;
   // Learning rates of the experts E and of the coefficient MLP, relative to train.lr (S always
   // trains at train.lr). Adam normalises each tensor's gradient, so every expert moves by ~lr per
   // step however small its alpha_j is, and every coefficient-MLP weight does too, which swings
@@ -37,6 +43,11 @@ struct BankConfig {
   // with it and let one-hot specialists beat it on their domain (docs/RESULTS.md, ablation).
   double expert_lr_scale = 0.125;
   double coef_lr_scale = 0.1;
+  // Low-rank experts (DESIGN §1.1, the paper's cheaper bank): 0 = full experts (E_j has the
+  // base model's P floats); r > 0 = every weight matrix W (in x out) of E_j is U_j V_j with U_j
+  // (in x r) and V_j (r x out), vectors (biases, norms) stay full. About P/(r*(in+out)/(in*out))
+  // times fewer floats per expert, so more experts fit the same memory.
+  int expert_rank = 0;
 };
 
 // The sparse mixture-of-experts (DESIGN §1.2), used when train.kind is "moe": the base model
@@ -87,6 +98,10 @@ struct TrainConfig {
   // gradients; several spread each step over most domains while each expert still learns
   // from sparse mixtures. Must divide batch_size.
   int h_per_step = 1;
+  // Start S from a trained model instead of random values: a checkpoint (a dense run, or a soup's
+  // uniform-h specialist) or an exported specialist folder of the same model size. The experts
+  // keep their own initialisation (bank.expert_init_scale; 0 makes the soup start as that model).
+  std::string init_from;
   // Dense runs: "fixed" trains on `mixture` (uniform when empty); "sampled" draws each step's
   // mixtures from pi like a soup (a diagnostic for the skewed-batch effect).
   std::string dense_mixture = "fixed";

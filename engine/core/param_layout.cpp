@@ -55,6 +55,14 @@ ParamLayout gpt_param_layout(const ModelConfig& c) {
   return layout;
 }
 
+int64_t expert_size(const ParamLayout& layout, int rank) {
+  if (rank <= 0) return layout.total;
+  int64_t q = 0;
+  for (const auto& e : layout.entries)
+    q += e.shape.size() == 2 ? int64_t(rank) * (e.shape[0] + e.shape[1]) : e.numel;
+  return q;
+}
+
 ParamCounts param_counts(const ModelConfig& m, const BankConfig& b, int n_domains) {
   validate(m);
   validate(b);
@@ -62,8 +70,8 @@ ParamCounts param_counts(const ModelConfig& m, const BankConfig& b, int n_domain
   ParamCounts pc;
   pc.base = V * C + T * C + L * (12 * C * C + 13 * C) + 2 * C;
   pc.shared = pc.base;
-  pc.per_expert = b.n_experts > 0 ? pc.base : 0;
-  pc.experts = int64_t(b.n_experts) * pc.base;
+  pc.per_expert = b.n_experts == 0 ? 0 : b.expert_rank > 0 ? expert_size(gpt_param_layout(m), b.expert_rank) : pc.base;
+  pc.experts = int64_t(b.n_experts) * pc.per_expert;
   const int64_t k = n_domains, H = b.coef_hidden, n = b.n_experts;
   pc.coef_mlp = n > 0 ? k * H + H + H * n + n : 0;
   pc.total = pc.shared + pc.experts + pc.coef_mlp;

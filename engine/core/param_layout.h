@@ -43,6 +43,10 @@ struct ParamCounts {
   int64_t active = 0;        // used per token: P for soup/dense; MoE: shared + k experts + router
 };
 
+// Floats of one expert E_j: P for full experts (rank 0); with low-rank experts of rank r, every
+// matrix (in x out) of the layout holds r*(in + out) (U_j then V_j) and every vector its own size.
+int64_t expert_size(const ParamLayout& layout, int rank);
+
 // The closed form P = V*C + T*C + L*(12*C^2 + 13*C) + 2*C, plus the bank on top of it.
 ParamCounts param_counts(const ModelConfig& m, const BankConfig& b, int n_domains);
 

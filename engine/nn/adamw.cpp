@@ -14,6 +14,7 @@ AdamW::AdamW(std::vector<torch::Tensor> params, std::vector<torch::Tensor> decay
   TORCH_CHECK(lr_scales_.size() == params_.size(), "AdamW: one learning-rate scale per parameter");
   for (auto& mask : masks_)
     if (mask.defined()) mask = mask.contiguous();
+  factored_.resize(params_.size());
   for (const auto& p : params_) {
     TORCH_CHECK(p.is_contiguous(), "AdamW: parameters must be contiguous");
     m_.push_back(torch::zeros_like(p, torch::MemoryFormat::Contiguous).detach());
@@ -25,6 +26,15 @@ void AdamW::zero_grad() {
   for (auto& p : params_) p.mutable_grad() = torch::Tensor();
 }
 
+void AdamW::set_factored_grad(size_t i, FactoredGrad g) {
+  TORCH_CHECK(i < params_.size(), "AdamW: no parameter ", i);
+  const auto& p = params_[i];
+  TORCH_CHECK(p.dim() == 2 && g.A.dim() == 2 && g.D.dim() == 2 && g.A.size(0) == g.D.size(0) &&
+                  g.A.size(1) == p.size(0) && g.D.size(1) == p.size(1),
+              "AdamW: a factored gradient A (G, n), D (G, P) for a parameter (n, P)");
+  factored_[i] = {g.A.contiguous(), g.D.contiguous()};
+}
+
 void AdamW::step(double lr, double grad_scale) {
   torch::NoGradGuard no_grad;
   ++step_;
@@ -32,12 +42,25 @@ void AdamW::step(double lr, double grad_scale) {
   const double bc2 = 1.0 - std::pow(o_.beta2, double(step_));
   for (size_t i = 0; i < params_.size(); ++i) {
     const auto& p = params_[i];
-    if (!p.grad().defined()) continue;
+    FactoredGrad f = std::move(factored_[i]);
+    factored_[i] = {};
+    const bool cpu32 = p.device().is_cpu() && p.scalar_type() == torch::kFloat32;
     const double lr_i = lr * lr_scales_[i];
-    if (p.device().is_cpu() && p.scalar_type() == torch::kFloat32 && p.grad().is_contiguous())
+    if (f.defined()) {
+      if (cpu32) {
+        factored_[i] = std::move(f);  // the kernel reads it from there
+        step_factored_cpu(i, float(lr_i), float(grad_scale), float(bc1), float(1.0 / std::sqrt(bc2)));
+        factored_[i] = {};
+      } else {
+        step_tensor_ops(i, f.materialize(), lr_i, grad_scale, bc1, bc2);
+      }
+      continue;
+    }
+    if (!p.grad().defined()) continue;
+    if (cpu32 && p.grad().is_contiguous())
       step_fused_cpu(i, float(lr_i), float(grad_scale), float(bc1), float(1.0 / std::sqrt(bc2)));
     else
-      step_tensor_ops(i, lr_i, grad_scale, bc1, bc2);
+      step_tensor_ops(i, p.grad(), lr_i, grad_scale, bc1, bc2);
   }
 }
 
@@ -79,10 +102,73 @@ void AdamW::step_fused_cpu(size_t i, float lr, float grad_scale, float bc1, floa
   });
 }
 
+// The update of a (n, P) parameter from its factored gradient A^T D, one pass over memory: for
+// each element E[j, p] the gradient sum_g A[g, j] D[g, p] is formed in a register from the G
+// values of column p of D (which stay in cache while the n rows go by) and used at once, so
+// neither the n x P gradient nor a second pass over E, m, v exists. Elements are independent:
+// the result does not depend on how parallel_for splits the columns.
+void AdamW::step_factored_cpu(size_t i, float lr, float grad_scale, float bc1, float inv_sqrt_bc2) {
+  const auto& f = factored_[i];
+  const auto A = f.A.to(torch::kCPU, torch::kFloat32).contiguous();
+  const auto D = f.D.to(torch::kFloat32).contiguous();
+  const int64_t G = A.size(0), n = A.size(1), P = D.size(1);
+  const float* ap = A.data_ptr<float>();
+  const float* dp = D.data_ptr<float>();
+  float* pp = params_[i].data_ptr<float>();
+  float* mp = m_[i].data_ptr<float>();
+  float* vp = v_[i].data_ptr<float>();
+  const float* mask = masks_[i].defined() ? masks_[i].data_ptr<float>() : nullptr;
+  const int64_t mask_len = mask ? masks_[i].numel() : 1;
+  TORCH_CHECK(!mask || mask_len == 1 || mask_len == P, "AdamW: a factored gradient's mask must be (P) or (1)");
+  const float b1 = float(o_.beta1), b2 = float(o_.beta2), eps = float(o_.eps);
+  const float step_size = lr / bc1, decay = lr * float(o_.weight_decay);
+  constexpr int64_t kBlock = 2048;  // columns per block: G x 8 KiB of D stay in L1/L2 over the n rows
+  at::parallel_for(0, (P + kBlock - 1) / kBlock, 1, [&](int64_t b0, int64_t b1_) {
+    std::vector<float> g(kBlock);
+    for (int64_t blk = b0; blk < b1_; ++blk) {
+      const int64_t lo = blk * kBlock, len = std::min(kBlock, P - lo);
+      for (int64_t j = 0; j < n; ++j) {
+        for (int64_t c = 0; c < len; ++c) g[size_t(c)] = 0;
+        for (int64_t r = 0; r < G; ++r) {  // g = sum_r A[r, j] D[r, lo:lo+len]
+          const float a = ap[r * n + j] * grad_scale;
+          const float* Dr = dp + r * P + lo;
+          for (int64_t c = 0; c < len; ++c) g[size_t(c)] += a * Dr[c];
+        }
+        float* Pj = pp + j * P + lo;
+        float* Mj = mp + j * P + lo;
+        float* Vj = vp + j * P + lo;
+        for (int64_t c = 0; c < len; ++c) {
+          const float d = mask ? decay * mask[mask_len == 1 ? 0 : lo + c] : 0.0f;
+          const float gc = g[size_t(c)];
+          const float x = Pj[c] - d * Pj[c];
+          const float m = b1 * Mj[c] + (1 - b1) * gc;
+          const float v = b2 * Vj[c] + (1 - b2) * gc * gc;
+          Mj[c] = m;
+          Vj[c] = v;
+          Pj[c] = x - step_size * m / (__builtin_sqrtf(v) * inv_sqrt_bc2 + eps);
+        }
+      }
+    }
+  });
+}
+
+double FactoredGrad::squared_norm() const {
+  // ||A^T D||_F^2 = sum_{g,h} (A A^T)[g, h] (D D^T)[g, h]
+  torch::NoGradGuard no_grad;
+  const auto a = A.to(torch::kFloat64), d = D.to(torch::kFloat32);
+  const auto dd = torch::mm(d, d.t()).to(torch::kFloat64);
+  return (torch::mm(a, a.t()).to(dd.device()) * dd).sum().item<double>();
+}
+
+torch::Tensor FactoredGrad::materialize() const {
+  torch::NoGradGuard no_grad;
+  return torch::mm(A.t().to(D.device(), D.scalar_type()), D);
+}
+
 // The same update with tensor ops, for CUDA and other devices.
-void AdamW::step_tensor_ops(size_t i, double lr, double grad_scale, double bc1, double bc2) {
+void AdamW::step_tensor_ops(size_t i, const torch::Tensor& grad, double lr, double grad_scale, double bc1, double bc2) {
   auto& p = params_[i];
-  const auto g = grad_scale == 1.0 ? p.grad() : p.grad() * grad_scale;
+  const auto g = grad_scale == 1.0 ? grad : grad * grad_scale;
   if (o_.weight_decay > 0 && masks_[i].defined()) p.sub_(p * masks_[i], lr * o_.weight_decay);
   m_[i].mul_(o_.beta1).add_(g, 1.0 - o_.beta1);
   v_[i].mul_(o_.beta2).addcmul_(g, g, 1.0 - o_.beta2);
@@ -90,12 +176,19 @@ void AdamW::step_tensor_ops(size_t i, double lr, double grad_scale, double bc1, 
   p.addcdiv_(m_[i], denom, -lr / bc1);
 }
 
-double grad_clip_scale(const std::vector<torch::Tensor>& params, double max_norm, double* norm) {
+double grad_clip_scale(const std::vector<torch::Tensor>& params, double max_norm, double* norm,
+                       double extra_sq_norm) {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> norms;
   for (const auto& p : params)
     if (p.grad().defined()) norms.push_back(p.grad().norm(2).to(torch::kFloat64));
-  const double total = norms.empty() ? 0.0 : torch::stack(norms).norm(2).item<double>();  // sync point
+  double total = 0;
+  if (extra_sq_norm == 0) {
+    total = norms.empty() ? 0.0 : torch::stack(norms).norm(2).item<double>();  // sync point
+  } else {
+    const double sq = norms.empty() ? 0.0 : torch::stack(norms).pow(2).sum().item<double>();
+    total = std::sqrt(sq + extra_sq_norm);
+  }
   if (norm) *norm = total;
   return max_norm > 0 && total > max_norm ? max_norm / (total + 1e-6) : 1.0;
 }

@@ -15,6 +15,20 @@ struct AdamWOptions {
   double beta1 = 0.9, beta2 = 0.95, eps = 1e-8, weight_decay = 0.1;
 };
 
+// The gradient of a parameter of shape (n, P) given in factored form A^T D, with A (G, n) and
+// D (G, P): the soup experts' gradient (dL/dE_j = sum_g A[g, j] dL/dtheta_g) as the backward
+// pass leaves it, so the n x P gradient is never written to memory (DESIGN §5, the fused soup
+// step). G is the number of h per step, usually a few.
+struct FactoredGrad {
+  torch::Tensor A, D;
+  bool defined() const { return A.defined(); }
+  // ||A^T D||_F^2 from the G x G Gram matrices, without forming A^T D.
+  double squared_norm() const;
+  // A^T D materialised: the reference the fused update is tested against, and the path for
+  // devices without a fused kernel.
+  torch::Tensor materialize() const;
+};
+
 class AdamW {
  public:
   // decay_masks[i]: undefined = no decay, else a tensor broadcastable to params[i] (1 = decay)
@@ -26,7 +40,10 @@ class AdamW {
 
   // One update with learning rate lr from the params' .grad(), each gradient multiplied by
   // grad_scale first (the clipping factor, applied on the fly instead of in a separate pass).
+  // A parameter given a factored gradient for this step uses that instead of .grad().
   void step(double lr, double grad_scale = 1.0);
+  // params[i]'s gradient for the next step() only, as A^T D (see FactoredGrad).
+  void set_factored_grad(size_t i, FactoredGrad g);
   // Drops the gradients (set to none): backward then writes fresh ones instead of adding to zeros.
   void zero_grad();
 
@@ -38,9 +55,11 @@ class AdamW {
 
  private:
   void step_fused_cpu(size_t i, float lr, float grad_scale, float bc1, float inv_sqrt_bc2);
-  void step_tensor_ops(size_t i, double lr, double grad_scale, double bc1, double bc2);
+  void step_factored_cpu(size_t i, float lr, float grad_scale, float bc1, float inv_sqrt_bc2);
+  void step_tensor_ops(size_t i, const torch::Tensor& grad, double lr, double grad_scale, double bc1, double bc2);
 
   std::vector<torch::Tensor> params_, masks_, m_, v_;
+  std::vector<FactoredGrad> factored_;  // per parameter, for the next step only
   std::vector<double> lr_scales_;
   AdamWOptions o_;
   int64_t step_ = 0;
@@ -48,7 +67,8 @@ class AdamW {
 
 // The factor that brings the gradients' global L2 norm down to max_norm (1 when it is already
 // below, or when max_norm <= 0), for AdamW::step's grad_scale. `norm` receives the norm.
+// `extra_sq_norm` adds gradients not held in .grad() (a FactoredGrad's squared_norm()).
 double grad_clip_scale(const std::vector<torch::Tensor>& params, double max_norm,
-                       double* norm = nullptr);
+                       double* norm = nullptr, double extra_sq_norm = 0);
 
 }  // namespace souplab

@@ -9,11 +9,6 @@ namespace {
 
 constexpr double kLayerNormEps = 1e-5;
 
-torch::Tensor view_of(const torch::Tensor& theta, const ParamLayout& layout, const std::string& name) {
-  const ParamEntry& e = layout.at(name);
-  return theta.narrow(0, e.offset, e.numel).view(e.shape);
-}
-
 // x (N, in) @ w (in, out) + b: GPT-2's Conv1D orientation.
 torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
   return torch::addmm(b, x, w);
@@ -31,30 +26,69 @@ const char* linear_site_name(LinearSite s) {
   return "?";
 }
 
-GptWeights gpt_weights(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout) {
+namespace {
+
+// The weights of one model from its entries' tensors, in layout order.
+GptWeights weights_from(const std::vector<torch::Tensor>& parts, const ModelConfig& c, const ParamLayout& layout) {
+  size_t next = 0;
+  auto take = [&](const std::string& name) {  // entries come in layout order: check, then take
+    TORCH_CHECK(next < parts.size() && layout.entries[next].name == name, "gpt_weights: layout out of order at ", name);
+    return parts[next++];
+  };
   GptWeights w;
-  w.wte = view_of(theta, layout, "wte.weight");
-  w.wpe = view_of(theta, layout, "wpe.weight");
-  w.ln_f_w = view_of(theta, layout, "ln_f.weight");
-  w.ln_f_b = view_of(theta, layout, "ln_f.bias");
+  w.wte = take("wte.weight");
+  w.wpe = take("wpe.weight");
   for (int i = 0; i < c.n_layer; ++i) {
     const std::string h = "h." + std::to_string(i) + ".";
     GptWeights::Block b;
-    b.ln_1_w = view_of(theta, layout, h + "ln_1.weight");
-    b.ln_1_b = view_of(theta, layout, h + "ln_1.bias");
-    b.attn_w = view_of(theta, layout, h + "attn.c_attn.weight");
-    b.attn_b = view_of(theta, layout, h + "attn.c_attn.bias");
-    b.proj_w = view_of(theta, layout, h + "attn.c_proj.weight");
-    b.proj_b = view_of(theta, layout, h + "attn.c_proj.bias");
-    b.ln_2_w = view_of(theta, layout, h + "ln_2.weight");
-    b.ln_2_b = view_of(theta, layout, h + "ln_2.bias");
-    b.fc_w = view_of(theta, layout, h + "mlp.c_fc.weight");
-    b.fc_b = view_of(theta, layout, h + "mlp.c_fc.bias");
-    b.mlp_proj_w = view_of(theta, layout, h + "mlp.c_proj.weight");
-    b.mlp_proj_b = view_of(theta, layout, h + "mlp.c_proj.bias");
+    b.ln_1_w = take(h + "ln_1.weight");
+    b.ln_1_b = take(h + "ln_1.bias");
+    b.attn_w = take(h + "attn.c_attn.weight");
+    b.attn_b = take(h + "attn.c_attn.bias");
+    b.proj_w = take(h + "attn.c_proj.weight");
+    b.proj_b = take(h + "attn.c_proj.bias");
+    b.ln_2_w = take(h + "ln_2.weight");
+    b.ln_2_b = take(h + "ln_2.bias");
+    b.fc_w = take(h + "mlp.c_fc.weight");
+    b.fc_b = take(h + "mlp.c_fc.bias");
+    b.mlp_proj_w = take(h + "mlp.c_proj.weight");
+    b.mlp_proj_b = take(h + "mlp.c_proj.bias");
     w.blocks.push_back(std::move(b));
   }
+  w.ln_f_w = take("ln_f.weight");
+  w.ln_f_b = take("ln_f.bias");
   return w;
+}
+
+std::vector<int64_t> entry_sizes(const ParamLayout& layout) {
+  std::vector<int64_t> sizes;
+  for (const auto& e : layout.entries) sizes.push_back(e.numel);
+  return sizes;
+}
+
+}  // namespace
+
+// One split_with_sizes rather than a narrow per tensor: its backward writes dL/dtheta once (a
+// cat of the pieces' gradients), where each narrow's backward would write a zero-padded
+// full-size (P) tensor and autograd would then add ~12 L of them up.
+GptWeights gpt_weights(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout) {
+  auto parts = theta.split_with_sizes(entry_sizes(layout));
+  for (size_t i = 0; i < parts.size(); ++i) parts[i] = parts[i].view(layout.entries[i].shape);
+  return weights_from(parts, c, layout);
+}
+
+std::vector<GptWeights> gpt_weights_grouped(const torch::Tensor& thetas, const ModelConfig& c,
+                                            const ParamLayout& layout) {
+  const int64_t G = thetas.size(0);
+  std::vector<std::vector<torch::Tensor>> parts{size_t(G)};
+  const auto pieces = thetas.split_with_sizes(entry_sizes(layout), 1);  // (G, numel) each
+  for (size_t i = 0; i < pieces.size(); ++i) {
+    const auto rows = pieces[i].unbind(0);  // backward: one stack per entry
+    for (int64_t g = 0; g < G; ++g) parts[size_t(g)].push_back(rows[size_t(g)].view(layout.entries[i].shape));
+  }
+  std::vector<GptWeights> out;
+  for (const auto& p : parts) out.push_back(weights_from(p, c, layout));
+  return out;
 }
 
 void init_params(torch::Tensor theta, const ParamLayout& layout, double scale, double ones_value,
@@ -81,15 +115,13 @@ namespace {
 // The one forward pass. With a cache, idx holds the tokens after the cached ones and their keys
 // and values are appended; without one, idx is the whole sequence.
 // `mlp` (may be null) replaces some blocks' MLPs; the dense path pays one null check per block.
-torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
-                           const ParamLayout& layout, const torch::Tensor& idx, KVCache* cache,
-                           const MlpOverride* mlp, const GptAdapter* ad) {
+torch::Tensor forward_impl(const GptWeights& w, const ModelConfig& c, const torch::Tensor& idx,
+                           KVCache* cache, const MlpOverride* mlp, const GptAdapter* ad) {
   TORCH_CHECK(idx.dim() == 2, "gpt_forward: idx must be (B, T)");
   const int64_t B = idx.size(0), T = idx.size(1), C = c.n_embd, nh = c.n_head, hs = C / nh;
   const int64_t past = cache ? cache->length : 0, total = past + T;
   TORCH_CHECK(total <= c.block_size, "gpt_forward: ", total, " positions exceed block_size ",
               c.block_size);
-  const GptWeights w = gpt_weights(theta, c, layout);
   if (cache && cache->keys.empty()) {
     cache->keys.resize(w.blocks.size());
     cache->values.resize(w.blocks.size());
@@ -148,19 +180,23 @@ torch::Tensor forward_impl(const torch::Tensor& theta, const ModelConfig& c,
 torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
                           const ParamLayout& layout, const torch::Tensor& idx,
                           const GptAdapter* adapter) {
-  return forward_impl(theta, c, layout, idx, nullptr, nullptr, adapter);
+  return forward_impl(gpt_weights(theta, c, layout), c, idx, nullptr, nullptr, adapter);
 }
 
 torch::Tensor gpt_forward_with_mlp(const torch::Tensor& theta, const ModelConfig& c,
                                    const ParamLayout& layout, const torch::Tensor& idx,
                                    const MlpOverride& mlp, KVCache* cache) {
-  return forward_impl(theta, c, layout, idx, cache, &mlp, nullptr);
+  return forward_impl(gpt_weights(theta, c, layout), c, idx, cache, &mlp, nullptr);
 }
 
 torch::Tensor gpt_forward_cached(const torch::Tensor& theta, const ModelConfig& c,
                                  const ParamLayout& layout, const torch::Tensor& idx, KVCache& cache,
                                  const GptAdapter* adapter) {
-  return forward_impl(theta, c, layout, idx, &cache, nullptr, adapter);
+  return forward_impl(gpt_weights(theta, c, layout), c, idx, &cache, nullptr, adapter);
+}
+
+torch::Tensor gpt_forward(const GptWeights& w, const ModelConfig& c, const torch::Tensor& idx) {
+  return forward_impl(w, c, idx, nullptr, nullptr, nullptr);
 }
 
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {

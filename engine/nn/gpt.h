@@ -22,6 +22,10 @@ struct GptWeights {
   std::vector<Block> blocks;
 };
 GptWeights gpt_weights(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout);
+// The weights of G models at once from thetas (G, P), e.g. the soup's specialists of one step;
+// backward writes dL/dthetas once.
+std::vector<GptWeights> gpt_weights_grouped(const torch::Tensor& thetas, const ModelConfig& c,
+                                            const ParamLayout& layout);
 
 // Fills theta in place with GPT-2's initialisation, scaled by `scale` (experts start small),
 // using `generator`'s stream. Norm weights start at 1 * ones_value (0 for experts).
@@ -60,6 +64,9 @@ struct GptAdapter {
 torch::Tensor gpt_forward(const torch::Tensor& theta, const ModelConfig& c,
                           const ParamLayout& layout, const torch::Tensor& idx,
                           const GptAdapter* adapter = nullptr);
+
+// The same forward from weights already split out of theta (gpt_weights_grouped).
+torch::Tensor gpt_forward(const GptWeights& w, const ModelConfig& c, const torch::Tensor& idx);
 
 // Keys and values of the tokens seen so far, per layer: what makes sampling one token cost one
 // token's forward instead of a whole context's.

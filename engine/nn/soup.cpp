@@ -15,14 +15,31 @@ SoupBank::SoupBank(const ModelConfig& model, const BankConfig& bank, int n_domai
   auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   const int64_t P = layout_.total, n = bank.n_experts, H = bank.coef_hidden, k = n_domains;
   shared_ = torch::zeros({P}, opts).requires_grad_(true);
+  if (n > 0 && bank.expert_rank > 0) {
+    int64_t q = 0;
+    for (const auto& e : layout_.entries) {
+      const bool matrix = e.shape.size() == 2;
+      blocks_.push_back({e.numel, q, matrix ? e.shape[0] : 0, matrix ? e.shape[1] : 0});
+      q += matrix ? bank.expert_rank * (e.shape[0] + e.shape[1]) : e.numel;
+    }
+  }
   if (n > 0) {
-    experts_ = torch::zeros({n, P}, opts).requires_grad_(true);
+    experts_ = torch::zeros({n, expert_size(layout_, bank.expert_rank)}, opts).requires_grad_(true);
     w1_ = torch::zeros({H, k}, opts).requires_grad_(true);
     b1_ = torch::zeros({H}, opts).requires_grad_(true);
     w2_ = torch::zeros({n, H}, opts).requires_grad_(true);
     b2_ = torch::zeros({n}, opts).requires_grad_(true);
   }
   theta_decay_mask_ = decay_mask(layout_).to(device);
+  if (!blocks_.empty()) {  // the factors of a decayed matrix decay; vectors as in theta
+    expert_decay_mask_ = torch::zeros({experts_.size(1)});
+    for (size_t i = 0; i < blocks_.size(); ++i)
+      if (layout_.entries[i].decay)
+        expert_decay_mask_.narrow(0, blocks_[i].offset, blocks_[i].rows > 0
+                                                            ? bank.expert_rank * (blocks_[i].rows + blocks_[i].cols)
+                                                            : blocks_[i].numel).fill_(1.0);
+    expert_decay_mask_ = expert_decay_mask_.to(device);
+  }
 }
 
 void SoupBank::init(uint64_t seed) {
@@ -33,11 +50,18 @@ void SoupBank::init(uint64_t seed) {
   auto cpu_theta = torch::empty({layout_.total});
   init_params(cpu_theta, layout_, 1.0, 1.0, gen);
   shared_.copy_(cpu_theta);
-  const int64_t n = bank_.n_experts;
-  for (int64_t j = 0; j < n; ++j) {
+  const int64_t n = bank_.n_experts, r = bank_.expert_rank;
+  for (int64_t j = 0; j < n && r == 0; ++j) {
     init_params(cpu_theta, layout_, bank_.expert_init_scale, 0.0, gen);
     experts_[j].copy_(cpu_theta);
   }
+  // Low rank, as LoRA starts: U random (scaled like a fan-in init), V and the vectors zero, so
+  // every E_j = U_j V_j starts at 0 and the soup starts as S; V learns first, then U.
+  for (int64_t j = 0; j < n && r > 0; ++j)
+    for (const auto& b : blocks_)
+      if (b.rows > 0)
+        experts_[j].narrow(0, b.offset, b.rows * r).copy_(
+            torch::randn({b.rows * r}, gen) * (bank_.expert_init_scale / std::sqrt(double(b.rows))));
   if (n > 0) {
     // torch.nn.Linear's default: U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and bias.
     auto uniform = [&](const torch::Tensor& t, int64_t fan_in) {
@@ -56,8 +80,11 @@ void SoupBank::init(uint64_t seed) {
       b2_.zero_();
       auto probes = torch::eye(n_domains_, w1_.options());                  // (k, k): one-hot h
       auto hidden = torch::relu(torch::addmm(b1_, probes, w1_.t()));        // (k, H)
-      const double l1 = torch::matmul(hidden, w2_.t()).abs().sum(1).mean().item<double>();
+      auto alphas = torch::matmul(hidden, w2_.t());                        // (k, n)
+      if (bank_.alpha_centered) alphas = alphas - alphas.mean(0, true);
+      const double l1 = alphas.abs().sum(1).mean().item<double>();
       if (l1 > 0) w2_.mul_(bank_.alpha_init_l1 / l1);
+      if (bank_.alpha_centered) b2_.copy_(-torch::matmul(hidden, w2_.t()).mean(0));
     } else {
       uniform(b2_, bank_.coef_hidden);
     }
@@ -70,8 +97,35 @@ torch::Tensor SoupBank::alpha(const torch::Tensor& h) const {
   return torch::addmv(b2_, w2_, hidden);                 // (n)
 }
 
+torch::Tensor SoupBank::mix_experts(const torch::Tensor& A) const {
+  if (blocks_.empty()) return torch::mm(A, experts_);  // full experts
+  const int64_t G = A.size(0), n = bank_.n_experts, r = bank_.expert_rank;
+  std::vector<torch::Tensor> parts;
+  for (const auto& b : blocks_) {
+    if (b.rows == 0) {  // a vector: full expert copies
+      parts.push_back(torch::mm(A, experts_.narrow(1, b.offset, b.numel)));  // (G, numel)
+      continue;
+    }
+    // sum_j A_gj U_j V_j = [A_g1 U_1 .. A_gn U_n] (rows, n*r) @ [V_1; ..; V_n] (n*r, cols).
+    auto U = experts_.narrow(1, b.offset, b.rows * r).view({n, b.rows, r});
+    auto V = experts_.narrow(1, b.offset + b.rows * r, r * b.cols).reshape({n * r, b.cols});
+    auto UA = (U.unsqueeze(0) * A.view({G, n, 1, 1})).permute({0, 2, 1, 3}).reshape({G, b.rows, n * r});
+    parts.push_back(torch::matmul(UA, V).reshape({G, b.numel}));  // (G, rows * cols)
+  }
+  return torch::cat(parts, 1);  // (G, P), in layout order
+}
+
+torch::Tensor SoupBank::thetas(const torch::Tensor& H) const {
+  if (bank_.n_experts == 0) return shared_.unsqueeze(0).expand({H.size(0), layout_.total});
+  auto hidden = torch::relu(torch::addmm(b1_, H, w1_.t()));  // (G, hidden)
+  auto A = torch::addmm(b2_, hidden, w2_.t());               // (G, n)
+  if (!blocks_.empty()) return shared_.unsqueeze(0) + mix_experts(A);
+  return torch::addmm(shared_.unsqueeze(0), A, experts_);    // (G, P)
+}
+
 torch::Tensor SoupBank::theta(const torch::Tensor& h) const {
   if (bank_.n_experts == 0) return shared_;
+  if (!blocks_.empty()) return shared_ + mix_experts(alpha(h).unsqueeze(0)).squeeze(0);
   // S + alpha^T E: one pass over the bank. Written as a (1, n) x (n, P) product rather than
   // addmv over E^T so that E's gradient comes out (n, P)-contiguous, not through a transposed
   // strided add (measured: 1.6x faster backward at n = 32, bench/bench_train_step).
@@ -104,7 +158,7 @@ std::vector<torch::Tensor> SoupBank::decay_masks() const {
   std::vector<torch::Tensor> out{theta_decay_mask_};
   if (bank_.n_experts > 0) {
     auto full = torch::ones({1}, theta_decay_mask_.options());
-    out.push_back(theta_decay_mask_);  // E (n, P): broadcast over experts
+    out.push_back(blocks_.empty() ? theta_decay_mask_ : expert_decay_mask_);  // E: broadcast over experts
     out.push_back(full);               // coef.w1
     out.emplace_back();                // coef.b1
     out.push_back(full);               // coef.w2
@@ -118,23 +172,48 @@ TrainingLoss SoupBank::training_loss(const std::vector<std::vector<double>>& hs,
   TORCH_CHECK(!hs.empty(), "training_loss: no domain weights");
   TrainingLoss out;
   const int64_t G = int64_t(hs.size()), B = x.size(0);
-  if (bank_.n_experts == 0 || G == 1) {  // one theta for the whole batch
-    out.loss = lm_loss(forward(h_tensor(hs[0]), x), y);
-  } else {
-    TORCH_CHECK(B % G == 0, "training_loss: ", B, " rows do not split into ", G, " groups");
-    std::vector<torch::Tensor> rows;
-    for (const auto& h : hs) rows.push_back(h_tensor(h));
-    auto H = torch::stack(rows);                                               // (G, k)
-    auto hidden = torch::relu(torch::addmm(b1_, H, w1_.t()));                  // (G, hidden)
-    auto A = torch::addmm(b2_, hidden, w2_.t());                               // (G, n)
-    auto thetas = torch::addmm(shared_.unsqueeze(0), A, experts_);             // (G, P)
+  TORCH_CHECK(B % G == 0, "training_loss: ", B, " rows do not split into ", G, " groups");
+  // Each group's rows through its own theta; equal groups, so the loss is the mean over rows.
+  auto group_loss = [&](const torch::Tensor& theta) {  // theta (G, P)
+    const auto weights = gpt_weights_grouped(theta, model_, layout_);  // backward writes (G, P) once
     const int64_t b = B / G;
     torch::Tensor sum;
     for (int64_t g = 0; g < G; ++g) {
-      auto l = lm_loss(gpt_forward(thetas[g], model_, layout_, x.narrow(0, g * b, b)), y.narrow(0, g * b, b));
+      auto l = lm_loss(gpt_forward(weights[size_t(g)], model_, x.narrow(0, g * b, b)), y.narrow(0, g * b, b));
       sum = g == 0 ? l : sum + l;
     }
-    out.loss = sum / double(G);  // equal groups: the mean over all rows
+    return G == 1 ? sum : sum / double(G);
+  };
+  std::vector<torch::Tensor> rows;
+  for (const auto& h : hs) rows.push_back(h_tensor(h));
+  if (bank_.n_experts == 0) {
+    out.loss = lm_loss(gpt_forward(shared_, model_, layout_, x), y);
+  } else if (fused_ && blocks_.empty()) {
+    auto H = torch::stack(rows);                                         // (G, k)
+    auto A = torch::addmm(b2_, torch::relu(torch::addmm(b1_, H, w1_.t())), w2_.t());  // (G, n)
+    torch::Tensor theta;
+    {
+      torch::NoGradGuard no_grad;
+      theta = torch::addmm(shared_.unsqueeze(0), A.detach(), experts_);  // (G, P)
+    }
+    theta.requires_grad_(true);
+    out.loss = group_loss(theta);
+    out.after_backward = [this, A, theta]() {
+      torch::NoGradGuard no_grad;
+      const auto D = theta.grad();                     // dL/dtheta (G, P)
+      shared_.mutable_grad() = D.sum(0);               // dL/dS
+      const auto dA = torch::mm(D, experts_.t());      // dL/dalpha (G, n): one read of E
+      {
+        torch::AutoGradMode grad_on(true);
+        A.backward(dA);                                // into the coefficient MLP
+      }
+      return FactoredGrad{A.detach(), D};              // dL/dE = alpha^T D, left to AdamW
+    };
+    out.factored_index = 1;  // "E" in named_parameters()
+  } else if (G == 1) {  // autograd through E, one theta: exactly the forward of theta(h)
+    out.loss = lm_loss(forward(rows[0], x), y);
+  } else {
+    out.loss = group_loss(thetas(torch::stack(rows)));
   }
   out.lm = out.loss;
   return out;

@@ -2,7 +2,9 @@
 // The Soup-of-Experts bank (DESIGN §1.1): shared parameters S (P), experts E (n, P) in the
 // layout of the base model, and the coefficient MLP alpha = f(h) (k -> hidden -> n, ReLU).
 // theta(h) = S + alpha(h)^T E is one matrix-vector product over the whole bank. With n = 0 the
-// bank is a plain dense model (theta = S), so dense runs share all of this code.
+// bank is a plain dense model (theta = S), so dense runs share all of this code. Low-rank
+// experts (bank.expert_rank > 0) keep each weight matrix of E_j as U_j V_j (rows of E hold the
+// factors), and instantiation sums the products per matrix.
 #include <torch/torch.h>
 
 #include <string>
@@ -26,6 +28,8 @@ class SoupBank final : public TrainableModel {
   // h: (k) float on the bank's device. alpha: (n). theta: (P), differentiable w.r.t. the bank.
   torch::Tensor alpha(const torch::Tensor& h) const;
   torch::Tensor theta(const torch::Tensor& h) const;
+  // Several h at once: H (G, k) -> alpha (G, n) -> theta (G, P), with autograd.
+  torch::Tensor thetas(const torch::Tensor& H) const;
   // Logits of the soup at h for idx (B, T).
   torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& idx) const;
 
@@ -39,11 +43,18 @@ class SoupBank final : public TrainableModel {
   bool trains_on_sampled_h() const override { return bank_.n_experts > 0; }
   // With several h (train.h_per_step), every group of rows runs its own specialist theta(h_g),
   // all instantiated by one (G, n) x (n, P) product; the loss is the mean over all rows.
+  // The fused step (full experts, on by default): theta is a leaf of the backward pass, so
+  // autograd stops at dL/dtheta (G, P); after_backward forms dL/dS = sum_g dL/dtheta_g and
+  // dL/dalpha = dL/dtheta E^T (then the MLP's gradients) and hands E's gradient alpha^T dL/dtheta
+  // to AdamW in factored form, never writing the n x P gradient.
   TrainingLoss training_loss(const std::vector<std::vector<double>>& hs, const torch::Tensor& x,
                              const torch::Tensor& y) const override;
   // The bank at the uniform h on every domain, and (soup) each one-hot specialist on its own.
   EvalResult evaluate(const std::vector<DomainWindows>& val, int64_t step,
                       std::vector<Metric>* extra) const override;
+
+  // The fused step (default) or plain autograd through E (the reference; tests compare them).
+  void set_fused_step(bool on) { fused_ = on; }
 
   const ModelConfig& model_config() const { return model_; }
   const BankConfig& bank_config() const { return bank_; }
@@ -63,6 +74,18 @@ class SoupBank final : public TrainableModel {
   torch::Tensor experts_;  // (n, P); undefined when n = 0
   torch::Tensor w1_, b1_, w2_, b2_;  // coefficient MLP: (H, k), (H), (n, H), (n)
   torch::Tensor theta_decay_mask_;   // (P)
+  torch::Tensor expert_decay_mask_;  // (row of E) for low-rank experts
+
+  // Low-rank experts: where each layout entry's expert floats sit in a row of E.
+  struct ExpertBlock {
+    int64_t numel;          // the entry's floats in theta
+    int64_t offset;         // first float of the block in a row of E
+    int64_t rows, cols;     // matrix (in x out) factored as U (rows x r) then V (r x cols); 0 = vector
+  };
+  std::vector<ExpertBlock> blocks_;
+  bool fused_ = true;
+  // sum_j A[g, j] E_j for A (G, n): (G, P) — one product for full experts, per matrix for low rank.
+  torch::Tensor mix_experts(const torch::Tensor& A) const;
 };
 
 }  // namespace souplab

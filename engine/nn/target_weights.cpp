@@ -12,6 +12,7 @@
 #include "engine/core/raw_documents.h"
 #include "engine/core/safetensors.h"
 #include "engine/nn/soup.h"
+#include "engine/nn/target_text.h"
 #include "engine/nn/checkpoint.h"
 #include "engine/nn/device.h"
 #include "engine/nn/gpt.h"
@@ -188,19 +189,11 @@ FitResult fit_weights(const std::string& checkpoint, const std::string& target, 
   const int64_t k = bank.n_domains();
 
   // The target as the cache would hold it: documents, each followed by a form feed.
-  const RawDocuments raw = read_raw_documents(target, 64 << 20);
-  std::string bytes;
-  for (const auto& d : raw.docs) bytes.append(raw.buffer, size_t(d.offset), size_t(d.size)) += '\f';
-  if (bytes.size() < 9) throw file_error(target, "holds " + std::to_string(bytes.size()) + " bytes; fitting needs at least 9");
+  const std::string bytes = read_target_text(target, 64 << 20, 9);
   const int64_t L = int64_t(bytes.size());
   const int64_t T = std::min<int64_t>(mc.block_size, L - 1);
-  const int64_t W = std::max<int64_t>(1, std::min<int64_t>(o.max_windows, (L - 1) / T));
-  auto windows = torch::empty({W, T + 1}, torch::kInt64);  // (W, T + 1), evenly spread
-  auto acc = windows.accessor<int64_t, 2>();
-  for (int64_t i = 0; i < W; ++i) {
-    const int64_t start = W == 1 ? 0 : i * (L - T - 1) / (W - 1);
-    for (int64_t t = 0; t <= T; ++t) acc[i][t] = int64_t(uint8_t(bytes[size_t(start + t)]));
-  }
+  const auto windows = spread_windows(bytes, 0, L, T, o.max_windows);  // (W, T + 1)
+  const int64_t W = windows.size(0);
   r.windows = int(W);
   r.window_tokens = int(T);
 

@@ -11,6 +11,7 @@
 
 #include "engine/core/config.h"
 #include "engine/core/run_log.h"
+#include "engine/nn/adamw.h"
 #include "engine/nn/trainer.h"
 #include "engine/nn/validation.h"
 
@@ -22,6 +23,11 @@ struct TrainingLoss {
   // Detached scalars the trainer averages over its log window and logs as train metrics
   // (the MoE's balance_loss, z_loss, dropped_frac). Same names in the same order every step.
   std::vector<std::pair<std::string, torch::Tensor>> metrics;
+  // Set by a model whose backward pass leaves part of its gradients to it (the soup's fused
+  // step): called once after loss.backward(), it completes the .grad() it owns and returns the
+  // gradient of parameter `factored_index` in factored form, for AdamW::set_factored_grad.
+  std::function<FactoredGrad()> after_backward;
+  size_t factored_index = 0;
 };
 
 class TrainableModel {

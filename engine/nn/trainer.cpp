@@ -14,6 +14,7 @@
 #include "engine/core/run_log.h"
 #include "engine/core/sampler.h"
 #include "engine/nn/adamw.h"
+#include "engine/nn/bank.h"
 #include "engine/nn/checkpoint.h"
 #include "engine/nn/device.h"
 #include "engine/nn/gpt.h"
@@ -86,6 +87,7 @@ class TrainerImpl final : public Trainer {
 
     bank_ = make_model(config_, int(domains_.size()), device_);
     bank_->init(config_.train.seed);
+    if (!config_.train.init_from.empty()) init_shared_from(config_.train.init_from, cb);
     make_optimizer();
     sampler_ = std::make_unique<BatchSampler>(cache_, config_.model.block_size, config_.train.seed + 1);
 
@@ -227,6 +229,25 @@ class TrainerImpl final : public Trainer {
     val_ = load_validation_windows(*cache_, config_.model.block_size, config_.train.eval_windows);
   }
 
+  // S <- the parameters of a trained model of the same size (train.init_from).
+  void init_shared_from(const std::string& path, const TrainCallbacks& cb) {
+    auto source = Bank::load(path, "cpu");
+    const ModelConfig& m = source->facts().config.model;
+    const ModelConfig& want = config_.model;
+    if (m.n_layer != want.n_layer || m.n_embd != want.n_embd || m.n_head != want.n_head ||
+        m.block_size != want.block_size)
+      throw file_error(path, "init_from: its model (" + std::to_string(m.n_layer) + " layers, width " +
+                                 std::to_string(m.n_embd) + ", context " + std::to_string(m.block_size) +
+                                 ") differs from this run's");
+    const std::vector<float> theta = source->instantiate(source->facts().training_mixture)->parameters();
+    torch::NoGradGuard no_grad;
+    for (auto& [name, t] : bank_->named_parameters())
+      if (name == "S" || name == "theta")
+        t.copy_(torch::from_blob(const_cast<float*>(theta.data()), {int64_t(theta.size())}).to(t.device()));
+    set_torch_threads(config_.train.threads);  // Bank::load set its own
+    notify(cb, "S starts from " + path);
+  }
+
   void init_mixture() {
     const size_t k = domains_.size();
     pi_ = parse_meta_distribution(config_.train.meta_distribution);
@@ -269,9 +290,14 @@ class TrainerImpl final : public Trainer {
     optimizer_->zero_grad();
     TrainingLoss loss = bank_->training_loss(hs, x, y);
     loss.loss.backward();
-    optimizer_->step(lr, grad_clip_scale(params_, tc.grad_clip));
+    FactoredGrad factored;
+    if (loss.after_backward) factored = loss.after_backward();
+    const double scale = grad_clip_scale(params_, tc.grad_clip, nullptr, factored.defined() ? factored.squared_norm() : 0);
+    if (factored.defined()) optimizer_->set_factored_grad(loss.factored_index, std::move(factored));
+    optimizer_->step(lr, scale);
     loss.lm = loss.lm.detach();
     loss.loss = torch::Tensor();  // frees the graph now
+    loss.after_backward = nullptr;
     return loss;
   }
 

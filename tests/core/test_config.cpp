@@ -61,6 +61,13 @@ class TestConfig : public QObject {
     QVERIFY2(e.contains("meta_distribution"), qPrintable(e));
     e = error_of(R"({"model": {"vocab_size": 512}})");
     QVERIFY2(e.contains("vocab_size"), qPrintable(e));
+    e = error_of(R"({"train": {"batch_size": 16, "h_per_step": 3}})");  // groups must split the batch
+    QVERIFY2(e.contains("h_per_step") && e.contains("16"), qPrintable(e));
+    e = error_of(R"({"train": {"h_per_step": 0}})");
+    QVERIFY2(e.contains("h_per_step"), qPrintable(e));
+    e = error_of(R"({"train": {"dense_mixture": "random"}})");
+    QVERIFY2(e.contains("dense_mixture"), qPrintable(e));
+    QVERIFY(error_of(R"({"train": {"batch_size": 16, "h_per_step": 8}})").isEmpty());
     QVERIFY(error_of(R"({"train": {"steps": 10}})").isEmpty());
   }
 };

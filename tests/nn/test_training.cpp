@@ -96,13 +96,23 @@ class TestTraining : public QObject {
     }
   }
 
+  // Both one h per step and several (train.h_per_step: the sampler draws h and rows in turn).
+  void resumeContinuesExactly_data() {
+    QTest::addColumn<int>("hPerStep");
+    QTest::newRow("one h per step") << 1;
+    QTest::newRow("four h per step") << 4;
+  }
   void resumeContinuesExactly() {
+    QFETCH(int, hPerStep);
+    const QString tag = QString::number(hPerStep);
     // Uninterrupted: 30 steps.
-    RunConfig c = tiny_config(m_corpus, m_tmp.filePath("run-straight"), 30);
+    RunConfig c = tiny_config(m_corpus, m_tmp.filePath("run-straight-" + tag), 30);
+    c.train.h_per_step = hPerStep;
     auto straight = Trainer::start_new(c, m_log);
     straight->run({});
     // Interrupted at step 13 (off the checkpoint grid), then resumed in a new trainer.
-    RunConfig c2 = tiny_config(m_corpus, m_tmp.filePath("run-resumed"), 30);
+    RunConfig c2 = tiny_config(m_corpus, m_tmp.filePath("run-resumed-" + tag), 30);
+    c2.train.h_per_step = hPerStep;
     auto first = Trainer::start_new(c2, m_log);
     TrainCallbacks stop_at_13;
     stop_at_13.should_stop = [&] { return first->step() == 13; };
