@@ -9,9 +9,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/core/config.h"
-#include "engine/core/run_log.h"
-#include "engine/nn/trainer.h"
+#include "souplab/metrics.h"  // EvalResult, Metric
 #include "engine/nn/validation.h"
 
 namespace souplab {
@@ -52,9 +50,5 @@ class TrainableModel {
   virtual EvalResult evaluate(const std::vector<DomainWindows>& val, int64_t step,
                               std::vector<Metric>* extra) const = 0;
 };
-
-// A fresh (zero) model of the run's kind: SoupBank for soup and dense (n = 0), MoeModel for moe.
-std::unique_ptr<TrainableModel> make_model(const RunConfig& config, int n_domains,
-                                           const torch::Device& device);
 
 }  // namespace souplab

@@ -12,17 +12,20 @@
 #include <string>
 #include <vector>
 
+#include "souplab/domain_weights.h"
+#include "souplab/model_kind.h"
+
 namespace souplab {
 
 struct CompareTarget {
   std::string name;        // as given, e.g. "code_c=0.5,bible_kjv=0.5"
-  std::vector<double> h;   // normalised, over the validation domains
+  DomainWeights h;         // over the validation domains
 };
 
 struct CompareRow {
   std::string spec;        // as given (PATH or PATH@H)
   std::string label;       // file/folder name
-  std::string kind;        // BankFacts::kind
+  ModelKind kind = ModelKind::kSoup;
   std::vector<double> domain_loss;  // per validation domain
   std::vector<double> target_loss;  // per target: sum_d h_d * loss_d
 };

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "souplab/model_kind.h"
+
 namespace souplab {
 
 // The base model: a GPT-2 layout decoder over bytes.
@@ -56,7 +58,7 @@ struct MoeConfig {
 
 // A training run.
 struct TrainConfig {
-  std::string kind = "soup";        // "soup" (the bank), "dense" (n = 0 baseline) or "moe"
+  ModelKind kind = ModelKind::kSoup;  // soup (the bank), dense (n = 0 baseline) or moe
   std::string corpus_dir;           // folder of domain folders
   std::string cache_dir;            // token cache; default: the user's cache dir
   std::string out_dir;              // checkpoints; default: <data dir>/runs/<run id>
@@ -117,6 +119,23 @@ BankConfig parse_bank_config(const std::string& json, const std::string& source)
 TrainConfig parse_train_config(const std::string& json, const std::string& source);
 std::string to_json(const RunConfig& c);
 RunConfig parse_run_config(const std::string& json, const std::string& source);
+
+// Command-line flags of config keys. The flag, its help text and its default are declared with
+// the key in config.cpp's table (the bind functions), so JSON, flags and --help cannot drift.
+struct ConfigFlag {
+  std::string section;       // "model", "bank", "moe" or "train"
+  std::string key;           // "n_layer"
+  std::string flag;          // "layers" (written --layers)
+  std::string value_name;    // "N"
+  std::string help;          // "transformer blocks"
+  std::string default_text;  // the default, as --help shows it
+};
+// Every key that has a flag, in table order.
+std::vector<ConfigFlag> config_flags();
+// Sets the key of `flag` from its text, typed like the key (integer, number, string, model kind,
+// or comma-separated numbers). Error "--flag expects ..., got "text"" for a malformed value, and
+// for a flag no key has.
+void set_config_flag(RunConfig& c, const std::string& flag, const std::string& text);
 
 // Throws Error when the sizes are inconsistent (e.g. n_embd not divisible by n_head).
 void validate(const ModelConfig& c);

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/param_layout.h"
+#include "souplab/param_layout.h"
 
 namespace souplab {
 

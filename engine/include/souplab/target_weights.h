@@ -5,13 +5,15 @@
 //      training domain's centroid, in the hashed n-gram TF-IDF space of text_embedding.h. The
 //      domains' centroids are computed from the corpus cache once and stored next to its manifest
 //      (<cache_dir>/centroids.safetensors), recomputed when the sources or options change.
-//  (b) fit: h = softmax(z) minimising the soup specialist's loss on windows of the target, Adam on
+//  (b) fit (Model::fit_weights): h = softmax(z) minimising the soup specialist's loss on windows of the target, Adam on
 //      z from uniform h with the bank frozen; the best iterate on the sample is returned with its
 //      loss and the uniform h's loss on the same windows.
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "souplab/domain_weights.h"
 
 namespace souplab {
 
@@ -27,8 +29,7 @@ struct HistogramOptions {
 };
 
 struct TargetHistogram {
-  std::vector<std::string> domains;
-  std::vector<double> weights;    // shares, sum 1
+  DomainWeights weights;          // shares of the pieces, over the corpus's domains
   std::vector<uint64_t> counts;   // pieces nearest to each domain
   uint64_t pieces = 0;
   std::string centroids_path;     // where the domains' centroids are stored ("" if not stored)
@@ -50,15 +51,13 @@ struct FitOptions {
   double lr = 0.1;
   int max_windows = 32;     // windows of the model's context taken from the target
   int batch_windows = 32;   // windows per step (all of them by default: a deterministic fit)
-  std::string device = "auto";
   uint64_t seed = 0;        // which windows when the batch is smaller than the sample
   // After each step: (step, steps, loss at that step's h). Return false to stop (cancel).
   std::function<bool(int, int, double)> progress;
 };
 
 struct FitResult {
-  std::vector<std::string> domains;
-  std::vector<double> h;          // the best h found (on the sample)
+  DomainWeights h;                // the best h found (on the sample)
   double loss = 0;                // mean loss (nats/byte) of the specialist at h on the sample
   double uniform_loss = 0;        // ... at uniform h
   int windows = 0, window_tokens = 0, steps = 0;
@@ -67,9 +66,8 @@ struct FitResult {
   double seconds = 0;
 };
 
-// checkpoint: a soup checkpoint (.ckpt). Errors name the file: not a soup bank (dense models and
-// exported specialists have no h to fit), target missing/empty/shorter than 9 bytes.
-FitResult fit_weights(const std::string& checkpoint, const std::string& target,
-                      const FitOptions& options = {});
+// Fitting runs through a loaded model: Model::fit_weights(target, options) (souplab/model.h), for
+// the models whose capabilities say can_fit_weights (soup banks). Errors name the file: a target
+// missing, empty or shorter than 9 bytes; a model of another kind.
 
 }  // namespace souplab

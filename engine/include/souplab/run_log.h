@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "souplab/metrics.h"  // Metric
+
 struct sqlite3;
 
 namespace souplab {
@@ -56,15 +58,6 @@ struct RunSummary {
 struct RunDetails : RunSummary {
   std::string config_json;
   std::optional<int64_t> owner_pid;  // process that last set the run running
-};
-
-struct Metric {
-  int64_t step = 0;
-  std::string split;     // "train" / "val"
-  std::string domain;    // empty for none (e.g. an aggregate)
-  std::string name;      // "loss", "loss_uniform", "lr", ...
-  double value = 0;      // NaN is kept (stored as NULL, read back as NaN)
-  double wall_time = 0;  // seconds since epoch; <= 0 means "now" when logged
 };
 
 struct DomainRecord {

@@ -9,7 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/config.h"
+#include "souplab/config.h"
+#include "souplab/metrics.h"  // EvalResult
 
 namespace souplab {
 
@@ -21,16 +22,6 @@ struct TrainProgress {
   double tokens_per_sec = 0; // since the last report
   double elapsed_s = 0;      // training time of this run (all sessions), pauses excluded
   double eta_s = 0;          // at the current throughput
-};
-
-// Per-domain validation losses at one step. For soup runs: the bank instantiated at the uniform
-// h on every domain, and each domain's one-hot specialist on its own domain. For dense runs:
-// the model on every domain (loss_specialist is empty).
-struct EvalResult {
-  int64_t step = 0;
-  std::vector<std::string> domains;
-  std::vector<double> loss_uniform;
-  std::vector<double> loss_specialist;
 };
 
 struct TrainCallbacks {

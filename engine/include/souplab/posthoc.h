@@ -2,7 +2,7 @@
 // Post-hoc experts (DESIGN §1.3, §1.4), torch-free header for the front ends: per-domain LoRA or
 // full fine-tuned experts trained from a generic base, PHATGOOSE (and its baselines) routing
 // among the LoRA experts, and WEMoE merging of the full experts. Each result is a folder with a
-// manifest.json that Bank::load opens, so evaluation, generation and comparison treat it like
+// manifest.json that Model::load opens, so evaluation, generation and comparison treat it like
 // any other model. Every training (expert, gates, router) is a run in the run log, child of the
 // base's run.
 #include <cstdint>
@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-namespace souplab {
+#include "souplab/domain_weights.h"
 
-class Bank;
+namespace souplab {
 
 struct PosthocProgress {
   std::string stage;  // "expert code_c", "gates code_c", "router", ...
@@ -36,8 +36,14 @@ struct PosthocCommon {
   std::function<bool()> should_stop;  // polled once per step; true aborts with Error("stopped")
 };
 
+// What a post-hoc expert is: LoRA adapters on every linear layer (base frozen), or a full
+// fine-tune of the whole model.
+enum class ExpertKind { kLora, kFull };
+const char* expert_kind_name(ExpertKind k);                   // "lora" | "full"
+bool parse_expert_kind(const std::string& name, ExpertKind* out);  // false if unknown
+
 struct ExpertsOptions : PosthocCommon {
-  std::string kind = "lora";       // "lora" (base frozen, adapters on every linear) or "full"
+  ExpertKind kind = ExpertKind::kLora;
   int rank = 16;                   // LoRA rank r; the adapter's output is scaled by 1/r
   int64_t steps = 200;             // optimiser steps per expert
   double lr = 0;                   // 0 = 2e-2 for LoRA, 1e-3 for full fine-tuning
@@ -82,8 +88,8 @@ struct WemoeOptions : PosthocCommon {
   int router_hidden = 0;           // 0 = the model width C
   // The unlabeled target: a text file or a folder of text files...
   std::string target;
-  // ...or a mixture of the corpus's domains (their training split), e.g. from parse_domain_weights.
-  std::vector<double> target_weights;
+  // ...or a mixture of the corpus's domains (their training split).
+  DomainWeights target_weights;
 };
 
 struct WemoeResult {
@@ -95,10 +101,5 @@ struct WemoeResult {
 // full_experts_dir: a folder written by train_experts with kind "full" from the same base.
 WemoeResult build_wemoe(const std::string& base, const std::string& full_experts_dir,
                         const std::string& out_dir, const WemoeOptions& options);
-
-// Opens a post-hoc folder (used by Bank::load). facts.kind is the manifest's method:
-// "lora_experts", "full_experts", "phatgoose", "wemoe". instantiate(h) gives the expert of the
-// largest weight for the expert folders and ignores h for the routed/merged systems.
-std::shared_ptr<const Bank> load_posthoc_bank(const std::string& dir, const std::string& device);
 
 }  // namespace souplab
