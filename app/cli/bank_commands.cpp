@@ -5,16 +5,18 @@
 
 #include "app/cli/cli_args.h"
 #include "app/cli/commands.h"
-#include "engine/core/atomic_file.h"
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
-#include "engine/core/param_layout.h"
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
-#include "engine/export/specialist_export.h"
-#include "engine/nn/bank.h"
-#include "engine/nn/device.h"
-#include "engine/nn/export_bank_specialist.h"
+#include "app/cli/config_flags.h"
+#include "souplab/atomic_file.h"
+#include "souplab/device.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/export.h"
+#include "souplab/model.h"
+#include "souplab/param_layout.h"
+#include "souplab/paths.h"
+#include "souplab/run_log.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 
 namespace souplab::cli {
 namespace {
@@ -28,10 +30,10 @@ std::string with_commas(int64_t v) {
   return out;
 }
 
-// h from --weights (default uniform) against the bank's domains.
-std::vector<double> weights_for(const Args& a, const BankFacts& f) {
-  if (f.domains.empty()) return {};
-  return parse_domain_weights(a.get("weights", "uniform"), f.domains);
+// h from --weights (default uniform) against the model's domains.
+DomainWeights weights_for(const Args& a, const Model& model) {
+  if (model.facts().domains.empty()) return {};
+  return model.parse_weights(a.get("weights", "uniform"));
 }
 
 Args& bank_flags(Args& a) {
@@ -40,7 +42,7 @@ Args& bank_flags(Args& a) {
 }
 
 // Logs an event for the bank's run, if the run log knows the run. Never fails the command.
-void log_event_for(const BankFacts& f, const std::string& run_log, const std::string& kind,
+void log_event_for(const ModelFacts& f, const std::string& run_log, const std::string& kind,
                    const nlohmann::json& detail) {
   if (f.run_id <= 0) return;
   try {
@@ -55,27 +57,15 @@ void log_event_for(const BankFacts& f, const std::string& run_log, const std::st
 }  // namespace
 
 int cmd_info(int argc, char** argv) {
-  const RunConfig d;
   Args a("info", "souplab-cli info [--config FILE] [--domains K] [size flags]",
          "Prints the libtorch version, the devices, and the parameter counts of a bank config\n"
          "(the default demo bank unless a config or flags say otherwise).");
-  a.flag("config", "FILE", "JSON run config")
-      .flag("domains", "K", "number of domains k (length of h)", "14")
-      .flag("layers", "N", "transformer blocks", std::to_string(d.model.n_layer))
-      .flag("width", "N", "model width", std::to_string(d.model.n_embd))
-      .flag("heads", "N", "attention heads", std::to_string(d.model.n_head))
-      .flag("context", "N", "context length", std::to_string(d.model.block_size))
-      .flag("experts", "N", "experts n", std::to_string(d.bank.n_experts))
-      .flag("coef-hidden", "N", "coefficient MLP hidden width", std::to_string(d.bank.coef_hidden));
+  a.flag("config", "FILE", "JSON run config").flag("domains", "K", "number of domains k (length of h)", "14");
+  const std::vector<ConfigFlag> sizes = config_flags_of(a, {"model", "bank"});
   if (!a.parse(argc, argv, 2)) return 0;
   RunConfig c;
   if (a.has("config")) c = parse_run_config(read_file(a.get("config")), a.get("config"));
-  c.model.n_layer = int(a.get_int("layers", c.model.n_layer));
-  c.model.n_embd = int(a.get_int("width", c.model.n_embd));
-  c.model.n_head = int(a.get_int("heads", c.model.n_head));
-  c.model.block_size = int(a.get_int("context", c.model.block_size));
-  c.bank.n_experts = int(a.get_int("experts", c.bank.n_experts));
-  c.bank.coef_hidden = int(a.get_int("coef-hidden", c.bank.coef_hidden));
+  apply_config_flags(a, sizes, &c);
   const int k = int(a.get_int("domains", c.bank.n_domains > 0 ? c.bank.n_domains : 14));
   if (k < 1) throw Error("info: --domains must be >= 1");
   validate(c.model);
@@ -104,16 +94,17 @@ int cmd_eval(int argc, char** argv) {
       .flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
       .option("json", "print JSON instead of a table");
   if (!a.parse(argc, argv, 2)) return 0;
-  auto bank = Bank::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
-  const BankFacts& f = bank->facts();
-  const auto h = weights_for(a, f);
-  auto spec = bank->instantiate(h);
-  auto val = ValidationSet::for_bank(f, int(a.get_int("windows", 16)));
-  const auto losses = evaluate_per_domain(*spec, *val);
-  const auto reference = f.kind == "soup"
-                             ? evaluate_per_domain(*bank->instantiate(uniform_domain_weights(f.domains.size())), *val)
+  auto model = Model::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
+  const ModelFacts& f = model->facts();
+  const DomainWeights h = weights_for(a, *model);
+  auto spec = model->instantiate(h);
+  auto val = ValidationSet::for_model(f, int(a.get_int("windows", 16)));
+  const auto losses = spec->evaluate(*val);
+  // The generic reference where h picks the model; otherwise it is the same model.
+  const auto reference = model->capabilities().can_instantiate
+                             ? model->instantiate(model->reference_weights())->evaluate(*val)
                              : losses;
-  nlohmann::json j{{"checkpoint", f.path}, {"step", f.step}, {"weights", h},
+  nlohmann::json j{{"checkpoint", f.path}, {"step", f.step}, {"weights", h.values()},
                    {"domains", f.domains}, {"loss", losses}, {"loss_uniform", reference},
                    {"instantiate_ms", spec->instantiate_ms()}};
   log_event_for(f, a.get("run-log"), "eval", j);
@@ -122,7 +113,7 @@ int cmd_eval(int argc, char** argv) {
     return 0;
   }
   std::printf("%s (step %lld), specialist at %s, instantiated in %.2f ms\n", f.path.c_str(),
-              static_cast<long long>(f.step), format_domain_weights(h, f.domains).c_str(),
+              static_cast<long long>(f.step), h.format().c_str(),
               spec->instantiate_ms());
   std::printf("  %-20s %8s %12s %12s\n", "domain", "weight", "specialist", "uniform h");
   double mix = 0, mix_ref = 0;
@@ -144,8 +135,8 @@ int cmd_generate(int argc, char** argv) {
       .flag("top-k", "N", "sample among the N likeliest bytes (0 = all)", "40")
       .flag("seed", "N", "sampling seed", "0");
   if (!a.parse(argc, argv, 2)) return 0;
-  auto bank = Bank::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
-  auto spec = bank->instantiate(weights_for(a, bank->facts()));
+  auto model = Model::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
+  auto spec = model->instantiate(weights_for(a, *model));
   SampleOptions o;
   o.max_new_tokens = int(a.get_int("length", 300));
   o.temperature = a.get_double("temperature", 0.8);
@@ -153,7 +144,7 @@ int cmd_generate(int argc, char** argv) {
   o.seed = uint64_t(a.get_int("seed", 0));
   const std::string prompt = a.get("prompt", "\n");
   std::fputs(prompt.c_str(), stdout);
-  generate_text(*spec, prompt, o, [](const std::string& piece) {
+  spec->generate(prompt, o, [](const std::string& piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
     return true;
@@ -177,16 +168,15 @@ int cmd_export(int argc, char** argv) {
   ExportFormat format;
   if (!parse_export_format(a.get("format", "all"), &format))
     throw Error("export: --format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
-  auto bank = Bank::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
-  BankExportOptions options;
+  auto model = Model::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
+  ModelExportOptions options;
   options.format = format;
   options.overwrite = a.has("overwrite");
   options.with_losses = !a.has("no-eval");
   options.windows = int(a.get_int("windows", 16));
   options.run_log_path = a.get("run-log");
   std::vector<std::string> notes;
-  const BankExportResult r =
-      export_bank_specialist(*bank, weights_for(a, bank->facts()), a.get("out"), options, &notes);
+  const ModelExportResult r = model->export_specialist(weights_for(a, *model), a.get("out"), options, &notes);
   for (const auto& n : notes) std::fprintf(stderr, "note: %s\n", n.c_str());
   std::printf("exported %s (%lld parameters):", r.dir.c_str(), static_cast<long long>(r.n_params));
   for (const auto& file : r.files) std::printf(" %s", file.c_str());

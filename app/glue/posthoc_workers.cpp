@@ -1,15 +1,11 @@
 #include "app/glue/posthoc_workers.h"
 
-#include <QDeadlineTimer>
 #include <QFileInfo>
-#include <QMetaObject>
-#include <QThread>
 #include <exception>
 #include <new>
 
-#include "engine/core/domain_weights.h"
-#include "engine/nn/bank.h"
-#include "engine/nn/posthoc_api.h"
+#include "souplab/model.h"
+#include "souplab/posthoc.h"
 
 namespace souplab::gui {
 
@@ -47,10 +43,12 @@ bool PosthocWorker::start(const PosthocRequest& q) {
     };
     const std::string out = QFileInfo(q.outDir).absoluteFilePath().toStdString();
     QString summary;
-    if (q.method == QLatin1String("lora") || q.method == QLatin1String("full")) {
+    const std::string method = q.method.toStdString();
+    souplab::ExpertKind expert;
+    if (souplab::parse_expert_kind(method, &expert)) {
       souplab::ExpertsOptions o;
       fill(o);
-      o.kind = q.method.toStdString();
+      o.kind = expert;
       o.steps = q.steps;
       o.rank = q.rank;
       o.lr = q.lr;
@@ -58,20 +56,19 @@ bool PosthocWorker::start(const PosthocRequest& q) {
       for (size_t i = 0; i < r.domains.size(); ++i)
         summary += QStringLiteral("%1: %2 → %3\n").arg(QString::fromStdString(r.domains[i]))
                        .arg(r.own_loss_base[i], 0, 'f', 4).arg(r.own_loss_expert[i], 0, 'f', 4);
-    } else if (q.method == QLatin1String("wemoe")) {
+    } else if (souplab::parse_model_kind(method) == souplab::ModelKind::kWemoe) {
       souplab::WemoeOptions o;
       fill(o);
       o.steps = q.steps;
       if (q.lr > 0) o.lr = q.lr;
-      auto base = souplab::Bank::load(q.base.toStdString(), "auto");
-      o.target_weights = souplab::parse_domain_weights(q.targetWeights.toStdString(), base->facts().domains);
+      o.target_weights = souplab::Model::load(q.base.toStdString(), "auto")->parse_weights(q.targetWeights.toStdString());
       const auto r = souplab::build_wemoe(q.base.toStdString(), q.experts.toStdString(), out, o);
       summary = QStringLiteral("target loss %1 (task arithmetic) → %2 (trained router)")
                     .arg(r.target_loss_start, 0, 'f', 4).arg(r.target_loss_end, 0, 'f', 4);
     } else {
       souplab::PhatgooseOptions o;
       fill(o);
-      o.router = q.method.toStdString();
+      o.router = method;
       o.gate_steps = q.steps;
       if (q.lr > 0) o.gate_lr = q.lr;
       souplab::build_phatgoose(q.experts.toStdString(), out, o);

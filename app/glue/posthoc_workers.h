@@ -1,15 +1,13 @@
 #pragma once
-// The post-hoc page's workers (STYLE "Threads"): CompareWorker evaluates several models side by
-// side (compare_models) and PosthocWorker builds experts / PHATGOOSE / WEMoE, each on a thread of
-// its own. Exceptions stop at the thread boundary and become failed(message); progress and
-// results come back as queued signals on the owner's thread. Cancel is an atomic flag polled by
-// the engine once per step (or between models), never a slot.
+// The post-hoc page's workers, ThreadedJobs (STYLE "Threads"): CompareWorker evaluates several
+// models side by side (compare_models) and PosthocWorker builds experts / PHATGOOSE / WEMoE.
+// Cancel is polled by the engine once per step (or between models).
 #include <QObject>
 #include <QString>
 #include <QStringList>
 
 #include "app/glue/threaded_job.h"
-#include "engine/nn/compare.h"
+#include "souplab/compare.h"
 
 namespace souplab::gui {
 
