@@ -366,7 +366,8 @@ int main(int argc, char** argv) try {
     const auto L_oracle = eval_bank(oracles[j].ckpt, uniform);
     torch::Tensor merged = torch::zeros_like(theta_expert[0]);
     for (size_t i = 0; i < k; ++i) merged += h[i] * theta_expert[i];
-    const DenseSpecialist merge(std::make_shared<detail::DenseRunner>(merged, mcfg), DomainWeights(h, wanted), 0.0);
+    const DenseSpecialist merge(std::make_shared<souplab::detail::DenseRunner>(merged, mcfg),
+                                DomainWeights(h, wanted), 0.0);
     const auto L_merge = merge.evaluate(*val);
     const double s = dot(h, L_spec), g = dot(h, L_generic), o = dot(h, L_oracle), m = dot(h, L_merge);
     oracle_dh.push_back(o);

@@ -377,7 +377,7 @@ int main(int argc, char** argv) try {
     const fs::path dir = fs::path(work) / "targets" / t;
     d.target_fit_files.push_back((dir / "fit.txt").string());
     d.target_eval.push_back(text_windows((dir / "eval.txt").string(), T, std::stoi(args.get("target-windows", "64"))));
-    d.target_hist.push_back(histogram_weights(*cache, (dir / "fit.txt").string()).weights);
+    d.target_hist.push_back(histogram_weights(*cache, (dir / "fit.txt").string()).weights.values());
   }
 
   // Training: the dense baseline, then every variant.
