@@ -109,19 +109,20 @@ int cmd_phatgoose(int argc, char** argv) {
          "Baselines with the same machinery: prototype (mean module inputs), arrow (first\n"
          "singular vector of each B.A), merged (the average of the experts).");
   PhatgooseOptions o;
-  common_flags(a).flag("router", "R", "phatgoose | prototype | arrow | merged", o.router)
+  common_flags(a).flag("router", "R", "phatgoose | prototype | arrow | merged", router_name(o.router))
       .flag("gate-steps", "N", "gate training steps per expert", std::to_string(o.gate_steps))
       .flag("gate-lr", "X", "gate learning rate", text(o.gate_lr))
       .flag("top-k", "K", "experts mixed per token", std::to_string(o.top_k));
   if (!a.parse(argc, argv, 2)) return 0;
   fill_common(a, &o);
-  o.router = a.get("router", o.router);
+  if (a.has("router") && !parse_router(a.get("router"), &o.router))
+    throw Error("router must be phatgoose, prototype, arrow or merged; got \"" + a.get("router") + "\"");
   o.gate_steps = a.get_int("gate-steps", o.gate_steps);
   o.gate_lr = a.get_double("gate-lr", o.gate_lr);
   o.top_k = int(a.get_int("top-k", o.top_k));
   if (o.top_k < 1) throw Error("--top-k must be >= 1");
   const auto r = build_phatgoose(a.positional_at(0, "LORA_EXPERTS_DIR"), required_out(a), o);
-  std::printf("%s router over LoRA experts in %s\n", o.router.c_str(), r.dir.c_str());
+  std::printf("%s router over LoRA experts in %s\n", router_name(o.router), r.dir.c_str());
   return 0;
 }
 

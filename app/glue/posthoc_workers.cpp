@@ -4,6 +4,7 @@
 #include <exception>
 #include <new>
 
+#include "souplab/error.h"
 #include "souplab/model.h"
 #include "souplab/posthoc.h"
 
@@ -43,36 +44,45 @@ bool PosthocWorker::start(const PosthocRequest& q) {
     };
     const std::string out = QFileInfo(q.outDir).absoluteFilePath().toStdString();
     QString summary;
-    const std::string method = q.method.toStdString();
-    souplab::ExpertKind expert;
-    if (souplab::parse_expert_kind(method, &expert)) {
-      souplab::ExpertsOptions o;
-      fill(o);
-      o.kind = expert;
-      o.steps = q.steps;
-      o.rank = q.rank;
-      o.lr = q.lr;
-      const auto r = souplab::train_experts(q.base.toStdString(), out, o);
-      for (size_t i = 0; i < r.domains.size(); ++i)
-        summary += QStringLiteral("%1: %2 → %3\n").arg(QString::fromStdString(r.domains[i]))
-                       .arg(r.own_loss_base[i], 0, 'f', 4).arg(r.own_loss_expert[i], 0, 'f', 4);
-    } else if (souplab::parse_model_kind(method) == souplab::ModelKind::kWemoe) {
-      souplab::WemoeOptions o;
-      fill(o);
-      o.steps = q.steps;
-      if (q.lr > 0) o.lr = q.lr;
-      o.target_weights = souplab::Model::load(q.base.toStdString(), "auto")->parse_weights(q.targetWeights.toStdString());
-      const auto r = souplab::build_wemoe(q.base.toStdString(), q.experts.toStdString(), out, o);
-      summary = QStringLiteral("target loss %1 (task arithmetic) → %2 (trained router)")
-                    .arg(r.target_loss_start, 0, 'f', 4).arg(r.target_loss_end, 0, 'f', 4);
-    } else {
-      souplab::PhatgooseOptions o;
-      fill(o);
-      o.router = method;
-      o.gate_steps = q.steps;
-      if (q.lr > 0) o.gate_lr = q.lr;
-      souplab::build_phatgoose(q.experts.toStdString(), out, o);
-      summary = QStringLiteral("%1 routing over the LoRA experts").arg(q.method);
+    switch (q.kind) {
+      case souplab::ModelKind::kLoraExperts:
+      case souplab::ModelKind::kFullExperts: {
+        souplab::ExpertsOptions o;
+        fill(o);
+        o.kind = q.kind == souplab::ModelKind::kLoraExperts ? souplab::ExpertKind::kLora : souplab::ExpertKind::kFull;
+        o.steps = q.steps;
+        o.rank = q.rank;
+        o.lr = q.lr;
+        const auto r = souplab::train_experts(q.base.toStdString(), out, o);
+        for (size_t i = 0; i < r.domains.size(); ++i)
+          summary += QStringLiteral("%1: %2 → %3\n").arg(QString::fromStdString(r.domains[i]))
+                         .arg(r.own_loss_base[i], 0, 'f', 4).arg(r.own_loss_expert[i], 0, 'f', 4);
+        break;
+      }
+      case souplab::ModelKind::kWemoe: {
+        souplab::WemoeOptions o;
+        fill(o);
+        o.steps = q.steps;
+        if (q.lr > 0) o.lr = q.lr;
+        o.target_weights =
+            souplab::Model::load(q.base.toStdString(), "auto")->parse_weights(q.targetWeights.toStdString());
+        const auto r = souplab::build_wemoe(q.base.toStdString(), q.experts.toStdString(), out, o);
+        summary = QStringLiteral("target loss %1 (task arithmetic) → %2 (trained router)")
+                      .arg(r.target_loss_start, 0, 'f', 4).arg(r.target_loss_end, 0, 'f', 4);
+        break;
+      }
+      case souplab::ModelKind::kPhatgoose: {
+        souplab::PhatgooseOptions o;
+        fill(o);
+        o.router = q.router;
+        o.gate_steps = q.steps;
+        if (q.lr > 0) o.gate_lr = q.lr;
+        souplab::build_phatgoose(q.experts.toStdString(), out, o);
+        summary = QStringLiteral("%1 routing over the LoRA experts").arg(souplab::router_name(q.router));
+        break;
+      }
+      default:
+        throw souplab::Error(std::string("a ") + souplab::model_kind_name(q.kind) + " model is not built post hoc");
     }
     const QString dir = QString::fromStdString(out);
     post([this, dir, summary] {

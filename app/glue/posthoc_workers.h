@@ -8,6 +8,8 @@
 
 #include "app/glue/threaded_job.h"
 #include "souplab/compare.h"
+#include "souplab/model_kind.h"
+#include "souplab/posthoc.h"
 
 namespace souplab::gui {
 
@@ -23,7 +25,10 @@ class CompareWorker : public ThreadedJob {
 };
 
 struct PosthocRequest {
-  QString method;  // "lora", "full", "phatgoose", "prototype", "arrow", "merged", "wemoe"
+  // What to build: LoRA or full experts, PHATGOOSE (with `router`) over LoRA experts, or WEMoE
+  // over full experts.
+  souplab::ModelKind kind = souplab::ModelKind::kLoraExperts;
+  souplab::Router router = souplab::Router::kPhatgoose;
   QString base;    // base checkpoint (experts, wemoe)
   QString experts; // LoRA experts folder (phatgoose...) or full experts folder (wemoe)
   QString outDir;

@@ -113,6 +113,7 @@ class Binder {
   template <typename T>
   static std::string default_text(const T& value) {
     if constexpr (std::is_same_v<T, std::string>) return value;
+    else if constexpr (std::is_same_v<T, ModelKind>) return model_kind_name(value);
     else return to_json_value(value).dump();
   }
 
@@ -167,17 +168,17 @@ void bind(Binder& b, ModelConfig& c) {
 }
 
 void bind(Binder& b, BankConfig& c) {
-  b.field("n_experts", c.n_experts, {"experts", "N", "number of experts: n of the soup, or E per block of a moe"});
+  b.field("n_experts", c.n_experts, {"experts", "N", "experts: n of a soup, E per block of a moe"});
   b.field("n_domains", c.n_domains);
   b.field("coef_hidden", c.coef_hidden, {"coef-hidden", "N", "hidden width of the coefficient MLP"});
-  b.field("expert_init_scale", c.expert_init_scale, {"expert-init-scale", "X", "soup: scale of the experts' initialisation, times the shared part's"});
-  b.field("alpha_init_l1", c.alpha_init_l1, {"alpha-init-l1", "X", "soup: sum of |alpha_j| at initialisation (0 = the MLP's default init)"});
-  b.field("expert_lr_scale", c.expert_lr_scale, {"expert-lr-scale", "X", "soup: learning rate of the experts, times --lr"});
-  b.field("coef_lr_scale", c.coef_lr_scale, {"coef-lr-scale", "X", "soup: learning rate of the coefficient MLP, times --lr"});
+  b.field("expert_init_scale", c.expert_init_scale, {"expert-init-scale", "X", "soup: experts' initial scale, times S's"});
+  b.field("alpha_init_l1", c.alpha_init_l1, {"alpha-init-l1", "X", "soup: initial sum |alpha_j| (0 = default init)"});
+  b.field("expert_lr_scale", c.expert_lr_scale, {"expert-lr-scale", "X", "soup: experts' lr, times --lr"});
+  b.field("coef_lr_scale", c.coef_lr_scale, {"coef-lr-scale", "X", "soup: coefficient MLP's lr, times --lr"});
 }
 
 void bind(Binder& b, MoeConfig& c) {
-  b.field("n_experts", c.n_experts, {"moe-experts", "N", "moe: experts per MoE block (--experts says the same for --kind moe)"});
+  b.field("n_experts", c.n_experts, {"moe-experts", "N", "moe: E per MoE block (as --experts does for a moe)"});
   b.field("top_k", c.top_k, {"top-k", "K", "moe: experts per token, 1 (Switch) or 2 (GShard)"});
   b.field("every", c.every, {"moe-every", "N", "moe: every N-th block has experts (1 = all, 2 = every other)"});
   b.field("capacity_factor_train", c.capacity_factor_train, {"capacity-train", "X", "moe: capacity factor in training"});
@@ -211,8 +212,8 @@ void bind(Binder& b, TrainConfig& c) {
   b.field("seed", c.seed, {"seed", "N", "random seed"});
   b.field("meta_distribution", c.meta_distribution, {"meta", "NAME", "meta-distribution: sparse_dirichlet | dirichlet | onehot"});
   b.field("support_max", c.support_max, {"support-max", "N", "largest support of the sparse Dirichlet"});
-  b.field("h_per_step", c.h_per_step, {"h-per-step", "N", "soup: domain weights drawn per step (divides --batch)"});
-  b.field("dense_mixture", c.dense_mixture, {"dense-mixture", "fixed|sampled", "dense: train on the fixed mixture or on mixtures drawn from pi"});
+  b.field("h_per_step", c.h_per_step, {"h-per-step", "N", "soup: h drawn per step (divides --batch)"});
+  b.field("dense_mixture", c.dense_mixture, {"dense-mixture", "fixed|sampled", "dense: fixed mixture, or drawn from pi"});
   b.field("mixture", c.mixture);
   b.field("threads", c.threads, {"threads", "N", "CPU threads (0 = libtorch default)"});
 }

@@ -301,9 +301,6 @@ ExpertsResult train_experts(const std::string& base_path, const std::string& out
 
 PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::string& out_dir,
                                 const PhatgooseOptions& o) {
-  static const std::vector<std::string> kRouters = {"phatgoose", "prototype", "arrow", "merged"};
-  if (std::find(kRouters.begin(), kRouters.end(), o.router) == kRouters.end())
-    throw Error("router must be phatgoose, prototype, arrow or merged; got \"" + o.router + "\"");
   const nlohmann::json em = nlohmann::json::parse(read_file(experts_dir + "/manifest.json"));
   if (parse_model_kind(em.value("method", "")) != ModelKind::kLoraExperts)
     throw file_error(experts_dir + "/manifest.json", "not a folder of LoRA experts (souplab-cli experts --kind lora)");
@@ -320,7 +317,7 @@ PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::strin
   for (size_t i = 0; i < n; ++i) {
     const size_t d = domain_index(ctx, names[i]);
     LoraMixAdapter ad({&experts[i]}, {1.0});
-    if (o.router == "phatgoose") {
+    if (o.router == Router::kPhatgoose) {
       message(o, "training gates of expert " + names[i]);
       for (size_t m = 0; m < modules; ++m)
         ad.gates.push_back(torch::zeros({experts[i].A[m].size(0)}, ctx.theta0.options()));
@@ -338,7 +335,7 @@ PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::strin
       L.logits = [&ctx, &ad](const torch::Tensor& x) { return gpt_forward(ctx.theta0, ctx.c, ctx.layout, x, &ad); };
       res.run_ids.push_back(run_loop(ctx, o, L).run_id);
       for (size_t m = 0; m < modules; ++m) vectors[m][i] = ad.gates[m].detach();
-    } else if (o.router == "prototype") {
+    } else if (o.router == Router::kPrototype) {
       torch::NoGradGuard g;
       std::vector<torch::Tensor> sums(modules);
       ad.input_sums = &sums;
@@ -346,7 +343,7 @@ PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::strin
       for (int b = 0; b < o.prototype_batches; ++b)
         gpt_forward(ctx.theta0, ctx.c, ctx.layout, batches(o.batch_size).narrow(1, 0, ctx.c.block_size), &ad);
       for (size_t m = 0; m < modules; ++m) vectors[m][i] = sums[m];  // scale is removed by LN
-    } else if (o.router == "arrow") {
+    } else if (o.router == Router::kArrow) {
       torch::NoGradGuard g;
       for (size_t m = 0; m < modules; ++m) {
         auto dw = torch::matmul(experts[i].A[m], experts[i].B[m]).to(torch::kCPU);  // (in, out)
@@ -357,17 +354,17 @@ PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::strin
   }
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (size_t i = 0; i < n; ++i) add_lora_tensors(experts[i], ctx.c, "expert." + std::to_string(i) + ".", &out);
-  if (o.router != "merged")
+  if (o.router != Router::kMerged)
     for (int l = 0; l < ctx.c.n_layer; ++l)
       for (int s = 0; s < kLinearSites; ++s)
         out.push_back({"route." + module_name(l, LinearSite(s)),
                        torch::stack(vectors[size_t(l) * kLinearSites + size_t(s)])});
   save_tensor_map(staged.path() + "/phatgoose.safetensors", out, {{"format", "souplab-phatgoose"}});
-  nlohmann::json m{{"method", model_kind_name(ModelKind::kPhatgoose)}, {"router", o.router},
+  nlohmann::json m{{"method", model_kind_name(ModelKind::kPhatgoose)}, {"router", router_name(o.router)},
                    {"top_k", o.top_k},           {"base", em.at("base")},
                    {"experts_dir", absolute(experts_dir)},
                    {"domains", ctx.facts.domains}, {"experts", names},
-                   {"gate_steps", o.router == "phatgoose" ? o.gate_steps : 0},
+                   {"gate_steps", o.router == Router::kPhatgoose ? o.gate_steps : 0},
                    {"run_ids", res.run_ids},     {"tensors", "phatgoose.safetensors"}};
   write_file_atomically(staged.path() + "/manifest.json", m.dump(2) + "\n");
   staged.commit();
@@ -492,6 +489,25 @@ WemoeResult build_wemoe(const std::string& base_path, const std::string& experts
 namespace souplab {
 
 const char* expert_kind_name(ExpertKind k) { return k == ExpertKind::kLora ? "lora" : "full"; }
+
+const char* router_name(Router r) {
+  switch (r) {
+    case Router::kPhatgoose: return "phatgoose";
+    case Router::kPrototype: return "prototype";
+    case Router::kArrow: return "arrow";
+    case Router::kMerged: return "merged";
+  }
+  return "";
+}
+
+bool parse_router(const std::string& name, Router* out) {
+  for (Router r : {Router::kPhatgoose, Router::kPrototype, Router::kArrow, Router::kMerged})
+    if (name == router_name(r)) {
+      *out = r;
+      return true;
+    }
+  return false;
+}
 
 bool parse_expert_kind(const std::string& name, ExpertKind* out) {
   for (ExpertKind k : {ExpertKind::kLora, ExpertKind::kFull})

@@ -213,7 +213,7 @@ class TestPosthoc : public QObject {
     QVERIFY_THROWS_EXCEPTION(Error, pg->instantiate_dense({}));
     QVERIFY_THROWS_EXCEPTION(Error, pg->export_specialist({}, m_tmp.filePath("pg-export").toStdString(), {}));
     QCOMPARE(spec->generate("ab", SampleOptions{0.8, 40, 20, 1}).size(), size_t(20));
-    for (const char* router : {"prototype", "arrow", "merged"}) {
+    for (Router router : {Router::kPrototype, Router::kArrow, Router::kMerged}) {
       po.router = router;
       po.overwrite = true;
       build_phatgoose(lora_dir, pg_dir, po);

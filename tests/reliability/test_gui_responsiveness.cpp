@@ -1,6 +1,6 @@
 // The GUI stays responsive while a bank trains: the GUI's own training path (TrainingSession, a
-// ThreadedJob with a thread of its own) trains the default-size model for a few seconds while a 10 ms
-// QTimer heartbeat on the GUI thread measures the longest gap between two beats. The gap must
+// ThreadedJob with a thread of its own) trains the default-size model for a few seconds while a
+// 10 ms QTimer heartbeat on the GUI thread measures the longest gap between two beats. The gap must
 // stay under 100 ms. SOUPLAB_RESPONSIVENESS_SECONDS sets the measuring time (default 10).
 #include <QElapsedTimer>
 #include <QTemporaryDir>

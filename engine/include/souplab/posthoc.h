@@ -63,10 +63,15 @@ struct ExpertsResult {
 ExpertsResult train_experts(const std::string& base, const std::string& out_dir,
                             const ExpertsOptions& options);
 
+// How PHATGOOSE-style routing scores the LoRA experts. phatgoose: trained gate vectors;
+// prototype: mean module input of each expert on its domain; arrow: first singular vector of
+// each B·A; merged: the average of the experts (no routing).
+enum class Router { kPhatgoose, kPrototype, kArrow, kMerged };
+const char* router_name(Router r);                          // as written in manifests
+bool parse_router(const std::string& name, Router* out);    // false if unknown
+
 struct PhatgooseOptions : PosthocCommon {
-  // phatgoose: trained gate vectors; prototype: mean module input of each expert on its domain;
-  // arrow: first singular vector of each B·A; merged: the average of the experts (no routing).
-  std::string router = "phatgoose";
+  Router router = Router::kPhatgoose;
   int64_t gate_steps = 100;
   double gate_lr = 1e-2;
   int top_k = 2;

@@ -1,5 +1,6 @@
 // PHATGOOSE (and its prototype / Arrow / merged baselines): per-token top-k routing among LoRA
 // experts on a frozen base. One model for every h.
+#include "souplab/posthoc.h"
 #include "souplab/specialist.h"
 #include "engine/nn/models/posthoc_model.h"
 #include "engine/nn/posthoc.h"
@@ -17,9 +18,11 @@ class PhatgooseModel final : public RoutedPosthocModel {
     std::vector<LoraExpert> loras;
     for (size_t i = 0; i < experts_.size(); ++i)
       loras.push_back(lora_from_tensors(t, c, "expert." + std::to_string(i) + ".", file));
-    const auto router = manifest<std::string>("router");
+    Router router;
+    if (!parse_router(manifest<std::string>("router"), &router))
+      throw file_error(dir_ + "/manifest.json", "unknown \"router\" " + manifest_.at("router").dump());
     std::vector<torch::Tensor> vectors;  // none: the merged baseline averages the experts
-    if (router != "merged")
+    if (router != Router::kMerged)
       for (int l = 0; l < c.n_layer; ++l)
         for (int s = 0; s < kLinearSites; ++s) {
           auto it = t.find("route." + module_name(l, LinearSite(s)));
@@ -27,7 +30,7 @@ class PhatgooseModel final : public RoutedPosthocModel {
           vectors.push_back(it->second);
         }
     auto adapter = std::make_shared<RoutedLoraAdapter>(std::move(loras), vectors, manifest_.value("top_k", 2),
-                                                       router == "arrow");
+                                                       router == Router::kArrow);
     runner_ = std::make_shared<detail::AdaptedRunner>(theta0_, c, std::move(adapter));
   }
 };
