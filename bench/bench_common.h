@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/config.h"
+#include "souplab/config.h"
 
 namespace bench {
 

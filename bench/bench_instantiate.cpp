@@ -2,7 +2,7 @@
 // bytes ((n+1)*P floats of the bank plus the coefficient MLP into a preallocated buffer), and
 // the full slider path: instantiate + per-domain validation losses on a small fixed set.
 //
-// Columns "engine" time exactly what Bank::instantiate / evaluate_per_domain run
+// Columns "engine" time exactly what Model::instantiate / Specialist::evaluate run
 // (SoupBank::theta under NoGradGuard; mean_window_loss per domain). Columns "candidate" time
 // a proposed replacement written here (not in the engine), so the gain can be judged.
 //
@@ -14,11 +14,11 @@
 #include <fstream>
 
 #include "bench_common.h"
-#include "engine/core/config.h"
-#include "engine/core/param_layout.h"
+#include "souplab/config.h"
+#include "souplab/param_layout.h"
 #include "engine/nn/gpt.h"
 #include "engine/nn/soup.h"
-#include "engine/nn/bank.h"
+#include "souplab/validation_set.h"
 #include "engine/nn/validation.h"
 
 using namespace souplab;
@@ -232,8 +232,8 @@ int main(int argc, char** argv) {
   }
 
   // ---- 2. slider path at the demo size ---------------------------------------------------------
-  // What the inference worker runs per slider move: Bank::instantiate (SoupBank::theta under
-  // NoGradGuard) then evaluate_per_domain (mean_window_loss per domain). Rows: the GUI's full
+  // What the inference worker runs per slider move: Model::instantiate (SoupBank::theta under
+  // NoGradGuard) then Specialist::evaluate (mean_window_loss per domain). Rows: the GUI's full
   // tier (2 windows of the model's context per domain) on the real corpus (k = 14) and on the
   // demo corpus (k = 8), then the GUI's quick tier (shown first; quick_window_shape, used by
   // app/glue/inference_worker), then other shapes.

@@ -7,7 +7,7 @@
 #include <torch/torch.h>
 
 #include "bench_common.h"
-#include "engine/core/param_layout.h"
+#include "souplab/param_layout.h"
 #include "step_common.h"
 
 using namespace souplab;

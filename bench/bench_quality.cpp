@@ -30,14 +30,16 @@
 
 #include "bench_common.h"
 #include "bench_train.h"
-#include "engine/core/config.h"
-#include "engine/core/domain_weights.h"
-#include "engine/core/param_layout.h"
+#include "souplab/config.h"
+#include "souplab/domain_weights.h"
+#include "souplab/param_layout.h"
 
 #include <nlohmann/json.hpp>
-#include "engine/nn/bank.h"
-#include "engine/nn/specialist_impl.h"
-#include "engine/nn/trainer.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
+#include "engine/nn/runner.h"
+#include "souplab/trainer.h"
 
 namespace fs = std::filesystem;
 using namespace souplab;
@@ -87,9 +89,7 @@ std::string make_subcorpus(const std::string& corpus, const std::vector<std::str
   return dir.string();
 }
 
-torch::Tensor theta_of(const Specialist& s) {
-  return dynamic_cast<const SpecialistImpl&>(s).theta();
-}
+torch::Tensor theta_of(const DenseSpecialist& s) { return s.dense_runner().theta(); }
 
 struct HeldOut {
   std::string label;
@@ -152,14 +152,14 @@ int main(int argc, char** argv) try {
   base.train.seed = 1337;
 
   RunConfig soup_cfg = base;
-  soup_cfg.train.kind = "soup";
+  soup_cfg.train.kind = ModelKind::kSoup;
   soup_cfg.bank.n_experts = n_experts;
   soup_cfg.train.meta_distribution = args.get("meta", "sparse_dirichlet");
   RunConfig dense_cfg = base;
-  dense_cfg.train.kind = "dense";
+  dense_cfg.train.kind = ModelKind::kDense;
   dense_cfg.bank.n_experts = 0;
   RunConfig moe_cfg = base;  // the generic mixture, like the generic dense model
-  moe_cfg.train.kind = "moe";
+  moe_cfg.train.kind = ModelKind::kMoe;
   moe_cfg.bank.n_experts = 0;
   moe_cfg.moe.n_experts = std::stoi(args.get("moe-experts", "8"));
   moe_cfg.moe.top_k = std::stoi(args.get("moe-top-k", "2"));
@@ -319,27 +319,27 @@ int main(int argc, char** argv) try {
   // --- evaluation on the same fixed validation windows ---
   std::fprintf(stderr, "evaluating...\n");
   auto eval_bank = [&](const std::string& ckpt, const std::vector<double>& h) {
-    auto bank = Bank::load(ckpt, "cpu");
+    auto bank = Model::load(ckpt, "cpu");
     at::set_num_threads(args.threads);
-    return evaluate_per_domain(*bank->instantiate(h), *val);
+    return bank->instantiate(bank->weights(h))->evaluate(*val);
   };
   const auto uniform = uniform_domain_weights(k);
-  auto soup_bank = Bank::load(soup.ckpt, "cpu");
+  auto soup_bank = Model::load(soup.ckpt, "cpu");
   at::set_num_threads(args.threads);
   const auto L_generic = eval_bank(generic.ckpt, uniform);
   std::vector<std::vector<double>> L_expert;
   std::vector<torch::Tensor> theta_expert;
   ModelConfig mcfg;
   for (const auto& e : experts) {
-    auto bank = Bank::load(e.ckpt, "cpu");
+    auto bank = Model::load(e.ckpt, "cpu");
     at::set_num_threads(args.threads);
-    auto s = bank->instantiate(uniform);
+    auto s = bank->instantiate_dense(bank->weights(uniform));
     mcfg = s->model_config();
     theta_expert.push_back(theta_of(*s).clone());
-    L_expert.push_back(evaluate_per_domain(*s, *val));
+    L_expert.push_back(s->evaluate(*val));
   }
-  auto eval_soup = [&](const Bank& b, const std::vector<double>& h) {
-    return evaluate_per_domain(*b.instantiate(h), *val);
+  auto eval_soup = [&](const Model& b, const std::vector<double>& h) {
+    return b.instantiate(b.weights(h))->evaluate(*val);
   };
 
   bench::Table main_t;
@@ -366,8 +366,9 @@ int main(int argc, char** argv) try {
     const auto L_oracle = eval_bank(oracles[j].ckpt, uniform);
     torch::Tensor merged = torch::zeros_like(theta_expert[0]);
     for (size_t i = 0; i < k; ++i) merged += h[i] * theta_expert[i];
-    SpecialistImpl merge(merged, mcfg, h, 0.0);
-    const auto L_merge = evaluate_per_domain(merge, *val);
+    const DenseSpecialist merge(std::make_shared<souplab::detail::DenseRunner>(merged, mcfg),
+                                DomainWeights(h, wanted), 0.0);
+    const auto L_merge = merge.evaluate(*val);
     const double s = dot(h, L_spec), g = dot(h, L_generic), o = dot(h, L_oracle), m = dot(h, L_merge);
     oracle_dh.push_back(o);
     wins_generic += s < g;
@@ -441,7 +442,7 @@ int main(int argc, char** argv) try {
     auto add_row = [&](const std::string& label, const RunConfig& c, const std::vector<double>& dh,
                        const std::vector<double>& ref_generic) {
       std::vector<std::string> r{label, std::to_string(c.train.steps),
-                                 c.train.kind == "soup" ? std::to_string(c.bank.n_experts) : "dense"};
+                                 c.train.kind == ModelKind::kSoup ? std::to_string(c.bank.n_experts) : "dense"};
       double vg = 0, vo = 0;
       for (size_t j = 0; j < held.size(); ++j) {
         r.push_back(bench::fmt("%.4f", dh[j]));
@@ -461,19 +462,19 @@ int main(int argc, char** argv) try {
     std::vector<double> last_generic = gen_dh;
     // A longer-budget variant is followed by its own generic; compare soups to that generic.
     for (size_t v = 0; v < variants.size(); ++v) {
-      auto b = Bank::load(variants[v].t.ckpt, "cpu");
+      auto b = Model::load(variants[v].t.ckpt, "cpu");
       at::set_num_threads(args.threads);
       std::vector<double> dh;
       for (const auto& ho : held) dh.push_back(dot(ho.h, eval_soup(*b, ho.h)));
       std::vector<double> ref = gen_dh;
-      if (v + 1 < variants.size() && variants[v + 1].cfg.train.kind == "dense") {
-        auto gb = Bank::load(variants[v + 1].t.ckpt, "cpu");
+      if (v + 1 < variants.size() && variants[v + 1].cfg.train.kind == ModelKind::kDense) {
+        auto gb = Model::load(variants[v + 1].t.ckpt, "cpu");
         at::set_num_threads(args.threads);
         const auto lg = eval_soup(*gb, uniform);
         ref.clear();
         for (const auto& ho : held) ref.push_back(dot(ho.h, lg));
       }
-      if (variants[v].cfg.train.kind == "dense") ref = dh;
+      if (variants[v].cfg.train.kind == ModelKind::kDense) ref = dh;
       add_row(variants[v].spec, variants[v].cfg, dh, ref);
     }
   }

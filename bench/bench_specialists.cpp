@@ -34,13 +34,14 @@
 
 #include "bench_common.h"
 #include "bench_train.h"
-#include "engine/core/corpus.h"
-#include "engine/core/domain_weights.h"
-#include "engine/nn/bank.h"
-#include "engine/nn/finetune.h"
-#include "engine/nn/specialist_impl.h"
+#include "souplab/corpus.h"
+#include "souplab/finetune.h"
+#include "souplab/domain_weights.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
+#include "engine/nn/runner.h"
+#include "souplab/target_weights.h"
 #include "engine/nn/target_text.h"
-#include "engine/nn/target_weights.h"
 #include "engine/nn/validation.h"
 
 namespace fs = std::filesystem;
@@ -240,12 +241,12 @@ double mixture_loss(const torch::Tensor& theta, const ModelConfig& mc, const Par
 
 Scores evaluate_model(const std::string& ckpt, bool soup, const EvalData& d, bool do_fit, int threads,
                       int64_t finetune_steps = 0) {
-  auto bank = Bank::load(ckpt, "cpu");
+  auto bank = Model::load(ckpt, "cpu");
   at::set_num_threads(threads);
   const size_t k = d.val.size();
   Scores s;
   auto theta_at = [&](const std::vector<double>& h) {
-    return dynamic_cast<const SpecialistImpl&>(*bank->instantiate(h)).theta();
+    return bank->instantiate_dense(bank->weights(h))->dense_runner().theta();
   };
   const auto uniform = uniform_domain_weights(k);
   const ModelConfig mc = bank->facts().config.model;
@@ -266,7 +267,8 @@ Scores evaluate_model(const std::string& ckpt, bool soup, const EvalData& d, boo
       fo.steps = finetune_steps;
       fo.device = "cpu";
       fo.holdout = 0.05;
-      const auto r = finetune_on_text(*bank->instantiate(soup ? d.target_hist[t] : uniform), d.target_fit_files[t], fo);
+      const auto r = finetune_on_text(*bank->instantiate_dense(bank->weights(soup ? d.target_hist[t] : uniform)),
+                                     d.target_fit_files[t], fo);
       at::set_num_threads(threads);
       const auto tuned = torch::from_blob(const_cast<float*>(r.theta.data()), {int64_t(r.theta.size())});
       s.target_finetuned.push_back(mean_window_loss(tuned, mc, layout, w));
@@ -280,10 +282,9 @@ Scores evaluate_model(const std::string& ckpt, bool soup, const EvalData& d, boo
     s.target_hist.push_back(mean_window_loss(theta_at(d.target_hist[t]), mc, layout, w));
     if (do_fit) {
       FitOptions fo;
-      fo.device = "cpu";
-      const FitResult fr = fit_weights(ckpt, d.target_fit_files[t], fo);
+      const FitResult fr = bank->fit_weights(d.target_fit_files[t], fo);
       at::set_num_threads(threads);
-      s.target_fit.push_back(mean_window_loss(theta_at(fr.h), mc, layout, w));
+      s.target_fit.push_back(mean_window_loss(theta_at(fr.h.values()), mc, layout, w));
     }
   }
   return s;
@@ -340,10 +341,10 @@ int main(int argc, char** argv) try {
   base.train.threads = args.threads;
   base.train.log_interval = std::max<int64_t>(1, base.train.steps / 6);
   RunConfig dense_cfg = base;
-  dense_cfg.train.kind = "dense";
+  dense_cfg.train.kind = ModelKind::kDense;
   dense_cfg.bank.n_experts = 0;
   RunConfig soup_cfg = base;
-  soup_cfg.train.kind = "soup";
+  soup_cfg.train.kind = ModelKind::kSoup;
 
   std::vector<Variant> variants;
   for (const auto& spec : split(args.get("variants", "soup:train.kind=soup"), ';')) {
@@ -383,7 +384,7 @@ int main(int argc, char** argv) try {
     const fs::path dir = fs::path(work) / "targets" / t;
     d.target_fit_files.push_back((dir / "fit.txt").string());
     d.target_eval.push_back(text_windows((dir / "eval.txt").string(), T, std::stoi(args.get("target-windows", "64"))));
-    d.target_hist.push_back(histogram_weights(*cache, (dir / "fit.txt").string()).weights);
+    d.target_hist.push_back(histogram_weights(*cache, (dir / "fit.txt").string()).weights.values());
   }
 
   // Training: the dense baseline, then every variant.
@@ -406,7 +407,7 @@ int main(int argc, char** argv) try {
               "fine-tuned on targets", "train s"};
   t.rows.push_back({"dense (baseline)", "0", "0", "0", "0", "0", "0", bench::fmt("%.0f", dense.train_s)});
   for (size_t i = 0; i < variants.size(); ++i) {
-    const bool soup = variants[i].cfg.train.kind == "soup";
+    const bool soup = variants[i].cfg.train.kind == ModelKind::kSoup;
     const Scores s = evaluate_model(trained[i].ckpt, soup, d, do_fit, args.threads, finetune_steps);
     results["models"][variants[i].name] = scores_json(s);
     results["models"][variants[i].name]["config"] = json::parse(to_json(variants[i].cfg));
@@ -426,7 +427,7 @@ int main(int argc, char** argv) try {
       results["curve"]["dense"][std::to_string(step)] = scores_json(dc);
       for (size_t i = 0; i < variants.size(); ++i) {
         if (c >= trained[i].intermediate.size()) continue;
-        const Scores sc = evaluate_model(trained[i].intermediate[c].second, variants[i].cfg.train.kind == "soup", d,
+        const Scores sc = evaluate_model(trained[i].intermediate[c].second, variants[i].cfg.train.kind == ModelKind::kSoup, d,
                                          false, args.threads);
         results["curve"][variants[i].name][std::to_string(step)] = scores_json(sc);
         std::fprintf(stderr, "curve %s step %lld: mixtures %s one-hot %s targets %s\n", variants[i].name.c_str(),

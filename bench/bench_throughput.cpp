@@ -11,10 +11,11 @@
 #include <torch/torch.h>
 
 #include "bench_common.h"
-#include "engine/core/domain_weights.h"
-#include "engine/nn/bank.h"
+#include "souplab/domain_weights.h"
+#include "engine/nn/soup.h"
 #include "engine/nn/torch_compat.h"
 #include "engine/nn/validation.h"
+#include "souplab/validation_set.h"
 #include "step_common.h"
 
 using namespace souplab;

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "bench_common.h"
-#include "engine/core/config.h"
-#include "engine/nn/trainer.h"
+#include "souplab/config.h"
+#include "souplab/trainer.h"
 
 namespace bench {
 
@@ -28,7 +28,7 @@ struct Trained {
 // so leaving it out keeps models trained before the section existed reusable.
 inline std::string config_key(const souplab::RunConfig& cfg) {
   auto j = nlohmann::json::parse(souplab::to_json(cfg));
-  if (cfg.train.kind != "moe") j.erase("moe");
+  if (cfg.train.kind != souplab::ModelKind::kMoe) j.erase("moe");
   return j.dump(2);
 }
 
@@ -79,7 +79,7 @@ inline Trained train_or_reuse(const std::string& name, souplab::RunConfig cfg, c
   const std::string key = config_key(cfg);
   const fs::path ckpt = models / (name + ".ckpt"), meta = models / (name + ".json"),
                  tfile = models / (name + ".time");
-  Trained t{name, cfg.train.kind, ckpt.string()};
+  Trained t{name, souplab::model_kind_name(cfg.train.kind), ckpt.string()};
   auto intermediate_path = [&](int64_t step) {
     return (models / (name + ".step" + std::to_string(step) + ".ckpt")).string();
   };
@@ -101,7 +101,8 @@ inline Trained train_or_reuse(const std::string& name, souplab::RunConfig cfg, c
     return t;
   }
   fs::remove_all(cfg.train.out_dir);
-  std::fprintf(stderr, "[%s] training %s, %lld steps...\n", name.c_str(), cfg.train.kind.c_str(),
+  std::fprintf(stderr, "[%s] training %s, %lld steps...\n", name.c_str(),
+               souplab::model_kind_name(cfg.train.kind),
                (long long)cfg.train.steps);
   souplab::TrainCallbacks cb;
   cb.on_progress = [&](const souplab::TrainProgress& p) {

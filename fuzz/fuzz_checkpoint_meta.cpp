@@ -4,8 +4,8 @@
 #include <cstdlib>
 
 #include "engine/core/checkpoint_meta.h"
-#include "engine/core/error.h"
-#include "engine/core/param_layout.h"
+#include "souplab/error.h"
+#include "souplab/param_layout.h"
 #include "engine/core/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -4,8 +4,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/core/config.h"
-#include "engine/core/error.h"
+#include "souplab/config.h"
+#include "souplab/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace souplab;

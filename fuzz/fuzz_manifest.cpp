@@ -8,8 +8,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "engine/core/corpus.h"
-#include "engine/core/error.h"
+#include "souplab/corpus.h"
+#include "souplab/error.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/core/checkpoint_meta.h"
-#include "engine/core/config.h"
-#include "engine/core/param_layout.h"
+#include "souplab/config.h"
+#include "souplab/param_layout.h"
 #include "engine/core/safetensors.h"
 
 using namespace souplab;
@@ -37,7 +37,7 @@ std::string tiny_checkpoint(bool soup) {
   c.bank.n_experts = soup ? 1 : 0;
   c.bank.coef_hidden = 1;
   c.bank.n_domains = 2;
-  c.train.kind = soup ? "soup" : "dense";
+  c.train.kind = soup ? ModelKind::kSoup : ModelKind::kDense;
   const ParamCounts pc = param_counts(c.model, c.bank, 2);
   std::vector<float> s(size_t(pc.base), 0.5f), e(size_t(pc.experts), 0.25f), co(size_t(3 * pc.coef_mlp), 1.f);
   std::vector<TensorView> t = {{"S", DType::kF32, {pc.base}, s.data()},
@@ -113,7 +113,7 @@ int main(int argc, char** argv) {
   RunConfig def;
   put(out + "/config/default.json", to_json(def));
   def.train.mixture = {0.25, 0.75};
-  def.train.kind = "dense";
+  def.train.kind = ModelKind::kDense;
   def.model.n_layer = 1;
   put(out + "/config/dense.json", to_json(def));
   put(out + "/config/partial.json", R"({"model": {"n_embd": 64, "n_head": 2}, "train": {"steps": 5, "lr": 1e-3}})");

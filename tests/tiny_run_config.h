@@ -4,7 +4,7 @@
 // tests can train until the behaviour they check (falling loss, specialisation) is real.
 #include <QString>
 
-#include "engine/core/config.h"
+#include "souplab/config.h"
 
 namespace test_util {
 

@@ -59,18 +59,18 @@ void BankPanel::showError(const QString& path, const QString& message) {
   setRow(tr("Error"), message);
 }
 
-void BankPanel::showFacts(const souplab::BankFacts& f) {
+void BankPanel::showFacts(const souplab::ModelFacts& f) {
   showEmpty();
   m_path = QString::fromStdString(f.path);
   m_title->setText(QStringLiteral("<b>%1</b>").arg(QFileInfo(m_path).fileName().toHtmlEscaped()));
   m_title->setToolTip(m_path);
-  setRow(tr("Kind"), QString::fromStdString(f.kind));
+  setRow(tr("Kind"), QString::fromUtf8(souplab::model_kind_name(f.kind)));
   QStringList domains;
   for (const std::string& d : f.domains) domains << QString::fromStdString(d);
   setRow(tr("Domains (k)"), domains.isEmpty() ? tr("–")
                                               : tr("%1: %2").arg(domains.size()).arg(
                                                     domains.join(QStringLiteral(", "))));
-  const bool moe = f.kind == "moe";
+  const bool moe = f.kind == souplab::ModelKind::kMoe;
   if (moe)
     setRow(tr("Experts"), tr("%1 per MoE block, top-%2 routing, every %3 block(s)")
                               .arg(f.config.moe.n_experts).arg(f.config.moe.top_k).arg(f.config.moe.every));

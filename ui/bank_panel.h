@@ -2,7 +2,7 @@
 // The facts of the open bank: file, kind, domains, n, parameter counts, device, run and step.
 #include <QWidget>
 
-#include "engine/nn/bank.h"
+#include "souplab/model.h"
 
 class QFormLayout;
 class QLabel;
@@ -15,7 +15,7 @@ class BankPanel : public QWidget {
  public:
   explicit BankPanel(QWidget* parent = nullptr);
   void showLoading(const QString& path);
-  void showFacts(const souplab::BankFacts& facts);
+  void showFacts(const souplab::ModelFacts& facts);
   void showError(const QString& path, const QString& message);
   void showEmpty();
   QString shownPath() const { return m_path; }

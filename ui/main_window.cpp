@@ -17,9 +17,9 @@
 
 #include "app/glue/bank_facts_loader.h"
 #include "app/glue/quick_start.h"
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
-#include "engine/nn/device.h"
+#include "souplab/paths.h"
+#include "souplab/run_log.h"
+#include "souplab/device.h"
 #include "ui/bank_panel.h"
 #include "ui/corpus/cluster_dialog.h"
 #include "ui/compare/compare_view.h"
@@ -90,11 +90,11 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     dialog->open();
   });
   connect(m_factsLoader, &BankFactsLoader::loaded, this,
-          [this](const QString& path, const souplab::BankFacts& facts) {
+          [this](const QString& path, const souplab::ModelFacts& facts) {
             m_bankPanel->showFacts(facts);
             statusBar()->showMessage(tr("Opened %1").arg(path), 5000);
           });
-  connect(m_factsLoader, &BankFactsLoader::failed, m_bankPanel, &BankPanel::showError);
+  connect(m_factsLoader, &BankFactsLoader::loadFailed, m_bankPanel, &BankPanel::showError);
   connect(m_monitor, &TrainingMonitor::openInExplorerRequested, this, &MainWindow::openBank);
   connect(m_monitor, &TrainingMonitor::deviceChanged, this, &MainWindow::setDeviceLabel);
   connect(m_monitor, &TrainingMonitor::runStarted, m_runs, &RunBrowser::refresh);

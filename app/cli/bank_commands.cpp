@@ -6,17 +6,19 @@
 
 #include "app/cli/cli_args.h"
 #include "app/cli/commands.h"
-#include "engine/core/atomic_file.h"
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
-#include "engine/core/param_layout.h"
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
-#include "engine/export/specialist_export.h"
-#include "engine/nn/bank.h"
-#include "engine/nn/device.h"
-#include "engine/nn/export_bank_specialist.h"
-#include "engine/nn/finetune.h"
+#include "app/cli/config_flags.h"
+#include "souplab/atomic_file.h"
+#include "souplab/device.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/export.h"
+#include "souplab/finetune.h"
+#include "souplab/model.h"
+#include "souplab/param_layout.h"
+#include "souplab/paths.h"
+#include "souplab/run_log.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 
 namespace souplab::cli {
 namespace {
@@ -30,10 +32,10 @@ std::string with_commas(int64_t v) {
   return out;
 }
 
-// h from --weights (default uniform) against the bank's domains.
-std::vector<double> weights_for(const Args& a, const BankFacts& f) {
-  if (f.domains.empty()) return {};
-  return parse_domain_weights(a.get("weights", "uniform"), f.domains);
+// h from --weights (default uniform) against the model's domains.
+DomainWeights weights_for(const Args& a, const Model& model) {
+  if (model.facts().domains.empty()) return {};
+  return model.parse_weights(a.get("weights", "uniform"));
 }
 
 Args& bank_flags(Args& a) {
@@ -42,7 +44,7 @@ Args& bank_flags(Args& a) {
 }
 
 // Logs an event for the bank's run, if the run log knows the run. Never fails the command.
-void log_event_for(const BankFacts& f, const std::string& run_log, const std::string& kind,
+void log_event_for(const ModelFacts& f, const std::string& run_log, const std::string& kind,
                    const nlohmann::json& detail) {
   if (f.run_id <= 0) return;
   try {
@@ -57,27 +59,15 @@ void log_event_for(const BankFacts& f, const std::string& run_log, const std::st
 }  // namespace
 
 int cmd_info(int argc, char** argv) {
-  const RunConfig d;
   Args a("info", "souplab-cli info [--config FILE] [--domains K] [size flags]",
          "Prints the libtorch version, the devices, and the parameter counts of a bank config\n"
          "(the default demo bank unless a config or flags say otherwise).");
-  a.flag("config", "FILE", "JSON run config")
-      .flag("domains", "K", "number of domains k (length of h)", "14")
-      .flag("layers", "N", "transformer blocks", std::to_string(d.model.n_layer))
-      .flag("width", "N", "model width", std::to_string(d.model.n_embd))
-      .flag("heads", "N", "attention heads", std::to_string(d.model.n_head))
-      .flag("context", "N", "context length", std::to_string(d.model.block_size))
-      .flag("experts", "N", "experts n", std::to_string(d.bank.n_experts))
-      .flag("coef-hidden", "N", "coefficient MLP hidden width", std::to_string(d.bank.coef_hidden));
+  a.flag("config", "FILE", "JSON run config").flag("domains", "K", "number of domains k (length of h)", "14");
+  const std::vector<ConfigFlag> sizes = config_flags_of(a, {"model", "bank"});
   if (!a.parse(argc, argv, 2)) return 0;
   RunConfig c;
   if (a.has("config")) c = parse_run_config(read_file(a.get("config")), a.get("config"));
-  c.model.n_layer = int(a.get_int("layers", c.model.n_layer));
-  c.model.n_embd = int(a.get_int("width", c.model.n_embd));
-  c.model.n_head = int(a.get_int("heads", c.model.n_head));
-  c.model.block_size = int(a.get_int("context", c.model.block_size));
-  c.bank.n_experts = int(a.get_int("experts", c.bank.n_experts));
-  c.bank.coef_hidden = int(a.get_int("coef-hidden", c.bank.coef_hidden));
+  apply_config_flags(a, sizes, &c);
   const int k = int(a.get_int("domains", c.bank.n_domains > 0 ? c.bank.n_domains : 14));
   if (k < 1) throw Error("info: --domains must be >= 1");
   validate(c.model);
@@ -106,16 +96,17 @@ int cmd_eval(int argc, char** argv) {
       .flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
       .option("json", "print JSON instead of a table");
   if (!a.parse(argc, argv, 2)) return 0;
-  auto bank = Bank::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
-  const BankFacts& f = bank->facts();
-  const auto h = weights_for(a, f);
-  auto spec = bank->instantiate(h);
-  auto val = ValidationSet::for_bank(f, int(a.get_int("windows", 16)));
-  const auto losses = evaluate_per_domain(*spec, *val);
-  const auto reference = f.kind == "soup"
-                             ? evaluate_per_domain(*bank->instantiate(uniform_domain_weights(f.domains.size())), *val)
+  auto model = Model::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
+  const ModelFacts& f = model->facts();
+  const DomainWeights h = weights_for(a, *model);
+  auto spec = model->instantiate(h);
+  auto val = ValidationSet::for_model(f, int(a.get_int("windows", 16)));
+  const auto losses = spec->evaluate(*val);
+  // The generic reference where h picks the model; otherwise it is the same model.
+  const auto reference = model->capabilities().can_instantiate
+                             ? model->instantiate(model->reference_weights())->evaluate(*val)
                              : losses;
-  nlohmann::json j{{"checkpoint", f.path}, {"step", f.step}, {"weights", h},
+  nlohmann::json j{{"checkpoint", f.path}, {"step", f.step}, {"weights", h.values()},
                    {"domains", f.domains}, {"loss", losses}, {"loss_uniform", reference},
                    {"instantiate_ms", spec->instantiate_ms()}};
   log_event_for(f, a.get("run-log"), "eval", j);
@@ -124,7 +115,7 @@ int cmd_eval(int argc, char** argv) {
     return 0;
   }
   std::printf("%s (step %lld), specialist at %s, instantiated in %.2f ms\n", f.path.c_str(),
-              static_cast<long long>(f.step), format_domain_weights(h, f.domains).c_str(),
+              static_cast<long long>(f.step), h.format().c_str(),
               spec->instantiate_ms());
   std::printf("  %-20s %8s %12s %12s\n", "domain", "weight", "specialist", "uniform h");
   double mix = 0, mix_ref = 0;
@@ -146,8 +137,8 @@ int cmd_generate(int argc, char** argv) {
       .flag("top-k", "N", "sample among the N likeliest bytes (0 = all)", "40")
       .flag("seed", "N", "sampling seed", "0");
   if (!a.parse(argc, argv, 2)) return 0;
-  auto bank = Bank::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
-  auto spec = bank->instantiate(weights_for(a, bank->facts()));
+  auto model = Model::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
+  auto spec = model->instantiate(weights_for(a, *model));
   SampleOptions o;
   o.max_new_tokens = int(a.get_int("length", 300));
   o.temperature = a.get_double("temperature", 0.8);
@@ -155,7 +146,7 @@ int cmd_generate(int argc, char** argv) {
   o.seed = uint64_t(a.get_int("seed", 0));
   const std::string prompt = a.get("prompt", "\n");
   std::fputs(prompt.c_str(), stdout);
-  generate_text(*spec, prompt, o, [](const std::string& piece) {
+  spec->generate(prompt, o, [](const std::string& piece) {
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
     return true;
@@ -179,16 +170,15 @@ int cmd_export(int argc, char** argv) {
   ExportFormat format;
   if (!parse_export_format(a.get("format", "all"), &format))
     throw Error("export: --format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
-  auto bank = Bank::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
-  BankExportOptions options;
+  auto model = Model::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
+  ModelExportOptions options;
   options.format = format;
   options.overwrite = a.has("overwrite");
   options.with_losses = !a.has("no-eval");
   options.windows = int(a.get_int("windows", 16));
   options.run_log_path = a.get("run-log");
   std::vector<std::string> notes;
-  const BankExportResult r =
-      export_bank_specialist(*bank, weights_for(a, bank->facts()), a.get("out"), options, &notes);
+  const ModelExportResult r = model->export_specialist(weights_for(a, *model), a.get("out"), options, &notes);
   for (const auto& n : notes) std::fprintf(stderr, "note: %s\n", n.c_str());
   std::printf("exported %s (%lld parameters):", r.dir.c_str(), static_cast<long long>(r.n_params));
   for (const auto& file : r.files) std::printf(" %s", file.c_str());
@@ -215,16 +205,12 @@ int cmd_finetune(int argc, char** argv) {
   if (!a.parse(argc, argv, 2)) return 0;
   if (!a.has("target")) throw Error("finetune: --target TEXT is required");
   if (!a.has("out")) throw Error("finetune: --out DIR is required");
-  ExportFormat format;
-  if (!parse_export_format(a.get("format", "all"), &format))
+  ModelExportOptions eo;
+  if (!parse_export_format(a.get("format", "all"), &eo.format))
     throw Error("finetune: --format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
-  std::error_code ec;
-  if (!a.has("overwrite") && std::filesystem::exists(a.get("out"), ec))
-    throw file_error(a.get("out"), "already exists; choose another folder or pass --overwrite");
-  auto bank = Bank::load(a.positional_at(0, "MODEL"), a.get("device", "auto"));
-  const BankFacts& f = bank->facts();
-  const auto h = weights_for(a, f);
-  auto start = bank->instantiate(h);
+  eo.overwrite = a.has("overwrite");
+  eo.run_log_path = a.get("run-log");
+  auto model = Model::load(a.positional_at(0, "MODEL"), a.get("device", "auto"));
   FinetuneOptions o;
   o.steps = a.get_int("steps", 100);
   o.lr = a.get_double("lr", 3e-4);
@@ -236,50 +222,16 @@ int cmd_finetune(int argc, char** argv) {
     if (step % 10 == 0 || step == steps) std::fprintf(stderr, "\rstep %lld/%lld  loss %.4f", (long long)step, (long long)steps, loss);
     return true;
   };
-  const FinetuneResult r = finetune_on_text(*start, a.get("target"), o);
+  std::vector<std::string> notes;
+  const FinetuneExportResult r = finetune_and_export(*model, weights_for(a, *model), a.get("target"), o, a.get("out"), eo, &notes);
   std::fprintf(stderr, "\n");
-  const std::string what = f.kind == "soup" ? "the specialist at " + format_domain_weights(h, f.domains) : f.kind + " model";
-  std::printf("fine-tuned %s of %s for %lld steps in %.1f s\n", what.c_str(), f.path.c_str(),
-              static_cast<long long>(r.steps), r.seconds);
-  std::printf("held-out target loss (%d windows): %.4f before, %.4f after (%+.2f%%)\n", r.eval_windows,
-              r.loss_before, r.loss_after, 100.0 * (r.loss_after - r.loss_before) / r.loss_before);
-
-  SpecialistCard card;
-  card.run_kind = "finetune";
-  card.run_name = "fine-tuned on " + std::filesystem::path(a.get("target")).filename().string();
-  card.step = f.step;
-  card.source_checkpoint = f.path;
-  card.domain_names = f.domains;
-  card.h = h;
-  card.notes = "## Fine-tuning\n\n- source: `" + f.path + "` (" + what + ")\n- target: `" + a.get("target") +
-               "`\n- steps " + std::to_string(r.steps) + ", lr " + a.get("lr", "3e-4") + ", batch " +
-               std::to_string(o.batch_size) + "\n- held-out target loss " + std::to_string(r.loss_before) +
-               " before, " + std::to_string(r.loss_after) + " after\n";
-  nlohmann::json detail{{"source", f.path}, {"weights", h}, {"target", a.get("target")}, {"steps", r.steps},
-                        {"lr", o.lr}, {"batch", o.batch_size}, {"holdout", o.holdout},
-                        {"loss_before", r.loss_before}, {"loss_after", r.loss_after}};
-  try {  // a fine-tune is a run of its own, child of the source's run when the log knows it
-    RunLog log(a.get("run-log").empty() ? default_run_log_path() : a.get("run-log"));
-    RunInfo info;
-    info.name = card.run_name;
-    info.kind = "finetune";
-    info.config_json = detail.dump();
-    try {
-      if (f.run_id > 0 && log.get_run(f.run_id).id == f.run_id) info.parent_run_id = f.run_id;
-    } catch (const Error&) {
-    }
-    const int64_t id = log.create_run(info);
-    card.run_id = std::to_string(id);
-    log.log_metrics(id, {{r.steps, "target", "", "loss_before", r.loss_before, 0},
-                         {r.steps, "target", "", "loss", r.loss_after, 0}});
-    log.set_run_status(id, "finished", iso8601_utc_now());
-  } catch (const Error& e) {
-    std::fprintf(stderr, "note: not logged in the run log: %s\n", e.what());
-  }
-  const ParamLayout layout = gpt_param_layout(r.model);
-  const ExportResult ex = export_specialist(r.model, layout, r.theta.data(), card, a.get("out"), format, a.has("overwrite"));
-  std::printf("exported %s:", ex.dir.c_str());
-  for (const auto& file : ex.files) std::printf(" %s", file.c_str());
+  for (const auto& n : notes) std::fprintf(stderr, "note: %s\n", n.c_str());
+  std::printf("fine-tuned %s for %lld steps in %.1f s\n", model->facts().path.c_str(),
+              static_cast<long long>(r.tuned.steps), r.tuned.seconds);
+  std::printf("held-out target loss (%d windows): %.4f before, %.4f after (%+.2f%%)\n", r.tuned.eval_windows,
+              r.tuned.loss_before, r.tuned.loss_after, 100.0 * (r.tuned.loss_after - r.tuned.loss_before) / r.tuned.loss_before);
+  std::printf("exported %s:", r.exported.dir.c_str());
+  for (const auto& file : r.exported.files) std::printf(" %s", file.c_str());
   std::printf("\n");
   return 0;
 }

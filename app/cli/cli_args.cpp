@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab::cli {
 

@@ -4,11 +4,11 @@
 #include "app/cli/cli_args.h"
 #include "app/cli/commands.h"
 #include "app/cli/progress_bar.h"
-#include "engine/core/corpus.h"
-#include "engine/core/demo_corpus.h"
-#include "engine/core/error.h"
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
+#include "souplab/corpus.h"
+#include "souplab/demo_corpus.h"
+#include "souplab/error.h"
+#include "souplab/paths.h"
+#include "souplab/run_log.h"
 
 namespace souplab::cli {
 namespace {

@@ -6,30 +6,30 @@
 
 #include "app/cli/cli_args.h"
 #include "app/cli/commands.h"
-#include "engine/core/corpus.h"
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
-#include "engine/nn/bank.h"
-#include "engine/nn/corpus_cluster.h"
-#include "engine/nn/target_weights.h"
+#include "souplab/corpus.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/model.h"
+#include "souplab/corpus_cluster.h"
+#include "souplab/target_weights.h"
 
 namespace souplab::cli {
 namespace {
 
 // "name=0.712345,other=0.287655": what --weights and the explorer's text box take.
-std::string weights_argument(const std::vector<double>& h, const std::vector<std::string>& names) {
+std::string weights_argument(const DomainWeights& h) {
   std::string out;
   char buf[32];
   for (size_t i = 0; i < h.size(); ++i) {
     if (h[i] <= 0) continue;
     std::snprintf(buf, sizeof buf, "=%.6f", h[i]);
-    out += (out.empty() ? "" : ",") + names[i] + buf;
+    out += (out.empty() ? "" : ",") + h.names()[i] + buf;
   }
   return out.empty() ? "uniform" : out;
 }
 
-void print_weights(const std::vector<std::string>& names, const std::vector<double>& h,
-                   const std::vector<uint64_t>* counts) {
+void print_weights(const DomainWeights& h, const std::vector<uint64_t>* counts) {
+  const std::vector<std::string>& names = h.names();
   std::printf("  %-22s %8s%s\n", "domain", "weight", counts ? "   pieces" : "");
   for (size_t i = 0; i < names.size(); ++i) {
     std::printf("  %-22s %8.3f", names[i].c_str(), h[i]);
@@ -138,14 +138,13 @@ int cmd_weights(int argc, char** argv) {
   const std::string target = a.positional_at(0, "TARGET");
   const std::string method = a.get("method", "fit");
   nlohmann::json j{{"target", target}, {"method", method}};
-  std::vector<std::string> names;
-  std::vector<double> h;
+  DomainWeights h;
   if (method == "histogram") {
     std::string corpus = a.get("corpus"), cache_dir = a.get("cache-dir");
     CorpusOptions co;
     if (corpus.empty()) {
       if (!a.has("bank")) throw Error("weights: --bank CKPT or --corpus DIR is required");
-      auto bank = Bank::load(a.get("bank"), "cpu");
+      auto bank = Model::load(a.get("bank"), "cpu");
       corpus = bank->facts().corpus_dir;
       cache_dir = bank->facts().cache_dir;
       if (corpus.empty()) throw Error(a.get("bank") + ": no corpus is recorded for this model");
@@ -157,17 +156,16 @@ int cmd_weights(int argc, char** argv) {
     ho.chunk_bytes = uint64_t(a.get_int("chunk-bytes", 4096));
     const TargetHistogram r = histogram_weights(*cache, target, ho);
     if (!r.note.empty()) std::fprintf(stderr, "note: %s\n", r.note.c_str());
-    names = r.domains;
     h = r.weights;
-    j.update({{"domains", names}, {"weights", h}, {"counts", r.counts}, {"pieces", r.pieces},
+    j.update({{"domains", h.names()}, {"weights", h.values()}, {"counts", r.counts}, {"pieces", r.pieces},
               {"centroids", r.centroids_path}, {"centroids_reused", r.centroids_reused},
               {"seconds", r.seconds}});
     if (!a.has("json")) {
       std::printf("%s: %llu pieces, nearest-centroid histogram over %zu domains (%.2f s; centroids %s %s)\n",
-                  target.c_str(), static_cast<unsigned long long>(r.pieces), names.size(), r.seconds,
+                  target.c_str(), static_cast<unsigned long long>(r.pieces), h.size(), r.seconds,
                   r.centroids_reused ? "reused from" : "computed, stored in",
                   r.centroids_path.empty() ? "-" : r.centroids_path.c_str());
-      print_weights(names, h, &r.counts);
+      print_weights(h, &r.counts);
     }
   } else if (method == "fit") {
     if (!a.has("bank")) throw Error("weights: --method fit needs --bank CKPT");
@@ -176,27 +174,25 @@ int cmd_weights(int argc, char** argv) {
     fo.lr = a.get_double("lr", fo.lr);
     fo.max_windows = int(a.get_int("windows", fo.max_windows));
     fo.batch_windows = int(a.get_int("batch", fo.batch_windows));
-    fo.device = a.get("device", "auto");
-    const FitResult r = fit_weights(a.get("bank"), target, fo);
-    names = r.domains;
+    const FitResult r = Model::load(a.get("bank"), a.get("device", "auto"))->fit_weights(target, fo);
     h = r.h;
-    j.update({{"domains", names}, {"weights", h}, {"loss", r.loss}, {"uniform_loss", r.uniform_loss},
+    j.update({{"domains", h.names()}, {"weights", h.values()}, {"loss", r.loss}, {"uniform_loss", r.uniform_loss},
               {"windows", r.windows}, {"window_tokens", r.window_tokens}, {"steps", r.steps},
               {"trace", r.trace}, {"seconds", r.seconds}});
     if (!a.has("json")) {
       std::printf("%s: h fitted through %s on %d windows of %d bytes, %d Adam steps (%.1f s)\n",
                   target.c_str(), a.get("bank").c_str(), r.windows, r.window_tokens, r.steps, r.seconds);
-      print_weights(names, h, nullptr);
+      print_weights(h, nullptr);
       std::printf("  loss on the target: %.4f at this h, %.4f at uniform h\n", r.loss, r.uniform_loss);
     }
   } else {
     throw Error("weights: --method must be histogram or fit, got \"" + method + "\"");
   }
-  j["weights_argument"] = weights_argument(h, names);
+  j["weights_argument"] = weights_argument(h);
   if (a.has("json"))
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
   else
-    std::printf("  --weights %s\n", weights_argument(h, names).c_str());
+    std::printf("  --weights %s\n", weights_argument(h).c_str());
   return 0;
 }
 

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "app/cli/commands.h"
-#include "engine/core/error.h"
-#include "engine/nn/device.h"
+#include "souplab/error.h"
+#include "souplab/device.h"
 
 namespace {
 

@@ -6,8 +6,11 @@
 
 #include "app/cli/cli_args.h"
 #include "app/cli/commands.h"
-#include "engine/core/error.h"
-#include "engine/nn/merge.h"
+#include "souplab/error.h"
+#include "souplab/export.h"
+#include "souplab/merge.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 
 namespace souplab::cli {
 namespace {
@@ -106,30 +109,29 @@ int cmd_merge(int argc, char** argv) {
   }
   std::vector<const MergeModel*> ptrs;
   for (const auto& m : models) ptrs.push_back(&m);
-  const MergedModel merged = merge_models(ptrs, weights, base ? &*base : nullptr, p);
-  std::printf("merged: %s\n", describe_merge(merged).c_str());
+  const auto merged = merge_models(ptrs, weights, base ? &*base : nullptr, p);
+  std::printf("merged: %s\n", describe_merge(*merged).c_str());
 
-  std::vector<std::string> notes, domains;
-  std::vector<double> losses;
+  std::vector<std::string> notes;
+  ModelExportOptions o;
+  o.format = format;
+  o.overwrite = a.has("overwrite");
+  o.run_log_path = a.get("run-log");
+  o.with_losses = false;
   if (!a.has("no-eval")) {
     std::vector<const MergeModel*> sources;
     if (base) sources.push_back(&*base);
     sources.insert(sources.end(), ptrs.begin(), ptrs.end());
     try {
       auto val = merge_validation_set(sources, int(a.get_int("windows", 16)));
-      losses = evaluate_per_domain(*merged_specialist(merged), *val);
-      domains = val->domains();
+      o.known_losses = merged->instantiate({})->evaluate(*val);
+      for (size_t i = 0; i < o.known_losses.size(); ++i)
+        std::printf("  %-20s %8.4f\n", val->domains()[i].c_str(), o.known_losses[i]);
     } catch (const Error& e) {
       notes.push_back(std::string("no validation losses in the card: ") + e.what());
     }
   }
-  for (size_t i = 0; i < losses.size(); ++i) std::printf("  %-20s %8.4f\n", domains[i].c_str(), losses[i]);
-
-  MergeExportOptions o;
-  o.format = format;
-  o.overwrite = a.has("overwrite");
-  o.run_log_path = a.get("run-log");
-  const MergeExportResult r = export_merged_model(merged, a.get("out"), o, domains, losses, &notes);
+  const ModelExportResult r = merged->export_specialist({}, a.get("out"), o, &notes);
   for (const auto& n : notes) std::fprintf(stderr, "note: %s\n", n.c_str());
   std::printf("exported %s (%lld parameters):", r.dir.c_str(), static_cast<long long>(r.n_params));
   for (const auto& file : r.files) std::printf(" %s", file.c_str());

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "engine/nn/trainer.h"
+#include "souplab/trainer.h"
 
 namespace souplab::cli {
 

@@ -1,43 +1,35 @@
 #include "app/glue/bank_facts_loader.h"
 
-#include <QMetaObject>
-#include <QThread>
-
-#include <algorithm>
+#include <exception>
 #include <new>
 
 namespace souplab::gui {
 
-BankFactsLoader::BankFactsLoader(QObject* parent) : QObject(parent) {
-  qRegisterMetaType<souplab::BankFacts>("souplab::BankFacts");
-}
-
-BankFactsLoader::~BankFactsLoader() {
-  m_threads.joinAll();  // the threads post back to `this`: it must outlive them
+BankFactsLoader::BankFactsLoader(QObject* parent) : ThreadedJob(parent) {
+  qRegisterMetaType<souplab::ModelFacts>("souplab::ModelFacts");
 }
 
 void BankFactsLoader::load(const QString& path, const QString& device) {
-  const int generation = ++m_generation;
-  QThread* thread = QThread::create([this, path, device, generation] {
-    BankFacts facts;
-    QString error;
+  supersede(QStringLiteral("souplab-facts"), [this, path, device](const Post& post, const std::atomic<bool>&) {
     try {
-      facts = Bank::load(path.toStdString(), device.toStdString())->facts();
+      const ModelFacts facts = Model::load(path.toStdString(), device.toStdString())->facts();
+      post([this, path, facts] {
+        markDone();
+        Q_EMIT loaded(path, facts);
+      });
     } catch (const std::bad_alloc&) {
-      error = tr("%1: not enough memory to open this bank").arg(path);
+      post([this, path] {
+        markDone();
+        Q_EMIT loadFailed(path, tr("%1: not enough memory to open this bank").arg(path));
+      });
     } catch (const std::exception& e) {
-      error = QString::fromStdString(e.what());
+      const QString message = QString::fromStdString(e.what());
+      post([this, path, message] {
+        markDone();
+        Q_EMIT loadFailed(path, message);
+      });
     }
-    QMetaObject::invokeMethod(
-        this,
-        [this, path, facts, error, generation] {
-          if (generation != m_generation.load()) return;
-          if (error.isEmpty()) Q_EMIT loaded(path, facts);
-          else Q_EMIT failed(path, error);
-        },
-        Qt::QueuedConnection);
   });
-  m_threads.start(thread);
 }
 
 }  // namespace souplab::gui

@@ -1,6 +1,6 @@
 #include "app/glue/cluster_worker.h"
 
-#include "engine/nn/corpus_cluster.h"
+#include "souplab/corpus_cluster.h"
 
 namespace souplab::gui {
 

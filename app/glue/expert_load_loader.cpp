@@ -1,15 +1,12 @@
 #include "app/glue/expert_load_loader.h"
 
-#include <QMetaObject>
-#include <QThread>
-
 #include <algorithm>
 #include <map>
 #include <set>
 
-#include "engine/core/error.h"
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
+#include "souplab/error.h"
+#include "souplab/paths.h"
+#include "souplab/run_log.h"
 
 namespace souplab {
 
@@ -63,34 +60,26 @@ ExpertLoadTable read_expert_load(const std::string& run_log_path, int64_t run_id
 
 namespace souplab::gui {
 
-ExpertLoadLoader::ExpertLoadLoader(QObject* parent) : QObject(parent) {
+ExpertLoadLoader::ExpertLoadLoader(QObject* parent) : ThreadedJob(parent) {
   qRegisterMetaType<souplab::ExpertLoadTable>("souplab::ExpertLoadTable");
 }
 
-ExpertLoadLoader::~ExpertLoadLoader() {
-  m_threads.joinAll();  // the threads post back to `this`: it must outlive them
-}
-
 void ExpertLoadLoader::load(const QString& runLogPath, qint64 runId) {
-  const int generation = ++m_generation;
-  QThread* thread = QThread::create([this, runLogPath, runId, generation] {
-    ExpertLoadTable table;
-    QString error;
+  supersede(QStringLiteral("souplab-expert-load"), [this, runLogPath, runId](const Post& post, const std::atomic<bool>&) {
     try {
-      table = read_expert_load(runLogPath.toStdString(), runId);
+      const ExpertLoadTable table = read_expert_load(runLogPath.toStdString(), runId);
+      post([this, table] {
+        markDone();
+        Q_EMIT loaded(table);
+      });
     } catch (const std::exception& e) {
-      error = QString::fromStdString(e.what());
+      const QString message = QString::fromStdString(e.what());
+      post([this, runId, message] {
+        markDone();
+        Q_EMIT loadFailed(runId, message);
+      });
     }
-    QMetaObject::invokeMethod(
-        this,
-        [this, table, error, runId, generation] {
-          if (generation != m_generation.load()) return;
-          if (error.isEmpty()) Q_EMIT loaded(table);
-          else Q_EMIT failed(runId, error);
-        },
-        Qt::QueuedConnection);
   });
-  m_threads.start(thread);
 }
 
 }  // namespace souplab::gui

@@ -10,9 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "app/glue/loader_threads.h"
-
-class QThread;
+#include "app/glue/threaded_job.h"
 
 namespace souplab {
 
@@ -37,21 +35,16 @@ Q_DECLARE_METATYPE(souplab::ExpertLoadTable)
 
 namespace souplab::gui {
 
-class ExpertLoadLoader : public QObject {
+class ExpertLoadLoader : public ThreadedJob {
   Q_OBJECT
  public:
   explicit ExpertLoadLoader(QObject* parent = nullptr);
-  ~ExpertLoadLoader() override;  // joins the reading threads
 
   void load(const QString& runLogPath, qint64 runId);
 
  Q_SIGNALS:
   void loaded(const souplab::ExpertLoadTable& table);
-  void failed(qint64 runId, const QString& message);
-
- private:
-  LoaderThreads m_threads;
-  std::atomic<int> m_generation{0};
+  void loadFailed(qint64 runId, const QString& message);
 };
 
 }  // namespace souplab::gui

@@ -71,7 +71,7 @@ void GenerationWorker::runPending() {
     Q_EMIT started(runId);
     bool cancelled = false;
     try {
-      souplab::generate_text(*specialist, prompt, options, [&](const std::string& piece) {
+      specialist->generate(prompt, options, [&](const std::string& piece) {
         if (m_cancel.load()) {
           cancelled = true;
           return false;

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "app/glue/inference_worker.h"  // SpecialistPtr
-#include "engine/nn/bank.h"             // SampleOptions (torch-free)
+#include "souplab/specialist.h"  // SampleOptions
 
 namespace souplab::gui {
 

@@ -5,19 +5,20 @@
 #include <QMetaObject>
 #include <exception>
 
-#include "engine/core/domain_weights.h"
-#include "engine/nn/bank.h"
+#include "souplab/domain_weights.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 
 namespace souplab::gui {
 namespace {
 
-QString summarize(const souplab::BankFacts& f) {
+QString summarize(const souplab::ModelFacts& f) {
   const auto millions = [](int64_t n) { return QString::number(double(n) / 1e6, 'f', 2) + "M"; };
-  QString s = QString::fromStdString(f.kind);
+  QString s = QString::fromUtf8(souplab::model_kind_name(f.kind));
   if (!f.run_name.empty()) s += " '" + QString::fromStdString(f.run_name) + "'";
   s += QStringLiteral(" · step %1 · %2 domains").arg(f.step).arg(f.domains.size());
-  if (f.kind == "soup") s += QStringLiteral(" · %1 experts").arg(f.config.bank.n_experts);
-  if (f.kind == "moe")  // one model for every h: the sliders change nothing but the weighting
+  if (f.kind == souplab::ModelKind::kSoup) s += QStringLiteral(" · %1 experts").arg(f.config.bank.n_experts);
+  if (f.kind == souplab::ModelKind::kMoe)  // one model for every h: the sliders change nothing but the weighting
     return s + QStringLiteral(" · MoE %1 experts top-%2 · %3 params, %4 active per token · %5")
                    .arg(f.config.moe.n_experts).arg(f.config.moe.top_k)
                    .arg(millions(f.counts.total), millions(f.counts.active),
@@ -29,16 +30,12 @@ QString summarize(const souplab::BankFacts& f) {
   return s;
 }
 
-std::vector<double> referenceWeights(const souplab::BankFacts& f) {
-  return f.domains.empty() ? std::vector<double>{}
-                           : souplab::uniform_domain_weights(f.domains.size());
-}
-
 }  // namespace
 
 InferenceWorker::InferenceWorker(QObject* parent) : QObject(parent) {
   qRegisterMetaType<std::vector<double>>("std::vector<double>");
   qRegisterMetaType<SpecialistPtr>("SpecialistPtr");
+  qRegisterMetaType<souplab::ModelCapabilities>("souplab::ModelCapabilities");
 }
 
 InferenceWorker::~InferenceWorker() = default;
@@ -48,71 +45,46 @@ void InferenceWorker::setDevice(const QString& device) {
   m_device = device;
 }
 
-std::shared_ptr<const souplab::Bank> InferenceWorker::bank() {
+std::shared_ptr<const souplab::Model> InferenceWorker::bank() {
   std::lock_guard<std::mutex> lock(m_mutex);
   return m_bank;
 }
 
 quint64 InferenceWorker::requestWeights(const std::vector<double>& h) {
-  bool post = false;
-  quint64 generation = 0;
-  {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    m_latest = h;
-    generation = ++m_generation;
-    post = !m_wakePending;
-    m_wakePending = true;
-  }
-  if (post) postWake();
-  return generation;
-}
-
-void InferenceWorker::postWake() {
   // One queued call at most: the slot, not the event queue, carries the data.
-  QMetaObject::invokeMethod(this, [this] { processLatest(); }, Qt::QueuedConnection);
-}
-
-bool InferenceWorker::newerRequestWaiting() {
-  std::lock_guard<std::mutex> lock(m_mutex);
-  return m_handled != m_generation;
+  return m_requests.put(h, [this] {
+    QMetaObject::invokeMethod(this, [this] { processLatest(); }, Qt::QueuedConnection);
+  });
 }
 
 void InferenceWorker::processLatest() {
-  for (;;) {
-    std::vector<double> h;
-    quint64 generation = 0;
-    {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      m_wakePending = false;
-      // Without a bank the request stays pending; loadBank() drops or serves it.
-      if (!m_bank || m_handled == m_generation) return;
-      h = m_latest;
-      generation = m_handled = m_generation;
-    }
+  // Without a bank a request stays pending; loadBank() drops or serves it.
+  while (auto taken = m_requests.take(m_bank != nullptr)) {
+    const std::vector<double>& h = taken->request;
+    const quint64 generation = taken->generation;
     // A request sized for the previous bank (moves in flight during a reload) is dropped.
     if (h.size() != m_domainCount) continue;
     try {
       QElapsedTimer timer;
       timer.start();
-      SpecialistPtr specialist = m_bank->instantiate(h);
+      SpecialistPtr specialist = m_bank->instantiate(m_bank->weights(h));
       const double instantiateMs = double(timer.nsecsElapsed()) / 1e6;
       ++m_instantiations;
       // Echo the h as requested (not the engine's renormalised copy): the GUI compares it with
       // its sliders bit for bit.
       if (m_quick) {
         timer.restart();
-        std::vector<double> losses = souplab::evaluate_per_domain(*specialist, *m_quick);
+        std::vector<double> losses = specialist->evaluate(*m_quick);
         Q_EMIT specialistReady(generation, h, losses, instantiateMs,
                                double(timer.nsecsElapsed()) / 1e6, specialist, false);
         // Still moving: the precise pass would only delay the next move's specialist.
-        if (newerRequestWaiting()) continue;
+        if (m_requests.newerWaiting()) continue;
       }
       std::vector<double> losses;
       double evalMs = 0;
       if (m_validation) {
         timer.restart();
-        losses = souplab::evaluate_per_domain(*specialist, *m_validation,
-                                              [this] { return newerRequestWaiting(); });
+        losses = specialist->evaluate(*m_validation, [this] { return m_requests.newerWaiting(); });
         evalMs = double(timer.nsecsElapsed()) / 1e6;
         if (losses.empty()) continue;  // a newer move came in: its specialist comes first
       }
@@ -128,8 +100,8 @@ void InferenceWorker::processLatest() {
 std::pair<std::vector<double>, std::vector<double>> InferenceWorker::evaluateBoth(
     const souplab::Specialist& model) const {
   std::pair<std::vector<double>, std::vector<double>> out;
-  if (m_quick) out.first = souplab::evaluate_per_domain(model, *m_quick);
-  if (m_validation) out.second = souplab::evaluate_per_domain(model, *m_validation);
+  if (m_quick) out.first = model.evaluate(*m_quick);
+  if (m_validation) out.second = model.evaluate(*m_validation);
   return out;
 }
 
@@ -144,10 +116,10 @@ void InferenceWorker::loadBank(const QString& path) {
   m_quick.reset();
   m_domainCount = 0;
   try {
-    auto bank = souplab::Bank::load(path.toStdString(), device.toStdString());
-    const souplab::BankFacts& facts = bank->facts();
+    auto bank = souplab::Model::load(path.toStdString(), device.toStdString());
+    const souplab::ModelFacts& facts = bank->facts();
     try {
-      m_validation = souplab::ValidationSet::for_bank(facts, m_windows.load());
+      m_validation = souplab::ValidationSet::for_model(facts, m_windows.load());
       // A fixed token budget per slider move: fewer, then shorter windows for more domains.
       const int askedBlock = m_quickBlock.load();  // read once: the setter may run meanwhile
       const souplab::WindowShape quick = souplab::quick_window_shape(
@@ -169,20 +141,18 @@ void InferenceWorker::loadBank(const QString& path) {
     }
     // The generic reference before announcing the bank, so that the first slider request is not
     // timed behind it.
-    std::pair<std::vector<double>, std::vector<double>> reference;
-    if (!facts.domains.empty() || facts.kind != "soup")
-      reference = evaluateBoth(*bank->instantiate(referenceWeights(facts)));
+    const auto reference = evaluateBoth(*bank->instantiate(bank->reference_weights()));
     QStringList domains;
     for (const auto& d : facts.domains) domains << QString::fromStdString(d);
 
     m_domainCount = facts.domains.size();
     {
-      // Requests made for the previous bank are void; the GUI re-requests after bankLoaded.
       std::lock_guard<std::mutex> lock(m_mutex);
       m_bank = bank;
-      m_handled = m_generation;
     }
-    Q_EMIT bankLoaded(summarize(facts), domains, facts.training_mixture);
+    // Requests made for the previous bank are void; the GUI re-requests after bankLoaded.
+    m_requests.dropPending();
+    Q_EMIT bankLoaded(summarize(facts), domains, facts.training_mixture.values(), bank->capabilities());
     const QString label = facts.domains.empty() ? QStringLiteral("this model")
                                                 : QStringLiteral("generic (uniform h)");
     if (!reference.first.empty()) Q_EMIT referenceReady(reference.first, label, false);
@@ -210,12 +180,12 @@ void InferenceWorker::loadReference(const QString& path) {
       std::lock_guard<std::mutex> lock(m_mutex);
       device = m_device;
     }
-    auto other = souplab::Bank::load(path.toStdString(), device.toStdString());
+    auto other = souplab::Model::load(path.toStdString(), device.toStdString());
     const auto& facts = other->facts();
-    const auto losses = evaluateBoth(*other->instantiate(referenceWeights(facts)));
+    const auto losses = evaluateBoth(*other->instantiate(other->reference_weights()));
     QString name = QFileInfo(path).fileName();
     if (!facts.run_name.empty()) name = QString::fromStdString(facts.run_name);
-    const QString label = QStringLiteral("%1 (%2)").arg(name, QString::fromStdString(facts.kind));
+    const QString label = QStringLiteral("%1 (%2)").arg(name, QString::fromUtf8(souplab::model_kind_name(facts.kind)));
     if (!losses.first.empty()) Q_EMIT referenceReady(losses.first, label, false);
     Q_EMIT referenceReady(losses.second, label, true);
   } catch (const std::exception& e) {

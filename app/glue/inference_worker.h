@@ -1,12 +1,11 @@
 #pragma once
-// Instantiates specialists off the GUI thread (STYLE "Threads"). Lives on its own QThread and
-// holds an immutable Bank snapshot plus the validation windows.
+// Instantiates specialists off the GUI thread (STYLE "Threads"). Lives on its own thread
+// (WorkerThread) and holds an immutable Model snapshot plus the validation windows.
 //
-// Slider moves are coalesced, latest wins: requestWeights() stores the newest h in a
-// mutex-protected slot and bumps a generation counter; at most one wake-up is ever posted to the
-// worker's event loop, and the worker processes only the newest h it finds. Intermediate moves
-// are dropped, never queued, so a burst of 50 moves costs at most 2 instantiations (the first may
-// already be running when the rest arrive).
+// Slider moves are coalesced, latest wins (LatestRequest): requestWeights() stores the newest h
+// and posts at most one wake-up to the worker's event loop; the worker processes only the newest
+// h it finds. Intermediate moves are dropped, never queued, so a burst of 50 moves costs at most
+// 2 instantiations (the first may already be running when the rest arrive).
 //
 // Exceptions never leave the worker thread: they become errorOccurred(message).
 #include <QObject>
@@ -18,8 +17,10 @@
 #include <utility>
 #include <vector>
 
+#include "app/glue/latest_request.h"
+#include "souplab/model.h"
+
 namespace souplab {
-class Bank;
 class Specialist;
 class ValidationSet;
 }  // namespace souplab
@@ -55,10 +56,10 @@ class InferenceWorker : public QObject {
   }
   void setDevice(const QString& device);
 
-  // Thread-safe: the bank loaded last, null while loading or after a failed load. A Bank is
-  // immutable, so other threads may instantiate from it (the export dialog reuses it rather than
-  // reading a checkpoint that training may since have pruned).
-  std::shared_ptr<const souplab::Bank> bank();
+  // Thread-safe: the model loaded last, null while loading or after a failed load. A Model is
+  // immutable, so other threads may use it (the export dialog and the domain-weights fit reuse
+  // it rather than reading a checkpoint that training may since have pruned).
+  std::shared_ptr<const souplab::Model> bank();
 
   // Instantiations done for requests (the reference is not counted): the coalescing test's probe.
   quint64 instantiationCount() const { return m_instantiations.load(); }
@@ -73,8 +74,9 @@ class InferenceWorker : public QObject {
   void loadReference(const QString& path);
 
  Q_SIGNALS:
+  // can: what the model offers (the explorer enables its actions by it).
   void bankLoaded(const QString& summary, const QStringList& domains,
-                  const std::vector<double>& trainingMixture);
+                  const std::vector<double>& trainingMixture, const souplab::ModelCapabilities& can);
   void referenceReady(const std::vector<double>& losses, const QString& label, bool precise);
   // Once or twice per processed request (quick, then precise; precise only with one tier).
   // losses is empty when the validation data is unavailable (the error was reported once).
@@ -84,24 +86,19 @@ class InferenceWorker : public QObject {
   void errorOccurred(const QString& message);
 
  private:
-  void postWake();
   void processLatest();  // worker thread
-  bool newerRequestWaiting();
   // Losses of `model` on the quick and full sets (either may be empty).
   std::pair<std::vector<double>, std::vector<double>> evaluateBoth(const souplab::Specialist& model) const;
 
   // Worker-thread state (m_bank is written under m_mutex, for bank()).
-  std::shared_ptr<const souplab::Bank> m_bank;
+  std::shared_ptr<const souplab::Model> m_bank;
   std::shared_ptr<const souplab::ValidationSet> m_validation;  // full tier
   std::shared_ptr<const souplab::ValidationSet> m_quick;       // null: one tier only
   size_t m_domainCount = 0;
 
   // Shared with the GUI thread.
+  LatestRequest<std::vector<double>> m_requests;  // the newest requested h
   std::mutex m_mutex;
-  std::vector<double> m_latest;  // the newest requested h
-  quint64 m_generation = 0;      // bumped by every request
-  quint64 m_handled = 0;         // generation taken by the worker last
-  bool m_wakePending = false;    // a processLatest() call is posted and not yet started
   QString m_device = QStringLiteral("auto");
 
   std::atomic<int> m_windows{2};

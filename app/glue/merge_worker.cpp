@@ -5,7 +5,9 @@
 #include <QMetaObject>
 #include <exception>
 
-#include "engine/nn/merge.h"
+#include "souplab/merge.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 
 namespace souplab::gui {
 
@@ -16,62 +18,36 @@ MergeWorker::MergeWorker(QObject* parent) : QObject(parent) {
 MergeWorker::~MergeWorker() = default;
 
 quint64 MergeWorker::requestMerge(const MergeSettings& settings) {
-  bool post = false;
-  quint64 generation = 0;
-  {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    m_latest = settings;
-    generation = ++m_generation;
-    post = !m_wakePending;
-    m_wakePending = true;
-  }
-  if (post) postWake();
-  return generation;
-}
-
-void MergeWorker::postWake() {
   // One queued call at most: the slot, not the event queue, carries the data.
-  QMetaObject::invokeMethod(this, [this] { processLatest(); }, Qt::QueuedConnection);
-}
-
-bool MergeWorker::newerRequestWaiting() {
-  std::lock_guard<std::mutex> lock(m_mutex);
-  return m_handled != m_generation;
+  return m_requests.put(settings, [this] {
+    QMetaObject::invokeMethod(this, [this] { processLatest(); }, Qt::QueuedConnection);
+  });
 }
 
 void MergeWorker::processLatest() {
-  for (;;) {
-    MergeSettings s;
-    quint64 generation = 0;
-    {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      m_wakePending = false;
-      if (!m_loaded || m_handled == m_generation) return;  // loadInputs() serves it later
-      s = m_latest;
-      generation = m_handled = m_generation;
-    }
+  // Before the inputs are open a request stays pending; loadInputs() serves it later.
+  while (auto taken = m_requests.take(m_loaded.load())) {
+    const MergeSettings& s = taken->request;
     if (s.weights.size() != m_models.size()) continue;  // sized for inputs since replaced
     try {
       QElapsedTimer timer;
       timer.start();
       std::vector<const souplab::MergeModel*> models;
       for (const auto& m : m_models) models.push_back(m.get());
-      auto merged = std::make_shared<const souplab::MergedModel>(
-          souplab::merge_models(models, s.weights, m_base.get(), s.params));
+      auto merged = souplab::merge_models(models, s.weights, m_base.get(), s.params);
       const double mergeMs = double(timer.nsecsElapsed()) / 1e6;
       ++m_merges;
       std::vector<double> losses;
       double evalMs = 0;
       if (m_validation) {
         timer.restart();
-        losses = souplab::evaluate_per_domain(*souplab::merged_specialist(*merged), *m_validation,
-                                              [this] { return newerRequestWaiting(); });
+        losses = merged->instantiate({})->evaluate(*m_validation, [this] { return m_requests.newerWaiting(); });
         evalMs = double(timer.nsecsElapsed()) / 1e6;
         if (losses.empty()) continue;  // newer settings came in: they go first
       }
       m_merged = merged;
       m_mergedLosses = losses;
-      Q_EMIT mergeReady(generation, losses, QString::fromStdString(souplab::describe_merge(*merged)),
+      Q_EMIT mergeReady(taken->generation, losses, QString::fromStdString(souplab::describe_merge(*merged)),
                         mergeMs, evalMs);
     } catch (const std::exception& e) {
       m_merged.reset();  // an export must not write an older merge than the settings shown
@@ -82,10 +58,7 @@ void MergeWorker::processLatest() {
 
 void MergeWorker::loadInputs(const QStringList& models, const QStringList& weights, const QString& base,
                              const QString& baseWeights) {
-  {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    m_loaded = false;
-  }
+  m_loaded = false;
   m_models.clear();
   m_base.reset();
   m_validation.reset();
@@ -123,24 +96,15 @@ void MergeWorker::loadInputs(const QStringList& models, const QStringList& weigh
       Q_EMIT errorOccurred(QStringLiteral("no validation losses: %1").arg(QString::fromStdString(e.what())));
     }
   }
-  {
-    std::lock_guard<std::mutex> lock(m_mutex);
-    m_handled = m_generation;  // requests for the previous inputs are void
-    m_loaded = true;
-  }
+  m_requests.dropPending();  // requests for the previous inputs are void
+  m_loaded = true;
   Q_EMIT inputsLoaded(labels, baseLabel, m_domains);
   // Each input's own losses: the bars the merge is compared against.
   if (m_validation) {
     try {
-      if (m_base) {
-        const auto spec = souplab::dense_specialist(m_base->config(), m_base->theta);
-        Q_EMIT inputLosses(-1, souplab::evaluate_per_domain(*spec, *m_validation));
-      }
-      for (size_t i = 0; i < m_models.size(); ++i) {
-        const auto& m = *m_models[i];
-        const auto spec = souplab::dense_specialist(m.config(), m.theta);
-        Q_EMIT inputLosses(int(i), souplab::evaluate_per_domain(*spec, *m_validation));
-      }
+      if (m_base) Q_EMIT inputLosses(-1, m_base->specialist->evaluate(*m_validation));
+      for (size_t i = 0; i < m_models.size(); ++i)
+        Q_EMIT inputLosses(int(i), m_models[i]->specialist->evaluate(*m_validation));
     } catch (const std::exception& e) {
       Q_EMIT errorOccurred(QString::fromStdString(e.what()));
     }
@@ -156,13 +120,14 @@ void MergeWorker::exportMerged(const QString& outDir, souplab::ExportFormat form
     return;
   }
   try {
-    souplab::MergeExportOptions o;
+    souplab::ModelExportOptions o;
     o.format = format;
     o.overwrite = overwrite;
     o.run_log_path = runLogPath.toStdString();
-    std::vector<std::string> domains, notes;
-    for (const auto& d : m_domains) domains.push_back(d.toStdString());
-    const auto r = souplab::export_merged_model(*m_merged, dir.toStdString(), o, domains, m_mergedLosses, &notes);
+    o.known_losses = m_mergedLosses;  // the bars shown: the card states what the user saw
+    o.with_losses = false;
+    std::vector<std::string> notes;
+    const auto r = m_merged->export_specialist({}, dir.toStdString(), o, &notes);
     QStringList files, noteList;
     for (const auto& f : r.files) files << QString::fromStdString(f);
     for (const auto& n : notes) noteList << QString::fromStdString(n);

@@ -1,12 +1,12 @@
 #pragma once
 // Merges models off the GUI thread for the merge page (STYLE "Threads"). Lives on its own
-// QThread; holds the opened inputs (plain float copies, immutable once loaded) and the
-// validation windows of the first input that records a corpus.
+// thread (WorkerThread); holds the opened inputs (plain float copies, immutable once loaded) and
+// the validation windows of the first input that records a corpus.
 //
 // Weight and parameter changes are coalesced, latest wins, exactly like InferenceWorker's slider
-// moves: requestMerge() stores the newest settings under a mutex and posts at most one wake-up;
-// the worker merges and evaluates only the newest settings it finds, and abandons an evaluation
-// as soon as newer settings arrive. Exceptions never leave the worker thread: they become
+// moves (LatestRequest): requestMerge() stores the newest settings and posts at most one
+// wake-up; the worker merges and evaluates only the newest settings it finds, and abandons an
+// evaluation as soon as newer settings arrive. Exceptions never leave the worker thread: they become
 // errorOccurred(message) or exportFailed(dir, message).
 #include <QObject>
 #include <QString>
@@ -16,12 +16,13 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/core/merge_math.h"
-#include "engine/export/specialist_export.h"
+#include "app/glue/latest_request.h"
+#include "souplab/export.h"
+#include "souplab/merge_math.h"
 
 namespace souplab {
 struct MergeModel;
-struct MergedModel;
+class MergedModel;
 class ValidationSet;
 }  // namespace souplab
 
@@ -68,9 +69,7 @@ class MergeWorker : public QObject {
   void errorOccurred(const QString& message);
 
  private:
-  void postWake();
   void processLatest();  // worker thread
-  bool newerRequestWaiting();
 
   // Worker-thread state.
   std::vector<std::shared_ptr<const souplab::MergeModel>> m_models;
@@ -81,12 +80,8 @@ class MergeWorker : public QObject {
   QStringList m_domains;
 
   // Shared with the GUI thread.
-  std::mutex m_mutex;
-  MergeSettings m_latest;
-  quint64 m_generation = 0;
-  quint64 m_handled = 0;
-  bool m_wakePending = false;
-  bool m_loaded = false;
+  LatestRequest<MergeSettings> m_requests;
+  std::atomic<bool> m_loaded{false};  // inputs are open: requests can be served
 
   std::atomic<int> m_windows{4};
   std::atomic<quint64> m_merges{0};

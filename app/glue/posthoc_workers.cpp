@@ -1,15 +1,12 @@
 #include "app/glue/posthoc_workers.h"
 
-#include <QDeadlineTimer>
 #include <QFileInfo>
-#include <QMetaObject>
-#include <QThread>
 #include <exception>
 #include <new>
 
-#include "engine/core/domain_weights.h"
-#include "engine/nn/bank.h"
-#include "engine/nn/posthoc_api.h"
+#include "souplab/error.h"
+#include "souplab/model.h"
+#include "souplab/posthoc.h"
 
 namespace souplab::gui {
 
@@ -47,35 +44,45 @@ bool PosthocWorker::start(const PosthocRequest& q) {
     };
     const std::string out = QFileInfo(q.outDir).absoluteFilePath().toStdString();
     QString summary;
-    if (q.method == QLatin1String("lora") || q.method == QLatin1String("full")) {
-      souplab::ExpertsOptions o;
-      fill(o);
-      o.kind = q.method.toStdString();
-      o.steps = q.steps;
-      o.rank = q.rank;
-      o.lr = q.lr;
-      const auto r = souplab::train_experts(q.base.toStdString(), out, o);
-      for (size_t i = 0; i < r.domains.size(); ++i)
-        summary += QStringLiteral("%1: %2 → %3\n").arg(QString::fromStdString(r.domains[i]))
-                       .arg(r.own_loss_base[i], 0, 'f', 4).arg(r.own_loss_expert[i], 0, 'f', 4);
-    } else if (q.method == QLatin1String("wemoe")) {
-      souplab::WemoeOptions o;
-      fill(o);
-      o.steps = q.steps;
-      if (q.lr > 0) o.lr = q.lr;
-      auto base = souplab::Bank::load(q.base.toStdString(), "auto");
-      o.target_weights = souplab::parse_domain_weights(q.targetWeights.toStdString(), base->facts().domains);
-      const auto r = souplab::build_wemoe(q.base.toStdString(), q.experts.toStdString(), out, o);
-      summary = QStringLiteral("target loss %1 (task arithmetic) → %2 (trained router)")
-                    .arg(r.target_loss_start, 0, 'f', 4).arg(r.target_loss_end, 0, 'f', 4);
-    } else {
-      souplab::PhatgooseOptions o;
-      fill(o);
-      o.router = q.method.toStdString();
-      o.gate_steps = q.steps;
-      if (q.lr > 0) o.gate_lr = q.lr;
-      souplab::build_phatgoose(q.experts.toStdString(), out, o);
-      summary = QStringLiteral("%1 routing over the LoRA experts").arg(q.method);
+    switch (q.kind) {
+      case souplab::ModelKind::kLoraExperts:
+      case souplab::ModelKind::kFullExperts: {
+        souplab::ExpertsOptions o;
+        fill(o);
+        o.kind = q.kind == souplab::ModelKind::kLoraExperts ? souplab::ExpertKind::kLora : souplab::ExpertKind::kFull;
+        o.steps = q.steps;
+        o.rank = q.rank;
+        o.lr = q.lr;
+        const auto r = souplab::train_experts(q.base.toStdString(), out, o);
+        for (size_t i = 0; i < r.domains.size(); ++i)
+          summary += QStringLiteral("%1: %2 → %3\n").arg(QString::fromStdString(r.domains[i]))
+                         .arg(r.own_loss_base[i], 0, 'f', 4).arg(r.own_loss_expert[i], 0, 'f', 4);
+        break;
+      }
+      case souplab::ModelKind::kWemoe: {
+        souplab::WemoeOptions o;
+        fill(o);
+        o.steps = q.steps;
+        if (q.lr > 0) o.lr = q.lr;
+        o.target_weights =
+            souplab::Model::load(q.base.toStdString(), "auto")->parse_weights(q.targetWeights.toStdString());
+        const auto r = souplab::build_wemoe(q.base.toStdString(), q.experts.toStdString(), out, o);
+        summary = QStringLiteral("target loss %1 (task arithmetic) → %2 (trained router)")
+                      .arg(r.target_loss_start, 0, 'f', 4).arg(r.target_loss_end, 0, 'f', 4);
+        break;
+      }
+      case souplab::ModelKind::kPhatgoose: {
+        souplab::PhatgooseOptions o;
+        fill(o);
+        o.router = q.router;
+        o.gate_steps = q.steps;
+        if (q.lr > 0) o.gate_lr = q.lr;
+        souplab::build_phatgoose(q.experts.toStdString(), out, o);
+        summary = QStringLiteral("%1 routing over the LoRA experts").arg(souplab::router_name(q.router));
+        break;
+      }
+      default:
+        throw souplab::Error(std::string("a ") + souplab::model_kind_name(q.kind) + " model is not built post hoc");
     }
     const QString dir = QString::fromStdString(out);
     post([this, dir, summary] {

@@ -1,15 +1,15 @@
 #pragma once
-// The post-hoc page's workers (STYLE "Threads"): CompareWorker evaluates several models side by
-// side (compare_models) and PosthocWorker builds experts / PHATGOOSE / WEMoE, each on a thread of
-// its own. Exceptions stop at the thread boundary and become failed(message); progress and
-// results come back as queued signals on the owner's thread. Cancel is an atomic flag polled by
-// the engine once per step (or between models), never a slot.
+// The post-hoc page's workers, ThreadedJobs (STYLE "Threads"): CompareWorker evaluates several
+// models side by side (compare_models) and PosthocWorker builds experts / PHATGOOSE / WEMoE.
+// Cancel is polled by the engine once per step (or between models).
 #include <QObject>
 #include <QString>
 #include <QStringList>
 
 #include "app/glue/threaded_job.h"
-#include "engine/nn/compare.h"
+#include "souplab/compare.h"
+#include "souplab/model_kind.h"
+#include "souplab/posthoc.h"
 
 namespace souplab::gui {
 
@@ -25,7 +25,10 @@ class CompareWorker : public ThreadedJob {
 };
 
 struct PosthocRequest {
-  QString method;  // "lora", "full", "phatgoose", "prototype", "arrow", "merged", "wemoe"
+  // What to build: LoRA or full experts, PHATGOOSE (with `router`) over LoRA experts, or WEMoE
+  // over full experts.
+  souplab::ModelKind kind = souplab::ModelKind::kLoraExperts;
+  souplab::Router router = souplab::Router::kPhatgoose;
   QString base;    // base checkpoint (experts, wemoe)
   QString experts; // LoRA experts folder (phatgoose...) or full experts folder (wemoe)
   QString outDir;

@@ -2,7 +2,7 @@
 
 #include <QDir>
 
-#include "engine/core/paths.h"
+#include "souplab/paths.h"
 
 namespace souplab::gui {
 
@@ -14,7 +14,7 @@ bool demoCorpusExists() {
 
 TrainRequest quickStartRequest() {
   TrainRequest request;
-  request.config.train.kind = "soup";
+  request.config.train.kind = souplab::ModelKind::kSoup;
   request.config.train.corpus_dir = demoCorpusDir().toStdString();
   request.config.train.run_name = "quick start";
   request.config.train.eval_interval = 50;
@@ -32,7 +32,7 @@ TrainRequest tinyRequest(const QString& corpusDir, int steps) {
   c.model.block_size = 32;
   c.bank.n_experts = 4;
   c.bank.coef_hidden = 32;
-  c.train.kind = "soup";
+  c.train.kind = souplab::ModelKind::kSoup;
   c.train.corpus_dir = corpusDir.toStdString();
   c.train.steps = steps;
   c.train.batch_size = 4;

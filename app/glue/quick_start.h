@@ -3,7 +3,7 @@
 // thread, by the training worker) and a soup run with the default config on it.
 #include <QString>
 
-#include "app/glue/training_worker.h"
+#include "app/glue/training_session.h"
 
 namespace souplab::gui {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "engine/core/domain_weights.h"
+#include "souplab/domain_weights.h"
 
 namespace souplab {
 

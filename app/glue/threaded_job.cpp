@@ -3,6 +3,7 @@
 #include <QDeadlineTimer>
 #include <QMetaObject>
 #include <QThread>
+#include <algorithm>
 #include <exception>
 #include <new>
 
@@ -16,24 +17,47 @@ ThreadedJob::~ThreadedJob() {
 }
 
 bool ThreadedJob::wait(int msecs) {
-  if (!m_thread) return true;
-  if (!m_thread->wait(msecs < 0 ? QDeadlineTimer(QDeadlineTimer::Forever) : QDeadlineTimer(msecs)))
-    return false;
-  delete m_thread;
-  m_thread = nullptr;
+  const QDeadlineTimer deadline =
+      msecs < 0 ? QDeadlineTimer(QDeadlineTimer::Forever) : QDeadlineTimer(msecs);
+  for (QThread* t : m_threads)
+    if (!t->wait(deadline)) return false;
+  for (QThread* t : m_threads) delete t;
+  m_threads.clear();
   return true;
 }
 
-bool ThreadedJob::launch(const QString& name,
-                         std::function<void(const Post&, const std::atomic<bool>&)> body) {
+bool ThreadedJob::launch(const QString& name, Body body) {
   if (m_running) return false;
-  wait();
+  start(name, std::move(body));
+  return true;
+}
+
+void ThreadedJob::supersede(const QString& name, Body body) {
+  cancel();  // the older job may stop early; what it posts is dropped anyway
+  start(name, std::move(body));
+}
+
+void ThreadedJob::start(const QString& name, Body body) {
+  // Reap the threads that have ended (their posts are queued or delivered already).
+  m_threads.erase(std::remove_if(m_threads.begin(), m_threads.end(),
+                                 [](QThread* t) {
+                                   if (!t->isFinished()) return false;
+                                   delete t;
+                                   return true;
+                                 }),
+                  m_threads.end());
   m_running = true;
+  const quint64 generation = ++m_generation;
   m_cancel = std::make_shared<std::atomic<bool>>(false);
   auto flag = m_cancel;
-  m_thread = QThread::create([this, body, flag] {
-    const Post post = [this](std::function<void()> fn) {
-      QMetaObject::invokeMethod(this, [fn] { fn(); }, Qt::QueuedConnection);
+  QThread* thread = QThread::create([this, body = std::move(body), flag, generation] {
+    const Post post = [this, generation](std::function<void()> fn) {
+      QMetaObject::invokeMethod(
+          this,
+          [this, fn = std::move(fn), generation] {
+            if (generation == m_generation) fn();
+          },
+          Qt::QueuedConnection);
     };
     try {
       body(post, *flag);
@@ -43,6 +67,7 @@ bool ThreadedJob::launch(const QString& name,
         Q_EMIT failed(tr("not enough memory for this job"));
       });
     } catch (const std::exception& e) {
+      // libtorch errors carry a C++ backtrace after the first line; the first line is the message.
       QString message = QString::fromStdString(e.what()).section(QLatin1Char('\n'), 0, 0);
       post([this, message] {
         markDone();
@@ -50,9 +75,9 @@ bool ThreadedJob::launch(const QString& name,
       });
     }
   });
-  m_thread->setObjectName(name);
-  m_thread->start();
-  return true;
+  thread->setObjectName(name);
+  m_threads.push_back(thread);
+  thread->start();
 }
 
 }  // namespace souplab::gui

@@ -1,83 +1,160 @@
 #include "app/glue/training_session.h"
 
+#include <QDir>
+#include <QMetaType>
+
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <new>
+
+#include "souplab/demo_corpus.h"
+#include "souplab/error.h"
+
 namespace souplab::gui {
 
-TrainingSession::TrainingSession(QObject* parent) : QObject(parent) {
-  registerTrainingMetaTypes();
+struct TrainingSession::Control {
+  std::atomic<bool> paused{false};
+  std::atomic<bool> stop{false};
+  std::mutex mutex;
+  std::condition_variable wake;
+
+  void set(std::atomic<bool>& flag, bool value) {
+    {
+      // Set under the mutex so the waiter cannot miss the wake-up between its check and its wait.
+      std::lock_guard<std::mutex> lock(mutex);
+      flag.store(value);
+    }
+    wake.notify_all();
+  }
+  // Blocks while paused (the training thread). True when the run must stop.
+  template <typename OnPause>
+  bool should_stop(const OnPause& on_pause) {
+    if (stop.load()) return true;
+    if (!paused.load()) return false;
+    on_pause(true);
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      wake.wait(lock, [this] { return !paused.load() || stop.load(); });
+    }
+    on_pause(false);
+    return stop.load();
+  }
+};
+
+namespace {
+
+// Quick start: a corpus with at least two domain folders is taken as built (the demo corpus is
+// written to a temporary folder and renamed, so a half-built one does not occur).
+void prepare_corpus(const TrainRequest& request, const std::function<void(const QString&)>& say) {
+  const QString dir = QString::fromStdString(request.config.train.corpus_dir);
+  if (!request.buildDemoCorpus || dir.isEmpty()) return;
+  if (QDir(dir).entryList(QDir::Dirs | QDir::NoDotAndDotDot).size() >= 2) return;
+  say(QObject::tr("Building the demo corpus in %1…").arg(dir));
+  const souplab::DemoCorpusReport report = souplab::build_demo_corpus(
+      dir.toStdString(), souplab::DemoCorpusOptions{},
+      [&](size_t index, size_t count, const std::string& text) {
+        say(QStringLiteral("[%1/%2] %3").arg(index + 1).arg(count).arg(QString::fromStdString(text)));
+      });
+  for (const std::string& note : report.notes) say(QString::fromStdString(note));
+  say(QObject::tr("Demo corpus ready: %1 domains").arg(report.kept_domains()));
+}
+
+}  // namespace
+
+TrainingSession::TrainingSession(QObject* parent)
+    : ThreadedJob(parent), m_control(std::make_shared<Control>()) {
+  qRegisterMetaType<souplab::TrainProgress>("souplab::TrainProgress");
+  qRegisterMetaType<souplab::EvalResult>("souplab::EvalResult");
+  qRegisterMetaType<souplab::gui::TrainingOutcome>("souplab::gui::TrainingOutcome");
 }
 
 TrainingSession::~TrainingSession() { stopAndWait(); }
 
 bool TrainingSession::start(TrainRequest request) {
-  if (m_running) return false;
-  if (m_thread) {  // the previous thread has delivered its end; make sure it has exited
-    m_thread->wait();
-    delete m_thread;
-    m_thread = nullptr;
-  }
-  m_thread = new QThread();  // not a child: it must outlive nothing but this session
-  m_thread->setObjectName(QStringLiteral("souplab-training"));
-  auto* worker = new TrainingWorker(std::move(request));
-  worker->moveToThread(m_thread);
-  m_worker = worker;
-
-  connect(m_thread, &QThread::started, worker, &TrainingWorker::run);
-  connect(m_thread, &QThread::finished, worker, &QObject::deleteLater);
-  // Queued explicitly: the worker emits from the training thread, these run on ours.
-  const auto q = Qt::QueuedConnection;
-  connect(worker, &TrainingWorker::started, this, &TrainingSession::started, q);
-  connect(worker, &TrainingWorker::progress, this, &TrainingSession::progress, q);
-  connect(worker, &TrainingWorker::evaluated, this, &TrainingSession::evaluated, q);
-  connect(worker, &TrainingWorker::checkpointSaved, this, &TrainingSession::checkpointSaved, q);
-  connect(worker, &TrainingWorker::message, this, &TrainingSession::message, q);
-  connect(worker, &TrainingWorker::pausedChanged, this, &TrainingSession::pausedChanged, q);
-  connect(
-      worker, &TrainingWorker::finished, this,
-      [this](TrainingOutcome outcome, const QString& checkpoint) {
-        onWorkerEnded();
-        Q_EMIT finished(outcome, checkpoint);
-      },
-      q);
-  connect(
-      worker, &TrainingWorker::failed, this,
-      [this](const QString& text) {
-        onWorkerEnded();
+  if (isRunning()) return false;
+  m_control = std::make_shared<Control>();
+  auto control = m_control;
+  launch(QStringLiteral("souplab-training"), [this, request = std::move(request), control](
+                                                 const Post& post, const std::atomic<bool>&) {
+    const auto say = [this, &post](const QString& text) { post([this, text] { Q_EMIT message(text); }); };
+    const auto fail = [this, &post](const QString& text) {
+      post([this, text] {
+        ended();
         Q_EMIT failed(text);
-      },
-      q);
-  // run() returns right after emitting finished/failed: end the thread's event loop then.
-  connect(worker, &TrainingWorker::finished, m_thread, &QThread::quit, Qt::DirectConnection);
-  connect(worker, &TrainingWorker::failed, m_thread, &QThread::quit, Qt::DirectConnection);
-
-  m_running = true;
-  m_thread->start();
+      });
+    };
+    TrainCallbacks callbacks;
+    callbacks.on_progress = [this, &post](const TrainProgress& p) { post([this, p] { Q_EMIT stepProgress(p); }); };
+    callbacks.on_eval = [this, &post](const EvalResult& r) { post([this, r] { Q_EMIT evaluated(r); }); };
+    callbacks.on_checkpoint = [this, &post](const std::string& path, int64_t step) {
+      const QString p = QString::fromStdString(path);
+      post([this, p, step] { Q_EMIT checkpointSaved(p, qint64(step)); });
+    };
+    callbacks.on_message = [&say](const std::string& text) { say(QString::fromStdString(text)); };
+    callbacks.should_stop = [this, &post, control] {
+      return control->should_stop([this, &post](bool paused) { post([this, paused] { Q_EMIT pausedChanged(paused); }); });
+    };
+    // Every exception ends here: none may cross into Qt's event loop or another thread.
+    try {
+      std::unique_ptr<Trainer> trainer;
+      const std::string logPath = request.runLogPath.toStdString();
+      if (!request.resumeCheckpoint.isEmpty()) {
+        say(tr("Resuming %1").arg(request.resumeCheckpoint));
+        trainer = Trainer::resume(request.resumeCheckpoint.toStdString(), logPath, callbacks,
+                                  request.totalStepsOverride);
+      } else {
+        prepare_corpus(request, say);
+        if (control->stop.load()) {  // stopped while the corpus was being built: nothing to save
+          post([this] {
+            ended();
+            Q_EMIT finished(TrainingOutcome::Stopped, QString());
+          });
+          return;
+        }
+        trainer = Trainer::start_new(request.config, logPath, callbacks);
+      }
+      QStringList domains;
+      for (const std::string& d : trainer->domain_names()) domains << QString::fromStdString(d);
+      const qint64 runId = trainer->run_id();
+      const QString runDir = QString::fromStdString(trainer->run_dir());
+      const QString device = QString::fromStdString(trainer->device());
+      post([this, runId, runDir, domains, device] { Q_EMIT started(runId, runDir, domains, device); });
+      const TrainOutcome outcome = trainer->run(callbacks);
+      const QString checkpoint = QString::fromStdString(trainer->last_checkpoint());
+      post([this, outcome, checkpoint] {
+        ended();
+        Q_EMIT finished(outcome == TrainOutcome::kFinished ? TrainingOutcome::Finished : TrainingOutcome::Stopped,
+                        checkpoint);
+      });
+    } catch (const souplab::Error& e) {
+      fail(QString::fromStdString(e.what()));
+    } catch (const std::bad_alloc&) {
+      fail(tr("Out of memory: try a smaller batch, context or model"));
+    } catch (const std::exception& e) {  // c10::Error derives from std::exception
+      fail(tr("Training failed: %1").arg(QString::fromStdString(e.what())));
+    } catch (...) {
+      fail(tr("Training failed with an unknown error"));
+    }
+  });
   Q_EMIT runningChanged(true);
   return true;
 }
 
-bool TrainingSession::isPaused() const { return m_worker && m_worker->isPaused(); }
+bool TrainingSession::isPaused() const { return isRunning() && m_control->paused.load(); }
 
-void TrainingSession::setPaused(bool paused) {
-  if (m_worker) m_worker->setPaused(paused);
-}
+void TrainingSession::setPaused(bool paused) { m_control->set(m_control->paused, paused); }
 
-void TrainingSession::stop() {
-  if (m_worker) m_worker->requestStop();
-}
+void TrainingSession::stop() { m_control->set(m_control->stop, true); }
 
 bool TrainingSession::stopAndWait(int msecs) {
-  if (!m_thread) return true;
   stop();
-  const bool ended = msecs < 0 ? m_thread->wait() : m_thread->wait(QDeadlineTimer(msecs));
-  if (ended) {  // the worker's queued signals to us stay valid without the QThread object
-    delete m_thread;
-    m_thread = nullptr;
-  }
-  return ended;
+  return wait(msecs);
 }
 
-void TrainingSession::onWorkerEnded() {
-  m_running = false;
+void TrainingSession::ended() {
+  markDone();
   Q_EMIT runningChanged(false);
 }
 

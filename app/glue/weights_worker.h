@@ -4,19 +4,22 @@
 // the target over h), as a ThreadedJob: progress(message, step, steps), then finished or failed.
 #include <QString>
 #include <QStringList>
-#include <vector>
+#include <memory>
 
 #include "app/glue/threaded_job.h"
+#include "souplab/domain_weights.h"
+#include "souplab/model.h"
+
+Q_DECLARE_METATYPE(souplab::DomainWeights)
 
 namespace souplab::gui {
 
 struct WeightsRequest {
   QString method = QStringLiteral("fit");  // "fit" or "histogram"
   QString targetPath;                      // file or folder of text
-  QString bankPath;                        // soup checkpoint (fit)
-  QString corpusDir, cacheDir;             // the bank's corpus (histogram)
-  int blockSize = 256;                     // the bank's context: the corpus cache's minimum domain size
-  QString device = QStringLiteral("auto");
+  // The loaded model: fitted through (fit; it must be able to, ModelCapabilities), and whose
+  // corpus gives the domains (histogram).
+  std::shared_ptr<const souplab::Model> model;
   int steps = 40;
 };
 
@@ -30,8 +33,8 @@ class WeightsWorker : public ThreadedJob {
   bool start(const WeightsRequest& request);
 
  Q_SIGNALS:
-  // h in the bank's domain order; summary: one sentence for a status line (loss or pieces).
-  void finished(const std::vector<double>& h, const QString& summary);
+  // h over the model's domains; summary: one sentence for a status line (loss or pieces).
+  void finished(const souplab::DomainWeights& h, const QString& summary);
 };
 
 }  // namespace souplab::gui

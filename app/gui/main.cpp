@@ -11,9 +11,9 @@
 #include <cstdio>
 
 #include "app/glue/quit_signals.h"
-#include "app/glue/training_worker.h"
-#include "engine/core/run_log.h"
-#include "engine/core/paths.h"
+#include "app/glue/training_session.h"
+#include "souplab/run_log.h"
+#include "souplab/paths.h"
 #include "ui/main_window.h"
 #include "ui/screenshot_driver.h"
 
@@ -23,7 +23,6 @@ int main(int argc, char** argv) {
   QApplication::setApplicationName(QStringLiteral("souplab"));
   QApplication::setApplicationDisplayName(QStringLiteral("SoupLab"));
   QApplication::setApplicationVersion(QStringLiteral(SOUPLAB_VERSION));
-  souplab::gui::registerTrainingMetaTypes();
 
   QCommandLineParser parser;
   parser.setApplicationDescription(QStringLiteral("Train and explore Soup-of-Experts model banks"));

@@ -1,4 +1,4 @@
-#include "engine/core/atomic_file.h"
+#include "souplab/atomic_file.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,7 +10,7 @@
 #include <random>
 #include <sstream>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 namespace fs = std::filesystem;

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/error.h"
-#include "engine/core/param_layout.h"
+#include "souplab/error.h"
+#include "souplab/param_layout.h"
 
 namespace souplab {
 namespace {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/config.h"
+#include "souplab/config.h"
 #include "engine/core/safetensors.h"
 
 namespace souplab {

@@ -1,4 +1,4 @@
-#include "engine/core/corpus.h"
+#include "souplab/corpus.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -12,10 +12,10 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
-#include "engine/core/atomic_file.h"
+#include "souplab/atomic_file.h"
 #include "engine/core/corpus_scan.h"
-#include "engine/core/error.h"
-#include "engine/core/paths.h"
+#include "souplab/error.h"
+#include "souplab/paths.h"
 
 namespace souplab {
 namespace fs = std::filesystem;

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 namespace corpus_detail {

@@ -1,4 +1,4 @@
-#include "engine/core/demo_corpus.h"
+#include "souplab/demo_corpus.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -10,9 +10,10 @@
 #include <cstring>
 #include <filesystem>
 
-#include "engine/core/atomic_file.h"
-#include "engine/core/error.h"
-#include "engine/core/paths.h"
+#include "souplab/atomic_file.h"
+#include "souplab/error.h"
+#include "engine/core/staged_folder.h"
+#include "souplab/paths.h"
 
 namespace souplab {
 namespace fs = std::filesystem;
@@ -309,67 +310,45 @@ DemoCorpusReport build_demo_corpus(const std::string& out_dir, const DemoCorpusO
                                    const DemoCorpusProgress& progress) {
   if (options.max_bytes_per_domain == 0 || options.max_bytes_per_file == 0)
     throw Error("demo corpus caps must be > 0");
-  fs::path target = fs::absolute(out_dir).lexically_normal();
-  if (target.filename().empty()) target = target.parent_path();
-  const std::string tmp = target.string() + ".tmp-" + std::to_string(::getpid());
-  std::error_code ec;
-  fs::remove_all(tmp, ec);
-  ensure_directory(tmp);
+  // Rebuilding replaces the old corpus as a whole, never leaving a half-built one.
+  StagedFolder staged(out_dir, /*overwrite=*/true);
+  const std::string& tmp = staged.path();
+  const fs::path target(staged.target());
 
   DemoCorpusReport report;
   const std::vector<DomainSpec> specs = demo_domains();
-  try {
-    for (size_t i = 0; i < specs.size(); ++i) {
-      const DomainSpec& spec = specs[i];
-      if (progress) progress(i, specs.size(), "collecting " + spec.name);
-      DemoDomainReport d;
-      d.name = spec.name;
-      d.description = spec.description;
-      BuiltDomain built = build_domain(spec, options, &d, &report.notes);
-      if (d.skipped_binary || d.skipped_unreadable)
-        report.notes.push_back(spec.name + ": skipped " + std::to_string(d.skipped_binary) +
-                               " binary and " + std::to_string(d.skipped_unreadable) +
-                               " unreadable files");
-      if (d.bytes < options.min_bytes_per_domain) {
-        if (d.bytes > 0)
-          report.notes.push_back(spec.name + ": dropped, only " + std::to_string(d.bytes) +
-                                 " bytes of text (need " +
-                                 std::to_string(options.min_bytes_per_domain) + ")");
-      } else {
-        const std::string dir = tmp + "/" + spec.name;
-        ensure_directory(dir);
-        write_file_atomically(dir + "/data.txt", built.data);
-        write_file_atomically(dir + "/docs.tsv", built.index);
-        d.kept = true;
-      }
-      report.domains.push_back(d);
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const DomainSpec& spec = specs[i];
+    if (progress) progress(i, specs.size(), "collecting " + spec.name);
+    DemoDomainReport d;
+    d.name = spec.name;
+    d.description = spec.description;
+    BuiltDomain built = build_domain(spec, options, &d, &report.notes);
+    if (d.skipped_binary || d.skipped_unreadable)
+      report.notes.push_back(spec.name + ": skipped " + std::to_string(d.skipped_binary) +
+                             " binary and " + std::to_string(d.skipped_unreadable) +
+                             " unreadable files");
+    if (d.bytes < options.min_bytes_per_domain) {
+      if (d.bytes > 0)
+        report.notes.push_back(spec.name + ": dropped, only " + std::to_string(d.bytes) +
+                               " bytes of text (need " +
+                               std::to_string(options.min_bytes_per_domain) + ")");
+    } else {
+      const std::string dir = tmp + "/" + spec.name;
+      ensure_directory(dir);
+      write_file_atomically(dir + "/data.txt", built.data);
+      write_file_atomically(dir + "/docs.tsv", built.index);
+      d.kept = true;
     }
-    if (report.kept_domains() < 2)
-      throw file_error(target.string(),
-                       "cannot build the demo corpus: only " +
-                           std::to_string(report.kept_domains()) +
-                           " domain(s) with enough text on this system (need 2)");
-    write_file_atomically(tmp + "/README.txt", readme_text(report, options));
-    sync_directory(tmp);
-
-    // Swap in the new corpus: the old one (if any) moves aside first, then goes.
-    const std::string old = target.string() + ".old-" + std::to_string(::getpid());
-    const bool had_old = fs::exists(target);
-    if (had_old) {
-      fs::rename(target, old, ec);
-      if (ec) throw file_error(target.string(), "cannot replace the old corpus: " + ec.message());
-    }
-    fs::rename(tmp, target, ec);
-    if (ec) {
-      if (had_old) fs::rename(old, target);
-      throw file_error(target.string(), "cannot move the new corpus into place: " + ec.message());
-    }
-    if (had_old) fs::remove_all(old, ec);
-    sync_directory(target.parent_path().string());
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
+    report.domains.push_back(d);
   }
+  if (report.kept_domains() < 2)
+    throw file_error(target.string(),
+                     "cannot build the demo corpus: only " +
+                         std::to_string(report.kept_domains()) +
+                         " domain(s) with enough text on this system (need 2)");
+  write_file_atomically(tmp + "/README.txt", readme_text(report, options));
+  staged.commit();
   if (progress) progress(specs.size() - 1, specs.size(), "demo corpus written to " + target.string());
   return report;
 }

@@ -1,11 +1,11 @@
-#include "engine/core/domain_weights.h"
+#include "souplab/domain_weights.h"
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <sstream>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 namespace {
@@ -116,5 +116,40 @@ std::string format_domain_weights(const std::vector<double>& h,
   }
   return out;
 }
+
+}  // namespace souplab
+
+namespace souplab {
+namespace {
+
+const std::vector<std::string>& no_names() {
+  static const std::vector<std::string> empty;
+  return empty;
+}
+
+}  // namespace
+
+DomainWeights::DomainWeights(const std::vector<double>& h, std::vector<std::string> names)
+    : h_(normalize_domain_weights(h, names.size())),
+      names_(std::make_shared<const std::vector<std::string>>(std::move(names))) {}
+
+DomainWeights DomainWeights::uniform(std::vector<std::string> names) {
+  auto h = uniform_domain_weights(names.size());
+  return DomainWeights(std::move(h), std::make_shared<const std::vector<std::string>>(std::move(names)));
+}
+
+DomainWeights DomainWeights::one_hot(std::vector<std::string> names, size_t index) {
+  auto h = one_hot_domain_weights(names.size(), index);
+  return DomainWeights(std::move(h), std::make_shared<const std::vector<std::string>>(std::move(names)));
+}
+
+DomainWeights DomainWeights::parse(const std::string& text, std::vector<std::string> names) {
+  auto h = parse_domain_weights(text, names);  // normalised
+  return DomainWeights(std::move(h), std::make_shared<const std::vector<std::string>>(std::move(names)));
+}
+
+const std::vector<std::string>& DomainWeights::names() const { return names_ ? *names_ : no_names(); }
+
+std::string DomainWeights::format() const { return format_domain_weights(h_, names()); }
 
 }  // namespace souplab

@@ -7,8 +7,8 @@
 #include <limits>
 #include <sstream>
 
-#include "engine/core/error.h"
-#include "engine/core/param_layout.h"
+#include "souplab/error.h"
+#include "souplab/param_layout.h"
 
 namespace souplab {
 
@@ -17,7 +17,7 @@ uint64_t estimate_training_bytes(const RunConfig& c, int k) {
   const double B = c.train.batch_size, T = c.model.block_size, C = c.model.n_embd;
   const double L = c.model.n_layer, H = c.model.n_head, V = c.model.vocab_size;
   const double P = double(pc.base);
-  const bool moe = c.train.kind == "moe";
+  const bool moe = c.train.kind == ModelKind::kMoe;
   // A MoE also stores the dense layout's (unused) MLPs of its MoE blocks, so count P on top.
   const double bank = 4.0 * (double(pc.total) + (moe ? double(pc.per_expert) : 0.0));
   const double theta = 2.0 * P;                // instantiated theta and its gradient

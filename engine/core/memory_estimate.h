@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/core/config.h"
+#include "souplab/config.h"
 
 namespace souplab {
 

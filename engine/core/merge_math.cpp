@@ -1,10 +1,10 @@
-#include "engine/core/merge_math.h"
+#include "souplab/merge_math.h"
 
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 

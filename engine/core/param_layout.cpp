@@ -1,8 +1,8 @@
-#include "engine/core/param_layout.h"
+#include "souplab/param_layout.h"
 
 #include <cmath>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 
@@ -103,9 +103,9 @@ ParamCounts moe_param_counts(const ModelConfig& m, const MoeConfig& moe) {
 }
 
 ParamCounts param_counts(const RunConfig& c, int n_domains) {
-  if (c.train.kind == "moe") return moe_param_counts(c.model, c.moe);
+  if (c.train.kind == ModelKind::kMoe) return moe_param_counts(c.model, c.moe);
   BankConfig b = c.bank;
-  if (c.train.kind == "dense") b.n_experts = 0;
+  if (c.train.kind == ModelKind::kDense) b.n_experts = 0;
   return param_counts(c.model, b, n_domains);
 }
 

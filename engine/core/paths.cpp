@@ -1,9 +1,9 @@
-#include "engine/core/paths.h"
+#include "souplab/paths.h"
 
 #include <cstdlib>
 #include <filesystem>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 namespace {

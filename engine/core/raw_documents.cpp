@@ -6,7 +6,7 @@
 #include <filesystem>
 
 #include "engine/core/corpus_scan.h"
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 namespace fs = std::filesystem;

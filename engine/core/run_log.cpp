@@ -1,4 +1,4 @@
-#include "engine/core/run_log.h"
+#include "souplab/run_log.h"
 
 #include <signal.h>
 #include <sys/types.h>
@@ -14,8 +14,8 @@
 #include <thread>
 #include <nlohmann/json.hpp>
 
-#include "engine/core/error.h"
-#include "engine/core/paths.h"
+#include "souplab/error.h"
+#include "souplab/paths.h"
 #include "engine/core/run_log_sqlite.h"
 
 namespace souplab {

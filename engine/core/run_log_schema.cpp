@@ -2,8 +2,8 @@
 // schema is a new migration, so any old database reaches the current version by the same path.
 #include <string>
 
-#include "engine/core/error.h"
-#include "engine/core/run_log.h"
+#include "souplab/error.h"
+#include "souplab/run_log.h"
 #include "engine/core/run_log_sqlite.h"
 
 namespace souplab {

@@ -3,7 +3,7 @@
 #include <cmath>
 #include <limits>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab::run_log_detail {
 

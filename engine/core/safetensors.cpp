@@ -6,8 +6,8 @@
 #include <set>
 #include <utility>
 
-#include "engine/core/atomic_file.h"
-#include "engine/core/error.h"
+#include "souplab/atomic_file.h"
+#include "souplab/error.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "safetensors I/O copies host memory as little-endian: big-endian hosts need byte swaps"

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/corpus.h"
+#include "souplab/corpus.h"
 
 namespace souplab {
 

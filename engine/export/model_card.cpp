@@ -5,7 +5,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 
@@ -91,7 +91,7 @@ std::string gpt2_config_json(const ModelConfig& c, const SpecialistCard& card) {
   ordered_json s;
   s["run_id"] = card.run_id;
   s["run_name"] = card.run_name;
-  s["run_kind"] = card.run_kind;
+  s["run_kind"] = model_kind_name(card.run_kind);
   s["step"] = card.step;
   s["domain_names"] = card.domain_names;
   s["domain_weights"] = card.h;
@@ -124,18 +124,18 @@ std::string model_card_markdown(const ModelConfig& c, const SpecialistCard& card
   std::ostringstream o;
   o << "---\nlibrary_name: transformers\ntags:\n- gpt2\n- souplab\n- soup-of-experts\n- byte-level\n---\n\n";
   o << "# SoupLab specialist" << (card.run_name.empty() ? "" : ": " + card.run_name) << "\n\n";
-  if (card.run_kind == "soup")
+  if (card.run_kind == ModelKind::kSoup)
     o << "A byte-level GPT-2 layout language model instantiated from a Soup-of-Experts bank for the "
          "domain weights below.\n\n";
-  else if (card.run_kind == "merge")
+  else if (card.run_kind == ModelKind::kMerged)
     o << "A byte-level GPT-2 layout language model merged from other models (method, inputs and "
          "weights below).\n\n";
   else
-    o << "A byte-level GPT-2 layout language model from a " << card.run_kind
+    o << "A byte-level GPT-2 layout language model from a " << model_kind_name(card.run_kind)
       << " run, trained on the domain mixture below.\n\n";
   if (!card.notes.empty()) o << card.notes << "\n\n";
 
-  if (!card.h.empty() || card.run_kind != "merge") {
+  if (!card.h.empty() || card.run_kind != ModelKind::kMerged) {
     o << "## Domain weights\n\n| domain | weight |\n|---|---|\n";
     for (size_t i = 0; i < card.h.size(); ++i)
       o << "| " << md_cell(card.domain_names[i]) << " | " << fixed(card.h[i], 4) << " |\n";

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/config.h"
+#include "souplab/config.h"
 #include "engine/core/safetensors.h"
 #include "engine/export/specialist_export.h"
 

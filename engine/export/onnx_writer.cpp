@@ -7,8 +7,8 @@
 #include <limits>
 #include <vector>
 
-#include "engine/core/atomic_file.h"
-#include "engine/core/error.h"
+#include "souplab/atomic_file.h"
+#include "souplab/error.h"
 
 #ifndef SOUPLAB_VERSION
 #define SOUPLAB_VERSION "unknown"

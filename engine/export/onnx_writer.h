@@ -9,8 +9,8 @@
 #include <map>
 #include <string>
 
-#include "engine/core/config.h"
-#include "engine/core/param_layout.h"
+#include "souplab/config.h"
+#include "souplab/param_layout.h"
 
 namespace souplab {
 

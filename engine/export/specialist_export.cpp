@@ -1,16 +1,13 @@
 #include "engine/export/specialist_export.h"
 
-#include <fcntl.h>
-#include <stdio.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <random>
 
-#include "engine/core/atomic_file.h"
-#include "engine/core/error.h"
+#include "souplab/atomic_file.h"
+#include "souplab/error.h"
+#include "engine/core/staged_folder.h"
 #include "engine/export/model_card.h"
 #include "engine/export/onnx_writer.h"
 
@@ -24,28 +21,6 @@ std::string shape_text(const std::vector<int64_t>& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + "]";
-}
-
-// A name beside `target` that no other process picks: ".<name>.<tag>-<pid>-<random>".
-fs::path sibling(const fs::path& target, const std::string& tag) {
-  std::random_device rd;
-  return target.parent_path() /
-         ("." + target.filename().string() + "." + tag + "-" + std::to_string(::getpid()) + "-" +
-          std::to_string(rd()));
-}
-
-// rename(2) that refuses to replace an existing target (rename would silently replace an
-// empty folder that appeared meanwhile). Falls back to rename where the file system lacks it.
-int rename_noreplace(const fs::path& from, const fs::path& to) {
-#ifdef RENAME_NOREPLACE
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return 0;
-  if (errno != EINVAL && errno != ENOSYS) return -1;
-  if (fs::exists(fs::symlink_status(to))) {
-    errno = EEXIST;
-    return -1;
-  }
-#endif
-  return ::rename(from.c_str(), to.c_str());
 }
 
 void check_layout(const ModelConfig& c, const ParamLayout& layout) {
@@ -117,48 +92,12 @@ ExportResult export_specialist(const ModelConfig& config, const ParamLayout& lay
   check_layout(config, layout);
   validate(card);
 
-  fs::path target = fs::absolute(fs::path(out_dir)).lexically_normal();
-  if (target.filename().empty()) target = target.parent_path();  // "out/" -> "out"
-  const std::string shown = target.string();
-  std::error_code ec;
-  const fs::file_status st = fs::symlink_status(target, ec);
-  if (fs::exists(st)) {
-    if (!overwrite)
-      throw file_error(shown, "already exists; choose another folder or allow overwriting");
-    if (!fs::is_directory(st)) throw file_error(shown, "exists and is not a folder; not replacing it");
-  }
-  fs::create_directories(target.parent_path(), ec);
-  if (ec) throw file_error(shown, "cannot create its parent folder " + target.parent_path().string() + ": " + ec.message());
-
-  const fs::path tmp = sibling(target, "export-tmp");
-  if (!fs::create_directory(tmp, ec) || ec)
-    throw file_error(shown, "cannot create the temporary folder " + tmp.string() + ": " +
-                                (ec ? ec.message() : "it already exists"));
+  StagedFolder staged(out_dir, overwrite);
   ExportResult result;
-  result.dir = shown;
+  result.dir = staged.target();
   result.n_params = layout.total;
-  try {
-    result.files = write_files(tmp, config, layout, theta, card, formats, progress);
-    sync_directory(tmp.string());
-    if (fs::exists(fs::symlink_status(target))) {
-      if (!overwrite) throw file_error(shown, "appeared while exporting; not replacing it");
-      const fs::path old = sibling(target, "export-old");
-      if (::rename(target.c_str(), old.c_str()) != 0)
-        throw file_error(shown, std::string("cannot move the old export aside: ") + std::strerror(errno));
-      if (rename_noreplace(tmp, target) != 0) {
-        const std::string why = std::strerror(errno);
-        ::rename(old.c_str(), target.c_str());  // put the old export back
-        throw file_error(shown, "cannot move the new export into place: " + why);
-      }
-      fs::remove_all(old, ec);  // the new export is in place; a leftover is only clutter
-    } else if (rename_noreplace(tmp, target) != 0) {
-      throw file_error(shown, std::string("cannot move the export into place: ") + std::strerror(errno));
-    }
-    sync_directory(target.parent_path().string());
-  } catch (...) {
-    fs::remove_all(tmp, ec);
-    throw;
-  }
+  result.files = write_files(staged.path(), config, layout, theta, card, formats, progress);
+  staged.commit();
   return result;
 }
 

@@ -8,38 +8,24 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/config.h"
-#include "engine/core/param_layout.h"
+#include "souplab/config.h"
+#include "souplab/export.h"  // ExportFormat, ExportResult, ExportProgress
+#include "souplab/param_layout.h"
 #include "engine/core/safetensors.h"
 
 namespace souplab {
-
-enum class ExportFormat { kSafetensors, kOnnx, kAll };
-
-const char* export_format_name(ExportFormat f);                   // "safetensors" | "onnx" | "all"
-bool parse_export_format(const std::string& name, ExportFormat* out);  // false if unknown
 
 // What the model card says about where the specialist came from.
 struct SpecialistCard {
   std::string run_id;                     // run log id of the source run
   std::string run_name;                   // its display name
-  std::string run_kind = "soup";          // "soup" (instantiated from a bank) or "dense"
+  ModelKind run_kind = ModelKind::kSoup;  // what it came from: a soup at h, a dense run, a merge...
   int64_t step = 0;                       // optimiser step of the source checkpoint
   std::string source_checkpoint;          // path of that checkpoint
   std::vector<std::string> domain_names;  // k domains, in the order of h
   std::vector<double> h;                  // domain weights the specialist was instantiated for
   std::vector<double> val_losses;         // per-domain validation loss (nats/byte); empty = unknown
   std::string notes;                      // optional free text for the card
-};
-
-// Called with a file name each time a file of the export is complete (progress display).
-// An exception thrown from it aborts the export like any failure: nothing is left behind.
-using ExportProgress = std::function<void(const std::string& file_name)>;
-
-struct ExportResult {
-  std::string dir;                 // the final folder
-  std::vector<std::string> files;  // file names inside it, in writing order
-  int64_t n_params = 0;
 };
 
 // Writes the export folder `out_dir`. Files: kSafetensors -> model.safetensors, config.json,

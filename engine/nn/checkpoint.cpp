@@ -2,8 +2,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 #include "engine/core/safetensors.h"
+#include "engine/nn/make_model.h"
 
 namespace souplab {
 namespace {
@@ -66,18 +67,28 @@ void save_checkpoint(const std::string& path, const TrainableModel& bank, const 
   write_safetensors(path, views, meta);
 }
 
+CheckpointFile open_checkpoint(SafetensorsFile file) {
+  CheckpointMetadata meta = parse_checkpoint_metadata(file);  // checks before allocating
+  return {std::move(file), std::move(meta)};
+}
+
+void load_parameters(const CheckpointFile& ck, const TrainableModel& model) {
+  for (const auto& [name, t] : model.named_parameters()) load_into(ck.file, name, t);
+}
+
 LoadedCheckpoint load_checkpoint(const std::string& path, const torch::Device& device,
                                  bool with_optimizer) {
-  const SafetensorsFile f = read_safetensors(path);
-  const CheckpointMetadata meta = parse_checkpoint_metadata(f);  // checks before allocating
+  const CheckpointFile ck = open_checkpoint(read_safetensors(path));
+  const SafetensorsFile& f = ck.file;
+  const CheckpointMetadata& meta = ck.meta;
   LoadedCheckpoint out;
   TrainState& s = out.state;
   s = meta.state;
   const int64_t k = meta.n_domains;
 
   out.bank = make_model(s.config, int(k), device);
+  load_parameters(ck, *out.bank);
   const auto params = out.bank->named_parameters();
-  for (const auto& [name, t] : params) load_into(f, name, t);
 
   out.has_optimizer = meta.has_optimizer;
   out.optimizer_step = meta.optimizer_step;

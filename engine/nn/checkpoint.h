@@ -11,7 +11,8 @@
 #include <vector>
 
 #include "engine/core/checkpoint_meta.h"  // TrainState, format version, metadata checks
-#include "engine/core/config.h"
+#include "engine/core/safetensors.h"
+#include "souplab/config.h"
 #include "engine/nn/adamw.h"
 #include "engine/nn/trainable_model.h"
 
@@ -33,6 +34,17 @@ struct LoadedCheckpoint {
 // shape against the config. Errors name the file and the problem.
 LoadedCheckpoint load_checkpoint(const std::string& path, const torch::Device& device,
                                  bool with_optimizer);
+
+// A checkpoint file read and its metadata checked, before any model is made: the model loader
+// builds the class of the checkpoint's kind itself and then fills it.
+struct CheckpointFile {
+  SafetensorsFile file;
+  CheckpointMetadata meta;
+};
+CheckpointFile open_checkpoint(SafetensorsFile file);
+// Copies the checkpoint's tensors into `model` (made for its config): every named parameter
+// must be present with its shape. Errors name the file and the tensor.
+void load_parameters(const CheckpointFile& ck, const TrainableModel& model);
 
 // True if `path` looks like a SoupLab checkpoint (by its metadata), without loading tensors.
 bool is_checkpoint_file(const std::string& path);

@@ -1,13 +1,15 @@
 // compare_models: the comparison table of post-hoc methods, soups and baselines.
-#include "engine/nn/compare.h"
+#include "souplab/compare.h"
 
 #include <cstdio>
 #include <filesystem>
 #include <map>
 
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
-#include "engine/nn/bank.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 
 namespace souplab {
 namespace {
@@ -36,11 +38,11 @@ std::string label_of(const std::string& path) {
 CompareResult compare_models(const std::vector<std::string>& models, const CompareOptions& o) {
   if (models.empty()) throw Error("compare: no models given");
   CompareResult res;
-  std::vector<std::shared_ptr<const Bank>> banks;
+  std::vector<std::shared_ptr<const Model>> banks;
   std::vector<Spec> specs;
   for (const auto& m : models) {
     specs.push_back(split_spec(m));
-    banks.push_back(Bank::load(specs.back().path, o.device));
+    banks.push_back(Model::load(specs.back().path, o.device));
   }
   std::shared_ptr<const ValidationSet> val;
   if (!o.corpus_dir.empty()) {
@@ -49,18 +51,19 @@ CompareResult compare_models(const std::vector<std::string>& models, const Compa
   } else {
     for (const auto& b : banks)
       if (!b->facts().corpus_dir.empty()) {
-        val = ValidationSet::for_bank(b->facts(), o.windows);
+        val = ValidationSet::for_model(b->facts(), o.windows);
         break;
       }
   }
   if (!val) throw Error("compare: none of the models records a corpus; give the corpus folder");
   res.domains = val->domains();
   const size_t k = res.domains.size();
-  for (const auto& t : o.targets) res.targets.push_back({t, parse_domain_weights(t, res.domains)});
+  for (const auto& t : o.targets) res.targets.push_back({t, DomainWeights::parse(t, res.domains)});
   const size_t total = banks.size();
   for (size_t i = 0; i < banks.size(); ++i) {
     if (o.cancelled && o.cancelled()) throw Error("cancelled");
-    const BankFacts& f = banks[i]->facts();
+    const Model& model = *banks[i];
+    const ModelFacts& f = model.facts();
     if (o.on_progress) o.on_progress(i, total, label_of(specs[i].path));
     if (!f.domains.empty() && f.domains != res.domains)
       throw Error(specs[i].path + ": its domains differ from those of the validation corpus");
@@ -72,16 +75,17 @@ CompareResult compare_models(const std::vector<std::string>& models, const Compa
     row.kind = f.kind;
     // Losses of the model at h, cached by h (most models ignore h: one evaluation).
     std::map<std::vector<double>, std::vector<double>> cache;
-    const bool uses_h = !f.domains.empty() && (f.kind == "soup" || f.kind == "lora_experts" || f.kind == "full_experts");
-    auto losses_at = [&](std::vector<double> h) -> const std::vector<double>& {
-      if (!specs[i].weights.empty()) h = parse_domain_weights(specs[i].weights, res.domains);
-      if (!uses_h) h = f.domains.empty() ? std::vector<double>{} : f.training_mixture;
-      if (h.empty() && !f.domains.empty()) h = uniform_domain_weights(k);
-      auto it = cache.find(h);
-      if (it == cache.end()) it = cache.emplace(h, evaluate_per_domain(*banks[i]->instantiate(h), *val)).first;
+    const ModelCapabilities can = model.capabilities();
+    const bool uses_h = can.has_domains && can.can_instantiate;
+    const DomainWeights fixed =
+        uses_h && !specs[i].weights.empty() ? model.parse_weights(specs[i].weights) : DomainWeights();
+    auto losses_at = [&](const DomainWeights& column) -> const std::vector<double>& {
+      const DomainWeights h = !uses_h ? DomainWeights() : !fixed.empty() ? fixed : column;
+      auto it = cache.find(h.values());
+      if (it == cache.end()) it = cache.emplace(h.values(), model.instantiate(h)->evaluate(*val)).first;
       return it->second;
     };
-    for (size_t d = 0; d < k; ++d) row.domain_loss.push_back(losses_at(one_hot_domain_weights(k, d))[d]);
+    for (size_t d = 0; d < k; ++d) row.domain_loss.push_back(losses_at(DomainWeights::one_hot(res.domains, d))[d]);
     for (const auto& t : res.targets) {
       const auto& l = losses_at(t.h);
       double s = 0;
@@ -102,7 +106,7 @@ std::string compare_markdown(const CompareResult& r) {
   out += "\n" + rule + "\n";
   char buf[32];
   for (const auto& row : r.rows) {
-    out += "| " + row.label + " | " + row.kind + " |";
+    out += "| " + row.label + " | " + model_kind_name(row.kind) + " |";
     for (double v : row.domain_loss) std::snprintf(buf, sizeof buf, " %.4f |", v), out += buf;
     for (double v : row.target_loss) std::snprintf(buf, sizeof buf, " %.4f |", v), out += buf;
     out += "\n";

@@ -1,4 +1,4 @@
-#include "engine/nn/corpus_cluster.h"
+#include "souplab/corpus_cluster.h"
 
 #include <algorithm>
 #include <cctype>
@@ -10,8 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/atomic_file.h"
-#include "engine/core/error.h"
+#include "souplab/atomic_file.h"
+#include "souplab/error.h"
 #include "engine/core/raw_documents.h"
 #include "engine/core/safetensors.h"
 #include "engine/nn/kmeans.h"

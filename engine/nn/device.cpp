@@ -1,11 +1,11 @@
-#include "engine/nn/device.h"
+#include "souplab/device.h"
 
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <thread>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 #include "engine/cuda/cuda_build.h"
 
 namespace souplab {

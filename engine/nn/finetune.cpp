@@ -1,23 +1,23 @@
-#include "engine/nn/finetune.h"
+#include "souplab/finetune.h"
 
 #include <chrono>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
+#include "souplab/specialist.h"
 #include "engine/nn/adamw.h"
 #include "engine/nn/gpt.h"
-#include "engine/nn/bank.h"
-#include "engine/nn/device.h"
+#include "souplab/device.h"
 #include "engine/nn/target_text.h"
-#include "engine/nn/trainer.h"
+#include "souplab/trainer.h"
 #include "engine/nn/validation.h"
 
 namespace souplab {
 
-FinetuneResult finetune_on_text(const Specialist& start, const std::string& target, const FinetuneOptions& o) {
+FinetuneResult finetune_on_text(const DenseSpecialist& start, const std::string& target, const FinetuneOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   if (o.steps < 0 || o.batch_size < 1 || !(o.lr > 0) || !(o.holdout > 0 && o.holdout < 1) || o.eval_windows < 1)
     throw Error("finetune: steps >= 0, batch >= 1, lr > 0, 0 < holdout < 1 and eval windows >= 1 are required");
-  const std::vector<float> theta0 = start.parameters();  // refuses MoE and routed systems
+  const std::vector<float> theta0 = start.parameters();
   const ModelConfig mc = start.model_config();
   const ParamLayout layout = gpt_param_layout(mc);
   const int64_t T = mc.block_size;

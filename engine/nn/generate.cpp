@@ -1,9 +1,10 @@
 // Sampling text from a specialist, streamed piece by piece.
 #include <algorithm>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
+#include "souplab/specialist.h"
 #include "engine/nn/gpt.h"
-#include "engine/nn/specialist_impl.h"
+#include "engine/nn/runner.h"
 
 namespace souplab {
 namespace {
@@ -26,14 +27,13 @@ size_t complete_utf8_prefix(const std::string& bytes) {
 
 }  // namespace
 
-std::string generate_text(const Specialist& model, const std::string& prompt,
-                          const SampleOptions& options,
-                          const std::function<bool(const std::string&)>& on_piece) {
-  const auto& impl = dynamic_cast<const SpecialistImpl&>(model);
+std::string Specialist::generate(const std::string& prompt, const SampleOptions& options,
+                                 const std::function<bool(const std::string&)>& on_piece) const {
+  const detail::Runner& impl = *runner_;
   if (options.max_new_tokens < 0) throw Error("generate: max_new_tokens must be >= 0");
   if (options.top_k < 0) throw Error("generate: top_k must be >= 0");
   torch::NoGradGuard no_grad;
-  const ModelConfig& c = impl.model_config();
+  const ModelConfig& c = impl.config();
   auto gen = torch::make_generator<torch::CPUGeneratorImpl>(options.seed);
   std::vector<int64_t> tokens(prompt.begin(), prompt.end());
   for (auto& t : tokens) t &= 0xFF;  // bytes are tokens
@@ -43,7 +43,7 @@ std::string generate_text(const Specialist& model, const std::string& prompt,
   // half context, so each restart is paid once per block_size / 2 new tokens.
   KVCache cache;
   std::vector<int64_t> fresh = tokens;  // tokens not yet in the cache
-  auto device = impl.theta().device();
+  const auto device = impl.device();
   for (int i = 0; i < options.max_new_tokens; ++i) {
     if (cache.length + int64_t(fresh.size()) > c.block_size) {
       const size_t keep = std::max<size_t>(1, size_t(c.block_size) / 2);

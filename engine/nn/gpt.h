@@ -7,8 +7,8 @@
 
 #include <functional>
 
-#include "engine/core/config.h"
-#include "engine/core/param_layout.h"
+#include "souplab/config.h"
+#include "souplab/param_layout.h"
 
 namespace souplab {
 

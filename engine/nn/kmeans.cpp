@@ -2,7 +2,7 @@
 
 #include <limits>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 namespace {

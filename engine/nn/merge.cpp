@@ -1,16 +1,19 @@
 // Opening merge inputs, merging them, and exporting the result like a specialist.
-#include "engine/nn/merge.h"
+#include "souplab/merge.h"
 
 #include <filesystem>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
-#include "engine/nn/specialist_impl.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/paths.h"
+#include "souplab/run_log.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
+#include "engine/export/specialist_export.h"
+#include "engine/nn/runner.h"
 
 namespace souplab {
 namespace {
@@ -37,25 +40,23 @@ std::string number(double v) {
 MergeModel load_merge_model(const std::string& path, const std::string& weights) {
   // The CPU: merging is element-wise arithmetic over a few copies of theta, and the inputs are
   // held as plain floats anyway.
-  auto bank = Bank::load(path, "cpu");
+  auto model = Model::load(path, "cpu");
   MergeModel m;
   m.path = path;
   m.label = path;
-  m.facts = bank->facts();
-  std::vector<double> h;
-  if (m.facts.kind == "soup") {
-    h = parse_domain_weights(weights.empty() ? "uniform" : weights, m.facts.domains);
-    m.h = normalize_domain_weights(h, m.facts.domains.size());
-    m.label += "@" + format_domain_weights(m.h, m.facts.domains);
-  } else if (!m.facts.domains.empty()) {
-    h = uniform_domain_weights(m.facts.domains.size());  // ignored by dense models
+  m.facts = model->facts();
+  if (model->capabilities().can_instantiate) {
+    m.h = model->parse_weights(weights.empty() ? "uniform" : weights);
+    m.label += "@" + m.h.format();
   }
-  m.theta = bank->instantiate(h)->parameters();
+  m.specialist = model->instantiate_dense(m.h);
+  m.theta = m.specialist->parameters();
   return m;
 }
 
-MergedModel merge_models(const std::vector<const MergeModel*>& models, const std::vector<double>& weights,
-                         const MergeModel* base, const MergeParams& params) {
+std::shared_ptr<const MergedModel> merge_models(const std::vector<const MergeModel*>& models,
+                                                const std::vector<double>& weights, const MergeModel* base,
+                                                const MergeParams& params) {
   validate(params);
   if (models.empty()) throw Error("merge: no models to merge");
   if (!merge_method_uses_base(params.method)) base = nullptr;
@@ -64,28 +65,58 @@ MergedModel merge_models(const std::vector<const MergeModel*>& models, const std
                 " merges task vectors (model - base) and needs a base model");
   const MergeModel& ref = base ? *base : *models.front();
   std::vector<const float*> thetas;
-  const int64_t P = gpt_param_layout(ref.config()).total;
+  const ParamLayout layout = gpt_param_layout(ref.config());
   for (const MergeModel* m : models) {
     if (!same_config(m->config(), ref.config()))
       throw Error(m->path + ": model config (" + describe_config(m->config()) + ") differs from that of " +
                   ref.path + " (" + describe_config(ref.config()) + "); merged models must share one");
-    if (int64_t(m->theta.size()) != P) throw file_error(m->path, "parameter count does not match its config");
+    if (int64_t(m->theta.size()) != layout.total) throw file_error(m->path, "parameter count does not match its config");
     thetas.push_back(m->theta.data());
   }
-  MergedModel out;
-  out.config = ref.config();
-  out.params = params;
-  out.weights = weights;
-  for (const MergeModel* m : models) out.inputs.push_back(m->label);
-  if (base) out.base = base->label;
-  out.theta = merge_thetas(gpt_param_layout(out.config), thetas, weights, base ? base->theta.data() : nullptr,
-                           params);
-  return out;
+  std::vector<std::string> inputs;
+  for (const MergeModel* m : models) inputs.push_back(m->label);
+  std::vector<const MergeModel*> sources;
+  if (base) sources.push_back(base);
+  sources.insert(sources.end(), models.begin(), models.end());
+  return std::make_shared<MergedModel>(sources, ref.config(),
+                                       merge_thetas(layout, thetas, weights, base ? base->theta.data() : nullptr, params),
+                                       params, std::move(inputs), weights, base ? base->label : std::string());
 }
 
-std::shared_ptr<const Specialist> dense_specialist(const ModelConfig& config, const std::vector<float>& theta) {
+MergedModel::MergedModel(const std::vector<const MergeModel*>& sources, ModelConfig config,
+                         std::vector<float> theta, MergeParams params, std::vector<std::string> inputs,
+                         std::vector<double> weights, std::string base)
+    : params_(params), inputs_(std::move(inputs)), weights_(std::move(weights)), base_(std::move(base)) {
+  facts_.kind = ModelKind::kMerged;
+  facts_.run_name = std::string("merge: ") + merge_method_name(params_.method) + " of " +
+                    std::to_string(inputs_.size()) + " models";
+  facts_.config.model = config;
+  facts_.config.bank.n_experts = 0;
+  facts_.counts = param_counts(config, facts_.config.bank, 0);
+  facts_.device = "cpu";
+  for (const MergeModel* s : sources)
+    if (!s->facts.corpus_dir.empty()) {
+      facts_.domains = s->facts.domains;
+      facts_.corpus_dir = s->facts.corpus_dir;
+      facts_.cache_dir = s->facts.cache_dir;
+      break;
+    }
   auto t = torch::tensor(theta, torch::kFloat32);  // copies
-  return std::make_shared<SpecialistImpl>(t, config, std::vector<double>{}, 0.0);
+  specialist_ = std::make_shared<DenseSpecialist>(std::make_shared<detail::DenseRunner>(t, config),
+                                                  DomainWeights(), 0.0);
+}
+
+std::vector<float> MergedModel::theta() const { return specialist_->parameters(); }
+
+ModelCapabilities MergedModel::capabilities() const { return {false, !facts_.domains.empty(), true, false}; }
+
+std::shared_ptr<const Specialist> MergedModel::instantiate(const DomainWeights& h) const {
+  return instantiate_dense(h);
+}
+
+// One model for every h.
+std::shared_ptr<const DenseSpecialist> MergedModel::instantiate_dense(const DomainWeights&) const {
+  return specialist_;
 }
 
 std::shared_ptr<const ValidationSet> merge_validation_set(const std::vector<const MergeModel*>& sources,
@@ -94,7 +125,7 @@ std::shared_ptr<const ValidationSet> merge_validation_set(const std::vector<cons
   for (const MergeModel* m : sources) {
     if (!m || m->facts.corpus_dir.empty()) continue;
     try {
-      return ValidationSet::for_bank(m->facts, windows_per_domain);
+      return ValidationSet::for_model(m->facts, windows_per_domain);
     } catch (const Error& e) {
       why = e.what();
     }
@@ -105,58 +136,70 @@ std::shared_ptr<const ValidationSet> merge_validation_set(const std::vector<cons
 }
 
 std::string describe_merge(const MergedModel& m) {
-  std::string s = merge_method_name(m.params.method);
+  const MergeParams& p = m.params();
+  std::string s = merge_method_name(p.method);
   std::vector<std::string> params;
-  if (merge_method_uses_density(m.params.method)) params.push_back("density " + number(m.params.density));
-  if (merge_method_uses_base(m.params.method)) params.push_back("lambda " + number(m.params.lambda));
-  if (m.params.method == MergeMethod::kDare || m.params.method == MergeMethod::kDareTies)
-    params.push_back("seed " + std::to_string(m.params.seed));
+  if (merge_method_uses_density(p.method)) params.push_back("density " + number(p.density));
+  if (merge_method_uses_base(p.method)) params.push_back("lambda " + number(p.lambda));
+  if (p.method == MergeMethod::kDare || p.method == MergeMethod::kDareTies)
+    params.push_back("seed " + std::to_string(p.seed));
   if (!params.empty()) {
     s += " (";
     for (size_t i = 0; i < params.size(); ++i) s += (i ? ", " : "") + params[i];
     s += ")";
   }
   s += " of ";
-  for (size_t i = 0; i < m.inputs.size(); ++i)
-    s += (i ? ", " : "") + m.inputs[i] + " (weight " + number(m.weights[i]) + ")";
-  if (!m.base.empty()) s += " on base " + m.base;
+  for (size_t i = 0; i < m.inputs().size(); ++i)
+    s += (i ? ", " : "") + m.inputs()[i] + " (weight " + number(m.weights()[i]) + ")";
+  if (!m.base().empty()) s += " on base " + m.base();
   return s;
 }
 
-MergeExportResult export_merged_model(const MergedModel& merged, const std::string& out_dir,
-                                      const MergeExportOptions& options, const std::vector<std::string>& domains,
-                                      const std::vector<double>& val_losses, std::vector<std::string>* notes,
-                                      const ExportProgress& progress) {
+ModelExportResult MergedModel::export_specialist(const DomainWeights&, const std::string& out_dir,
+                                                 const ModelExportOptions& options,
+                                                 std::vector<std::string>* notes,
+                                                 const ModelExportProgress& progress) const {
   const auto note = [&](const std::string& text) {
     if (notes) notes->push_back(text);
   };
+  const auto report = [&](const std::string& stage) {
+    if (progress) progress(stage);
+  };
   nlohmann::json j;
-  j["method"] = merge_method_name(merged.params.method);
-  j["lambda"] = merged.params.lambda;
-  j["density"] = merged.params.density;
-  j["seed"] = merged.params.seed;
-  j["base"] = merged.base;
-  j["models"] = merged.inputs;
-  j["weights"] = merged.weights;
+  j["method"] = merge_method_name(params_.method);
+  j["lambda"] = params_.lambda;
+  j["density"] = params_.density;
+  j["seed"] = params_.seed;
+  j["base"] = base_;
+  j["models"] = inputs_;
+  j["weights"] = weights_;
 
   SpecialistCard card;
-  card.run_kind = "merge";
-  card.run_name = std::string("merge: ") + merge_method_name(merged.params.method) + " of " +
-                  std::to_string(merged.inputs.size()) + " models";
-  if (val_losses.size() == domains.size()) {
-    card.domain_names = domains;
-    card.val_losses = val_losses;
+  card.run_kind = ModelKind::kMerged;
+  card.run_name = facts_.run_name;
+  std::vector<double> losses = options.known_losses;
+  if (losses.empty() && options.with_losses) {
+    report("evaluating");
+    try {
+      losses = specialist_->evaluate(*ValidationSet::for_model(facts_, options.windows));
+    } catch (const std::exception& e) {  // e.g. the corpus is gone: export without losses
+      note(std::string("no validation losses in the card: ") + e.what());
+    }
+  }
+  if (!losses.empty() && losses.size() == facts_.domains.size()) {
+    card.domain_names = facts_.domains;
+    card.val_losses = losses;
   }
   std::ostringstream n;
-  n << "## Merge\n\n- method: `" << merge_method_name(merged.params.method) << "`";
-  if (merge_method_uses_density(merged.params.method)) n << ", density " << merged.params.density;
-  if (merge_method_uses_base(merged.params.method)) n << ", lambda " << merged.params.lambda;
-  if (merged.params.method == MergeMethod::kDare || merged.params.method == MergeMethod::kDareTies)
-    n << ", seed " << merged.params.seed;
+  n << "## Merge\n\n- method: `" << merge_method_name(params_.method) << "`";
+  if (merge_method_uses_density(params_.method)) n << ", density " << params_.density;
+  if (merge_method_uses_base(params_.method)) n << ", lambda " << params_.lambda;
+  if (params_.method == MergeMethod::kDare || params_.method == MergeMethod::kDareTies)
+    n << ", seed " << params_.seed;
   n << "\n";
-  if (!merged.base.empty()) n << "- base: `" << merged.base << "`\n";
+  if (!base_.empty()) n << "- base: `" << base_ << "`\n";
   n << "\n| model | weight |\n|---|---|\n";
-  for (size_t i = 0; i < merged.inputs.size(); ++i) n << "| `" << merged.inputs[i] << "` | " << merged.weights[i] << " |\n";
+  for (size_t i = 0; i < inputs_.size(); ++i) n << "| `" << inputs_[i] << "` | " << weights_[i] << " |\n";
   card.notes = n.str();
 
   // The common refusal before any run row exists, so a mistyped --out leaves no failed run behind.
@@ -171,7 +214,7 @@ MergeExportResult export_merged_model(const MergedModel& merged, const std::stri
     owned = std::make_unique<RunLog>(options.run_log_path.empty() ? default_run_log_path() : options.run_log_path);
     RunInfo info;
     info.name = card.run_name;
-    info.kind = "merge";
+    info.kind = model_kind_name(ModelKind::kMerged);
     info.config_json = j.dump();
     run_id = owned->create_run(info);
     log = owned.get();
@@ -180,11 +223,14 @@ MergeExportResult export_merged_model(const MergedModel& merged, const std::stri
     note(std::string("merge not logged in the run log: ") + e.what());
   }
 
-  MergeExportResult result;
-  const ParamLayout layout = gpt_param_layout(merged.config);
+  ModelExportResult result;
+  result.val_losses = card.val_losses;
+  const ParamLayout layout = gpt_param_layout(config());
   try {
-    static_cast<ExportResult&>(result) = export_specialist(merged.config, layout, merged.theta.data(), card,
-                                                           out_dir, options.format, options.overwrite, progress);
+    const std::vector<float> values = theta();
+    static_cast<ExportResult&>(result) =
+        souplab::export_specialist(config(), layout, values.data(), card, out_dir, options.format, options.overwrite,
+                                   [&](const std::string& file) { report("writing " + file); });
   } catch (...) {
     if (log) {
       try {
@@ -195,15 +241,16 @@ MergeExportResult export_merged_model(const MergedModel& merged, const std::stri
     throw;
   }
   if (log) {
+    report("logging");
     try {
       ExportRecord rec;
       rec.run_id = run_id;
       rec.domain_weights_json = "{}";
       rec.path = result.dir;
       rec.format = export_format_name(options.format);
-      nlohmann::json losses = nlohmann::json::object();
-      for (size_t i = 0; i < card.val_losses.size(); ++i) losses[card.domain_names[i]] = card.val_losses[i];
-      rec.losses_json = losses.dump();
+      nlohmann::json per_domain = nlohmann::json::object();
+      for (size_t i = 0; i < card.val_losses.size(); ++i) per_domain[card.domain_names[i]] = card.val_losses[i];
+      rec.losses_json = per_domain.dump();
       result.export_id = log->log_export(rec);
       log->set_run_status(run_id, "finished", iso8601_utc_now());
       result.run_id = run_id;

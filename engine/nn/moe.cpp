@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 

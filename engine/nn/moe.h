@@ -12,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/core/config.h"
-#include "engine/core/param_layout.h"
+#include "souplab/config.h"
+#include "souplab/param_layout.h"
 #include "engine/nn/gpt.h"
 #include "engine/nn/trainable_model.h"
 

@@ -1,5 +1,4 @@
-// Post-hoc adapters (LoRA mixes, PHATGOOSE-style routing, WEMoE MLPs), their files, and the
-// Bank that opens a post-hoc folder.
+// Post-hoc adapters (LoRA mixes, PHATGOOSE-style routing, WEMoE MLPs) and their files.
 #include "engine/nn/posthoc.h"
 
 #include <algorithm>
@@ -8,15 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/atomic_file.h"
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
+#include "souplab/atomic_file.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
 #include "engine/core/safetensors.h"
 #include "engine/export/specialist_export.h"
-#include "engine/nn/bank.h"
-#include "engine/nn/device.h"
-#include "engine/nn/posthoc_api.h"
-#include "engine/nn/specialist_impl.h"
+#include "souplab/device.h"
 
 namespace souplab {
 
@@ -256,152 +252,48 @@ LoraExpert lora_from_tensors(const std::map<std::string, torch::Tensor>& t, cons
   return e;
 }
 
-// ---- the Bank of a post-hoc folder --------------------------------------------------------------
+// ---- post-hoc folders ---------------------------------------------------------------------------
 
-namespace {
+std::vector<LoraExpert> load_lora_experts(const std::string& file, size_t n, const ModelConfig& c,
+                                          const torch::Device& device) {
+  const auto t = load_tensor_map(file, device);
+  std::vector<LoraExpert> out;
+  for (size_t i = 0; i < n; ++i) out.push_back(lora_from_tensors(t, c, "expert." + std::to_string(i) + ".", file));
+  return out;
+}
 
-nlohmann::json read_manifest(const std::string& dir) {
-  const std::string path = dir + "/manifest.json";
+std::vector<torch::Tensor> load_full_experts(const std::string& dir, const ModelConfig& c,
+                                             const torch::Device& device) {
+  const std::string manifest = dir + "/manifest.json";
+  std::vector<std::string> subs;
   try {
-    return nlohmann::json::parse(read_file(path));
+    const auto j = nlohmann::json::parse(read_file(manifest));
+    if (j.value("method", "") != model_kind_name(ModelKind::kFullExperts))
+      throw file_error(manifest, "not a folder of full fine-tuned experts (souplab-cli experts --kind full)");
+    subs = j.at("dirs").get<std::vector<std::string>>();
   } catch (const nlohmann::json::exception& e) {
-    throw file_error(path, std::string("not valid JSON: ") + e.what());
+    throw file_error(manifest, std::string("not a valid manifest: ") + e.what());
   }
+  const int64_t P = gpt_param_layout(c).total;
+  std::vector<torch::Tensor> out;
+  for (const auto& sub : subs) {
+    const std::filesystem::path p(sub);
+    LoadedSpecialist e = load_specialist_safetensors(p.is_absolute() ? sub : dir + "/" + sub);
+    const ModelConfig& ec = e.config;
+    if (ec.n_embd != c.n_embd || ec.n_layer != c.n_layer || ec.block_size != c.block_size ||
+        ec.n_head != c.n_head || int64_t(e.theta.size()) != P)
+      throw file_error(e.source, "its model shape differs from the base's");
+    out.push_back(torch::from_blob(e.theta.data(), {P}, torch::kFloat32).clone().to(device));
+  }
+  return out;
 }
 
-template <typename T>
-T manifest_get(const nlohmann::json& j, const char* key, const std::string& path) {
-  try {
-    return j.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    throw file_error(path + "/manifest.json", std::string("missing or malformed \"") + key + "\"");
-  }
-}
-
-// A path in a manifest: relative ones are relative to the folder.
-std::string resolve(const std::string& dir, const std::string& p) {
-  std::filesystem::path q(p);
-  return q.is_absolute() ? p : (std::filesystem::path(dir) / q).string();
-}
-
-class PosthocBank final : public Bank {
- public:
-  PosthocBank(const std::string& dir, const std::string& device) {
-    const auto j = read_manifest(dir);
-    const auto method = manifest_get<std::string>(j, "method", dir);
-    const auto base_path = resolve(dir, manifest_get<std::string>(j, "base", dir));
-    auto base = Bank::load(base_path, device);
-    facts_ = base->facts();
-    auto h0 = facts_.training_mixture;
-    if (h0.empty() && !facts_.domains.empty()) h0 = uniform_domain_weights(facts_.domains.size());
-    const auto base_model = base->instantiate(h0);  // keeps theta alive
-    const auto& base_spec = dynamic_cast<const SpecialistImpl&>(*base_model);
-    theta0_ = base_spec.theta();
-    const ModelConfig& c = facts_.config.model;
-    facts_.path = dir;
-    facts_.kind = method;
-    facts_.run_name = j.value("name", method);
-    const torch::Device dev = theta0_.device();
-    const auto expert_domains = manifest_get<std::vector<std::string>>(j, "experts", dir);
-    for (const auto& d : expert_domains) {
-      auto it = std::find(facts_.domains.begin(), facts_.domains.end(), d);
-      expert_index_.push_back(it == facts_.domains.end() ? -1 : int(it - facts_.domains.begin()));
-    }
-    if (method == "lora_experts" || method == "phatgoose") {
-      const auto file = dir + "/" + manifest_get<std::string>(j, "tensors", dir);
-      const auto t = load_tensor_map(file, dev);
-      for (size_t i = 0; i < expert_domains.size(); ++i)
-        loras_.push_back(lora_from_tensors(t, c, "expert." + std::to_string(i) + ".", file));
-      if (method == "phatgoose") {
-        const auto router = manifest_get<std::string>(j, "router", dir);
-        std::vector<torch::Tensor> vectors;
-        if (router != "merged")
-          for (int l = 0; l < c.n_layer; ++l)
-            for (int s = 0; s < kLinearSites; ++s) {
-              auto it = t.find("route." + module_name(l, LinearSite(s)));
-              if (it == t.end()) throw file_error(file, "missing routing vectors " + module_name(l, LinearSite(s)));
-              vectors.push_back(it->second);
-            }
-        adapter_ = std::make_shared<RoutedLoraAdapter>(loras_, vectors, j.value("top_k", 2),
-                                                       router == "arrow");
-      }
-    } else if (method == "full_experts") {
-      for (const auto& sub : manifest_get<std::vector<std::string>>(j, "dirs", dir)) {
-        LoadedSpecialist e = load_specialist_safetensors(resolve(dir, sub));
-        if (e.theta.size() != size_t(theta0_.numel()))
-          throw file_error(e.source, "its model shape differs from the base's");
-        full_.push_back(torch::from_blob(e.theta.data(), {theta0_.numel()}, torch::kFloat32).clone().to(dev));
-      }
-    } else if (method == "wemoe") {
-      const auto experts_dir = resolve(dir, manifest_get<std::string>(j, "experts_dir", dir));
-      auto experts = Bank::load(experts_dir, device);
-      const auto& eb = dynamic_cast<const PosthocBank&>(*experts);
-      const double lambda = manifest_get<double>(j, "lambda", dir);
-      auto layers = WemoeAdapter::make_layers(theta0_, eb.full_, c, j.value("router_hidden", 0), 0);
-      const auto file = dir + "/" + manifest_get<std::string>(j, "tensors", dir);
-      const auto t = load_tensor_map(file, dev);
-      auto wemoe = std::make_shared<WemoeAdapter>(std::move(layers), lambda);
-      for (auto& [name, tensor] : wemoe->router_tensors()) {
-        auto it = t.find(name);
-        if (it == t.end() || it->second.sizes() != tensor.sizes())
-          throw file_error(file, "missing or misshapen router tensor " + name);
-        tensor.copy_(it->second);
-      }
-      theta0_ = theta0_.clone();
-      {
-        torch::NoGradGuard g;
-        for (const auto& e : eb.full_) theta0_.add_(e - base_spec.theta(), lambda);  // task arithmetic
-      }
-      adapter_ = wemoe;
-    } else {
-      throw file_error(dir + "/manifest.json", "unknown method \"" + method + "\"");
-    }
-  }
-
-  const BankFacts& facts() const override { return facts_; }
-
-  std::shared_ptr<const Specialist> instantiate(const std::vector<double>& h_in) const override {
-    // Routed and merged systems do not use h; an empty h means "no preference" (uniform).
-    const size_t k = facts_.domains.size();
-    std::vector<double> h = k == 0 ? h_in
-                            : h_in.empty() ? uniform_domain_weights(k)
-                                           : normalize_domain_weights(h_in, k);
-    if (adapter_) return std::make_shared<SpecialistImpl>(theta0_, facts_.config.model, h, 0.0, adapter_);
-    // Expert folders: the expert of the domain with the largest weight.
-    size_t best = 0;
-    double best_w = -1;
-    for (size_t i = 0; i < expert_index_.size(); ++i) {
-      const double w = expert_index_[i] >= 0 && size_t(expert_index_[i]) < h.size() ? h[size_t(expert_index_[i])] : 0;
-      if (w > best_w) best = i, best_w = w;
-    }
-    if (!full_.empty()) return std::make_shared<SpecialistImpl>(full_[best], facts_.config.model, h, 0.0);
-    auto one = std::make_shared<OwnedLora>(loras_[best]);
-    return std::make_shared<SpecialistImpl>(theta0_, facts_.config.model, h, 0.0, one);
-  }
-
- private:
-  // A single LoRA expert whose adapter owns its tensors.
-  struct OwnedLora final : GptAdapter {
-    explicit OwnedLora(LoraExpert e) : expert(std::move(e)), mix({&expert}, {1.0}) {}
-    torch::Tensor linear(int l, LinearSite s, const torch::Tensor& x, const torch::Tensor& y) const override {
-      return mix.linear(l, s, x, y);
-    }
-    LoraExpert expert;
-    LoraMixAdapter mix;
-  };
-
-  BankFacts facts_;
-  torch::Tensor theta0_;
-  std::vector<int> expert_index_;
-  std::vector<LoraExpert> loras_;
-  std::vector<torch::Tensor> full_;
-  std::shared_ptr<const GptAdapter> adapter_;
-};
-
-}  // namespace
-
-std::shared_ptr<const Bank> load_posthoc_bank(const std::string& dir, const std::string& device) {
-  return std::make_shared<PosthocBank>(dir, device);
+torch::Tensor task_arithmetic(const torch::Tensor& theta0, const std::vector<torch::Tensor>& experts,
+                              double lambda) {
+  torch::NoGradGuard no_grad;
+  torch::Tensor theta = theta0.clone();
+  for (const auto& e : experts) theta.add_(e - theta0, lambda);
+  return theta;
 }
 
 }  // namespace souplab

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/config.h"
+#include "souplab/config.h"
 #include "engine/nn/gpt.h"
 
 namespace souplab {
@@ -108,5 +108,15 @@ void add_lora_tensors(const LoraExpert& e, const ModelConfig& c, const std::stri
                       std::vector<std::pair<std::string, torch::Tensor>>* out);
 LoraExpert lora_from_tensors(const std::map<std::string, torch::Tensor>& t, const ModelConfig& c,
                              const std::string& prefix, const std::string& source);
+
+// The n LoRA experts "expert.<i>." of a tensors file (a LoRA experts folder's, PHATGOOSE's).
+std::vector<LoraExpert> load_lora_experts(const std::string& file, size_t n, const ModelConfig& c,
+                                          const torch::Device& device);
+// The thetas of a full experts folder (its manifest's "dirs"), each checked against config `c`.
+std::vector<torch::Tensor> load_full_experts(const std::string& dir, const ModelConfig& c,
+                                             const torch::Device& device);
+// theta_0 + lambda * sum_i (theta_i - theta_0), a new tensor.
+torch::Tensor task_arithmetic(const torch::Tensor& theta0, const std::vector<torch::Tensor>& experts,
+                              double lambda);
 
 }  // namespace souplab

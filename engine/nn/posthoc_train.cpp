@@ -6,24 +6,25 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/atomic_file.h"
-#include "engine/core/corpus.h"
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
+#include "souplab/atomic_file.h"
+#include "souplab/corpus.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/model.h"
+#include "souplab/paths.h"
+#include "souplab/posthoc.h"
+#include "souplab/run_log.h"
+#include "souplab/specialist.h"
+#include "souplab/trainer.h"
 #include "engine/core/sampler.h"
+#include "engine/core/staged_folder.h"
 #include "engine/export/specialist_export.h"
 #include "engine/nn/adamw.h"
-#include "engine/nn/bank.h"
 #include "engine/nn/posthoc.h"
-#include "engine/nn/posthoc_api.h"
-#include "engine/nn/specialist_impl.h"
-#include "engine/nn/trainer.h"
+#include "engine/nn/runner.h"
 #include "engine/nn/validation.h"
 
 namespace souplab {
@@ -32,8 +33,8 @@ namespace {
 
 // The base model and its data, shared by every builder.
 struct Context {
-  std::shared_ptr<const Bank> base;
-  BankFacts facts;
+  std::shared_ptr<const Model> base;
+  ModelFacts facts;
   torch::Tensor theta0;  // (P), detached
   ModelConfig c;
   ParamLayout layout;
@@ -49,12 +50,10 @@ void message(const PosthocCommon& o, const std::string& m) {
 
 Context open_context(const std::string& base_path, const PosthocCommon& o) {
   Context ctx;
-  ctx.base = Bank::load(base_path, o.device);
+  ctx.base = Model::load(base_path, o.device);
   ctx.facts = ctx.base->facts();
-  auto h0 = ctx.facts.training_mixture;  // the generic model of a soup; a dense model's own theta
-  if (h0.empty() && !ctx.facts.domains.empty()) h0 = uniform_domain_weights(ctx.facts.domains.size());
-  const auto spec = ctx.base->instantiate(h0);
-  ctx.theta0 = dynamic_cast<const SpecialistImpl&>(*spec).theta().detach();
+  // The generic model of a soup (its training mixture); a dense model's own theta.
+  ctx.theta0 = ctx.base->instantiate_dense(ctx.facts.training_mixture)->dense_runner().theta().detach();
   ctx.c = ctx.facts.config.model;
   ctx.layout = gpt_param_layout(ctx.c);
   const std::string corpus = o.corpus_dir.empty() ? ctx.facts.corpus_dir : o.corpus_dir;
@@ -87,40 +86,6 @@ size_t domain_index(const Context& ctx, const std::string& name) {
   if (it == d.end()) throw Error("unknown domain \"" + name + "\" (corpus " + ctx.facts.corpus_dir + ")");
   return size_t(it - d.begin());
 }
-
-// The output folder is built beside its final place and renamed in at the end.
-struct StagedDir {
-  std::string final_dir, tmp;
-  StagedDir(const std::string& out, bool overwrite) : final_dir(out) {
-    if (out.empty()) throw Error("no output folder given");
-    std::error_code ec;
-    if (fs::exists(out, ec) && !overwrite)
-      throw file_error(out, "already exists (pass overwrite to replace it)");
-    tmp = out + ".tmp-" + std::to_string(::getpid());
-    fs::remove_all(tmp, ec);
-    fs::create_directories(tmp, ec);
-    if (ec) throw file_error(tmp, "cannot create folder: " + ec.message());
-  }
-  ~StagedDir() {
-    std::error_code ec;
-    if (!tmp.empty()) fs::remove_all(tmp, ec);
-  }
-  void commit() {
-    std::error_code ec;
-    const std::string old = final_dir + ".old-" + std::to_string(::getpid());
-    const bool had = fs::exists(final_dir, ec);
-    if (had) fs::rename(final_dir, old, ec);
-    if (ec) throw file_error(final_dir, "cannot move the old folder aside: " + ec.message());
-    fs::rename(tmp, final_dir, ec);
-    if (ec) {
-      if (had) fs::rename(old, final_dir, ec);
-      throw file_error(final_dir, "cannot rename the new folder into place");
-    }
-    sync_directory(fs::path(final_dir).parent_path().string().empty() ? "." : fs::path(final_dir).parent_path().string());
-    tmp.clear();
-    if (had) fs::remove_all(old, ec);
-  }
-};
 
 // Draws training batches (B, T + 1) on the model's device.
 using BatchFn = std::function<torch::Tensor(int batch)>;
@@ -240,15 +205,13 @@ std::string absolute(const std::string& p) { return fs::absolute(p).lexically_no
 
 ExpertsResult train_experts(const std::string& base_path, const std::string& out_dir,
                             const ExpertsOptions& o) {
-  if (o.kind != "lora" && o.kind != "full")
-    throw Error("expert kind must be \"lora\" or \"full\", got \"" + o.kind + "\"");
   if (o.steps < 1) throw Error("expert steps must be >= 1");
   Context ctx = open_context(base_path, o);
-  StagedDir staged(out_dir, o.overwrite);
+  StagedFolder staged(out_dir, o.overwrite);
   ExpertsResult res;
   res.dir = out_dir;
   res.domains = o.domains.empty() ? ctx.facts.domains : o.domains;
-  const bool lora = o.kind == "lora";
+  const bool lora = o.kind == ExpertKind::kLora;
   const double lr = o.lr > 0 ? o.lr : (lora ? 2e-2 : 1e-3);
   const auto base_losses = per_domain_losses(ctx, ctx.theta0, nullptr);
   std::vector<std::pair<std::string, torch::Tensor>> lora_tensors;
@@ -257,11 +220,11 @@ ExpertsResult train_experts(const std::string& base_path, const std::string& out
   for (size_t e = 0; e < res.domains.size(); ++e) {
     const std::string& name = res.domains[e];
     const size_t d = domain_index(ctx, name);
-    message(o, "training " + o.kind + " expert " + std::to_string(e + 1) + "/" +
+    message(o, std::string("training ") + expert_kind_name(o.kind) + " expert " + std::to_string(e + 1) + "/" +
                    std::to_string(res.domains.size()) + " on " + name);
     Loop L;
     L.stage = "expert " + name;
-    L.run_name = o.kind + " expert " + name;
+    L.run_name = std::string(expert_kind_name(o.kind)) + " expert " + name;
     L.run_kind = lora ? "lora_expert" : "full_expert";
     L.config = common_json(o);
     L.config.update({{"base", absolute(base_path)}, {"domain", name}, {"steps", o.steps}, {"lr", lr},
@@ -298,7 +261,7 @@ ExpertsResult train_experts(const std::string& base_path, const std::string& out
       SpecialistCard card;
       card.run_id = std::to_string(r.run_id);
       card.run_name = L.run_name;
-      card.run_kind = "dense";
+      card.run_kind = ModelKind::kDense;
       card.step = o.steps;
       card.source_checkpoint = absolute(base_path);
       card.domain_names = ctx.facts.domains;
@@ -307,14 +270,14 @@ ExpertsResult train_experts(const std::string& base_path, const std::string& out
       card.notes = "Full fine-tuned expert of domain " + name + " (SoupLab post-hoc experts).";
       auto host = theta.detach().to(torch::kCPU).contiguous();
       const std::string sub = "expert_" + name;
-      export_specialist(ctx.c, ctx.layout, host.data_ptr<float>(), card, staged.tmp + "/" + sub,
+      export_specialist(ctx.c, ctx.layout, host.data_ptr<float>(), card, staged.path() + "/" + sub,
                         ExportFormat::kSafetensors);
       dirs.push_back(sub);
     }
     message(o, name + ": loss " + std::to_string(base_losses[d]) + " (base) -> " +
                    std::to_string(r.val[d]) + " (expert)");
   }
-  nlohmann::json m{{"method", lora ? "lora_experts" : "full_experts"},
+  nlohmann::json m{{"method", model_kind_name(lora ? ModelKind::kLoraExperts : ModelKind::kFullExperts)},
                    {"base", absolute(base_path)},
                    {"corpus_dir", ctx.facts.corpus_dir},
                    {"domains", ctx.facts.domains},
@@ -325,11 +288,11 @@ ExpertsResult train_experts(const std::string& base_path, const std::string& out
   if (lora) {
     m["rank"] = o.rank;
     m["tensors"] = "experts.safetensors";
-    save_tensor_map(staged.tmp + "/experts.safetensors", lora_tensors, {{"format", "souplab-lora-experts"}});
+    save_tensor_map(staged.path() + "/experts.safetensors", lora_tensors, {{"format", "souplab-lora-experts"}});
   } else {
     m["dirs"] = dirs;
   }
-  write_file_atomically(staged.tmp + "/manifest.json", m.dump(2) + "\n");
+  write_file_atomically(staged.path() + "/manifest.json", m.dump(2) + "\n");
   staged.commit();
   return res;
 }
@@ -338,20 +301,14 @@ ExpertsResult train_experts(const std::string& base_path, const std::string& out
 
 PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::string& out_dir,
                                 const PhatgooseOptions& o) {
-  static const std::vector<std::string> kRouters = {"phatgoose", "prototype", "arrow", "merged"};
-  if (std::find(kRouters.begin(), kRouters.end(), o.router) == kRouters.end())
-    throw Error("router must be phatgoose, prototype, arrow or merged; got \"" + o.router + "\"");
   const nlohmann::json em = nlohmann::json::parse(read_file(experts_dir + "/manifest.json"));
-  if (em.value("method", "") != "lora_experts")
+  if (parse_model_kind(em.value("method", "")) != ModelKind::kLoraExperts)
     throw file_error(experts_dir + "/manifest.json", "not a folder of LoRA experts (souplab-cli experts --kind lora)");
   Context ctx = open_context(em.at("base").get<std::string>(), o);
   const auto names = em.at("experts").get<std::vector<std::string>>();
-  const std::string tensors_path = experts_dir + "/" + em.at("tensors").get<std::string>();
-  const auto t = load_tensor_map(tensors_path, ctx.theta0.device());
-  std::vector<LoraExpert> experts;
-  for (size_t i = 0; i < names.size(); ++i)
-    experts.push_back(lora_from_tensors(t, ctx.c, "expert." + std::to_string(i) + ".", tensors_path));
-  StagedDir staged(out_dir, o.overwrite);
+  std::vector<LoraExpert> experts = load_lora_experts(experts_dir + "/" + em.at("tensors").get<std::string>(),
+                                                      names.size(), ctx.c, ctx.theta0.device());
+  StagedFolder staged(out_dir, o.overwrite);
   PhatgooseResult res;
   res.dir = out_dir;
   const size_t modules = size_t(ctx.c.n_layer) * kLinearSites, n = experts.size(), k = ctx.facts.domains.size();
@@ -360,7 +317,7 @@ PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::strin
   for (size_t i = 0; i < n; ++i) {
     const size_t d = domain_index(ctx, names[i]);
     LoraMixAdapter ad({&experts[i]}, {1.0});
-    if (o.router == "phatgoose") {
+    if (o.router == Router::kPhatgoose) {
       message(o, "training gates of expert " + names[i]);
       for (size_t m = 0; m < modules; ++m)
         ad.gates.push_back(torch::zeros({experts[i].A[m].size(0)}, ctx.theta0.options()));
@@ -378,7 +335,7 @@ PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::strin
       L.logits = [&ctx, &ad](const torch::Tensor& x) { return gpt_forward(ctx.theta0, ctx.c, ctx.layout, x, &ad); };
       res.run_ids.push_back(run_loop(ctx, o, L).run_id);
       for (size_t m = 0; m < modules; ++m) vectors[m][i] = ad.gates[m].detach();
-    } else if (o.router == "prototype") {
+    } else if (o.router == Router::kPrototype) {
       torch::NoGradGuard g;
       std::vector<torch::Tensor> sums(modules);
       ad.input_sums = &sums;
@@ -386,7 +343,7 @@ PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::strin
       for (int b = 0; b < o.prototype_batches; ++b)
         gpt_forward(ctx.theta0, ctx.c, ctx.layout, batches(o.batch_size).narrow(1, 0, ctx.c.block_size), &ad);
       for (size_t m = 0; m < modules; ++m) vectors[m][i] = sums[m];  // scale is removed by LN
-    } else if (o.router == "arrow") {
+    } else if (o.router == Router::kArrow) {
       torch::NoGradGuard g;
       for (size_t m = 0; m < modules; ++m) {
         auto dw = torch::matmul(experts[i].A[m], experts[i].B[m]).to(torch::kCPU);  // (in, out)
@@ -397,19 +354,19 @@ PhatgooseResult build_phatgoose(const std::string& experts_dir, const std::strin
   }
   std::vector<std::pair<std::string, torch::Tensor>> out;
   for (size_t i = 0; i < n; ++i) add_lora_tensors(experts[i], ctx.c, "expert." + std::to_string(i) + ".", &out);
-  if (o.router != "merged")
+  if (o.router != Router::kMerged)
     for (int l = 0; l < ctx.c.n_layer; ++l)
       for (int s = 0; s < kLinearSites; ++s)
         out.push_back({"route." + module_name(l, LinearSite(s)),
                        torch::stack(vectors[size_t(l) * kLinearSites + size_t(s)])});
-  save_tensor_map(staged.tmp + "/phatgoose.safetensors", out, {{"format", "souplab-phatgoose"}});
-  nlohmann::json m{{"method", "phatgoose"},      {"router", o.router},
+  save_tensor_map(staged.path() + "/phatgoose.safetensors", out, {{"format", "souplab-phatgoose"}});
+  nlohmann::json m{{"method", model_kind_name(ModelKind::kPhatgoose)}, {"router", router_name(o.router)},
                    {"top_k", o.top_k},           {"base", em.at("base")},
                    {"experts_dir", absolute(experts_dir)},
                    {"domains", ctx.facts.domains}, {"experts", names},
-                   {"gate_steps", o.router == "phatgoose" ? o.gate_steps : 0},
+                   {"gate_steps", o.router == Router::kPhatgoose ? o.gate_steps : 0},
                    {"run_ids", res.run_ids},     {"tensors", "phatgoose.safetensors"}};
-  write_file_atomically(staged.tmp + "/manifest.json", m.dump(2) + "\n");
+  write_file_atomically(staged.path() + "/manifest.json", m.dump(2) + "\n");
   staged.commit();
   return res;
 }
@@ -446,20 +403,7 @@ WemoeResult build_wemoe(const std::string& base_path, const std::string& experts
     throw Error("WEMoE needs exactly one target: a text file/folder or domain weights");
   Context ctx = open_context(base_path, o);
   const nlohmann::json em = nlohmann::json::parse(read_file(experts_dir + "/manifest.json"));
-  if (em.value("method", "") != "full_experts")
-    throw file_error(experts_dir + "/manifest.json",
-                     "not a folder of full fine-tuned experts (souplab-cli experts --kind full)");
-  std::vector<torch::Tensor> thetas;
-  for (const auto& sub : em.at("dirs").get<std::vector<std::string>>()) {
-    LoadedSpecialist e = load_specialist_safetensors(experts_dir + "/" + sub);
-    const ModelConfig& ec = e.config;
-    if (ec.n_embd != ctx.c.n_embd || ec.n_layer != ctx.c.n_layer || ec.block_size != ctx.c.block_size ||
-        ec.n_head != ctx.c.n_head)
-      throw file_error(e.source, "its model shape differs from the base's");
-    thetas.push_back(torch::from_blob(e.theta.data(), {ctx.layout.total}, torch::kFloat32)
-                         .clone()
-                         .to(ctx.theta0.device()));
-  }
+  const std::vector<torch::Tensor> thetas = load_full_experts(experts_dir, ctx.c, ctx.theta0.device());
   const int T = ctx.c.block_size;
   // Target batches for the router, and held-out target windows to report its loss.
   BatchFn batches;
@@ -482,15 +426,16 @@ WemoeResult build_wemoe(const std::string& base_path, const std::string& experts
       return host.to(dev).to(torch::kInt64);
     };
   } else {
-    const auto h = normalize_domain_weights(o.target_weights, ctx.facts.domains.size());
+    if (o.target_weights.names() != ctx.facts.domains)
+      throw Error("WEMoE target weights over other domains than the corpus's " + ctx.facts.corpus_dir);
+    const std::vector<double>& h = o.target_weights.values();
     batches = domain_batches(ctx, h, o.seed);
     std::vector<torch::Tensor> parts;
     for (size_t d = 0; d < h.size(); ++d)
       if (h[d] > 0) parts.push_back(ctx.val[d].tokens);
     held_out = torch::cat(parts);
   }
-  torch::Tensor theta_ta = ctx.theta0.clone();
-  for (const auto& t : thetas) theta_ta.add_(t - ctx.theta0, o.lambda);
+  torch::Tensor theta_ta = task_arithmetic(ctx.theta0, thetas, o.lambda);
   auto adapter = std::make_shared<WemoeAdapter>(
       WemoeAdapter::make_layers(ctx.theta0, thetas, ctx.c, o.router_hidden, o.seed), o.lambda);
   auto held_loss = [&] {
@@ -501,14 +446,14 @@ WemoeResult build_wemoe(const std::string& base_path, const std::string& experts
   WemoeResult res;
   res.dir = out_dir;
   res.target_loss_start = held_loss();
-  StagedDir staged(out_dir, o.overwrite);
+  StagedFolder staged(out_dir, o.overwrite);
   Loop L;
   L.stage = "router";
   L.run_name = "wemoe router";
   L.run_kind = "wemoe_router";
   L.config = common_json(o);
   L.config.update({{"base", absolute(base_path)}, {"experts", absolute(experts_dir)}, {"lambda", o.lambda},
-                   {"steps", o.steps}, {"lr", o.lr}, {"target", o.target}, {"target_weights", o.target_weights}});
+                   {"steps", o.steps}, {"lr", o.lr}, {"target", o.target}, {"target_weights", o.target_weights.values()}});
   for (auto& [name, tensor] : adapter->router_tensors()) L.params.push_back(tensor);
   L.lr = o.lr;
   L.steps = o.steps;
@@ -519,8 +464,8 @@ WemoeResult build_wemoe(const std::string& base_path, const std::string& experts
   res.run_id = run_loop(ctx, o, L).run_id;
   res.target_loss_end = held_loss();
   ctx.log->log_metrics(res.run_id, {{o.steps, "val", "target", "loss", res.target_loss_end, 0}});
-  save_tensor_map(staged.tmp + "/router.safetensors", adapter->router_tensors(), {{"format", "souplab-wemoe-router"}});
-  nlohmann::json m{{"method", "wemoe"},
+  save_tensor_map(staged.path() + "/router.safetensors", adapter->router_tensors(), {{"format", "souplab-wemoe-router"}});
+  nlohmann::json m{{"method", model_kind_name(ModelKind::kWemoe)},
                    {"base", absolute(base_path)},
                    {"experts_dir", absolute(experts_dir)},
                    {"domains", ctx.facts.domains},
@@ -529,14 +474,48 @@ WemoeResult build_wemoe(const std::string& base_path, const std::string& experts
                    {"router_hidden", o.router_hidden},
                    {"steps", o.steps},
                    {"target", o.target},
-                   {"target_weights", o.target_weights},
+                   {"target_weights", o.target_weights.values()},
                    {"run_id", res.run_id},
                    {"target_loss_start", res.target_loss_start},
                    {"target_loss_end", res.target_loss_end},
                    {"tensors", "router.safetensors"}};
-  write_file_atomically(staged.tmp + "/manifest.json", m.dump(2) + "\n");
+  write_file_atomically(staged.path() + "/manifest.json", m.dump(2) + "\n");
   staged.commit();
   return res;
+}
+
+}  // namespace souplab
+
+namespace souplab {
+
+const char* expert_kind_name(ExpertKind k) { return k == ExpertKind::kLora ? "lora" : "full"; }
+
+const char* router_name(Router r) {
+  switch (r) {
+    case Router::kPhatgoose: return "phatgoose";
+    case Router::kPrototype: return "prototype";
+    case Router::kArrow: return "arrow";
+    case Router::kMerged: return "merged";
+  }
+  return "";
+}
+
+bool parse_router(const std::string& name, Router* out) {
+  for (Router r : {Router::kPhatgoose, Router::kPrototype, Router::kArrow, Router::kMerged})
+    if (name == router_name(r)) {
+      *out = r;
+      return true;
+    }
+  return false;
+}
+
+bool parse_expert_kind(const std::string& name, ExpertKind* out) {
+  for (ExpertKind k : {ExpertKind::kLora, ExpertKind::kFull})
+    if (name == expert_kind_name(k)) {
+      *out = k;
+      return true;
+    }
+  return false;
 }
 
 }  // namespace souplab

@@ -2,7 +2,7 @@
 
 #include <cmath>
 
-#include "engine/core/domain_weights.h"
+#include "souplab/domain_weights.h"
 #include "engine/nn/gpt.h"
 
 namespace souplab {

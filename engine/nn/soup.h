@@ -11,8 +11,8 @@
 #include <utility>
 #include <vector>
 
-#include "engine/core/config.h"
-#include "engine/core/param_layout.h"
+#include "souplab/config.h"
+#include "souplab/param_layout.h"
 #include "engine/nn/trainable_model.h"
 
 namespace souplab {

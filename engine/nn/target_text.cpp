@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 #include "engine/core/raw_documents.h"
 
 namespace souplab {

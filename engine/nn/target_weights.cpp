@@ -1,4 +1,4 @@
-#include "engine/nn/target_weights.h"
+#include "souplab/target_weights.h"
 
 #include <chrono>
 #include <cmath>
@@ -7,14 +7,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/corpus.h"
-#include "engine/core/error.h"
+#include "souplab/corpus.h"
+#include "souplab/error.h"
 #include "engine/core/raw_documents.h"
 #include "engine/core/safetensors.h"
-#include "engine/nn/soup.h"
+#include "engine/nn/fit_weights.h"
 #include "engine/nn/target_text.h"
-#include "engine/nn/checkpoint.h"
-#include "engine/nn/device.h"
 #include "engine/nn/gpt.h"
 #include "engine/nn/kmeans.h"
 #include "engine/nn/text_embedding.h"
@@ -152,7 +150,6 @@ TargetHistogram histogram_weights(const TokenCache& cache, const std::string& ta
   const auto t0 = std::chrono::steady_clock::now();
   torch::NoGradGuard no_grad;
   TargetHistogram out;
-  out.domains = cache.domain_names();
   const RawDocuments raw = read_raw_documents(target, o.max_target_bytes);
   std::vector<TextPiece> pieces;
   for (const auto& d : chunk_documents(raw, o.chunk_bytes))
@@ -161,31 +158,24 @@ TargetHistogram histogram_weights(const TokenCache& cache, const std::string& ta
   auto x = tfidf_(hashed_ngram_counts(pieces, embedding_of(o)), c.idf);  // (N, dim)
   auto counts = torch::bincount(nearest_centroid(x, c.centres), {}, int64_t(cache.num_domains()));
   out.pieces = pieces.size();
+  std::vector<double> shares;
   for (int64_t d = 0; d < counts.numel(); ++d) {
     out.counts.push_back(uint64_t(counts[d].item<int64_t>()));
-    out.weights.push_back(double(out.counts.back()) / double(out.pieces));
+    shares.push_back(double(out.counts.back()) / double(out.pieces));
   }
+  out.weights = DomainWeights(shares, cache.domain_names());
   out.seconds = seconds_since(t0);
   return out;
 }
 
-FitResult fit_weights(const std::string& checkpoint, const std::string& target, const FitOptions& o) {
+FitResult fit_weights_through(const SoupBank& bank, const std::vector<std::string>& domains,
+                              const std::string& target, const FitOptions& o) {
   const auto t0 = std::chrono::steady_clock::now();
   if (o.steps < 0 || o.max_windows < 1 || o.batch_windows < 1 || !(o.lr > 0))
     throw Error("fit: steps >= 0, windows >= 1 and lr > 0 are required");
-  const DeviceChoice dev = select_device(o.device);
-  const torch::Device device(dev.device);
-  if (!is_checkpoint_file(checkpoint))
-    throw file_error(checkpoint, "not a SoupLab checkpoint: fitting h needs a soup bank");
-  LoadedCheckpoint ck = load_checkpoint(checkpoint, device, false);
-  if (ck.state.config.train.kind == "moe")
-    throw file_error(checkpoint, "a mixture-of-experts model has no domain weights to fit (it routes per token)");
-  const SoupBank& bank = static_cast<const SoupBank&>(*ck.bank);
-  if (bank.n_experts() == 0)
-    throw file_error(checkpoint, "a dense model has no domain weights to fit (the bank has no experts)");
+  const torch::Device device = bank.device();
   const ModelConfig& mc = bank.model_config();
   FitResult r;
-  r.domains = ck.state.domains;
   const int64_t k = bank.n_domains();
 
   // The target as the cache would hold it: documents, each followed by a form feed.
@@ -242,7 +232,7 @@ FitResult fit_weights(const std::string& checkpoint, const std::string& target, 
   }
   r.loss = best;
   const auto hv = best_h.to(torch::kCPU, torch::kFloat64).contiguous();
-  r.h.assign(hv.data_ptr<double>(), hv.data_ptr<double>() + hv.numel());
+  r.h = DomainWeights(std::vector<double>(hv.data_ptr<double>(), hv.data_ptr<double>() + hv.numel()), domains);
   r.seconds = seconds_since(t0);
   return r;
 }

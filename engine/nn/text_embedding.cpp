@@ -4,7 +4,7 @@
 
 #include <algorithm>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 
 namespace souplab {
 namespace {

@@ -4,15 +4,14 @@
 // path for every kind instead of if/else on the kind throughout the trainer.
 #include <torch/torch.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "engine/core/config.h"
-#include "engine/core/run_log.h"
-#include "engine/nn/adamw.h"
-#include "engine/nn/trainer.h"
+#include "souplab/metrics.h"  // EvalResult, Metric
+#include "engine/nn/adamw.h"  // FactoredGrad
 #include "engine/nn/validation.h"
 
 namespace souplab {
@@ -58,9 +57,5 @@ class TrainableModel {
   virtual EvalResult evaluate(const std::vector<DomainWindows>& val, int64_t step,
                               std::vector<Metric>* extra) const = 0;
 };
-
-// A fresh (zero) model of the run's kind: SoupBank for soup and dense (n = 0), MoeModel for moe.
-std::unique_ptr<TrainableModel> make_model(const RunConfig& config, int n_domains,
-                                           const torch::Device& device);
 
 }  // namespace souplab

@@ -1,4 +1,4 @@
-#include "engine/nn/trainer.h"
+#include "souplab/trainer.h"
 
 #include <algorithm>
 #include <chrono>
@@ -7,18 +7,19 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
 #include "engine/core/memory_estimate.h"
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
+#include "souplab/paths.h"
+#include "souplab/run_log.h"
 #include "engine/core/sampler.h"
 #include "engine/nn/adamw.h"
-#include "engine/nn/bank.h"
 #include "engine/nn/checkpoint.h"
-#include "engine/nn/device.h"
+#include "souplab/device.h"
 #include "engine/nn/gpt.h"
-#include "engine/nn/trainable_model.h"
+#include "engine/nn/make_model.h"
 #include "engine/nn/validation.h"
 
 namespace souplab {
@@ -77,7 +78,7 @@ class TrainerImpl final : public Trainer {
     notify(cb, dev.message);
     open_corpus(cb);
     // Dense and MoE runs have no soup experts; clearing n keeps the config honest for readers.
-    if (config_.train.kind != "soup") config_.bank.n_experts = 0;
+    if (config_.train.kind != ModelKind::kSoup) config_.bank.n_experts = 0;
     if (config_.bank.n_domains == 0) config_.bank.n_domains = int(domains_.size());
     if (config_.bank.n_domains != int(domains_.size()))
       throw Error("bank.n_domains is " + std::to_string(config_.bank.n_domains) + " but the corpus " +
@@ -92,11 +93,12 @@ class TrainerImpl final : public Trainer {
     sampler_ = std::make_unique<BatchSampler>(cache_, config_.model.block_size, config_.train.seed + 1);
 
     open_log(run_log_path.empty() ? default_run_log_path() : run_log_path);
-    run_name_ = config_.train.run_name.empty() ? config_.train.kind + " " + iso8601_utc_now()
-                                               : config_.train.run_name;
+    run_name_ = config_.train.run_name.empty()
+                    ? std::string(model_kind_name(config_.train.kind)) + " " + iso8601_utc_now()
+                    : config_.train.run_name;
     RunInfo info;
     info.name = run_name_;
-    info.kind = config_.train.kind;
+    info.kind = model_kind_name(config_.train.kind);
     info.config_json = to_json(config_);
     run_id_ = log_->create_run(info);
     if (config_.train.out_dir.empty())
@@ -162,7 +164,7 @@ class TrainerImpl final : public Trainer {
       // The run log lost this run (another machine, deleted log): log it anew.
       RunInfo info;
       info.name = run_name_;
-      info.kind = config_.train.kind;
+      info.kind = model_kind_name(config_.train.kind);
       info.config_json = to_json(config_);
       run_id_ = log_->create_run(info);
       notify(cb, "run not found in " + log_path + "; logged as new run " + std::to_string(run_id_));
@@ -231,7 +233,7 @@ class TrainerImpl final : public Trainer {
 
   // S <- the parameters of a trained model of the same size (train.init_from).
   void init_shared_from(const std::string& path, const TrainCallbacks& cb) {
-    auto source = Bank::load(path, "cpu");
+    auto source = Model::load(path, "cpu");
     const ModelConfig& m = source->facts().config.model;
     const ModelConfig& want = config_.model;
     if (m.n_layer != want.n_layer || m.n_embd != want.n_embd || m.n_head != want.n_head ||
@@ -239,12 +241,12 @@ class TrainerImpl final : public Trainer {
       throw file_error(path, "init_from: its model (" + std::to_string(m.n_layer) + " layers, width " +
                                  std::to_string(m.n_embd) + ", context " + std::to_string(m.block_size) +
                                  ") differs from this run's");
-    const std::vector<float> theta = source->instantiate(source->facts().training_mixture)->parameters();
+    const std::vector<float> theta = source->instantiate_dense(source->facts().training_mixture)->parameters();
     torch::NoGradGuard no_grad;
     for (auto& [name, t] : bank_->named_parameters())
       if (name == "S" || name == "theta")
         t.copy_(torch::from_blob(const_cast<float*>(theta.data()), {int64_t(theta.size())}).to(t.device()));
-    set_torch_threads(config_.train.threads);  // Bank::load set its own
+    set_torch_threads(config_.train.threads);  // Model::load set its own
     notify(cb, "S starts from " + path);
   }
 

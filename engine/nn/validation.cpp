@@ -1,6 +1,6 @@
 #include "engine/nn/validation.h"
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 #include "engine/core/sampler.h"
 #include "engine/nn/gpt.h"
 

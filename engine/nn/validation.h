@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/config.h"
-#include "engine/core/corpus.h"
-#include "engine/core/param_layout.h"
+#include "souplab/config.h"
+#include "souplab/corpus.h"
+#include "souplab/param_layout.h"
 #include "engine/nn/gpt.h"
 
 namespace souplab {
@@ -17,6 +17,15 @@ struct DomainWindows {
   std::string name;
   torch::Tensor tokens;  // (W, T + 1) int64, on the CPU
 };
+
+namespace detail {
+// What a souplab::ValidationSet holds.
+struct ValidationWindows {
+  std::vector<DomainWindows> domains;
+  std::vector<std::string> names;
+  int block_size = 0;
+};
+}  // namespace detail
 
 std::vector<DomainWindows> load_validation_windows(const TokenCache& cache, int block_size,
                                                    int windows_per_domain);

@@ -2,8 +2,8 @@
 // the file and the key, inconsistent sizes are refused.
 #include <QtTest>
 
-#include "engine/core/config.h"
-#include "engine/core/error.h"
+#include "souplab/config.h"
+#include "souplab/error.h"
 
 using namespace souplab;
 

@@ -7,8 +7,8 @@
 #include <set>
 #include <unistd.h>
 
-#include "engine/core/corpus.h"
-#include "engine/core/error.h"
+#include "souplab/corpus.h"
+#include "souplab/error.h"
 
 using namespace souplab;
 namespace fs = std::filesystem;

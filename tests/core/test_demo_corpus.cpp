@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/core/corpus.h"
-#include "engine/core/demo_corpus.h"
-#include "engine/core/error.h"
+#include "souplab/corpus.h"
+#include "souplab/demo_corpus.h"
+#include "souplab/error.h"
 
 using namespace souplab;
 namespace fs = std::filesystem;

@@ -14,8 +14,8 @@
 #include <string>
 #include <thread>
 
-#include "engine/core/error.h"
-#include "engine/core/run_log.h"
+#include "souplab/error.h"
+#include "souplab/run_log.h"
 
 using namespace souplab;
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 #include "engine/core/sampler.h"
 
 using namespace souplab;

@@ -4,7 +4,7 @@
 # libtorch's logits. SOUPLAB_PY_VENV comes from export.cmake (included before this file).
 souplab_add_test(test_export_libtorch
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_export_libtorch.cpp
-  LIBS souplab_engine
+  LIBS souplab_engine_internal
   LABELS export)
 target_include_directories(test_export_libtorch PRIVATE ${CMAKE_CURRENT_LIST_DIR})
 target_compile_definitions(test_export_libtorch PRIVATE

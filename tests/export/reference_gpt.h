@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/core/config.h"
-#include "engine/core/param_layout.h"
+#include "souplab/config.h"
+#include "souplab/param_layout.h"
 
 namespace export_test {
 

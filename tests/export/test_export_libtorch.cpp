@@ -1,6 +1,6 @@
 // Export round trip with libtorch: a random Soup-of-Experts bank saved as a checkpoint, opened
-// with Bank::load, instantiated at a random h and exported with export_specialist must
-//  (a) load back with Bank::load as a dense model with bit-identical parameters and exactly
+// with Model::load, instantiated at a random h and exported with export_specialist must
+//  (a) load back with Model::load as a dense model with bit-identical parameters and exactly
 //      the same logits (same floats, same forward code: any difference is a bug, not rounding);
 //  (b) as model.onnx, run by an independent runtime (onnxruntime), give libtorch's logits
 //      within 1e-4 for two different (batch, seq) shapes;
@@ -16,10 +16,11 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "engine/core/domain_weights.h"
-#include "engine/core/param_layout.h"
+#include "souplab/domain_weights.h"
+#include "souplab/param_layout.h"
 #include "engine/export/specialist_export.h"
-#include "engine/nn/bank.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
 #include "engine/nn/checkpoint.h"
 #include "engine/nn/soup.h"
 #include "export_test_util.h"
@@ -54,9 +55,9 @@ class TestExportLibtorch : public QObject {
   QTemporaryDir m_dir;
   ModelConfig m_model = tiny_config();
   std::vector<std::string> m_domains{"code_c", "licenses", "prose", "mail"};
-  std::vector<double> m_h;
-  std::shared_ptr<const Bank> m_bank;
-  std::shared_ptr<const Specialist> m_spec;
+  DomainWeights m_h;
+  std::shared_ptr<const Model> m_bank;
+  std::shared_ptr<const DenseSpecialist> m_spec;
   QString m_export;
 
  private Q_SLOTS:
@@ -90,25 +91,25 @@ class TestExportLibtorch : public QObject {
     const std::string ckpt = m_dir.filePath("bank.ckpt").toStdString();
     save_checkpoint(ckpt, bank, nullptr, s);
 
-    m_bank = Bank::load(ckpt, "cpu");
-    QCOMPARE(m_bank->facts().kind, std::string("soup"));
+    m_bank = Model::load(ckpt, "cpu");
+    QCOMPARE(int(m_bank->kind()), int(ModelKind::kSoup));
     QCOMPARE(m_bank->facts().domains, m_domains);
     // A random interior point of the simplex (every expert coefficient depends on it).
     std::mt19937 rng(2024);
     std::exponential_distribution<double> e(1.0);
     std::vector<double> h(kDomains);
     for (auto& v : h) v = e(rng);
-    m_h = normalize_domain_weights(h, kDomains);
-    m_spec = m_bank->instantiate(m_h);
+    m_h = m_bank->weights(h);
+    m_spec = m_bank->instantiate_dense(m_h);
 
     SpecialistCard card;
     card.run_id = "0";
     card.run_name = s.run_name;
-    card.run_kind = "soup";
+    card.run_kind = ModelKind::kSoup;
     card.step = s.step;
     card.source_checkpoint = ckpt;
     card.domain_names = m_domains;
-    card.h = m_spec->domain_weights();
+    card.h = m_spec->domain_weights().values();
     const auto theta = m_spec->parameters();
     const ParamLayout layout = gpt_param_layout(m_spec->model_config());
     QCOMPARE(int64_t(theta.size()), layout.total);
@@ -121,16 +122,16 @@ class TestExportLibtorch : public QObject {
   }
 
   void reloadedExportIsBitIdentical() {
-    auto loaded = Bank::load(m_export.toStdString(), "cpu");
-    const BankFacts& f = loaded->facts();
-    QCOMPARE(f.kind, std::string("specialist"));
+    auto loaded = Model::load(m_export.toStdString(), "cpu");
+    const ModelFacts& f = loaded->facts();
+    QCOMPARE(int(f.kind), int(ModelKind::kSpecialist));
     QCOMPARE(f.config.model.n_layer, m_model.n_layer);
     QCOMPARE(f.config.model.n_embd, m_model.n_embd);
     QCOMPARE(f.config.model.n_head, m_model.n_head);
     QCOMPARE(f.config.model.block_size, m_model.block_size);
     QCOMPARE(f.step, int64_t(42));
 
-    auto dense = loaded->instantiate(m_h);
+    auto dense = loaded->instantiate_dense(loaded->weights(m_h.values()));
     const auto want = m_spec->parameters();
     const auto got = dense->parameters();
     QCOMPARE(got.size(), want.size());
@@ -152,12 +153,12 @@ class TestExportLibtorch : public QObject {
   // The export records its domains and h (safetensors metadata), so the explorer can line the
   // reloaded specialist's losses up with a bank's domains.
   void reloadedExportKeepsDomainsAndWeights() {
-    auto loaded = Bank::load(m_export.toStdString(), "cpu");
-    const BankFacts& f = loaded->facts();
+    auto loaded = Model::load(m_export.toStdString(), "cpu");
+    const ModelFacts& f = loaded->facts();
     QCOMPARE(f.domains, m_domains);
     QCOMPARE(f.training_mixture.size(), m_h.size());
     for (size_t i = 0; i < m_h.size(); ++i) QVERIFY(f.training_mixture[i] == m_spec->domain_weights()[i]);
-    QVERIFY(loaded->instantiate(m_h)->domain_weights() == m_spec->domain_weights());
+    QVERIFY(loaded->instantiate(loaded->weights(m_h.values()))->domain_weights() == m_spec->domain_weights());
   }
 
   void onnxruntimeMatchesLibtorch() { compareWithIndependentRuntime("run_onnx.py", m_export + "/model.onnx"); }

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 #include "engine/export/onnx_writer.h"
 #include "export_test_util.h"
 #include "reference_gpt.h"

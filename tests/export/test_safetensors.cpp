@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 #include "engine/core/safetensors.h"
 #include "export_test_util.h"
 

@@ -6,8 +6,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "engine/core/atomic_file.h"
-#include "engine/core/error.h"
+#include "souplab/atomic_file.h"
+#include "souplab/error.h"
 #include "engine/export/model_card.h"
 #include "engine/export/specialist_export.h"
 #include "export_test_util.h"

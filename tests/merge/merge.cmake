@@ -6,7 +6,7 @@ souplab_add_test(test_merge_math
   LABELS merge core)
 souplab_add_test(test_merge
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_merge.cpp
-  LIBS souplab_engine
+  LIBS souplab_engine_internal
   LABELS merge nn
   TIMEOUT 900)
 add_test(NAME cli_merge

@@ -1,5 +1,5 @@
 // The engine's merge path on real files: exported specialists and a tiny soup bank trained here
-// go in; the merged model comes out as a specialist folder that Bank::load reads back with
+// go in; the merged model comes out as a specialist folder that Model::load reads back with
 // identical parameters, with a model card naming the method and inputs and a run log row.
 #include <QTemporaryDir>
 #include <QtTest>
@@ -8,10 +8,13 @@
 #include <fstream>
 #include <sstream>
 
-#include "engine/core/error.h"
-#include "engine/core/run_log.h"
-#include "engine/nn/merge.h"
-#include "engine/nn/trainer.h"
+#include "souplab/error.h"
+#include "souplab/run_log.h"
+#include "souplab/merge.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
+#include "engine/export/specialist_export.h"
+#include "souplab/trainer.h"
 #include "nn/tiny_corpus.h"
 
 using namespace souplab;
@@ -33,7 +36,7 @@ std::string write_export(const QString& dir, const ModelConfig& c, float phase) 
   std::vector<float> theta(size_t(l.total));
   for (size_t j = 0; j < theta.size(); ++j) theta[j] = 0.05f * float(std::sin(phase + 0.013 * double(j)));
   SpecialistCard card;
-  card.run_kind = "dense";
+  card.run_kind = ModelKind::kDense;
   export_specialist(c, l, theta.data(), card, dir.toStdString(), ExportFormat::kSafetensors);
   return dir.toStdString();
 }
@@ -68,17 +71,20 @@ class TestMerge : public QObject {
     p.method = MergeMethod::kTies;
     p.density = 0.4;
     p.lambda = 0.7;
-    const MergedModel m = merge_models({&a, &b}, {1.0, 0.5}, &base, p);
-    QCOMPARE(int64_t(m.theta.size()), gpt_param_layout(tiny_model()).total);
-    QVERIFY(m.theta != base.theta && m.theta != a.theta);
+    const auto m = merge_models({&a, &b}, {1.0, 0.5}, &base, p);
+    QCOMPARE(int(m->kind()), int(ModelKind::kMerged));
+    QVERIFY(m->capabilities().can_export && !m->capabilities().can_instantiate);
+    QCOMPARE(int64_t(m->theta().size()), gpt_param_layout(tiny_model()).total);
+    QVERIFY(m->theta() != base.theta && m->theta() != a.theta);
+    QCOMPARE(m->instantiate_dense({})->parameters(), m->theta());
 
-    MergeExportOptions o;
+    ModelExportOptions o;
     o.format = ExportFormat::kSafetensors;
     o.run_log_path = m_log;
     const std::string out = m_tmp.filePath("merged").toStdString();
-    const MergeExportResult r = export_merged_model(m, out, o);
-    auto reread = Bank::load(out, "cpu");
-    QCOMPARE(reread->instantiate({})->parameters(), m.theta);  // bit-identical
+    const ModelExportResult r = m->export_specialist({}, out, o);
+    auto reread = Model::load(out, "cpu");
+    QCOMPARE(reread->instantiate_dense({})->parameters(), m->theta());  // bit-identical
     const std::string card = read_all(out + "/README.md");
     QVERIFY(card.find("merged from other models") != std::string::npos);
     QVERIFY(card.find("`ties`, density 0.4, lambda 0.7") != std::string::npos);
@@ -94,8 +100,8 @@ class TestMerge : public QObject {
     QCOMPARE(exports[0].path, r.dir);
     // A second export to the same folder is refused, leaves the first in place and logs no run.
     const size_t runs = log.list_runs().size();
-    QVERIFY_THROWS_EXCEPTION(Error, export_merged_model(m, out, o));
-    QCOMPARE(Bank::load(out, "cpu")->instantiate({})->parameters(), m.theta);
+    QVERIFY_THROWS_EXCEPTION(Error, m->export_specialist({}, out, o));
+    QCOMPARE(Model::load(out, "cpu")->instantiate_dense({})->parameters(), m->theta());
     QCOMPARE(log.list_runs().size(), runs);
   }
 
@@ -147,7 +153,8 @@ class TestMerge : public QObject {
     const auto s1 = load_merge_model(ckpt, "onehot:" + names[1]);
     QVERIFY(s0.label.find("@") != std::string::npos);
     QVERIFY(s0.theta != s1.theta);
-    QCOMPARE(s0.theta, Bank::load(ckpt, "cpu")->instantiate({1.0, 0.0})->parameters());
+    const auto bank = Model::load(ckpt, "cpu");
+    QCOMPARE(s0.theta, bank->instantiate_dense(bank->weights({1.0, 0.0}))->parameters());
 
     auto val = merge_validation_set({&base, &s0}, 4);
     QCOMPARE(val->domains(), names);
@@ -155,16 +162,16 @@ class TestMerge : public QObject {
     ta.method = MergeMethod::kTaskArithmetic;
     ta.lambda = 0;
     const auto same = merge_models({&s0, &s1}, {1, 1}, &base, ta);
-    QCOMPARE(same.theta, base.theta);  // lambda 0 is the base, exactly
-    const auto base_loss = evaluate_per_domain(*merged_specialist(same), *val);
-    QCOMPARE(base_loss, evaluate_per_domain(*Bank::load(ckpt, "cpu")->instantiate({0.5, 0.5}), *val));
+    QCOMPARE(same->theta(), base.theta);  // lambda 0 is the base, exactly
+    const auto base_loss = same->instantiate({})->evaluate(*val);
+    QCOMPARE(base_loss, bank->instantiate(bank->weights({0.5, 0.5}))->evaluate(*val));
 
     MergeParams dare;
     dare.method = MergeMethod::kDare;
     dare.density = 0.9;
     dare.seed = 1;
     const auto merged = merge_models({&s0, &s1}, {0.5, 0.5}, &base, dare);
-    const auto loss = evaluate_per_domain(*merged_specialist(merged), *val);
+    const auto loss = merged->instantiate({})->evaluate(*val);
     QCOMPARE(loss.size(), names.size());
     for (double v : loss) QVERIFY(std::isfinite(v) && v > 0 && v < 8);
   }

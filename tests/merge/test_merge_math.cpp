@@ -6,8 +6,8 @@
 #include <cmath>
 #include <vector>
 
-#include "engine/core/error.h"
-#include "engine/core/merge_math.h"
+#include "souplab/error.h"
+#include "souplab/merge_math.h"
 
 using namespace souplab;
 

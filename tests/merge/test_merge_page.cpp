@@ -1,7 +1,7 @@
 // The merge page offscreen on a REAL tiny soup trained here: two of its specialists (exported
 // folders) merged on the bank at uniform h as base. Moving a weight slider re-merges on the
 // worker thread and the bars update; a burst of moves while the worker is busy costs one merge
-// (latest wins); the GUI thread never blocks on a merge; Export… writes a folder Bank::load reads
+// (latest wins); the GUI thread never blocks on a merge; Export… writes a folder Model::load reads
 // back with the merged parameters.
 #include <QElapsedTimer>
 #include <QSemaphore>
@@ -12,9 +12,10 @@
 #include <cmath>
 #include <functional>
 
-#include "engine/nn/bank.h"
-#include "engine/nn/export_bank_specialist.h"
-#include "engine/nn/merge.h"
+#include "souplab/merge.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 #include "ui/explorer/loss_chart.h"
 #include "ui/merge/merge_page.h"
 #include "ui/qcustomplot_include.h"
@@ -39,15 +40,15 @@ class TestMergePage : public QObject {
     m_log = m_tmp.filePath("runs.sqlite").toStdString();
     m_checkpoint = souplab::test::trainTinyTestBank(corpus, 6, 4, "merge-page-test", m_log);
     QVERIFY(QFile::exists(m_checkpoint));
-    auto bank = souplab::Bank::load(m_checkpoint.toStdString(), "cpu");
-    souplab::BankExportOptions o;
+    auto bank = souplab::Model::load(m_checkpoint.toStdString(), "cpu");
+    souplab::ModelExportOptions o;
     o.format = souplab::ExportFormat::kSafetensors;
     o.with_losses = false;
     o.run_log_path = m_log;
     m_a = m_tmp.filePath("spec-a");
     m_b = m_tmp.filePath("spec-b");
-    souplab::export_bank_specialist(*bank, {1, 0, 0}, m_a.toStdString(), o);
-    souplab::export_bank_specialist(*bank, {0, 0, 1}, m_b.toStdString(), o);
+    bank->export_specialist(bank->weights({1, 0, 0}), m_a.toStdString(), o);
+    bank->export_specialist(bank->weights({0, 0, 1}), m_b.toStdString(), o);
   }
 
   void slidersReMergeOffTheGuiThread() {
@@ -89,7 +90,7 @@ class TestMergePage : public QObject {
     const auto s = page.currentSettings();
     const auto merged = souplab::merge_models({&a, &b}, s.weights, &base, s.params);
     auto val = souplab::merge_validation_set({&base}, 4);
-    const auto want = souplab::evaluate_per_domain(*souplab::merged_specialist(merged), *val);
+    const auto want = merged->instantiate({})->evaluate(*val);
     QCOMPARE(page.mergedLosses().size(), want.size());
     for (size_t d = 0; d < want.size(); ++d) QVERIFY(std::fabs(page.mergedLosses()[d] - want[d]) < 1e-5);
 
@@ -108,13 +109,13 @@ class TestMergePage : public QObject {
     QCOMPARE(worker->mergeCount() - merges, quint64(1));
     QCOMPARE(shown.count(), 1);
 
-    // Export writes the shown merge; Bank::load reads the same parameters back.
+    // Export writes the shown merge; Model::load reads the same parameters back.
     QSignalSpy exported(&page, &MergePage::exportFinished);
     const QString out = m_tmp.filePath("merged-out");
     page.exportTo(out, souplab::ExportFormat::kSafetensors, false, QString::fromStdString(m_log));
     QTRY_COMPARE_WITH_TIMEOUT(exported.count(), 1, 60000);
     const auto expect = souplab::merge_models({&a, &b}, last, &base, s.params);
-    QCOMPARE(souplab::Bank::load(out.toStdString(), "cpu")->instantiate({1, 1, 1})->parameters(), expect.theta);
+    QCOMPARE(souplab::Model::load(out.toStdString(), "cpu")->instantiate_dense({})->parameters(), expect->theta());
     QSignalSpy failed(&page, &MergePage::exportFailed);
     page.exportTo(out, souplab::ExportFormat::kSafetensors, false, QString::fromStdString(m_log));
     QTRY_COMPARE_WITH_TIMEOUT(failed.count(), 1, 60000);

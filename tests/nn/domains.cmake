@@ -1,2 +1,2 @@
 souplab_add_test(test_domains SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_domains.cpp
-                 LIBS souplab_engine LABELS nn TIMEOUT 300)
+                 LIBS souplab_engine_internal LABELS nn TIMEOUT 300)

@@ -1,9 +1,14 @@
 souplab_add_test(test_soup_model SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_soup_model.cpp
-                 LIBS souplab_engine LABELS nn)
+                 LIBS souplab_engine_internal LABELS nn)
 souplab_add_test(test_training SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_training.cpp
-                 LIBS souplab_engine LABELS nn TIMEOUT 900)
+                 LIBS souplab_engine_internal LABELS nn TIMEOUT 900)
 souplab_add_test(test_device SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_device.cpp
-                 LIBS souplab_engine LABELS nn)
+                 LIBS souplab_engine_internal LABELS nn)
 if(SOUPLAB_WITH_CUDA)
   target_compile_definitions(test_device PRIVATE SOUPLAB_TEST_CUDA_BUILD=1)
 endif()
+# The fused AdamW against torch.optim.AdamW (reference tensors from make_adamw_golden.py).
+souplab_add_test(test_adamw_golden SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_adamw_golden.cpp
+                 LIBS souplab_engine_internal LABELS nn)
+target_compile_definitions(test_adamw_golden PRIVATE
+  SOUPLAB_ADAMW_GOLDEN="${CMAKE_CURRENT_LIST_DIR}/adamw_golden.json")

@@ -3,9 +3,9 @@
 // made (the CUDA build with --torch pypi says "compiled", Debian's libtorch "not compiled").
 #include <QtTest>
 
-#include "engine/core/error.h"
+#include "souplab/error.h"
 #include "engine/cuda/cuda_build.h"
-#include "engine/nn/device.h"
+#include "souplab/device.h"
 
 using namespace souplab;
 

@@ -11,13 +11,14 @@
 #include <algorithm>
 #include <set>
 
-#include "engine/core/corpus.h"
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
+#include "souplab/corpus.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/model.h"
 #include "engine/core/raw_documents.h"
-#include "engine/nn/corpus_cluster.h"
-#include "engine/nn/target_weights.h"
-#include "engine/nn/trainer.h"
+#include "souplab/corpus_cluster.h"
+#include "souplab/target_weights.h"
+#include "souplab/trainer.h"
 #include "tests/tiny_run_config.h"
 #include "tiny_corpus.h"
 
@@ -222,8 +223,9 @@ class TestDomains : public QObject {
     test_util::write_text(target, mixed);
     FitOptions fo;
     fo.steps = 40;
-    fo.device = "cpu";
-    const FitResult r = fit_weights(ckpt, target.toStdString(), fo);
+    const auto bank = Model::load(ckpt, "cpu");  // fitted through the loaded model
+    const FitResult r = bank->fit_weights(target.toStdString(), fo);
+    QCOMPARE(r.h.names(), m_names);
     const std::vector<double> planted{0.8, 0.2, 0.0};
     double l1 = 0, l1_uniform = 0;
     for (size_t i = 0; i < 3; ++i) {
@@ -237,10 +239,20 @@ class TestDomains : public QObject {
     QVERIFY(r.loss <= r.uniform_loss);
 
     // Errors name the file.
-    QVERIFY(error_of([&] { fit_weights(ckpt, m_tmp.filePath("nope.txt").toStdString(), fo); }).contains("nope.txt"));
+    QVERIFY(error_of([&] { bank->fit_weights(m_tmp.filePath("nope.txt").toStdString(), fo); }).contains("nope.txt"));
     test_util::write_text(m_tmp.filePath("short.txt"), "abc");
-    QVERIFY(error_of([&] { fit_weights(ckpt, m_tmp.filePath("short.txt").toStdString(), fo); }).contains("short.txt"));
-    QVERIFY(error_of([&] { fit_weights(target.toStdString(), target.toStdString(), fo); }).contains("mixed.txt"));
+    QVERIFY(error_of([&] { bank->fit_weights(m_tmp.filePath("short.txt").toStdString(), fo); }).contains("short.txt"));
+    QVERIFY(error_of([&] { Model::load(target.toStdString(), "cpu")->fit_weights(target.toStdString(), fo); })
+                .contains("mixed.txt"));
+    // A model with no experts has no h to fit, and says so naming its file.
+    RunConfig d = test_util::tiny_run_config(m_corpus, m_tmp.filePath("run-dense"), 2);
+    d.train.kind = ModelKind::kDense;
+    auto dense_trainer = Trainer::start_new(d, m_tmp.filePath("runs.sqlite").toStdString());
+    dense_trainer->run({});
+    const auto dense = Model::load(dense_trainer->last_checkpoint(), "cpu");
+    QVERIFY(!dense->capabilities().can_fit_weights);
+    QVERIFY(error_of([&] { dense->fit_weights(target.toStdString(), fo); })
+                .contains(QString::fromStdString(dense_trainer->last_checkpoint())));
   }
 };
 

@@ -1,7 +1,7 @@
 // The sparse mixture-of-experts (issue 8, DESIGN §1.2): routing picks the argmax expert(s);
 // capacity drops are counted right on a crafted batch; the load-balancing loss is at its
 // minimum a under uniform routing; gradients reach router and experts; a tiny MoE's loss falls,
-// resumes exactly and opens as a Bank; its config section parses strictly.
+// resumes exactly and opens as a Model; its config section parses strictly.
 #include <torch/torch.h>
 
 #include <QTemporaryDir>
@@ -10,15 +10,16 @@
 #include <cmath>
 #include <map>
 
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
-#include "engine/core/run_log.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/run_log.h"
 #include "engine/core/safetensors.h"
-#include "engine/nn/bank.h"
-#include "engine/nn/export_bank_specialist.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 #include "engine/nn/gpt.h"
 #include "engine/nn/moe.h"
-#include "engine/nn/trainer.h"
+#include "souplab/trainer.h"
 #include "tests/tiny_run_config.h"
 #include "tiny_corpus.h"
 
@@ -32,7 +33,7 @@ RunConfig tiny_moe_config(const QString& corpus, const QString& out, int64_t ste
   c.model.n_embd = 32;
   c.moe.n_experts = 4;
   c.moe.top_k = 2;
-  c.train.kind = "moe";
+  c.train.kind = ModelKind::kMoe;
   c.train.seed = 7;
   return c;
 }
@@ -254,7 +255,7 @@ class TestMoe : public QObject {
     fails(R"({"train": {"kind": "sparse"}})", "soup, dense or moe");
     // Counts: active = shared + k experts + router < total.
     RunConfig m;
-    m.train.kind = "moe";
+    m.train.kind = ModelKind::kMoe;
     m.moe.n_experts = 8;
     m.moe.top_k = 2;
     const ParamCounts pc = param_counts(m, 4);
@@ -311,21 +312,23 @@ class TestMoe : public QObject {
     QCOMPARE(int(load_sum.size()), 3 * 2);  // 3 domains x 2 MoE blocks
     for (const auto& [key, sum] : load_sum) QVERIFY(std::abs(sum - 1.0) < 1e-6);
 
-    // It opens as a Bank: one model for every h, evaluated and sampled, not exportable.
-    auto bank = Bank::load(straight->last_checkpoint(), "cpu");
-    QCOMPARE(QString::fromStdString(bank->facts().kind), QString("moe"));
+    // It opens as a Model: one model for every h, evaluated and sampled, not exportable.
+    auto bank = Model::load(straight->last_checkpoint(), "cpu");
+    QCOMPARE(int(bank->kind()), int(ModelKind::kMoe));
+    const ModelCapabilities can = bank->capabilities();
+    QVERIFY(can.has_domains && !can.can_instantiate && !can.can_export && !can.can_fit_weights);
     QVERIFY(bank->facts().counts.active < bank->facts().counts.total);
-    auto spec = bank->instantiate(one_hot_domain_weights(3, 0));
-    auto val = ValidationSet::for_bank(bank->facts(), 8);
-    const auto per_domain = evaluate_per_domain(*spec, *val);
+    auto spec = bank->instantiate(DomainWeights::one_hot(bank->facts().domains, 0));
+    auto val = ValidationSet::for_model(bank->facts(), 8);
+    const auto per_domain = spec->evaluate(*val);
     QCOMPARE(int(per_domain.size()), 3);
     for (double l : per_domain) QVERIFY(std::isfinite(l) && l < 5.0);
     SampleOptions so;
     so.max_new_tokens = 40;  // more than the context: the KV cache restarts through the MoE too
-    QCOMPARE(int(generate_text(*spec, "ab", so).size()) > 0, true);
+    QCOMPARE(int(spec->generate("ab", so).size()) > 0, true);
     try {
-      BankExportOptions eo;
-      export_bank_specialist(*bank, {1, 0, 0}, m_tmp.filePath("moe-export").toStdString(), eo);
+      ModelExportOptions eo;
+      bank->export_specialist(bank->weights({1, 0, 0}), m_tmp.filePath("moe-export").toStdString(), eo);
       QFAIL("a MoE was exported as a dense specialist");
     } catch (const Error& e) {
       QVERIFY2(QString(e.what()).contains("mixture-of-experts"), e.what());

@@ -9,12 +9,14 @@
 
 #include <filesystem>
 
-#include "engine/core/error.h"
-#include "engine/core/run_log.h"
-#include "engine/nn/bank.h"
+#include "souplab/error.h"
+#include "souplab/run_log.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 #include "engine/nn/posthoc.h"
-#include "engine/nn/posthoc_api.h"
-#include "engine/nn/trainer.h"
+#include "souplab/posthoc.h"
+#include "souplab/trainer.h"
 #include "tiny_corpus.h"
 
 using namespace souplab;
@@ -143,7 +145,7 @@ class TestPosthoc : public QObject {
     RunConfig rc;
     rc.model = tiny_model();
     rc.model.block_size = 32;
-    rc.train.kind = "dense";
+    rc.train.kind = ModelKind::kDense;
     rc.train.corpus_dir = corpus.toStdString();
     rc.train.out_dir = m_tmp.filePath("base").toStdString();
     rc.train.steps = 60;
@@ -176,6 +178,10 @@ class TestPosthoc : public QObject {
     }
     QVERIFY2(gain > 0.01, qPrintable(QString("mean gain %1").arg(gain)));
     QVERIFY_THROWS_EXCEPTION(Error, train_experts(base, lora_dir, eo));  // exists, no overwrite
+    // The experts folder is a model whose h picks the expert of its main domain.
+    auto lora = Model::load(lora_dir, "cpu");
+    QCOMPARE(int(lora->kind()), int(ModelKind::kLoraExperts));
+    QVERIFY(lora->capabilities().can_instantiate && !lora->capabilities().can_export);
 
     PhatgooseOptions po;
     po.run_log_path = log_path;
@@ -183,46 +189,61 @@ class TestPosthoc : public QObject {
     po.eval_windows = 4;
     const std::string pg_dir = m_tmp.filePath("phatgoose").toStdString();
     build_phatgoose(lora_dir, pg_dir, po);
-    auto pg = Bank::load(pg_dir, "cpu");
-    QCOMPARE(pg->facts().kind, std::string("phatgoose"));
-    auto spec = pg->instantiate(std::vector<double>(3, 1.0 / 3));
-    auto val = ValidationSet::for_bank(pg->facts(), 4);
-    auto losses = evaluate_per_domain(*spec, *val);
-    auto base_bank = Bank::load(base, "cpu");
-    auto base_losses = evaluate_per_domain(*base_bank->instantiate(base_bank->facts().training_mixture), *val);
+    auto pg = Model::load(pg_dir, "cpu");
+    QCOMPARE(int(pg->kind()), int(ModelKind::kPhatgoose));
+    auto spec = pg->instantiate(pg->weights(std::vector<double>(3, 1.0 / 3)));
+    auto val = ValidationSet::for_model(pg->facts(), 4);
+    auto losses = spec->evaluate(*val);
+    auto base_bank = Model::load(base, "cpu");
+    auto base_losses = base_bank->instantiate(base_bank->facts().training_mixture)->evaluate(*val);
+    // Each domain's one-hot h runs that domain's expert: its own loss is the expert's.
+    for (size_t d = 0; d < 3; ++d)
+      QCOMPARE(lora->instantiate(DomainWeights::one_hot(lora->facts().domains, d))->evaluate(*val)[d],
+               lora->instantiate(lora->weights(std::vector<double>{d == 0 ? 0.9 : 0.05, d == 1 ? 0.9 : 0.05,
+                                                                   d == 2 ? 0.9 : 0.05}))
+                   ->evaluate(*val)[d]);
     QCOMPARE(losses.size(), size_t(3));
     double mean_pg = 0, mean_base = 0;
     for (size_t i = 0; i < 3; ++i) mean_pg += losses[i] / 3, mean_base += base_losses[i] / 3;
     // Routing among weak experts need not beat the base on a toy, but must not wreck it.
     QVERIFY2(std::isfinite(mean_pg) && mean_pg < mean_base + 0.15,
              qPrintable(QString("phatgoose %1 vs base %2").arg(mean_pg).arg(mean_base)));
-    QVERIFY_THROWS_EXCEPTION(Error, spec->parameters());
-    QCOMPARE(generate_text(*spec, "ab", SampleOptions{0.8, 40, 20, 1}).size(), size_t(20));
-    for (const char* router : {"prototype", "arrow", "merged"}) {
+    // Routed among experts per token: not one dense model, so neither exported nor merged.
+    QVERIFY(!pg->capabilities().can_export && !pg->capabilities().can_instantiate);
+    QVERIFY_THROWS_EXCEPTION(Error, pg->instantiate_dense({}));
+    QVERIFY_THROWS_EXCEPTION(Error, pg->export_specialist({}, m_tmp.filePath("pg-export").toStdString(), {}));
+    QCOMPARE(spec->generate("ab", SampleOptions{0.8, 40, 20, 1}).size(), size_t(20));
+    for (Router router : {Router::kPrototype, Router::kArrow, Router::kMerged}) {
       po.router = router;
       po.overwrite = true;
       build_phatgoose(lora_dir, pg_dir, po);
-      auto l = evaluate_per_domain(*Bank::load(pg_dir, "cpu")->instantiate({}), *val);
+      auto l = Model::load(pg_dir, "cpu")->instantiate({})->evaluate(*val);
       QVERIFY(std::isfinite(l[0]));
     }
 
-    eo.kind = "full";
+    eo.kind = ExpertKind::kFull;
     eo.steps = 20;
     const std::string full_dir = m_tmp.filePath("full").toStdString();
     train_experts(base, full_dir, eo);
     QVERIFY(std::filesystem::exists(full_dir + "/expert_" + er.domains[0] + "/model.safetensors"));
+    // Full experts are dense: domain 0's h gives exactly its exported expert.
+    auto full = Model::load(full_dir, "cpu");
+    QCOMPARE(int(full->kind()), int(ModelKind::kFullExperts));
+    QVERIFY(full->capabilities().can_export);
+    QCOMPARE(full->instantiate_dense(DomainWeights::one_hot(full->facts().domains, 0))->parameters(),
+             Model::load(full_dir + "/expert_" + er.domains[0], "cpu")->instantiate_dense({})->parameters());
     WemoeOptions wo;
     wo.run_log_path = log_path;
     wo.steps = 10;
     wo.lr = 1e-3;
     wo.eval_windows = 4;
-    wo.target_weights = {0.5, 0.5, 0.0};
+    wo.target_weights = base_bank->weights({0.5, 0.5, 0.0});
     const std::string we_dir = m_tmp.filePath("wemoe").toStdString();
     const WemoeResult wr = build_wemoe(base, full_dir, we_dir, wo);
     QVERIFY(std::isfinite(wr.target_loss_start) && std::isfinite(wr.target_loss_end));
-    auto we = Bank::load(we_dir, "cpu");
-    QCOMPARE(we->facts().kind, std::string("wemoe"));
-    QVERIFY(std::isfinite(evaluate_per_domain(*we->instantiate({}), *val)[2]));
+    auto we = Model::load(we_dir, "cpu");
+    QCOMPARE(int(we->kind()), int(ModelKind::kWemoe));
+    QVERIFY(std::isfinite(we->instantiate({})->evaluate(*val)[2]));
 
     // Every training is a run, child of the base's run.
     RunLog log(log_path);
@@ -244,7 +265,7 @@ class TestPosthoc : public QObject {
     std::filesystem::create_directories(dir);
     test_util::write_text(QString::fromStdString(dir + "/manifest.json"), "{\"method\": \"phatgoose\"");
     try {
-      Bank::load(dir, "cpu");
+      Model::load(dir, "cpu");
       QFAIL("no error");
     } catch (const Error& e) {
       QVERIFY(std::string(e.what()).find("manifest.json") != std::string::npos);

@@ -6,11 +6,13 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
-#include "engine/core/param_layout.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/param_layout.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 #include "engine/nn/adamw.h"
-#include "engine/nn/bank.h"
 #include "engine/nn/checkpoint.h"
 #include "engine/nn/gpt.h"
 #include "engine/nn/soup.h"
@@ -108,7 +110,9 @@ class TestSoupModel : public QObject {
     for (int i = 0; i < k; ++i) s.domains.push_back("d" + std::to_string(i));
     const std::string path = dir.filePath("bank.ckpt").toStdString();
     save_checkpoint(path, bank, nullptr, s);
-    auto loaded = Bank::load(path, "cpu");
+    auto loaded = Model::load(path, "cpu");
+    QCOMPARE(int(loaded->kind()), int(ModelKind::kSoup));
+    QVERIFY(loaded->capabilities().can_instantiate && loaded->capabilities().can_fit_weights);
 
     std::mt19937 rng(3);
     const auto idx = random_tokens(2, 16, 11);
@@ -118,7 +122,7 @@ class TestSoupModel : public QObject {
       const auto h = random_h(rng, k);
       torch::NoGradGuard no_grad;
       const auto soup_logits = bank.forward(bank.h_tensor(h), idx);
-      auto spec = loaded->instantiate(h);
+      auto spec = loaded->instantiate_dense(loaded->weights(h));
       const auto spec_logits = spec->logits(flat, 2, 16);
       const auto spec_t = torch::from_blob(const_cast<float*>(spec_logits.data()), soup_logits.sizes());
       const double diff = (soup_logits - spec_t).abs().max().item<double>();
@@ -371,12 +375,15 @@ class TestSoupModel : public QObject {
     s.domains = {"a", "b", "c"};
     const std::string path = dir.filePath("b.ckpt").toStdString();
     save_checkpoint(path, bank, nullptr, s);
-    auto loaded = Bank::load(path, "cpu");
-    QVERIFY_THROWS_EXCEPTION(Error, loaded->instantiate({1, 0}));
-    QVERIFY_THROWS_EXCEPTION(Error, loaded->instantiate({0, 0, 0}));
-    QVERIFY_THROWS_EXCEPTION(Error, loaded->instantiate({1, std::nan(""), 0}));
-    auto spec = loaded->instantiate({2, 2, 0});  // normalised, not rejected
-    QCOMPARE(spec->domain_weights(), (std::vector<double>{0.5, 0.5, 0}));
+    auto loaded = Model::load(path, "cpu");
+    // h is checked when made: bad weights never reach instantiate.
+    QVERIFY_THROWS_EXCEPTION(Error, loaded->instantiate(loaded->weights({1, 0})));
+    QVERIFY_THROWS_EXCEPTION(Error, loaded->instantiate(loaded->weights({0, 0, 0})));
+    QVERIFY_THROWS_EXCEPTION(Error, loaded->instantiate(loaded->weights({1, std::nan(""), 0})));
+    // Weights over other domains are refused by the model.
+    QVERIFY_THROWS_EXCEPTION(Error, loaded->instantiate(DomainWeights({1, 0, 0}, {"a", "b", "x"})));
+    auto spec = loaded->instantiate(loaded->weights({2, 2, 0}));  // normalised, not rejected
+    QCOMPARE(spec->domain_weights().values(), (std::vector<double>{0.5, 0.5, 0}));
   }
 
   void parameterCountsMatchTheFormula() {
@@ -451,12 +458,13 @@ class TestSoupModel : public QObject {
     s.domains = {"a", "b"};
     const std::string path = dir.filePath("g.ckpt").toStdString();
     save_checkpoint(path, bank, nullptr, s);
-    auto spec = Bank::load(path, "cpu")->instantiate({0.3, 0.7});
+    auto model = Model::load(path, "cpu");
+    auto spec = model->instantiate(model->weights({0.3, 0.7}));
     SampleOptions o;
     o.temperature = 0;  // greedy: deterministic
     o.max_new_tokens = 40;  // runs past block_size (16), so the cache restarts
     std::string streamed;
-    const std::string text = generate_text(*spec, "ab", o, [&](const std::string& piece) {
+    const std::string text = spec->generate("ab", o, [&](const std::string& piece) {
       streamed += piece;
       return true;
     });

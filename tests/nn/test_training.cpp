@@ -11,15 +11,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "engine/core/domain_weights.h"
-#include "engine/core/error.h"
-#include "engine/core/run_log.h"
+#include "souplab/domain_weights.h"
+#include "souplab/error.h"
+#include "souplab/run_log.h"
 #include "engine/core/safetensors.h"
-#include "engine/nn/bank.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 #include "engine/nn/adamw.h"
 #include "engine/nn/checkpoint.h"
-#include "engine/nn/trainable_model.h"
-#include "engine/nn/trainer.h"
+#include "engine/nn/make_model.h"
+#include "souplab/trainer.h"
 #include "tests/tiny_run_config.h"
 #include "tiny_corpus.h"
 
@@ -75,12 +77,12 @@ class TestTraining : public QObject {
     for (size_t d = 0; d < 3; ++d) QVERIFY(evals.back().loss_uniform[d] < evals.front().loss_uniform[d] - 1.0);
 
     // Each one-hot specialist is better on its own domain than the other specialists are.
-    auto bank = Bank::load(trainer->last_checkpoint(), "cpu");
-    auto val = ValidationSet::for_bank(bank->facts(), 96);  // ~3k tokens per domain
+    auto bank = Model::load(trainer->last_checkpoint(), "cpu");
+    auto val = ValidationSet::for_model(bank->facts(), 96);  // ~3k tokens per domain
     std::vector<std::vector<double>> loss(3);  // loss[specialist][domain]
     for (size_t i = 0; i < 3; ++i)
-      loss[i] = evaluate_per_domain(*bank->instantiate(one_hot_domain_weights(3, i)), *val);
-    const auto uniform = evaluate_per_domain(*bank->instantiate(uniform_domain_weights(3)), *val);
+      loss[i] = bank->instantiate(DomainWeights::one_hot(bank->facts().domains, i))->evaluate(*val);
+    const auto uniform = bank->instantiate(DomainWeights::uniform(bank->facts().domains))->evaluate(*val);
     for (size_t i = 0; i < 3; ++i)
       qInfo("specialist %zu: %.4f %.4f %.4f (uniform %.4f %.4f %.4f)", i, loss[i][0], loss[i][1],
             loss[i][2], uniform[0], uniform[1], uniform[2]);
@@ -178,7 +180,7 @@ class TestTraining : public QObject {
 
   void runLogHoldsRunsMetricsAndDomains() {
     RunConfig c = tiny_config(m_corpus, m_tmp.filePath("run-logged"), 20);
-    c.train.kind = "dense";
+    c.train.kind = ModelKind::kDense;
     c.train.run_name = "dense baseline";
     auto t = Trainer::start_new(c, m_log);
     t->run({});
@@ -281,7 +283,7 @@ class TestTraining : public QObject {
     QCOMPARE(legacy_bank.coef_lr_scale, 1.0);
     QCOMPARE(ck.state.config.bank.expert_lr_scale, BankConfig{}.expert_lr_scale);
     // A missing file through the public API.
-    QVERIFY_THROWS_EXCEPTION(Error, Bank::load(m_tmp.filePath("nope.ckpt").toStdString(), "cpu"));
+    QVERIFY_THROWS_EXCEPTION(Error, Model::load(m_tmp.filePath("nope.ckpt").toStdString(), "cpu"));
   }
 
   void newRunRefusesAFolderWithCheckpoints() {

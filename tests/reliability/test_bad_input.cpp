@@ -16,11 +16,11 @@
 #include <filesystem>
 #include <fstream>
 
-#include "engine/core/config.h"
-#include "engine/core/corpus.h"
-#include "engine/core/error.h"
+#include "souplab/config.h"
+#include "souplab/corpus.h"
+#include "souplab/error.h"
 #include "engine/core/memory_estimate.h"
-#include "engine/core/run_log.h"
+#include "souplab/run_log.h"
 #include "tests/ui/ui_test_corpus.h"
 
 using namespace souplab;

@@ -15,7 +15,7 @@
 #include <QTimer>
 
 #include "app/glue/cluster_worker.h"
-#include "engine/core/corpus.h"
+#include "souplab/corpus.h"
 #include "ui/corpus/cluster_dialog.h"
 #include "ui_test_corpus.h"
 

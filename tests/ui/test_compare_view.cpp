@@ -11,9 +11,11 @@
 #include <cmath>
 
 #include "app/glue/posthoc_workers.h"
-#include "engine/core/domain_weights.h"
-#include "engine/core/paths.h"
-#include "engine/nn/bank.h"
+#include "souplab/domain_weights.h"
+#include "souplab/paths.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
+#include "souplab/validation_set.h"
 #include "ui/compare/compare_view.h"
 #include "ui/compare/posthoc_dialog.h"
 #include "ui/qcustomplot_include.h"
@@ -71,10 +73,10 @@ class TestCompareView : public QObject {
 
     // The soup at a fixed h: its target column is the h-weighted mean of the engine's losses.
     const auto& r = view.result();
-    auto bank = souplab::Bank::load(m_checkpoint.toStdString(), "cpu");
-    auto val = souplab::ValidationSet::for_bank(bank->facts(), 16);
-    const auto h = souplab::parse_domain_weights("onehot:code", bank->facts().domains);
-    const auto l = souplab::evaluate_per_domain(*bank->instantiate(h), *val);
+    auto bank = souplab::Model::load(m_checkpoint.toStdString(), "cpu");
+    auto val = souplab::ValidationSet::for_model(bank->facts(), 16);
+    const auto h = bank->parse_weights("onehot:code");
+    const auto l = bank->instantiate(h)->evaluate(*val);
     size_t prose = 0, code = 0;
     for (size_t d = 0; d < r.domains.size(); ++d) {
       if (r.domains[d] == "prose") prose = d;

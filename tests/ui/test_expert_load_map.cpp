@@ -9,7 +9,7 @@
 #include <cmath>
 
 #include "app/glue/expert_load_loader.h"
-#include "engine/nn/trainer.h"
+#include "souplab/trainer.h"
 #include "ui/qcustomplot_include.h"
 #include "ui/runs/expert_load_map.h"
 #include "ui/runs/run_browser.h"
@@ -41,7 +41,7 @@ class TestExpertLoadMap : public QObject {
     c.model.n_head = 2;
     c.model.block_size = 32;
     c.moe.n_experts = 4;
-    c.train.kind = "moe";
+    c.train.kind = souplab::ModelKind::kMoe;
     c.train.corpus_dir = corpus.toStdString();
     c.train.device = "cpu";
     c.train.steps = 12;

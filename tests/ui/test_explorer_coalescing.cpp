@@ -17,8 +17,8 @@
 
 #include "app/glue/generation_worker.h"
 #include "app/glue/inference_worker.h"
-#include "engine/core/config.h"
-#include "engine/nn/trainer.h"
+#include "souplab/config.h"
+#include "souplab/trainer.h"
 #include "ui_test_bank.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"

@@ -18,11 +18,12 @@
 #include <nlohmann/json.hpp>
 
 #include "app/glue/export_worker.h"
-#include "engine/core/config.h"
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
-#include "engine/nn/bank.h"
-#include "engine/nn/trainer.h"
+#include "souplab/config.h"
+#include "souplab/paths.h"
+#include "souplab/run_log.h"
+#include "souplab/model.h"
+#include "souplab/specialist.h"
+#include "souplab/trainer.h"
 #include "ui/explorer/export_dialog.h"
 #include "ui_test_corpus.h"
 #include "ui_test_bank.h"
@@ -59,7 +60,7 @@ class TestExportDialog : public QObject {
 
   QTemporaryDir m_tmp;
   QString m_checkpoint;
-  std::shared_ptr<const souplab::Bank> m_bank;
+  std::shared_ptr<const souplab::Model> m_bank;
   const std::vector<double> m_h{0.6, 0.3, 0.1};  // non-uniform on purpose
   QString m_exported;                             // folder written by workerExport
 
@@ -77,7 +78,7 @@ class TestExportDialog : public QObject {
     m_checkpoint = souplab::test::trainTinyTestBank(corpus, 4, 2, "export-test",
                                                     souplab::default_run_log_path());
     QVERIFY2(QFile::exists(m_checkpoint), qPrintable(m_checkpoint));
-    m_bank = souplab::Bank::load(m_checkpoint.toStdString(), "cpu");
+    m_bank = souplab::Model::load(m_checkpoint.toStdString(), "cpu");
     QCOMPARE(m_bank->facts().domains.size(), size_t(3));
   }
 
@@ -92,10 +93,10 @@ class TestExportDialog : public QObject {
     m_exported = m_tmp.filePath("exports/spec-a");
     ExportWorker worker;
     QSignalSpy finished(&worker, &ExportWorker::finished);
-    QSignalSpy failed(&worker, &ExportWorker::failed);
+    QSignalSpy failed(&worker, &ExportWorker::exportFailed);
     QSignalSpy progress(&worker, &ExportWorker::progress);
     ExportRequest request;
-    request.bank = m_bank;  // the explorer's bank, reused
+    request.model = m_bank;  // the explorer's bank, reused
     request.h = m_h;
     request.outDir = m_exported;
     QVERIFY(worker.start(request));
@@ -115,19 +116,21 @@ class TestExportDialog : public QObject {
     QCOMPARE(progress.last().at(2).toInt(), 7);
 
     // The folder is the specialist: exactly the bank's logits at h.
-    auto reloaded = souplab::Bank::load(m_exported.toStdString(), "cpu");
-    QCOMPARE(QString::fromStdString(reloaded->facts().kind), QStringLiteral("specialist"));
+    auto reloaded = souplab::Model::load(m_exported.toStdString(), "cpu");
+    QCOMPARE(int(reloaded->kind()), int(souplab::ModelKind::kSpecialist));
     std::vector<int64_t> tokens;
     for (int i = 0; i < 2 * 32; ++i) tokens.push_back((i * 37 + 11) % 256);
-    const auto expected = m_bank->instantiate(m_h)->logits(tokens, 2, 32);
+    const auto expected = m_bank->instantiate(m_bank->weights(m_h))->logits(tokens, 2, 32);
     // A specialist ignores h (it is one dense model) but validates it against the domains it
     // records.
-    const auto actual = reloaded->instantiate(reloaded->facts().domains.empty() ? std::vector<double>{} : m_h)
+    const auto actual = reloaded
+                            ->instantiate(reloaded->facts().domains.empty() ? souplab::DomainWeights()
+                                                                            : reloaded->weights(m_h))
                             ->logits(tokens, 2, 32);
     QCOMPARE(actual.size(), expected.size());
     QVERIFY(actual == expected);  // bit for bit
     // And not the uniform specialist's (h really mattered).
-    QVERIFY(m_bank->instantiate({1.0 / 3, 1.0 / 3, 1.0 / 3})->logits(tokens, 2, 32) != actual);
+    QVERIFY(m_bank->instantiate(m_bank->weights({1.0 / 3, 1.0 / 3, 1.0 / 3}))->logits(tokens, 2, 32) != actual);
 
     // The run log has the export, with its path and h.
     souplab::RunLog log(souplab::default_run_log_path());
@@ -150,9 +153,9 @@ class TestExportDialog : public QObject {
     QCOMPARE(before.size(), 4);
     ExportWorker worker;
     QSignalSpy finished(&worker, &ExportWorker::finished);
-    QSignalSpy failed(&worker, &ExportWorker::failed);
+    QSignalSpy failed(&worker, &ExportWorker::exportFailed);
     ExportRequest request;
-    request.bank = m_bank;
+    request.model = m_bank;
     request.h = {0.1, 0.1, 0.8};
     request.outDir = m_exported;
     request.format = souplab::ExportFormat::kSafetensors;

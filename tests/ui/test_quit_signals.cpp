@@ -10,8 +10,8 @@
 #include "app/glue/quick_start.h"
 #include "app/glue/training_session.h"
 #include "app/glue/quit_signals.h"
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
+#include "souplab/paths.h"
+#include "souplab/run_log.h"
 #include "ui/main_window.h"
 #include "ui/training/training_monitor.h"
 #include "ui_test_corpus.h"
@@ -31,7 +31,6 @@ class TestQuitSignals : public QObject {
     QStandardPaths::setTestModeEnabled(true);  // QSettings away from the user's
     qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(m_tmp.filePath("data")));
     qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(m_tmp.filePath("cache")));
-    souplab::gui::registerTrainingMetaTypes();
     // Closing the window must not end the test process's event handling.
     QApplication::setQuitOnLastWindowClosed(false);
   }
@@ -68,7 +67,7 @@ class TestQuitSignals : public QObject {
     souplab::gui::TrainRequest request = souplab::gui::tinyRequest(corpus, 100000);
     request.config.train.checkpoint_interval = 100000;  // only the stop writes one
     qint64 lastStep = 0;  // progress reports come every log_interval steps
-    connect(window.monitor()->session(), &souplab::gui::TrainingSession::progress, this,
+    connect(window.monitor()->session(), &souplab::gui::TrainingSession::stepProgress, this,
             [&](const souplab::TrainProgress& p) { lastStep = p.step; });
     QVERIFY(window.monitor()->startRun(request));
     QTRY_VERIFY_WITH_TIMEOUT(window.monitor()->state() == State::Running, 300000);

@@ -5,7 +5,7 @@
 #include <QTableView>
 #include <QTemporaryDir>
 
-#include "engine/core/run_log.h"
+#include "souplab/run_log.h"
 #include "ui/runs/run_browser.h"
 #include "ui/training/loss_plot.h"
 

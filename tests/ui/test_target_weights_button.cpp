@@ -7,8 +7,8 @@
 #include <QThread>
 
 #include "app/glue/weights_worker.h"
-#include "engine/core/config.h"
-#include "engine/nn/trainer.h"
+#include "souplab/config.h"
+#include "souplab/trainer.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/explorer/target_weights_button.h"

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "engine/nn/trainer.h"
+#include "souplab/trainer.h"
 
 namespace souplab::test {
 

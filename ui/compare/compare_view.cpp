@@ -156,7 +156,7 @@ void CompareView::showResult(const souplab::CompareResult& r) {
   for (int i = 0; i < int(r.rows.size()); ++i) {
     const auto& row = r.rows[size_t(i)];
     m_table->setItem(i, 0, new QTableWidgetItem(QStringLiteral("%1 (%2)").arg(QString::fromStdString(row.label),
-                                                                               QString::fromStdString(row.kind))));
+                                                                               QString::fromUtf8(souplab::model_kind_name(row.kind)))));
     std::vector<double> values = row.domain_loss;
     values.insert(values.end(), row.target_loss.begin(), row.target_loss.end());
     for (int c = 0; c < int(values.size()); ++c)

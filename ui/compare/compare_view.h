@@ -6,7 +6,7 @@
 // PHATGOOSE or WEMoE runs on a PosthocWorker through PosthocDialog, and the result is added here.
 #include <QWidget>
 
-#include "engine/nn/compare.h"
+#include "souplab/compare.h"
 
 class QCustomPlot;
 class QLabel;

@@ -11,6 +11,7 @@
 #include <QPushButton>
 #include <QSpinBox>
 #include <QVBoxLayout>
+#include <algorithm>
 
 #include "app/glue/posthoc_workers.h"
 
@@ -32,6 +33,32 @@ QWidget* withBrowse(QLineEdit* edit, bool folder, QWidget* parent) {
   return w;
 }
 
+// What the dialog builds: the model kind, PHATGOOSE's router, and the steps it starts with.
+struct Recipe {
+  const char* title;
+  const char* id;  // the method box's item data
+  ModelKind kind;
+  Router router;
+  int steps;
+};
+
+const Recipe kRecipes[] = {
+    {QT_TRANSLATE_NOOP("souplab::gui::PosthocDialog", "LoRA experts (one per domain)"),
+     "lora", ModelKind::kLoraExperts, Router::kPhatgoose, 200},
+    {QT_TRANSLATE_NOOP("souplab::gui::PosthocDialog", "Full fine-tuned experts (one per domain)"),
+     "full", ModelKind::kFullExperts, Router::kPhatgoose, 200},
+    {QT_TRANSLATE_NOOP("souplab::gui::PosthocDialog", "PHATGOOSE over LoRA experts"),
+     "phatgoose", ModelKind::kPhatgoose, Router::kPhatgoose, 100},
+    {QT_TRANSLATE_NOOP("souplab::gui::PosthocDialog", "Prototype routing over LoRA experts"),
+     "prototype", ModelKind::kPhatgoose, Router::kPrototype, 200},
+    {QT_TRANSLATE_NOOP("souplab::gui::PosthocDialog", "Arrow routing over LoRA experts"),
+     "arrow", ModelKind::kPhatgoose, Router::kArrow, 200},
+    {QT_TRANSLATE_NOOP("souplab::gui::PosthocDialog", "Merged LoRA experts (average)"),
+     "merged", ModelKind::kPhatgoose, Router::kMerged, 200},
+    {QT_TRANSLATE_NOOP("souplab::gui::PosthocDialog", "WEMoE over full experts"),
+     "wemoe", ModelKind::kWemoe, Router::kPhatgoose, 200},
+};
+
 }  // namespace
 
 PosthocDialog::PosthocDialog(QWidget* parent)
@@ -48,13 +75,7 @@ PosthocDialog::PosthocDialog(QWidget* parent)
       m_buttons(new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this)),
       m_worker(new PosthocWorker(this)) {
   setWindowTitle(tr("Build post-hoc experts"));
-  m_method->addItem(tr("LoRA experts (one per domain)"), QStringLiteral("lora"));
-  m_method->addItem(tr("Full fine-tuned experts (one per domain)"), QStringLiteral("full"));
-  m_method->addItem(tr("PHATGOOSE over LoRA experts"), QStringLiteral("phatgoose"));
-  m_method->addItem(tr("Prototype routing over LoRA experts"), QStringLiteral("prototype"));
-  m_method->addItem(tr("Arrow routing over LoRA experts"), QStringLiteral("arrow"));
-  m_method->addItem(tr("Merged LoRA experts (average)"), QStringLiteral("merged"));
-  m_method->addItem(tr("WEMoE over full experts"), QStringLiteral("wemoe"));
+  for (const Recipe& r : kRecipes) m_method->addItem(tr(r.title), QString::fromLatin1(r.id));
   m_steps->setRange(1, 1000000);
   m_steps->setValue(200);
   m_rank->setRange(1, 1024);
@@ -99,20 +120,23 @@ PosthocDialog::PosthocDialog(QWidget* parent)
 }
 
 void PosthocDialog::updateFields() {
-  const QString m = m_method->currentData().toString();
-  const bool experts = m == QLatin1String("lora") || m == QLatin1String("full");
-  const bool wemoe = m == QLatin1String("wemoe");
+  const Recipe& r = kRecipes[std::max(0, m_method->currentIndex())];
+  const bool experts = r.kind == ModelKind::kLoraExperts || r.kind == ModelKind::kFullExperts;
+  const bool wemoe = r.kind == ModelKind::kWemoe;
   m_base->setEnabled(experts || wemoe);
   m_experts->setEnabled(!experts);
   m_target->setEnabled(wemoe);
-  m_rank->setEnabled(m == QLatin1String("lora"));
-  m_steps->setEnabled(m != QLatin1String("prototype") && m != QLatin1String("arrow") && m != QLatin1String("merged"));
-  m_steps->setValue(m == QLatin1String("phatgoose") ? 100 : 200);
+  m_rank->setEnabled(r.kind == ModelKind::kLoraExperts);
+  // Only trained gates (and experts, routers) take steps; the other routers are computed.
+  m_steps->setEnabled(r.kind != ModelKind::kPhatgoose || r.router == Router::kPhatgoose);
+  m_steps->setValue(r.steps);
 }
 
 bool PosthocDialog::startBuild() {
   PosthocRequest q;
-  q.method = m_method->currentData().toString();
+  const Recipe& r = kRecipes[std::max(0, m_method->currentIndex())];
+  q.kind = r.kind;
+  q.router = r.router;
   q.base = m_base->text().trimmed();
   q.experts = m_experts->text().trimmed();
   q.outDir = m_out->text().trimmed();

@@ -15,7 +15,7 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
-#include "engine/core/paths.h"
+#include "souplab/paths.h"
 
 namespace souplab::gui {
 namespace {

@@ -18,7 +18,7 @@
 #include <cmath>
 #include <exception>
 
-#include "engine/core/domain_weights.h"
+#include "souplab/domain_weights.h"
 #include "ui/explorer/weights_undo_command.h"
 
 namespace souplab::gui {
@@ -192,10 +192,14 @@ void DomainSliders::applyOneHot(int index) {
 
 void DomainSliders::applyTrainingMixture() {
   if (m_trainingMixture.empty()) return;
+  applyWeights(m_trainingMixture, tr("Training mixture"));
+}
+
+void DomainSliders::applyWeights(const std::vector<double>& h, const QString& description) {
   try {
     SimplexWeights next = m_model;
-    next.setWeights(m_trainingMixture);
-    pushChange(next.weights(), -1, tr("Training mixture"));
+    next.setWeights(h);
+    pushChange(next.weights(), -1, description);
   } catch (const std::exception& e) {
     showError(QString::fromUtf8(e.what()));
   }

@@ -53,6 +53,8 @@ class DomainSliders : public QWidget {
   void applyTrainingMixture();
   // parse_domain_weights syntax. Returns false (and shows/keeps the message) on a bad text.
   bool applyText(const QString& text);
+  // Weights from elsewhere (a target text's estimate), one per domain, as one undo step.
+  void applyWeights(const std::vector<double>& h, const QString& description);
 
  Q_SIGNALS:
   void weightsChanged(const std::vector<double>& h);

@@ -24,8 +24,9 @@
 #include <numeric>
 
 #include "app/glue/export_worker.h"
-#include "engine/core/paths.h"
-#include "engine/nn/bank.h"
+#include "souplab/paths.h"
+#include "souplab/export.h"
+#include "souplab/model.h"
 
 namespace souplab::gui {
 
@@ -56,18 +57,18 @@ QString ExportDialog::suggestedFolderName(const QString& runName, const QStringL
   return name.replace(unsafe, QStringLiteral("_"));
 }
 
-ExportDialog::ExportDialog(std::shared_ptr<const souplab::Bank> bank, const std::vector<double>& h,
+ExportDialog::ExportDialog(std::shared_ptr<const souplab::Model> bank, const std::vector<double>& h,
                            QWidget* parent)
     : QDialog(parent), m_bank(std::move(bank)), m_h(h) {
   setWindowTitle(tr("Export specialist"));
-  const souplab::BankFacts& f = m_bank->facts();
+  const souplab::ModelFacts& f = m_bank->facts();
   QStringList domains;
   for (const auto& d : f.domains) domains << QString::fromStdString(d);
 
   auto* source = new QLabel(
       tr("From <b>%1</b> (%2, step %3)<br><small>%4</small>")
           .arg(f.run_name.empty() ? tr("unnamed run") : QString::fromStdString(f.run_name).toHtmlEscaped(),
-               QString::fromStdString(f.kind))
+               QString::fromUtf8(souplab::model_kind_name(f.kind)))
           .arg(f.step)
           .arg(QString::fromStdString(f.path).toHtmlEscaped()),
       this);
@@ -184,7 +185,7 @@ ExportDialog::ExportDialog(std::shared_ptr<const souplab::Bank> bank, const std:
     m_stage->setText(stage);
   });
   connect(m_worker, &ExportWorker::finished, this, &ExportDialog::onFinished);
-  connect(m_worker, &ExportWorker::failed, this, &ExportDialog::onFailed);
+  connect(m_worker, &ExportWorker::exportFailed, this, &ExportDialog::onFailed);
   connect(m_browse, &QPushButton::clicked, this, &ExportDialog::browse);
   // Not accept(): the dialog stays open to show where the export went.
   connect(m_exportButton, &QPushButton::clicked, this, &ExportDialog::startExport);
@@ -228,7 +229,7 @@ void ExportDialog::startExport() {
     return;
   }
   ExportRequest request;
-  request.bank = m_bank;
+  request.model = m_bank;
   request.h = m_h;
   request.outDir = QFileInfo(dir).absoluteFilePath();
   souplab::parse_export_format(m_format->currentData().toString().toStdString(), &request.format);

@@ -19,7 +19,7 @@ class QPushButton;
 class QTableWidget;
 
 namespace souplab {
-class Bank;
+class Model;
 }
 
 namespace souplab::gui {
@@ -31,7 +31,7 @@ class ExportDialog : public QDialog {
 
  public:
   // bank: the explorer's bank (shared, immutable); h: the weights on its sliders.
-  ExportDialog(std::shared_ptr<const souplab::Bank> bank, const std::vector<double>& h,
+  ExportDialog(std::shared_ptr<const souplab::Model> bank, const std::vector<double>& h,
                QWidget* parent = nullptr);
   ~ExportDialog() override;
 
@@ -67,7 +67,7 @@ class ExportDialog : public QDialog {
                   const std::vector<double>& losses, const QStringList& notes);
   void onFailed(const QString& dir, const QString& message);
 
-  std::shared_ptr<const souplab::Bank> m_bank;
+  std::shared_ptr<const souplab::Model> m_bank;
   std::vector<double> m_h;
   QString m_runLogPath;
   QString m_lastDir;  // the exported folder, for "Open folder"

@@ -5,7 +5,7 @@
 // the GenerationWorker.
 #include <QWidget>
 
-#include "engine/nn/bank.h"  // SampleOptions (torch-free)
+#include "souplab/specialist.h"  // SampleOptions
 
 class QCheckBox;
 class QDoubleSpinBox;

@@ -6,11 +6,9 @@
 #include <QMetaObject>
 #include <QPushButton>
 #include <QSplitter>
-#include <QThread>
 #include <QVBoxLayout>
 #include <algorithm>
 
-#include "app/glue/generation_worker.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
 #include "ui/explorer/loss_chart.h"
@@ -79,23 +77,11 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   m_compare->setEnabled(false);
   m_export->setEnabled(false);
 
-  // --- workers, each on its own thread; deleted in the destructor after the thread stopped
-  m_inferenceThread = new QThread(this);
-  m_inferenceThread->setObjectName(QStringLiteral("souplab-inference"));
-  m_inference = new InferenceWorker;
-  m_inference->moveToThread(m_inferenceThread);
-  m_generationThread = new QThread(this);
-  m_generationThread->setObjectName(QStringLiteral("souplab-generation"));
-  m_generation = new GenerationWorker;
-  m_generation->moveToThread(m_generationThread);
-  m_inferenceThread->start();
-  m_generationThread->start();
-
   // Worker -> GUI connections are queued (the workers live on other threads).
-  connect(m_inference, &InferenceWorker::bankLoaded, this, &SpecialistExplorer::onBankLoaded);
-  connect(m_inference, &InferenceWorker::specialistReady, this,
+  connect(m_inference.get(), &InferenceWorker::bankLoaded, this, &SpecialistExplorer::onBankLoaded);
+  connect(m_inference.get(), &InferenceWorker::specialistReady, this,
           &SpecialistExplorer::onSpecialistReady);
-  connect(m_inference, &InferenceWorker::referenceReady, this,
+  connect(m_inference.get(), &InferenceWorker::referenceReady, this,
           [this](const std::vector<double>& losses, const QString& label, bool precise) {
             (precise ? m_referenceFull : m_referenceQuick) = losses;
             m_referenceLabel = label;
@@ -104,17 +90,17 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
             if (precise == m_displayedPrecise || m_displayed.empty()) showReference(precise);
             m_chart->replotNow();
           });
-  connect(m_inference, &InferenceWorker::errorOccurred, this, &SpecialistExplorer::onError);
-  connect(m_generation, &GenerationWorker::errorOccurred, this, &SpecialistExplorer::onError);
-  connect(m_generation, &GenerationWorker::started, this, [this](quint64 run) {
+  connect(m_inference.get(), &InferenceWorker::errorOccurred, this, &SpecialistExplorer::onError);
+  connect(m_generation.get(), &GenerationWorker::errorOccurred, this, &SpecialistExplorer::onError);
+  connect(m_generation.get(), &GenerationWorker::started, this, [this](quint64 run) {
     m_currentRun = run;
     m_panel->clearOutput();
     m_panel->setRunning(true);
   });
-  connect(m_generation, &GenerationWorker::pieceReady, this, [this](quint64 run, const QString& piece) {
+  connect(m_generation.get(), &GenerationWorker::pieceReady, this, [this](quint64 run, const QString& piece) {
     if (run == m_currentRun) m_panel->appendPiece(piece);  // stragglers of a cancelled run: dropped
   });
-  connect(m_generation, &GenerationWorker::finished, this, [this](quint64 run, bool) {
+  connect(m_generation.get(), &GenerationWorker::finished, this, [this](quint64 run, bool) {
     if (run == m_currentRun && !m_generation->isActive()) m_panel->setRunning(false);
   });
 
@@ -130,7 +116,7 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
     if (!path.isEmpty()) compareWith(path);
   });
   // "Specialist for this text…": the sliders move to a target text's domain weights.
-  auto* targetWeights = new TargetWeightsButton(m_inference, m_sliders, this);
+  auto* targetWeights = new TargetWeightsButton(m_inference.get(), m_sliders, this);
   header->insertWidget(1, targetWeights);
   connect(targetWeights, &TargetWeightsButton::failed, this, &SpecialistExplorer::onError);
   connect(targetWeights, &TargetWeightsButton::estimated, this, [this](const std::vector<double>&, const QString& s) {
@@ -140,15 +126,9 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
 }
 
 SpecialistExplorer::~SpecialistExplorer() {
-  // Stop sampling first (it checks the atomic at the next piece), then let both threads finish
-  // what they are doing; a worker is deleted only once its thread no longer runs it.
+  // Stop sampling first (it checks the atomic at the next piece); the WorkerThreads then let
+  // their workers finish and delete them once no thread runs them.
   m_generation->stop();
-  m_inferenceThread->quit();
-  m_generationThread->quit();
-  m_inferenceThread->wait();
-  m_generationThread->wait();
-  delete m_inference;
-  delete m_generation;
 }
 
 void SpecialistExplorer::setBank(const QString& path) {
@@ -158,12 +138,12 @@ void SpecialistExplorer::setBank(const QString& path) {
   m_panel->setAvailable(false);
   m_status->hide();
   m_facts->setText(tr("Loading %1…").arg(path));
-  InferenceWorker* worker = m_inference;
+  InferenceWorker* worker = m_inference.get();
   QMetaObject::invokeMethod(worker, [worker, path] { worker->loadBank(path); }, Qt::QueuedConnection);
 }
 
 void SpecialistExplorer::compareWith(const QString& path) {
-  InferenceWorker* worker = m_inference;
+  InferenceWorker* worker = m_inference.get();
   QMetaObject::invokeMethod(worker, [worker, path] { worker->loadReference(path); },
                             Qt::QueuedConnection);
 }
@@ -182,7 +162,8 @@ void SpecialistExplorer::stopGeneration() {
 }
 
 void SpecialistExplorer::onBankLoaded(const QString& summary, const QStringList& domains,
-                                      const std::vector<double>& trainingMixture) {
+                                      const std::vector<double>& trainingMixture,
+                                      const souplab::ModelCapabilities& can) {
   m_hasBank = true;
   m_displayed.clear();
   m_specialist.reset();
@@ -201,7 +182,7 @@ void SpecialistExplorer::onBankLoaded(const QString& summary, const QStringList&
   m_displayedPrecise = false;
   m_sawQuick = false;
   m_compare->setEnabled(true);
-  m_export->setEnabled(!domains.isEmpty());
+  m_export->setEnabled(can.can_export);
   // Emits weightsChanged(uniform), which requests the first specialist.
   m_sliders->setDomains(domains, trainingMixture);
   Q_EMIT bankLoaded(summary);

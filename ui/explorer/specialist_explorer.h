@@ -5,7 +5,7 @@
 // Left: DomainSliders. Right: LossChart with the instantiation / evaluation times and the
 // slider-to-screen latency. Below: GenerationPanel. The GUI thread only edits h and draws: an
 // InferenceWorker (latest-wins) and a GenerationWorker (restart on a new specialist) each run on
-// their own QThread.
+// a WorkerThread of their own.
 #include <QElapsedTimer>
 #include <QString>
 #include <QWidget>
@@ -13,17 +13,17 @@
 #include <utility>
 #include <vector>
 
+#include "app/glue/generation_worker.h"
 #include "app/glue/inference_worker.h"
+#include "app/glue/worker_thread.h"
 
 class QLabel;
 class QPushButton;
-class QThread;
 
 namespace souplab::gui {
 
 class DomainSliders;
 class GenerationPanel;
-class GenerationWorker;
 class LossChart;
 
 class SpecialistExplorer : public QWidget {
@@ -36,8 +36,8 @@ class SpecialistExplorer : public QWidget {
   DomainSliders* domainSliders() const { return m_sliders; }
   LossChart* lossChart() const { return m_chart; }
   GenerationPanel* generationPanel() const { return m_panel; }
-  InferenceWorker* inferenceWorker() const { return m_inference; }
-  GenerationWorker* generationWorker() const { return m_generation; }
+  InferenceWorker* inferenceWorker() const { return m_inference.get(); }
+  GenerationWorker* generationWorker() const { return m_generation.get(); }
 
   bool hasBank() const { return m_hasBank; }
   // The h whose specialist the chart shows now (empty before the first one).
@@ -72,7 +72,7 @@ class SpecialistExplorer : public QWidget {
 
  private:
   void onBankLoaded(const QString& summary, const QStringList& domains,
-                    const std::vector<double>& trainingMixture);
+                    const std::vector<double>& trainingMixture, const souplab::ModelCapabilities& can);
   void onWeightsChanged(const std::vector<double>& h);
   void onSpecialistReady(quint64 generation, const std::vector<double>& h,
                          const std::vector<double>& losses, double instantiateMs, double evalMs,
@@ -92,10 +92,9 @@ class SpecialistExplorer : public QWidget {
   QPushButton* m_compare = nullptr;
   QPushButton* m_export = nullptr;
 
-  QThread* m_inferenceThread = nullptr;
-  QThread* m_generationThread = nullptr;
-  InferenceWorker* m_inference = nullptr;
-  GenerationWorker* m_generation = nullptr;
+  // Destroyed in reverse order: the generation thread stops first, then the inference one.
+  WorkerThread<InferenceWorker> m_inference{QStringLiteral("souplab-inference")};
+  WorkerThread<GenerationWorker> m_generation{QStringLiteral("souplab-generation")};
 
   bool m_hasBank = false;
   std::vector<double> m_displayed;

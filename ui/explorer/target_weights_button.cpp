@@ -9,7 +9,7 @@
 
 #include "app/glue/inference_worker.h"
 #include "app/glue/weights_worker.h"
-#include "engine/nn/bank.h"
+#include "souplab/model.h"
 #include "ui/explorer/domain_sliders.h"
 
 namespace souplab::gui {
@@ -31,22 +31,23 @@ TargetWeightsButton::TargetWeightsButton(InferenceWorker* inference, DomainSlide
                   [this] { choose(QStringLiteral("histogram")); });
   setMenu(menu);
   connect(m_inference, &InferenceWorker::bankLoaded, this,
-          [this](const QString&, const QStringList& domains, const std::vector<double>&) {
-            setEnabled(!domains.isEmpty() && !m_worker->isRunning());
+          [this](const QString&, const QStringList&, const std::vector<double>&,
+                 const souplab::ModelCapabilities& can) {
+            setEnabled(can.has_domains && !m_worker->isRunning());
           });
   connect(m_worker, &WeightsWorker::progress, this,
           [this](const QString& message, int, int) { setToolTip(message); });
-  connect(m_worker, &WeightsWorker::finished, this, [this](const std::vector<double>& h, const QString& summary) {
+  connect(m_worker, &WeightsWorker::finished, this, [this](const souplab::DomainWeights& h, const QString& summary) {
     setBusy(false);
-    QStringList parts;
-    for (double w : h) parts << QString::number(w, 'f', 6);
-    if (int(h.size()) != m_sliders->domains().size()) {
-      Q_EMIT failed(tr("The estimate has %1 weights but the sliders %2 domains (another bank was loaded)")
-                        .arg(h.size()).arg(m_sliders->domains().size()));
+    QStringList names;
+    for (const std::string& n : h.names()) names << QString::fromStdString(n);
+    if (names != m_sliders->domains()) {
+      Q_EMIT failed(tr("The estimate is over other domains than the sliders' (another bank was loaded)"));
       return;
     }
-    m_sliders->applyText(parts.join(QLatin1Char(',')));
-    Q_EMIT estimated(h, summary);
+    // The weights themselves, as one undo step: no round trip through text.
+    m_sliders->applyWeights(h.values(), tr("Domain weights of this text"));
+    Q_EMIT estimated(h.values(), summary);
   });
   connect(m_worker, &WeightsWorker::failed, this, [this](const QString& message) {
     setBusy(false);
@@ -69,19 +70,16 @@ void TargetWeightsButton::estimate(const QString& targetPath, const QString& met
     return;
   }
   const auto& f = bank->facts();
-  if (f.domains.empty() || (method == QLatin1String("fit") && f.kind != "soup")) {
+  const souplab::ModelCapabilities can = bank->capabilities();
+  if (!can.has_domains || (method == QLatin1String("fit") && !can.can_fit_weights)) {
     Q_EMIT failed(tr("%1 is a %2 model: fitting domain weights needs a soup bank")
-                      .arg(QString::fromStdString(f.path), QString::fromStdString(f.kind)));
+                      .arg(QString::fromStdString(f.path), QString::fromUtf8(souplab::model_kind_name(f.kind))));
     return;
   }
   WeightsRequest r;
   r.method = method;
   r.targetPath = targetPath;
-  r.bankPath = QString::fromStdString(f.path);
-  r.corpusDir = QString::fromStdString(f.corpus_dir);
-  r.cacheDir = QString::fromStdString(f.cache_dir);
-  r.blockSize = f.config.model.block_size;
-  r.device = QString::fromStdString(f.device);
+  r.model = bank;
   if (m_worker->start(r)) setBusy(true);
 }
 

@@ -28,8 +28,11 @@ void WeightsUndoCommand::redo() { m_apply(m_after); }
 int WeightsUndoCommand::id() const { return m_slider < 0 ? -1 : kSliderIdBase + m_slider; }
 
 bool WeightsUndoCommand::mergeWith(const QUndoCommand* other) {
-  const auto* next = dynamic_cast<const WeightsUndoCommand*>(other);
-  if (!next || next->m_slider != m_slider || next->m_gesture != m_gesture) return false;
+  // QUndoStack merges only commands of equal id(), and the slider ids are this class's alone
+  // (Qt's documented idiom), so `other` is a WeightsUndoCommand.
+  if (other->id() != id()) return false;
+  const auto* next = static_cast<const WeightsUndoCommand*>(other);
+  if (next->m_slider != m_slider || next->m_gesture != m_gesture) return false;
   m_after = next->m_after;
   // A drag that ends where it started leaves nothing to undo.
   if (m_after == m_before) setObsolete(true);

@@ -16,7 +16,6 @@
 #include <QSignalBlocker>
 #include <QSlider>
 #include <QSpinBox>
-#include <QThread>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -121,31 +120,26 @@ MergePage::MergePage(QWidget* parent) : QWidget(parent) {
   m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
   layout->addWidget(m_status);
 
-  // --- the worker on its own thread; deleted in the destructor once the thread stopped
-  m_thread = new QThread(this);
-  m_thread->setObjectName(QStringLiteral("souplab-merge"));
-  m_worker = new MergeWorker;
-  m_worker->moveToThread(m_thread);
-  m_thread->start();
-  connect(m_worker, &MergeWorker::inputsLoaded, this, &MergePage::onInputsLoaded);
-  connect(m_worker, &MergeWorker::inputLosses, this, [this](int index, const std::vector<double>& losses) {
+  // --- the worker, on its own thread since construction (m_worker)
+  connect(m_worker.get(), &MergeWorker::inputsLoaded, this, &MergePage::onInputsLoaded);
+  connect(m_worker.get(), &MergeWorker::inputLosses, this, [this](int index, const std::vector<double>& losses) {
     if (index < 0) m_baseLosses = losses;
     else if (size_t(index) < m_inputLosses.size()) m_inputLosses[size_t(index)] = losses;
     updateReference();
   });
-  connect(m_worker, &MergeWorker::mergeReady, this, &MergePage::onMergeReady);
-  connect(m_worker, &MergeWorker::errorOccurred, this, [this](const QString& message) {
+  connect(m_worker.get(), &MergeWorker::mergeReady, this, &MergePage::onMergeReady);
+  connect(m_worker.get(), &MergeWorker::errorOccurred, this, [this](const QString& message) {
     m_status->setText(message);
     Q_EMIT errorOccurred(message);
   });
-  connect(m_worker, &MergeWorker::exportFinished, this,
+  connect(m_worker.get(), &MergeWorker::exportFinished, this,
           [this](const QString& dir, const QStringList& files, const QStringList& notes) {
             m_export->setEnabled(true);
             m_status->setText(tr("Exported %1 (%2)%3").arg(dir, files.join(QStringLiteral(", ")),
                                                            notes.isEmpty() ? QString() : " — " + notes.join("; ")));
             Q_EMIT exportFinished(dir, files, notes);
           });
-  connect(m_worker, &MergeWorker::exportFailed, this, [this](const QString& dir, const QString& message) {
+  connect(m_worker.get(), &MergeWorker::exportFailed, this, [this](const QString& dir, const QString& message) {
     m_export->setEnabled(true);
     m_status->setText(tr("Export failed: %1").arg(message));
     Q_EMIT exportFailed(dir, message);
@@ -172,11 +166,7 @@ MergePage::MergePage(QWidget* parent) : QWidget(parent) {
   updateParameterWidgets();
 }
 
-MergePage::~MergePage() {
-  m_thread->quit();
-  m_thread->wait();
-  delete m_worker;
-}
+MergePage::~MergePage() = default;  // m_worker stops its thread and deletes the worker
 
 const std::vector<double>& MergePage::inputLosses(int index) const {
   if (index < 0) return m_baseLosses;
@@ -280,7 +270,7 @@ void MergePage::reload() {
     hs << r.h->text().trimmed();
   }
   m_status->setText(tr("Opening %n model(s)…", nullptr, int(paths.size() + (m_basePath.isEmpty() ? 0 : 1))));
-  MergeWorker* worker = m_worker;
+  MergeWorker* worker = m_worker.get();
   const QString base = m_basePath, baseH = m_baseH->text().trimmed();
   QMetaObject::invokeMethod(worker, [worker, paths, hs, base, baseH] { worker->loadInputs(paths, hs, base, baseH); },
                             Qt::QueuedConnection);
@@ -392,7 +382,7 @@ void MergePage::exportDialog() {
 void MergePage::exportTo(const QString& dir, souplab::ExportFormat format, bool overwrite, const QString& runLogPath) {
   m_export->setEnabled(false);
   m_status->setText(tr("Exporting to %1…").arg(dir));
-  MergeWorker* worker = m_worker;
+  MergeWorker* worker = m_worker.get();
   QMetaObject::invokeMethod(
       worker, [worker, dir, format, overwrite, runLogPath] { worker->exportMerged(dir, format, overwrite, runLogPath); },
       Qt::QueuedConnection);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/glue/merge_worker.h"
+#include "app/glue/worker_thread.h"
 
 class QComboBox;
 class QDoubleSpinBox;
@@ -19,7 +20,6 @@ class QLineEdit;
 class QPushButton;
 class QSlider;
 class QSpinBox;
-class QThread;
 
 namespace souplab::gui {
 
@@ -49,7 +49,7 @@ class MergePage : public QWidget {
   QSlider* weightSlider(int index) const;
   int modelCount() const { return int(m_rows.size()); }
   LossChart* chart() const { return m_chart; }
-  MergeWorker* worker() const { return m_worker; }
+  MergeWorker* worker() const { return m_worker.get(); }
   const std::vector<double>& mergedLosses() const { return m_mergedLosses; }
   const std::vector<double>& inputLosses(int index) const;  // -1 = the base
   QString description() const { return m_description; }
@@ -106,8 +106,7 @@ class MergePage : public QWidget {
   QLabel* m_status = nullptr;
   QPushButton* m_export = nullptr;
 
-  QThread* m_thread = nullptr;
-  MergeWorker* m_worker = nullptr;
+  WorkerThread<MergeWorker> m_worker{QStringLiteral("souplab-merge")};
 };
 
 }  // namespace souplab::gui

@@ -35,7 +35,7 @@ ExpertLoadMap::ExpertLoadMap(QWidget* parent) : QWidget(parent) {
   layout->addWidget(m_plot, 1);
   layout->addWidget(m_dropped);
   connect(m_loader, &ExpertLoadLoader::loaded, this, &ExpertLoadMap::setTable);
-  connect(m_loader, &ExpertLoadLoader::failed, this, [this](qint64, const QString& message) {
+  connect(m_loader, &ExpertLoadLoader::loadFailed, this, [this](qint64, const QString& message) {
     m_dropped->setText(message);
     Q_EMIT updated();
   });

@@ -15,8 +15,9 @@
 
 #include <cmath>
 
-#include "engine/core/paths.h"
-#include "engine/core/run_log.h"
+#include "souplab/paths.h"
+#include "souplab/model_kind.h"
+#include "souplab/run_log.h"
 #include "ui/runs/expert_load_map.h"
 #include "ui/training/loss_plot.h"
 
@@ -195,8 +196,10 @@ void RunBrowser::updateOverlay() {
 
 void RunBrowser::updateExpertLoad() {
   const QModelIndexList rows = m_table->selectionModel()->selectedRows(ColId);
+  // The run log stores a run's kind by name; MoE runs have an expert-load map.
   const bool moe = rows.size() == 1 &&
-                   m_model->item(rows.first().row(), ColKind)->text() == QLatin1String("moe");
+                   souplab::parse_model_kind(m_model->item(rows.first().row(), ColKind)->text().toStdString()) ==
+                       souplab::ModelKind::kMoe;
   m_loadMap->setVisible(moe);
   if (moe) m_loadMap->showRun(m_path, rows.first().data(Qt::UserRole).toLongLong());
 }

@@ -15,9 +15,9 @@
 #include <QSpinBox>
 
 #include "app/glue/quick_start.h"
-#include "engine/core/error.h"
-#include "engine/core/param_layout.h"
-#include "engine/nn/device.h"
+#include "souplab/error.h"
+#include "souplab/param_layout.h"
+#include "souplab/device.h"
 
 namespace souplab::gui {
 
@@ -48,10 +48,12 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   corpusRow->addWidget(demo);
 
   m_kind = new QComboBox(this);
-  m_kind->addItem(tr("Soup of experts"), QStringLiteral("soup"));
-  m_kind->addItem(tr("Dense baseline"), QStringLiteral("dense"));
-  m_kind->addItem(tr("Sparse mixture of experts (MoE)"), QStringLiteral("moe"));
-  m_kind->setCurrentIndex(std::max(0, m_kind->findData(settings.value("kind", "soup").toString())));
+  m_kind->addItem(tr("Soup of experts"), int(ModelKind::kSoup));
+  m_kind->addItem(tr("Dense baseline"), int(ModelKind::kDense));
+  m_kind->addItem(tr("Sparse mixture of experts (MoE)"), int(ModelKind::kMoe));
+  // Remembered by its name, as run configs write it.
+  const auto remembered = parse_model_kind(settings.value("kind").toString().toStdString());
+  m_kind->setCurrentIndex(std::max(0, m_kind->findData(int(remembered.value_or(ModelKind::kSoup)))));
   m_layers = spin(1, 48, settings.value("n_layer", defaults.model.n_layer).toInt(), this);
   m_embd = spin(8, 4096, settings.value("n_embd", defaults.model.n_embd).toInt(), this);
   m_embd->setSingleStep(32);
@@ -128,11 +130,10 @@ TrainRequest NewRunDialog::request() const {
   c.model.n_embd = m_embd->value();
   c.model.n_head = m_heads->value();
   c.model.block_size = m_block->value();
-  const QString kind = m_kind->currentData().toString();
-  const bool soup = kind == QLatin1String("soup");
-  c.bank.n_experts = soup ? m_experts->value() : 0;
-  c.train.kind = kind.toStdString();
-  if (kind == QLatin1String("moe")) {
+  const auto kind = ModelKind(m_kind->currentData().toInt());
+  c.bank.n_experts = kind == ModelKind::kSoup ? m_experts->value() : 0;
+  c.train.kind = kind;
+  if (kind == ModelKind::kMoe) {
     c.moe.n_experts = m_experts->value();
     c.moe.top_k = m_topK->currentData().toInt();
   }
@@ -151,13 +152,13 @@ TrainRequest NewRunDialog::request() const {
 
 void NewRunDialog::updateSummary() {
   const TrainRequest r = request();
-  m_experts->setEnabled(r.config.train.kind != "dense");
-  m_topK->setEnabled(r.config.train.kind == "moe");
+  m_experts->setEnabled(r.config.train.kind != ModelKind::kDense);
+  m_topK->setEnabled(r.config.train.kind == ModelKind::kMoe);
   try {
     // Domain count is unknown until the corpus is read; 8 only sizes the small coef MLP.
     const ParamCounts counts = param_counts(r.config, 8);
     const QString tokens = QLocale().toString(r.config.train.batch_size * r.config.model.block_size);
-    if (r.config.train.kind == "moe")
+    if (r.config.train.kind == ModelKind::kMoe)
       m_summary->setText(tr("%1 parameters in total (all experts ship); %2 active per token; "
                             "%3 tokens per step")
                              .arg(QLocale().toString(qlonglong(counts.total)),
@@ -191,7 +192,7 @@ void NewRunDialog::accept() {
   QSettings settings;
   settings.beginGroup(QStringLiteral("newRun"));
   settings.setValue("corpus", m_corpus->text());
-  settings.setValue("kind", m_kind->currentData());
+  settings.setValue("kind", QString::fromUtf8(model_kind_name(ModelKind(m_kind->currentData().toInt()))));
   settings.setValue("n_layer", m_layers->value());
   settings.setValue("n_embd", m_embd->value());
   settings.setValue("n_head", m_heads->value());

@@ -3,7 +3,7 @@
 // use); the other fields start at RunConfig's defaults, remembered across sessions.
 #include <QDialog>
 
-#include "app/glue/training_worker.h"
+#include "app/glue/training_session.h"
 
 class QComboBox;
 class QDoubleSpinBox;

@@ -19,8 +19,8 @@
 
 #include <cmath>
 
-#include "engine/core/run_log.h"
-#include "engine/core/paths.h"
+#include "souplab/run_log.h"
+#include "souplab/paths.h"
 #include "ui/training/loss_plot.h"
 #include "ui/training/new_run_dialog.h"
 
@@ -44,7 +44,7 @@ TrainingMonitor::TrainingMonitor(QWidget* parent) : QWidget(parent) {
   m_session = new TrainingSession(this);
   buildUi();
   connect(m_session, &TrainingSession::started, this, &TrainingMonitor::onStarted);
-  connect(m_session, &TrainingSession::progress, this, &TrainingMonitor::onProgress);
+  connect(m_session, &TrainingSession::stepProgress, this, &TrainingMonitor::onProgress);
   connect(m_session, &TrainingSession::evaluated, this, &TrainingMonitor::onEvaluated);
   connect(m_session, &TrainingSession::checkpointSaved, this, &TrainingMonitor::onCheckpoint);
   connect(m_session, &TrainingSession::message, this, &TrainingMonitor::appendLog);

@@ -1,0 +1,162 @@
+#pragma once
+// Configuration structs with their defaults. The defaults are the demo size for a 2-core CPU
+// (DESIGN §2): small enough to show specialists emerging within minutes.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "souplab/model_kind.h"
+
+namespace souplab {
+
+// The base model: a GPT-2 layout decoder over bytes.
+struct ModelConfig {
+  int vocab_size = 256;   // bytes are tokens; fixed by the byte-level tokenisation
+  int block_size = 256;   // context length T
+  int n_layer = 4;        // transformer blocks
+  int n_head = 4;         // attention heads; n_embd must divide by it
+  int n_embd = 256;       // width C
+};
+
+// The Soup-of-Experts bank wrapped around the base model.
+struct BankConfig {
+  int n_experts = 8;      // n: expert parameter sets E_1..E_n (0 = plain dense model)
+  int n_domains = 0;      // k: length of h; taken from the corpus when 0
+  int coef_hidden = 256;  // hidden width of the coefficient MLP alpha = f(h)
+  // Scale of the experts' random initialisation relative to the shared part's: experts start
+  // small so that every specialist starts close to S and the bank trains like one model first.
+  double expert_init_scale = 0.1;
+  // Size of alpha(h) at initialisation: the mean over one-hot h of sum_j |alpha_j|. Adam moves
+  // every expert by ~lr * expert_lr_scale per step whatever alpha is, so theta moves by about
+  // lr * (1 + expert_lr_scale * sum_j |alpha_j|). (At unit-RMS alpha, sum |alpha_j| was ~6 for
+  // n = 8; docs/RESULTS.md.) 0 keeps PyTorch's default Linear init for the coefficient MLP.
+  double alpha_init_l1 = 1.0;
+  // 1: b2 starts at minus the mean of alpha over the one-hot h, so the one-hot specialists'
+  // coefficients sum to zero: the soup near uniform h starts as S (the generic model) and each
+  // domain pulls its experts in its own direction instead of every domain sharing one common
+  // offset (with ReLU features all one-hot alphas are ~0.3-correlated, so every step's gradient
+  // would move every specialist alike). 0: b2 = 0.
+  int alpha_centered = 0;
+  // Learning rates of the experts E and of the coefficient MLP, relative to train.lr (S always
+  // trains at train.lr). Adam normalises each tensor's gradient, so every expert moves by ~lr per
+  // step however small its alpha_j is, and every coefficient-MLP weight does too, which swings
+  // alpha (and so theta) by far more than a dense step. Either one at full lr kept the soup's
+  // specialists 12-17% behind the generic model; both lowered (0.125, 0.1) brought them level
+  // with it and let one-hot specialists beat it on their domain (docs/RESULTS.md, ablation).
+  double expert_lr_scale = 0.125;
+  double coef_lr_scale = 0.1;
+  // Low-rank experts (DESIGN §1.1, the paper's cheaper bank): 0 = full experts (E_j has the
+  // base model's P floats); r > 0 = every weight matrix W (in x out) of E_j is U_j V_j with U_j
+  // (in x r) and V_j (r x out), vectors (biases, norms) stay full. About P/(r*(in+out)/(in*out))
+  // times fewer floats per expert, so more experts fit the same memory.
+  int expert_rank = 0;
+};
+
+// The sparse mixture-of-experts (DESIGN §1.2), used when train.kind is "moe": the base model
+// with the MLP of every `every`-th block replaced by n_experts expert MLPs and a router.
+struct MoeConfig {
+  int n_experts = 8;               // E experts per MoE block
+  // Experts per token. 2 (GShard, gates of the pair renormalised) by default: at the demo's
+  // small E the second expert is cheap, and with k = 1 a token dropped by its one expert gets
+  // no MLP at all, which hurts a small model more than the extra compute costs.
+  int top_k = 2;
+  int every = 1;                   // 1: every block is MoE; 2: every other block (1, 3, ...)
+  double capacity_factor_train = 1.25;  // expert slots = ceil(cf * k * tokens / E)
+  double capacity_factor_eval = 2.0;
+  double balance_coef = 0.01;      // a of the load-balancing loss a * E * sum_i f_i * P_i
+  double z_loss_coef = 1e-3;       // router z-loss: coef * mean(logsumexp(router logits)^2)
+};
+
+// A training run.
+struct TrainConfig {
+  ModelKind kind = ModelKind::kSoup;  // soup (the bank), dense (n = 0 baseline) or moe
+  std::string corpus_dir;           // folder of domain folders
+  std::string cache_dir;            // token cache; default: the user's cache dir
+  std::string out_dir;              // checkpoints; default: <data dir>/runs/<run id>
+  std::string run_name;             // shown in the run browser; default: kind + time
+  std::string device = "auto";      // auto | cpu | cuda | cuda:i
+  int64_t steps = 540;              // optimiser steps: ~10 minutes of the demo bank on 2 cores
+  int batch_size = 16;              // sequences per step
+  double lr = 2e-3;                 // peak learning rate
+  double min_lr_ratio = 0.1;        // cosine decays to lr * min_lr_ratio
+  int64_t warmup_steps = 50;        // linear warm-up
+  double weight_decay = 0.1;        // AdamW decoupled decay on weight matrices only
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double adam_eps = 1e-8;
+  double grad_clip = 1.0;           // global norm clip; <= 0 disables
+  int64_t log_interval = 10;        // train loss / throughput every N steps
+  int64_t eval_interval = 100;      // per-domain validation every N steps (and at the end)
+  int eval_windows = 16;            // validation windows of block_size per domain (4k tokens at 256)
+  int64_t checkpoint_interval = 100;  // save every N steps (and at the end / on stop)
+  int keep_checkpoints = 3;         // keep the last K checkpoints
+  uint64_t seed = 1337;
+  // Meta-distribution pi over h for soup runs: sparse_dirichlet | dirichlet | onehot.
+  std::string meta_distribution = "sparse_dirichlet";
+  int support_max = 4;              // s_max of the sparse Dirichlet (capped at k)
+  // Domain weights drawn per step (soup runs): the batch splits into this many equal groups,
+  // each drawn from its own h ~ pi and run through its own specialist theta(h). With one h a
+  // sparse h makes every batch come from at most s_max domains, so S sees skewed, noisy
+  // gradients; several spread each step over most domains while each expert still learns
+  // from sparse mixtures. Must divide batch_size.
+  int h_per_step = 1;
+  // Start S from a trained model instead of random values: a checkpoint (a dense run, or a soup's
+  // uniform-h specialist) or an exported specialist folder of the same model size. The experts
+  // keep their own initialisation (bank.expert_init_scale; 0 makes the soup start as that model).
+  std::string init_from;
+  // Dense runs: "fixed" trains on `mixture` (uniform when empty); "sampled" draws each step's
+  // mixtures from pi like a soup (a diagnostic for the skewed-batch effect).
+  std::string dense_mixture = "fixed";
+  // Domain weights for dense runs: empty = uniform mixture (generic), else the oracle's h.
+  std::vector<double> mixture;
+  int threads = 0;                  // intra-op threads; 0 = libtorch's default
+};
+
+// Everything a run is made of; a config file holds
+// {"model": {...}, "bank": {...}, "moe": {...}, "train": {...}},
+// any section or key may be left out to keep its default.
+struct RunConfig {
+  ModelConfig model;
+  BankConfig bank;
+  MoeConfig moe;     // only used by kind "moe"
+  TrainConfig train;
+};
+
+// JSON (de)serialisation. Parsing rejects unknown keys and wrong types with an Error naming
+// the key, so a typo in a config file is never silently ignored. `source` names the file.
+std::string to_json(const ModelConfig& c);
+std::string to_json(const BankConfig& c);
+std::string to_json(const TrainConfig& c);
+std::string to_json(const MoeConfig& c);
+MoeConfig parse_moe_config(const std::string& json, const std::string& source);
+ModelConfig parse_model_config(const std::string& json, const std::string& source);
+BankConfig parse_bank_config(const std::string& json, const std::string& source);
+TrainConfig parse_train_config(const std::string& json, const std::string& source);
+std::string to_json(const RunConfig& c);
+RunConfig parse_run_config(const std::string& json, const std::string& source);
+
+// Command-line flags of config keys. The flag, its help text and its default are declared with
+// the key in config.cpp's table (the bind functions), so JSON, flags and --help cannot drift.
+struct ConfigFlag {
+  std::string section;       // "model", "bank", "moe" or "train"
+  std::string key;           // "n_layer"
+  std::string flag;          // "layers" (written --layers)
+  std::string value_name;    // "N"
+  std::string help;          // "transformer blocks"
+  std::string default_text;  // the default, as --help shows it
+};
+// Every key that has a flag, in table order.
+std::vector<ConfigFlag> config_flags();
+// Sets the key of `flag` from its text, typed like the key (integer, number, string, model kind,
+// or comma-separated numbers). Error "--flag expects ..., got "text"" for a malformed value, and
+// for a flag no key has.
+void set_config_flag(RunConfig& c, const std::string& flag, const std::string& text);
+
+// Throws Error when the sizes are inconsistent (e.g. n_embd not divisible by n_head).
+void validate(const ModelConfig& c);
+void validate(const BankConfig& c);
+void validate(const TrainConfig& c);
+void validate(const MoeConfig& c);
+void validate(const RunConfig& c);  // also: moe.every <= model.n_layer for kind "moe"
+
+}  // namespace souplab

@@ -1,0 +1,52 @@
+#pragma once
+// Exporting a specialist (torch-free header): a folder other tools load without SoupLab,
+// model.safetensors + config.json in GPT-2 naming, model.onnx and a README.md model card. Front
+// ends export through Model::export_specialist (souplab/model.h); this header holds its options
+// and results.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "souplab/domain_weights.h"
+
+namespace souplab {
+
+enum class ExportFormat { kSafetensors, kOnnx, kAll };
+
+const char* export_format_name(ExportFormat f);                   // "safetensors" | "onnx" | "all"
+bool parse_export_format(const std::string& name, ExportFormat* out);  // false if unknown
+
+// Called with a file name each time a file of the export is complete (progress display).
+// An exception thrown from it aborts the export like any failure: nothing is left behind.
+using ExportProgress = std::function<void(const std::string& file_name)>;
+
+struct ExportResult {
+  std::string dir;                 // the final folder
+  std::vector<std::string> files;  // file names inside it, in writing order
+  int64_t n_params = 0;
+};
+
+struct ModelExportOptions {
+  ExportFormat format = ExportFormat::kAll;
+  bool overwrite = false;          // replace an existing out_dir
+  bool with_losses = true;         // per-domain validation losses in the card and the log
+  int windows = 16;                // validation windows per domain for those losses
+  // Losses already measured (one per domain of the model), written as they are instead of
+  // evaluating again: a merge shows them before it is exported.
+  std::vector<double> known_losses;
+  std::string run_log_path;        // empty = default_run_log_path()
+};
+
+struct ModelExportResult : ExportResult {
+  DomainWeights h;                 // the weights instantiated (normalised)
+  std::vector<double> val_losses;  // empty when not asked for or the corpus is unavailable
+  int64_t export_id = 0;           // run log row id; 0 when not logged
+  int64_t run_id = 0;              // the run the export made (a merge's run); 0 otherwise
+};
+
+// Stages for a progress display: "instantiating", "evaluating", "writing <file>" (once a file is
+// complete), "logging".
+using ModelExportProgress = std::function<void(const std::string& stage)>;
+
+}  // namespace souplab

@@ -1,0 +1,72 @@
+#pragma once
+// A runnable model (torch-free header): what Model::instantiate returns. Evaluated per domain,
+// sampled from, and, when it is one dense GPT-2 (DenseSpecialist), read as a parameter vector.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "souplab/config.h"
+#include "souplab/domain_weights.h"
+
+namespace souplab {
+
+class ValidationSet;
+
+namespace detail {
+class Runner;       // the engine's side of a specialist (libtorch), opaque to front ends
+class DenseRunner;  // ... of a dense one
+}  // namespace detail
+
+struct SampleOptions {
+  double temperature = 0.8;  // <= 0 means greedy
+  int top_k = 40;            // 0 = no top-k cut
+  int max_new_tokens = 300;
+  uint64_t seed = 0;
+};
+
+// Immutable once made: any number of threads may evaluate and sample from one specialist.
+class Specialist {
+ public:
+  Specialist(std::shared_ptr<const detail::Runner> runner, DomainWeights h, double instantiate_ms);
+  virtual ~Specialist();
+
+  // The weights it was made for: the requested h for a soup, the recorded mixture for a model
+  // that ignores h (empty when there is none).
+  const DomainWeights& domain_weights() const { return h_; }
+  double instantiate_ms() const { return ms_; }  // wall time of instantiation
+  const ModelConfig& model_config() const;
+
+  // Logits (batch, T, 256) as a flat row-major vector, for tokens (batch, T) given flat.
+  std::vector<float> logits(const std::vector<int64_t>& tokens, int batch, int T) const;
+  // Mean next-token cross-entropy (nats/byte) on each domain's windows of `data`. `cancelled` is
+  // polled between domains; when it returns true the evaluation stops and an empty vector is
+  // returned (the explorer drops an evaluation a newer slider move made stale).
+  std::vector<double> evaluate(const ValidationSet& data, const std::function<bool()>& cancelled = {}) const;
+  // Samples a continuation of `prompt` (bytes). on_piece receives each new chunk of text as it is
+  // produced (whole UTF-8 characters where possible); return false from it to stop early.
+  // Returns the whole generated text.
+  std::string generate(const std::string& prompt, const SampleOptions& options,
+                       const std::function<bool(const std::string& piece)>& on_piece = {}) const;
+
+  const detail::Runner& runner() const { return *runner_; }
+
+ private:
+  std::shared_ptr<const detail::Runner> runner_;
+  DomainWeights h_;
+  double ms_;
+};
+
+// One dense GPT-2: a flat parameter vector theta, which is what export and merging need.
+class DenseSpecialist final : public Specialist {
+ public:
+  DenseSpecialist(std::shared_ptr<const detail::DenseRunner> runner, DomainWeights h, double instantiate_ms);
+  std::vector<float> parameters() const;  // theta on the CPU, in param_layout order
+  const detail::DenseRunner& dense_runner() const { return *dense_; }
+
+ private:
+  std::shared_ptr<const detail::DenseRunner> dense_;
+};
+
+}  // namespace souplab

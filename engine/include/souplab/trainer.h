@@ -1,0 +1,76 @@
+#pragma once
+// Training soup and dense runs (torch-free header: front ends include it without libtorch).
+//
+// The engine never prints: progress, evaluations, checkpoints and messages reach the front end
+// through callbacks, called on the training thread.
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "souplab/config.h"
+#include "souplab/metrics.h"  // EvalResult
+
+namespace souplab {
+
+struct TrainProgress {
+  int64_t step = 0;          // optimiser steps done
+  int64_t total_steps = 0;
+  double train_loss = 0;     // mean over the steps since the last report
+  double lr = 0;
+  double tokens_per_sec = 0; // since the last report
+  double elapsed_s = 0;      // training time of this run (all sessions), pauses excluded
+  double eta_s = 0;          // at the current throughput
+};
+
+struct TrainCallbacks {
+  std::function<void(const TrainProgress&)> on_progress;  // every log_interval steps
+  std::function<void(const EvalResult&)> on_eval;         // every eval_interval steps and at the end
+  std::function<void(const std::string& path, int64_t step)> on_checkpoint;
+  std::function<void(const std::string& message)> on_message;  // device choice, corpus build, ...
+  // Called once per step before it runs. Return true to stop (a checkpoint is saved first).
+  // It may block, which is how front ends pause; time spent inside is not counted as training.
+  std::function<bool()> should_stop;
+};
+
+enum class TrainOutcome { kFinished, kStopped };
+
+class Trainer {
+ public:
+  // Opens (and if needed tokenises) the corpus, builds and initialises the model, creates the
+  // run in the run log (empty path: default_run_log_path()). Errors name the file/folder.
+  static std::unique_ptr<Trainer> start_new(RunConfig config, const std::string& run_log_path = {},
+                                            const TrainCallbacks& callbacks = {});
+  // Loads a checkpoint and continues the same run id exactly where it stopped.
+  // `total_steps_override` > 0 sets a new step budget (at least the checkpoint's step); the
+  // cosine schedule is then recomputed for the new total, so only an unchanged budget repeats
+  // the uninterrupted run exactly.
+  static std::unique_ptr<Trainer> resume(const std::string& checkpoint_path,
+                                         const std::string& run_log_path = {},
+                                         const TrainCallbacks& callbacks = {},
+                                         int64_t total_steps_override = 0);
+  virtual ~Trainer() = default;
+
+  // Trains until the step budget is reached or should_stop says so. Saves checkpoints on the
+  // way and at the end. Exceptions (Error, out of memory) propagate after the run is marked
+  // failed in the log.
+  virtual TrainOutcome run(const TrainCallbacks& callbacks) = 0;
+
+  // Saves a checkpoint now; returns its path.
+  virtual std::string save_checkpoint() = 0;
+
+  virtual int64_t run_id() const = 0;
+  virtual int64_t step() const = 0;
+  virtual const RunConfig& config() const = 0;
+  virtual const std::vector<std::string>& domain_names() const = 0;
+  virtual std::string run_dir() const = 0;
+  virtual std::string device() const = 0;
+  // The latest checkpoint written (empty if none yet).
+  virtual std::string last_checkpoint() const = 0;
+};
+
+// Learning rate at `step` (0-based): linear warm-up, then cosine to lr * min_lr_ratio.
+double learning_rate_at(const TrainConfig& c, int64_t step);
+
+}  // namespace souplab

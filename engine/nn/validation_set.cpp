@@ -1,0 +1,53 @@
+// ValidationSet: a model's per-domain validation windows, for the explorer, compare and export.
+#include "souplab/validation_set.h"
+
+#include <algorithm>
+
+#include "souplab/corpus.h"
+#include "souplab/error.h"
+#include "souplab/model.h"
+#include "engine/nn/validation.h"
+
+namespace souplab {
+
+ValidationSet::ValidationSet(std::shared_ptr<const detail::ValidationWindows> windows)
+    : windows_(std::move(windows)) {}
+
+const std::vector<std::string>& ValidationSet::domains() const { return windows_->names; }
+
+int ValidationSet::block_size() const { return windows_->block_size; }
+
+std::shared_ptr<const ValidationSet> ValidationSet::from_corpus(const std::string& corpus_dir,
+                                                                const std::string& cache_dir,
+                                                                int block_size,
+                                                                int windows_per_domain) {
+  CorpusOptions opts;
+  opts.cache_dir = cache_dir;
+  opts.min_domain_tokens = uint64_t(block_size) + 1;
+  auto cache = TokenCache::open(corpus_dir, opts);
+  auto w = std::make_shared<detail::ValidationWindows>();
+  w->domains = load_validation_windows(*cache, block_size, windows_per_domain);
+  for (const auto& d : w->domains) w->names.push_back(d.name);
+  w->block_size = block_size;
+  return std::make_shared<ValidationSet>(std::move(w));
+}
+
+std::shared_ptr<const ValidationSet> ValidationSet::for_model(const ModelFacts& facts,
+                                                              int windows_per_domain) {
+  if (facts.corpus_dir.empty())
+    throw Error(facts.path + ": no corpus is recorded for this model, so there is no validation data");
+  auto set = from_corpus(facts.corpus_dir, facts.cache_dir, facts.config.model.block_size,
+                         windows_per_domain);
+  if (!facts.domains.empty() && set->domains() != facts.domains)
+    throw Error(facts.corpus_dir + ": its domains no longer match those of " + facts.path);
+  return set;
+}
+
+WindowShape quick_window_shape(int k, int max_block, int max_windows, int token_budget) {
+  k = std::max(1, k);
+  const int block = std::max(1, std::min(max_block, std::max(16, token_budget / k)));
+  const int windows = std::clamp(token_budget / (k * block), 1, std::max(1, max_windows));
+  return {block, windows};
+}
+
+}  // namespace souplab
