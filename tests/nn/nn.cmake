@@ -12,3 +12,6 @@ souplab_add_test(test_adamw_golden SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_adamw_
                  LIBS souplab_engine_internal LABELS nn)
 target_compile_definitions(test_adamw_golden PRIVATE
   SOUPLAB_ADAMW_GOLDEN="${CMAKE_CURRENT_LIST_DIR}/adamw_golden.json")
+# Fine-tuning a specialist on a target text, and S started from a dense model (train.init_from).
+souplab_add_test(test_finetune SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_finetune.cpp
+                 LIBS souplab_engine_internal LABELS nn)

@@ -74,9 +74,10 @@ class TestSoupModel : public QObject {
   // PyTorch's default Linear init (a non-zero b2).
   void alphaStartsAtTheConfiguredSize() {
     const int k = 4, n = 8;
-    for (double l1 : {1.0, 0.25, 6.0}) {
+    for (const auto& [l1, centred] : {std::pair{1.0, 0}, {0.25, 0}, {6.0, 0}, {1.0, 1}, {0.25, 1}}) {
       BankConfig b = tiny_bank(n);
       b.alpha_init_l1 = l1;
+      b.alpha_centered = centred;
       SoupBank bank(tiny_model(), b, k, torch::kCPU);
       bank.init(5);
       torch::NoGradGuard no_grad;
@@ -88,6 +89,11 @@ class TestSoupModel : public QObject {
       }
       QVERIFY2(std::abs(mean_l1 - l1) < 1e-4 * l1, qPrintable(QString("%1 vs %2").arg(mean_l1).arg(l1)));
       QVERIFY((alphas[0] - alphas[1]).abs().max().item<double>() > 0.01 * l1 / n);
+      // bank.alpha_centered: the one-hot alphas start centred on zero (their mean is S's share),
+      // so every specialist starts as S plus its own direction rather than S plus a common one.
+      const double mean_abs = torch::stack(alphas).mean(0).abs().max().item<double>();
+      if (centred) QVERIFY2(mean_abs < 1e-6 * l1, qPrintable(QString("mean one-hot alpha %1").arg(mean_abs)));
+      else QVERIFY2(mean_abs > 1e-3 * l1 / n, qPrintable(QString("mean one-hot alpha %1").arg(mean_abs)));
     }
     BankConfig d = tiny_bank(n);
     d.alpha_init_l1 = 0;
