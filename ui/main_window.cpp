@@ -24,6 +24,7 @@
 #include "ui/corpus/cluster_dialog.h"
 #include "ui/compare/compare_view.h"
 #include "ui/explorer/export_dialog.h"
+#include "ui/explorer/finetune_dialog.h"
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/merge/merge_page.h"
 #include "ui/qcustomplot_include.h"
@@ -87,6 +88,14 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     auto* dialog = new ExportDialog(bank, h, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
     connect(dialog, &ExportDialog::exported, m_runs, &RunBrowser::refresh);
+    dialog->open();
+  });
+  connect(m_explorer, &SpecialistExplorer::finetuneRequested, this, [this](const std::vector<double>& h) {
+    auto bank = m_explorer->inferenceWorker()->bank();
+    if (!bank) return showError(tr("No bank is loaded: nothing to fine-tune"));
+    auto* dialog = new FinetuneDialog(bank, h, this);
+    dialog->setAttribute(Qt::WA_DeleteOnClose);
+    connect(dialog, &FinetuneDialog::finetuned, m_runs, &RunBrowser::refresh);
     dialog->open();
   });
   connect(m_factsLoader, &BankFactsLoader::loaded, this,

@@ -52,7 +52,11 @@ void AdamW::step(double lr, double grad_scale) {
         step_factored_cpu(i, float(lr_i), float(grad_scale), float(bc1), float(1.0 / std::sqrt(bc2)));
         factored_[i] = {};
       } else {
-        step_tensor_ops(i, f.materialize(), lr_i, grad_scale, bc1, bc2);
+        factored_[i] = std::move(f);
+        const float inv_sqrt_bc2 = float(1.0 / std::sqrt(bc2));
+        if (!step_factored_cuda(i, float(lr_i), float(grad_scale), float(bc1), inv_sqrt_bc2))
+          step_tensor_ops(i, factored_[i].materialize(), lr_i, grad_scale, bc1, bc2);
+        factored_[i] = {};
       }
       continue;
     }
@@ -165,7 +169,7 @@ torch::Tensor FactoredGrad::materialize() const {
   return torch::mm(A.t().to(D.device(), D.scalar_type()), D);
 }
 
-// The same update with tensor ops, for CUDA and other devices.
+// The same update with tensor ops, for other devices and dtypes (and CUDA without our kernels).
 void AdamW::step_tensor_ops(size_t i, const torch::Tensor& grad, double lr, double grad_scale, double bc1, double bc2) {
   auto& p = params_[i];
   const auto g = grad_scale == 1.0 ? grad : grad * grad_scale;

@@ -56,6 +56,9 @@ class AdamW {
  private:
   void step_fused_cpu(size_t i, float lr, float grad_scale, float bc1, float inv_sqrt_bc2);
   void step_factored_cpu(size_t i, float lr, float grad_scale, float bc1, float inv_sqrt_bc2);
+  // The same on a CUDA device (engine/cuda/factored_adamw.cu, in adamw_cuda.cpp); false when
+  // this build has no CUDA kernels or the tensors are not float32 on a CUDA device.
+  bool step_factored_cuda(size_t i, float lr, float grad_scale, float bc1, float inv_sqrt_bc2);
   void step_tensor_ops(size_t i, const torch::Tensor& grad, double lr, double grad_scale, double bc1, double bc2);
 
   std::vector<torch::Tensor> params_, masks_, m_, v_;

@@ -15,3 +15,7 @@ target_compile_definitions(test_adamw_golden PRIVATE
 # Fine-tuning a specialist on a target text, and S started from a dense model (train.init_from).
 souplab_add_test(test_finetune SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_finetune.cpp
                  LIBS souplab_engine_internal LABELS nn)
+# The CUDA kernels against their CPU references: skipped (exit 77) without a CUDA device.
+souplab_add_test(test_cuda_kernels SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_cuda_kernels.cpp
+                 LIBS souplab_engine_internal LABELS nn cuda)
+set_tests_properties(test_cuda_kernels PROPERTIES SKIP_RETURN_CODE 77)

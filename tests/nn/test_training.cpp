@@ -274,6 +274,7 @@ class TestTraining : public QObject {
     auto legacy_config = nlohmann::json::parse(f.metadata().at("config"));
     legacy_config["bank"].erase("expert_lr_scale");
     legacy_config["bank"].erase("coef_lr_scale");
+    legacy_config["train"].erase("h_per_step");
     meta = f.metadata();
     meta["config"] = legacy_config.dump();
     const std::string legacy = m_tmp.filePath("legacy.ckpt").toStdString();
@@ -281,6 +282,7 @@ class TestTraining : public QObject {
     const auto legacy_bank = load_checkpoint(legacy, torch::kCPU, false).state.config.bank;
     QCOMPARE(legacy_bank.expert_lr_scale, 1.0);
     QCOMPARE(legacy_bank.coef_lr_scale, 1.0);
+    QCOMPARE(load_checkpoint(legacy, torch::kCPU, false).state.config.train.h_per_step, 1);  // one h per step then
     QCOMPARE(ck.state.config.bank.expert_lr_scale, BankConfig{}.expert_lr_scale);
     // A missing file through the public API.
     QVERIFY_THROWS_EXCEPTION(Error, Model::load(m_tmp.filePath("nope.ckpt").toStdString(), "cpu"));

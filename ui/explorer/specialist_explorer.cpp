@@ -30,10 +30,14 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
                            "specialist) as the reference bars"));
   m_export = new QPushButton(tr("Export specialist…"), this);
   m_export->setObjectName(QStringLiteral("exportButton"));
+  m_finetune = new QPushButton(tr("Fine-tune on a text…"), this);
+  m_finetune->setObjectName(QStringLiteral("finetuneButton"));
+  m_finetune->setToolTip(tr("Train the specialist on the sliders further on a text of yours, then export it"));
   auto* header = new QHBoxLayout;
   header->addWidget(m_facts, 1);
   header->addWidget(m_compare);
   header->addWidget(m_export);
+  header->addWidget(m_finetune);
 
   m_sliders = new DomainSliders(this);
   m_sliders->setObjectName(QStringLiteral("domainSliders"));
@@ -76,6 +80,7 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   layout->addWidget(m_status);
   m_compare->setEnabled(false);
   m_export->setEnabled(false);
+  m_finetune->setEnabled(false);
 
   // Worker -> GUI connections are queued (the workers live on other threads).
   connect(m_inference.get(), &InferenceWorker::bankLoaded, this, &SpecialistExplorer::onBankLoaded);
@@ -109,6 +114,8 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   connect(m_panel, &GenerationPanel::stopRequested, this, &SpecialistExplorer::stopGeneration);
   connect(m_export, &QPushButton::clicked, this,
           [this] { Q_EMIT exportRequested(m_sliders->weights()); });
+  connect(m_finetune, &QPushButton::clicked, this,
+          [this] { Q_EMIT finetuneRequested(m_sliders->weights()); });
   connect(m_compare, &QPushButton::clicked, this, [this] {
     const QString path = QFileDialog::getOpenFileName(
         this, tr("Compare with a model"), QString(),
@@ -135,6 +142,7 @@ void SpecialistExplorer::setBank(const QString& path) {
   m_hasBank = false;
   m_compare->setEnabled(false);
   m_export->setEnabled(false);
+  m_finetune->setEnabled(false);
   m_panel->setAvailable(false);
   m_status->hide();
   m_facts->setText(tr("Loading %1…").arg(path));
@@ -183,6 +191,7 @@ void SpecialistExplorer::onBankLoaded(const QString& summary, const QStringList&
   m_sawQuick = false;
   m_compare->setEnabled(true);
   m_export->setEnabled(can.can_export);
+  m_finetune->setEnabled(can.can_export);  // one dense GPT-2 at h is what gets trained
   // Emits weightsChanged(uniform), which requests the first specialist.
   m_sliders->setDomains(domains, trainingMixture);
   Q_EMIT bankLoaded(summary);

@@ -66,6 +66,7 @@ class SpecialistExplorer : public QWidget {
   void errorOccurred(const QString& message);
   void bankLoaded(const QString& factsSummary);
   void exportRequested(const std::vector<double>& h);
+  void finetuneRequested(const std::vector<double>& h);  // "Fine-tune on a text…"
   // After the chart was replotted for h (tests and benchmarks wait on it): once for the quick
   // estimate and once for the full windows when the bank has both tiers.
   void specialistDisplayed(const std::vector<double>& h);
@@ -91,6 +92,7 @@ class SpecialistExplorer : public QWidget {
   QLabel* m_status = nullptr;
   QPushButton* m_compare = nullptr;
   QPushButton* m_export = nullptr;
+  QPushButton* m_finetune = nullptr;
 
   // Destroyed in reverse order: the generation thread stops first, then the inference one.
   WorkerThread<InferenceWorker> m_inference{QStringLiteral("souplab-inference")};
