@@ -68,6 +68,24 @@ void AdamW::step(double lr, double grad_scale) {
   }
 }
 
+namespace {
+
+// One element of AdamW with decoupled decay d (= lr * wd * mask): the loops below and the CUDA
+// kernel (engine/cuda/factored_adamw.cu) apply exactly these operations, in this order.
+struct ElementUpdate {
+  float b1, b2, eps, step_size, inv_sqrt_bc2;
+  inline void operator()(float& p, float& m_io, float& v_io, float g, float d) const {
+    const float x = p - d * p;
+    const float m = b1 * m_io + (1 - b1) * g;
+    const float v = b2 * v_io + (1 - b2) * g * g;
+    m_io = m;
+    v_io = v;
+    p = x - step_size * m / (__builtin_sqrtf(v) * inv_sqrt_bc2 + eps);
+  }
+};
+
+}  // namespace
+
 // p <- p - lr*wd*mask*p;  m <- b1*m + (1-b1)*g;  v <- b2*v + (1-b2)*g^2;
 // p <- p - (lr/bc1) * m / (sqrt(v)/sqrt(bc2) + eps), one element at a time. Each element is
 // independent, so the result does not depend on how parallel_for splits the range.
@@ -78,8 +96,8 @@ void AdamW::step_fused_cpu(size_t i, float lr, float grad_scale, float bc1, floa
   float* vp = v_[i].data_ptr<float>();
   const float* mask = masks_[i].defined() ? masks_[i].data_ptr<float>() : nullptr;
   const int64_t mask_len = mask ? masks_[i].numel() : 1;
-  const float b1 = float(o_.beta1), b2 = float(o_.beta2), eps = float(o_.eps);
-  const float step_size = lr / bc1, decay = lr * float(o_.weight_decay);
+  const float decay = lr * float(o_.weight_decay);
+  const ElementUpdate update{float(o_.beta1), float(o_.beta2), float(o_.eps), lr / bc1, inv_sqrt_bc2};
   at::parallel_for(0, params_[i].numel(), 1 << 15, [&](int64_t begin, int64_t end) {
     while (begin < end) {
       // Walk in runs that stay inside one repetition of the mask.
@@ -91,16 +109,7 @@ void AdamW::step_fused_cpu(size_t i, float lr, float grad_scale, float bc1, floa
       float* V = vp + begin;
       const float* K = mask && mask_len > 1 ? mask + offset : nullptr;
       const float uniform_decay = mask && mask_len == 1 ? decay * mask[0] : 0.0f;
-      for (int64_t j = 0; j < len; ++j) {
-        const float g = G[j] * grad_scale;
-        const float d = K ? decay * K[j] : uniform_decay;
-        const float x = P[j] - d * P[j];
-        const float m = b1 * M[j] + (1 - b1) * g;
-        const float v = b2 * V[j] + (1 - b2) * g * g;
-        M[j] = m;
-        V[j] = v;
-        P[j] = x - step_size * m / (__builtin_sqrtf(v) * inv_sqrt_bc2 + eps);
-      }
+      for (int64_t j = 0; j < len; ++j) update(P[j], M[j], V[j], G[j] * grad_scale, K ? decay * K[j] : uniform_decay);
       begin += len;
     }
   });
@@ -124,8 +133,8 @@ void AdamW::step_factored_cpu(size_t i, float lr, float grad_scale, float bc1, f
   const float* mask = masks_[i].defined() ? masks_[i].data_ptr<float>() : nullptr;
   const int64_t mask_len = mask ? masks_[i].numel() : 1;
   TORCH_CHECK(!mask || mask_len == 1 || mask_len == P, "AdamW: a factored gradient's mask must be (P) or (1)");
-  const float b1 = float(o_.beta1), b2 = float(o_.beta2), eps = float(o_.eps);
-  const float step_size = lr / bc1, decay = lr * float(o_.weight_decay);
+  const float decay = lr * float(o_.weight_decay);
+  const ElementUpdate update{float(o_.beta1), float(o_.beta2), float(o_.eps), lr / bc1, inv_sqrt_bc2};
   constexpr int64_t kBlock = 2048;  // columns per block: G x 8 KiB of D stay in L1/L2 over the n rows
   at::parallel_for(0, (P + kBlock - 1) / kBlock, 1, [&](int64_t b0, int64_t b1_) {
     std::vector<float> g(kBlock);
@@ -141,16 +150,8 @@ void AdamW::step_factored_cpu(size_t i, float lr, float grad_scale, float bc1, f
         float* Pj = pp + j * P + lo;
         float* Mj = mp + j * P + lo;
         float* Vj = vp + j * P + lo;
-        for (int64_t c = 0; c < len; ++c) {
-          const float d = mask ? decay * mask[mask_len == 1 ? 0 : lo + c] : 0.0f;
-          const float gc = g[size_t(c)];
-          const float x = Pj[c] - d * Pj[c];
-          const float m = b1 * Mj[c] + (1 - b1) * gc;
-          const float v = b2 * Vj[c] + (1 - b2) * gc * gc;
-          Mj[c] = m;
-          Vj[c] = v;
-          Pj[c] = x - step_size * m / (__builtin_sqrtf(v) * inv_sqrt_bc2 + eps);
-        }
+        for (int64_t c = 0; c < len; ++c)
+          update(Pj[c], Mj[c], Vj[c], g[size_t(c)], mask ? decay * mask[mask_len == 1 ? 0 : lo + c] : 0.0f);
       }
     }
   });

@@ -279,7 +279,7 @@ class TrainerImpl final : public Trainer {
     // whole batch from one h). A dense run draws from its fixed mixture, or from pi as the
     // soup does when train.dense_mixture is "sampled" (the skewed-batch diagnostic).
     const bool sampled = bank_->trains_on_sampled_h() || tc.dense_mixture == "sampled";
-    const int groups = sampled ? tc.h_per_step : 1, rows = B / groups;
+    const int groups = sampled ? h_groups_per_step(tc) : 1, rows = B / groups;
     auto host = torch::empty({B, T + 1}, torch::TensorOptions().dtype(torch::kUInt8).pinned_memory(
                                              device_.is_cuda()));
     std::vector<std::vector<double>> hs;

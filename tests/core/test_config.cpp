@@ -63,8 +63,16 @@ class TestConfig : public QObject {
     QVERIFY2(e.contains("vocab_size"), qPrintable(e));
     e = error_of(R"({"train": {"batch_size": 16, "h_per_step": 3}})");  // groups must split the batch
     QVERIFY2(e.contains("h_per_step") && e.contains("16"), qPrintable(e));
-    e = error_of(R"({"train": {"h_per_step": 0}})");
+    e = error_of(R"({"train": {"h_per_step": -1}})");
     QVERIFY2(e.contains("h_per_step"), qPrintable(e));
+    // 0 = one h per sequence, whatever the batch.
+    QVERIFY(error_of(R"({"train": {"batch_size": 6, "h_per_step": 0}})").isEmpty());
+    TrainConfig per_sequence;
+    per_sequence.batch_size = 6;
+    per_sequence.h_per_step = 0;
+    QCOMPARE(h_groups_per_step(per_sequence), 6);
+    per_sequence.h_per_step = 3;
+    QCOMPARE(h_groups_per_step(per_sequence), 3);
     e = error_of(R"({"train": {"dense_mixture": "random"}})");
     QVERIFY2(e.contains("dense_mixture"), qPrintable(e));
     QVERIFY(error_of(R"({"train": {"batch_size": 16, "h_per_step": 8}})").isEmpty());

@@ -103,6 +103,7 @@ class TestTraining : public QObject {
     QTest::addColumn<int>("hPerStep");
     QTest::newRow("one h per step") << 1;
     QTest::newRow("four h per step") << 4;
+    QTest::newRow("one h per sequence") << 0;
   }
   void resumeContinuesExactly() {
     QFETCH(int, hPerStep);

@@ -98,7 +98,9 @@ struct TrainConfig {
   // each drawn from its own h ~ pi and run through its own specialist theta(h). With one h a
   // sparse h makes every batch come from at most s_max domains, so S sees skewed, noisy
   // gradients; several spread each step over most domains while each expert still learns
-  // from sparse mixtures. Must divide batch_size.
+  // from sparse mixtures. Must divide batch_size; 0 = one h per sequence (batch_size groups).
+  // The fused step (SoupBank + AdamW's factored gradient) makes G groups cost about one.
+  // Checkpoints written before the key existed resume with 1.
   int h_per_step = 1;
   // Start S from a trained model instead of random values: a checkpoint (a dense run, or a soup's
   // uniform-h specialist) or an exported specialist folder of the same model size. The experts
@@ -156,6 +158,8 @@ void set_config_flag(RunConfig& c, const std::string& flag, const std::string& t
 void validate(const ModelConfig& c);
 void validate(const BankConfig& c);
 void validate(const TrainConfig& c);
+// The h drawn per soup step: train.h_per_step, or batch_size when it is 0 (one h per sequence).
+int h_groups_per_step(const TrainConfig& c);
 void validate(const MoeConfig& c);
 void validate(const RunConfig& c);  // also: moe.every <= model.n_layer for kind "moe"
 
