@@ -402,6 +402,7 @@ int main(int argc, char** argv) try {
   results["target_hist_h"] = d.target_hist;
   const Scores ds = evaluate_model(dense.ckpt, false, d, false, args.threads, finetune_steps);
   results["models"]["dense"] = scores_json(ds);
+  results["models"]["dense"]["train_s"] = dense.train_s;
   bench::Table t;
   t.header = {"variant", "mixtures", "one-hot", "targets (histogram h)", "targets (fit h)", "uniform h",
               "fine-tuned on targets", "train s"};
@@ -411,6 +412,7 @@ int main(int argc, char** argv) try {
     const Scores s = evaluate_model(trained[i].ckpt, soup, d, do_fit, args.threads, finetune_steps);
     results["models"][variants[i].name] = scores_json(s);
     results["models"][variants[i].name]["config"] = json::parse(to_json(variants[i].cfg));
+    results["models"][variants[i].name]["train_s"] = trained[i].train_s;
     t.rows.push_back({variants[i].name, pct(mean_rel(s.mixtures, ds.mixtures)), pct(mean_rel(s.onehot, ds.onehot)),
                       pct(mean_rel(s.target_hist, ds.target_hist)), pct(mean_rel(s.target_fit, ds.target_fit)),
                       pct(mean_rel(s.uniform, ds.uniform)), pct(mean_rel(s.target_finetuned, ds.target_finetuned)),

@@ -148,7 +148,8 @@ class RankOneTheta : public torch::autograd::Function<RankOneTheta> {
   }
 };
 
-// engine: the trainer's step as it is today.
+// engine: the trainer's step as it is today (SoupBank::training_loss: the fused soup step whose
+// expert gradient reaches AdamW in factored form, engine/nn/adamw.cpp step_factored_cpu).
 // candidate: grads set to undefined instead of zeroed (autograd writes them fresh), theta as
 // addmm(S, alpha^T, E) so E's gradient comes out (n, P)-contiguous, the clip norm computed as in
 // the engine but its scale folded into a fused single-pass AdamW.
@@ -196,10 +197,13 @@ class Stepper {
     torch::Tensor loss;
     ph.forward = time_ms([&] {
       auto ht = bank_->h_tensor(h);
-      if (r1) {
+      if (variant_ == Variant::kEngine) {  // the trainer's step: the fused soup loss (one h here)
+        engine_loss_ = bank_->training_loss({h}, x, y);
+        loss = engine_loss_.loss;
+      } else if (r1) {
         auto theta = RankOneTheta::apply(S_, bank_->alpha(ht), E_, reinterpret_cast<int64_t>(&r1_));
         loss = souplab::lm_loss(souplab::gpt_forward(theta, bank_->model_config(), bank_->layout(), x), y);
-      } else if (variant_ == Variant::kEngine || bank_->n_experts() == 0) {
+      } else if (bank_->n_experts() == 0) {
         loss = souplab::lm_loss(bank_->forward(ht, x), y);
       } else {
         auto alpha = bank_->alpha(ht);                                          // (n)
@@ -207,11 +211,16 @@ class Stepper {
         loss = souplab::lm_loss(souplab::gpt_forward(theta, bank_->model_config(), bank_->layout(), x), y);
       }
     });
-    ph.backward = time_ms([&] { loss.backward(); });
+    souplab::FactoredGrad factored;
+    ph.backward = time_ms([&] {
+      loss.backward();
+      if (variant_ == Variant::kEngine && engine_loss_.after_backward) factored = engine_loss_.after_backward();
+    });
     double scale = 1.0;
     ph.clip = time_ms([&] {
       if (variant_ == Variant::kEngine) {
-        scale = souplab::grad_clip_scale(params_, clip);
+        scale = souplab::grad_clip_scale(params_, clip, nullptr, factored.defined() ? factored.squared_norm() : 0);
+        if (factored.defined()) adam_->set_factored_grad(engine_loss_.factored_index, std::move(factored));
       } else {
         torch::NoGradGuard g;
         std::vector<torch::Tensor> norms;
@@ -239,6 +248,7 @@ class Stepper {
   torch::Tensor S_, E_;
   size_t e_index_ = size_t(-1);
   RankOneGrad r1_;
+  souplab::TrainingLoss engine_loss_;
   std::unique_ptr<souplab::AdamW> adam_;
   std::unique_ptr<FusedAdamW> fused_;
 };
