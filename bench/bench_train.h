@@ -24,11 +24,23 @@ struct Trained {
   std::vector<std::pair<int64_t, std::string>> intermediate;
 };
 
+// A dense model has no experts: the soup's bank settings and h per step (defaults that change as
+// the soup is tuned) do not change what it trains, unless it samples mixtures like a soup.
+inline void drop_what_dense_ignores(nlohmann::json& j) {
+  if (j.value(nlohmann::json::json_pointer("/train/kind"), std::string()) != "dense") return;
+  for (const char* key : {"alpha_centered", "alpha_init_l1", "coef_hidden", "coef_lr_scale", "expert_init_scale",
+                          "expert_lr_scale", "expert_rank"})
+    if (j.contains("bank")) j["bank"].erase(key);
+  if (j.value(nlohmann::json::json_pointer("/train/dense_mixture"), std::string("fixed")) != "sampled" && j.contains("train"))
+    j["train"].erase("h_per_step");
+}
+
 // The configuration as text, as the reuse key: runs of other kinds ignore the "moe" section,
 // so leaving it out keeps models trained before the section existed reusable.
 inline std::string config_key(const souplab::RunConfig& cfg) {
   auto j = nlohmann::json::parse(souplab::to_json(cfg));
   if (cfg.train.kind != souplab::ModelKind::kMoe) j.erase("moe");
+  drop_what_dense_ignores(j);
   return j.dump(2);
 }
 
@@ -48,6 +60,7 @@ inline bool same_run(const std::string& stored, const std::string& key) {
   } catch (const nlohmann::json::exception&) {
     return false;
   }
+  for (auto* j : {&a, &b}) drop_what_dense_ignores(*j);
   for (const char* path : {"/train/threads", "/train/log_interval", "/train/eval_interval",
                            "/train/checkpoint_interval", "/train/keep_checkpoints"}) {
     const nlohmann::json::json_pointer p(path);

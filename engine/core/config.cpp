@@ -214,7 +214,7 @@ void bind(Binder& b, TrainConfig& c) {
   b.field("seed", c.seed, {"seed", "N", "random seed"});
   b.field("meta_distribution", c.meta_distribution, {"meta", "NAME", "meta-distribution: sparse_dirichlet | dirichlet | onehot"});
   b.field("support_max", c.support_max, {"support-max", "N", "largest support of the sparse Dirichlet"});
-  b.field("h_per_step", c.h_per_step, {"h-per-step", "N", "soup: h drawn per step (divides --batch; 0 = one per sequence)"});
+  b.field("h_per_step", c.h_per_step, {"h-per-step", "N", "soup: h per step, at most (equal groups of --batch; 0 = one per sequence)"});
   b.field("dense_mixture", c.dense_mixture, {"dense-mixture", "fixed|sampled", "dense: fixed mixture, or drawn from pi"});
   b.field("init_from", c.init_from, {"init-from", "FILE", "soup: start S from a dense checkpoint or export"});
   b.field("mixture", c.mixture);
@@ -355,7 +355,12 @@ void validate(const BankConfig& c) {
           "expert_rank must be in 0..4096 (0 = full experts), got " + std::to_string(c.expert_rank));
 }
 
-int h_groups_per_step(const TrainConfig& c) { return c.h_per_step == 0 ? c.batch_size : c.h_per_step; }
+int h_groups_per_step(const TrainConfig& c) {
+  if (c.h_per_step == 0) return c.batch_size;
+  for (int g = std::min(c.h_per_step, c.batch_size); g > 1; --g)
+    if (c.batch_size % g == 0) return g;
+  return 1;
+}
 
 void validate(const TrainConfig& c) {
   require(is_trainable_kind(c.kind),
@@ -378,9 +383,7 @@ void validate(const TrainConfig& c) {
           "meta_distribution must be sparse_dirichlet, dirichlet or onehot, got \"" +
               c.meta_distribution + "\"");
   require(c.support_max >= 1, "support_max must be >= 1");
-  require(c.h_per_step == 0 || (c.h_per_step >= 1 && c.batch_size % c.h_per_step == 0),
-          "h_per_step must be 0 (one h per sequence) or divide batch_size (" + std::to_string(c.batch_size) +
-              "), got " + std::to_string(c.h_per_step));
+  require(c.h_per_step >= 0, "h_per_step must be >= 0 (0 = one h per sequence), got " + std::to_string(c.h_per_step));
   require(c.dense_mixture == "fixed" || c.dense_mixture == "sampled",
           "dense_mixture must be fixed or sampled, got \"" + c.dense_mixture + "\"");
   require(c.threads >= 0, "threads must be >= 0");

@@ -61,18 +61,26 @@ class TestConfig : public QObject {
     QVERIFY2(e.contains("meta_distribution"), qPrintable(e));
     e = error_of(R"({"model": {"vocab_size": 512}})");
     QVERIFY2(e.contains("vocab_size"), qPrintable(e));
-    e = error_of(R"({"train": {"batch_size": 16, "h_per_step": 3}})");  // groups must split the batch
-    QVERIFY2(e.contains("h_per_step") && e.contains("16"), qPrintable(e));
     e = error_of(R"({"train": {"h_per_step": -1}})");
     QVERIFY2(e.contains("h_per_step"), qPrintable(e));
-    // 0 = one h per sequence, whatever the batch.
+    // h per step, at most: the largest number of equal groups of the batch up to it; 0 = one h
+    // per sequence. Every batch size works with the default.
     QVERIFY(error_of(R"({"train": {"batch_size": 6, "h_per_step": 0}})").isEmpty());
-    TrainConfig per_sequence;
-    per_sequence.batch_size = 6;
-    per_sequence.h_per_step = 0;
-    QCOMPARE(h_groups_per_step(per_sequence), 6);
-    per_sequence.h_per_step = 3;
-    QCOMPARE(h_groups_per_step(per_sequence), 3);
+    QVERIFY(error_of(R"({"train": {"batch_size": 1}})").isEmpty());
+    const auto groups = [](int batch, int h_per_step) {
+      TrainConfig t;
+      t.batch_size = batch;
+      t.h_per_step = h_per_step;
+      return h_groups_per_step(t);
+    };
+    QCOMPARE(groups(16, TrainConfig{}.h_per_step), 4);  // the default: 4 groups of 4
+    QCOMPARE(groups(6, 0), 6);
+    QCOMPARE(groups(6, 4), 3);
+    QCOMPARE(groups(16, 3), 2);
+    QCOMPARE(groups(2, 4), 2);
+    QCOMPARE(groups(1, 4), 1);
+    QCOMPARE(groups(7, 4), 1);
+    QCOMPARE(groups(16, 1), 1);
     e = error_of(R"({"train": {"dense_mixture": "random"}})");
     QVERIFY2(e.contains("dense_mixture"), qPrintable(e));
     QVERIFY(error_of(R"({"train": {"batch_size": 16, "h_per_step": 8}})").isEmpty());

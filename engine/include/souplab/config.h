@@ -31,7 +31,8 @@ struct BankConfig {
   // lr * (1 + expert_lr_scale * sum_j |alpha_j|). (At unit-RMS alpha, sum |alpha_j| was ~6 for
   // n = 8; docs/RESULTS.md.) 0 keeps PyTorch's default Linear init for the coefficient MLP.
   double alpha_init_l1 = 1.0;
-  // 1: b2 starts at minus the mean of alpha over the one-hot h, so the one-hot specialists'
+  // Measured worse at the default size (+1.0 % on held-out mixtures against -0.4 % without, four h
+  // per step, experts at 0.125x), so off by default. 1: b2 starts at minus the mean of alpha over the one-hot h, so the one-hot specialists'
   // coefficients sum to zero: the soup near uniform h starts as S (the generic model) and each
   // domain pulls its experts in its own direction instead of every domain sharing one common
   // offset (with ReLU features all one-hot alphas are ~0.3-correlated, so every step's gradient
@@ -40,10 +41,11 @@ struct BankConfig {
   // Learning rates of the experts E and of the coefficient MLP, relative to train.lr (S always
   // trains at train.lr). Adam normalises each tensor's gradient, so every expert moves by ~lr per
   // step however small its alpha_j is, and every coefficient-MLP weight does too, which swings
-  // alpha (and so theta) by far more than a dense step. Either one at full lr kept the soup's
-  // specialists 12-17% behind the generic model; both lowered (0.125, 0.1) brought them level
-  // with it and let one-hot specialists beat it on their domain (docs/RESULTS.md, ablation).
-  double expert_lr_scale = 0.125;
+  // alpha (and so theta) by far more than a dense step. At the default size, k = 14 and four h
+  // per step, specialists against the equal-budget dense model went (held-out mixtures) +12.5 %
+  // at 1, +1.8 % at 0.5, -0.4 % at 0.125, -3.2 % at 0.0625, -3.9 % at 1/32 and -3.2 % at 1/64
+  // (docs/RESULTS.md): 1/32 is the default. (At 4 domains, L2 C128, 0.125 had been best.)
+  double expert_lr_scale = 0.03125;
   double coef_lr_scale = 0.1;
   // Low-rank experts (DESIGN §1.1, the paper's cheaper bank): 0 = full experts (E_j has the
   // base model's P floats); r > 0 = every weight matrix W (in x out) of E_j is U_j V_j with U_j
@@ -94,14 +96,16 @@ struct TrainConfig {
   // Meta-distribution pi over h for soup runs: sparse_dirichlet | dirichlet | onehot.
   std::string meta_distribution = "sparse_dirichlet";
   int support_max = 4;              // s_max of the sparse Dirichlet (capped at k)
-  // Domain weights drawn per step (soup runs): the batch splits into this many equal groups,
-  // each drawn from its own h ~ pi and run through its own specialist theta(h). With one h a
-  // sparse h makes every batch come from at most s_max domains, so S sees skewed, noisy
-  // gradients; several spread each step over most domains while each expert still learns
-  // from sparse mixtures. Must divide batch_size; 0 = one h per sequence (batch_size groups).
-  // The fused step (SoupBank + AdamW's factored gradient) makes G groups cost about one.
-  // Checkpoints written before the key existed resume with 1.
-  int h_per_step = 1;
+  // Domain weights drawn per step (soup runs): the batch splits into G equal groups, each drawn
+  // from its own h ~ pi and run through its own specialist theta(h); G is the largest divisor of
+  // batch_size not above h_per_step (16 and 4: 4 groups of 4; 6 and 4: 3 of 2), 0 = one h per
+  // sequence. With one h a sparse h makes every batch come from at most s_max domains, so S sees
+  // skewed, noisy gradients: at the default size and k = 14, one h per step left the specialists
+  // 4-5 % behind the equal-budget dense model, and a dense model trained on the same per-step
+  // mixtures was 4 % behind too; 4 per step is what measured best (one per sequence: ~1 point
+  // worse; docs/RESULTS.md). The fused step (SoupBank + AdamW's factored gradient) makes G groups
+  // cost about one. Checkpoints written before the key existed resume with 1.
+  int h_per_step = 4;
   // Start S from a trained model instead of random values: a checkpoint (a dense run, or a soup's
   // uniform-h specialist) or an exported specialist folder of the same model size. The experts
   // keep their own initialisation (bank.expert_init_scale; 0 makes the soup start as that model).
