@@ -19,8 +19,9 @@ SoupBank::SoupBank(const ModelConfig& model, const BankConfig& bank, int n_domai
     int64_t q = 0;
     for (const auto& e : layout_.entries) {
       const bool matrix = e.shape.size() == 2;
-      blocks_.push_back({e.numel, q, matrix ? e.shape[0] : 0, matrix ? e.shape[1] : 0});
-      q += matrix ? bank.expert_rank * (e.shape[0] + e.shape[1]) : e.numel;
+      const int64_t length = matrix ? bank.expert_rank * (e.shape[0] + e.shape[1]) : e.numel;
+      blocks_.push_back({e.numel, q, length, matrix ? e.shape[0] : 0, matrix ? e.shape[1] : 0});
+      q += length;
     }
   }
   if (n > 0) {
@@ -35,9 +36,7 @@ SoupBank::SoupBank(const ModelConfig& model, const BankConfig& bank, int n_domai
     expert_decay_mask_ = torch::zeros({experts_.size(1)});
     for (size_t i = 0; i < blocks_.size(); ++i)
       if (layout_.entries[i].decay)
-        expert_decay_mask_.narrow(0, blocks_[i].offset, blocks_[i].rows > 0
-                                                            ? bank.expert_rank * (blocks_[i].rows + blocks_[i].cols)
-                                                            : blocks_[i].numel).fill_(1.0);
+        expert_decay_mask_.narrow(0, blocks_[i].offset, blocks_[i].length).fill_(1.0);
     expert_decay_mask_ = expert_decay_mask_.to(device);
   }
 }
@@ -115,10 +114,14 @@ torch::Tensor SoupBank::mix_experts(const torch::Tensor& A) const {
   return torch::cat(parts, 1);  // (G, P), in layout order
 }
 
+torch::Tensor SoupBank::alphas(const torch::Tensor& H) const {
+  auto hidden = torch::relu(torch::addmm(b1_, H, w1_.t()));  // (G, hidden)
+  return torch::addmm(b2_, hidden, w2_.t());                 // (G, n)
+}
+
 torch::Tensor SoupBank::thetas(const torch::Tensor& H) const {
   if (bank_.n_experts == 0) return shared_.unsqueeze(0).expand({H.size(0), layout_.total});
-  auto hidden = torch::relu(torch::addmm(b1_, H, w1_.t()));  // (G, hidden)
-  auto A = torch::addmm(b2_, hidden, w2_.t());               // (G, n)
+  const auto A = alphas(H);                                  // (G, n)
   if (!blocks_.empty()) return shared_.unsqueeze(0) + mix_experts(A);
   return torch::addmm(shared_.unsqueeze(0), A, experts_);    // (G, P)
 }
@@ -189,8 +192,7 @@ TrainingLoss SoupBank::training_loss(const std::vector<std::vector<double>>& hs,
   if (bank_.n_experts == 0) {
     out.loss = lm_loss(gpt_forward(shared_, model_, layout_, x), y);
   } else if (fused_ && blocks_.empty()) {
-    auto H = torch::stack(rows);                                         // (G, k)
-    auto A = torch::addmm(b2_, torch::relu(torch::addmm(b1_, H, w1_.t())), w2_.t());  // (G, n)
+    auto A = alphas(torch::stack(rows));                                 // (G, n)
     torch::Tensor theta;
     {
       torch::NoGradGuard no_grad;

@@ -29,6 +29,7 @@ class SoupBank final : public TrainableModel {
   torch::Tensor alpha(const torch::Tensor& h) const;
   torch::Tensor theta(const torch::Tensor& h) const;
   // Several h at once: H (G, k) -> alpha (G, n) -> theta (G, P), with autograd.
+  torch::Tensor alphas(const torch::Tensor& H) const;
   torch::Tensor thetas(const torch::Tensor& H) const;
   // Logits of the soup at h for idx (B, T).
   torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& idx) const;
@@ -80,6 +81,7 @@ class SoupBank final : public TrainableModel {
   struct ExpertBlock {
     int64_t numel;          // the entry's floats in theta
     int64_t offset;         // first float of the block in a row of E
+    int64_t length;         // its floats in a row of E: r (rows + cols) for a matrix, numel for a vector
     int64_t rows, cols;     // matrix (in x out) factored as U (rows x r) then V (r x cols); 0 = vector
   };
   std::vector<ExpertBlock> blocks_;
