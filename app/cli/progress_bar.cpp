@@ -27,19 +27,24 @@ void ProgressBar::clear_line() {
 void ProgressBar::progress(const TrainProgress& p) {
   if (quiet_) return;
   const double frac = p.total_steps > 0 ? double(p.step) / double(p.total_steps) : 0;
-  char line[256];
-  std::snprintf(line, sizeof line, "%6lld/%lld  loss %.4f  lr %.2e  %.0f tok/s  elapsed %s  ETA %s",
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%6lld/%lld  loss %.4f  lr %.2e  %.0f tok/s  elapsed %s  ETA %s",
                 static_cast<long long>(p.step), static_cast<long long>(p.total_steps), p.train_loss,
                 p.lr, p.tokens_per_sec, format_duration(p.elapsed_s).c_str(),
                 format_duration(p.eta_s).c_str());
+  std::string line = buf;
+  if (p.world_size > 1) {  // each rank's own rate: a slow rank holds the job back
+    line += "  ranks:";
+    for (double r : p.rank_tokens_per_sec) line += " " + std::to_string(std::lround(r));
+  }
   if (tty_) {
     const int width = 30, filled = int(std::lround(frac * width));
     clear_line();
     std::fprintf(stderr, "[%s%s] %s", std::string(filled, '#').c_str(),
-                 std::string(width - filled, '.').c_str(), line);
+                 std::string(width - filled, '.').c_str(), line.c_str());
     drawn_ = true;
   } else {
-    std::fprintf(stderr, "%s\n", line);
+    std::fprintf(stderr, "%s\n", line.c_str());
   }
   std::fflush(stderr);
 }

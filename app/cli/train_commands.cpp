@@ -7,6 +7,7 @@
 #include "app/cli/cli_args.h"
 #include "app/cli/commands.h"
 #include "app/cli/config_flags.h"
+#include "app/cli/distributed_launch.h"
 #include "app/cli/progress_bar.h"
 #include "souplab/atomic_file.h"
 #include "souplab/corpus.h"
@@ -36,6 +37,7 @@ Args train_args(std::vector<ConfigFlag>* flags) {
   a.flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
       .option("print-config", "print the resulting config as JSON and exit")
       .option("quiet", "no progress output");
+  add_distributed_flags(a);
   return a;
 }
 
@@ -65,12 +67,13 @@ TrainCallbacks callbacks_for(ProgressBar& bar) {
   return cb;
 }
 
-int train_to_end(Trainer& trainer, ProgressBar& bar, const TrainCallbacks& cb) {
+// Ranks above 0 of a job stay silent: rank 0 reports for all.
+int train_to_end(Trainer& trainer, ProgressBar& bar, const TrainCallbacks& cb, int rank) {
   std::signal(SIGINT, on_sigint);
   std::signal(SIGTERM, on_sigint);
   const TrainOutcome outcome = trainer.run(cb);
   bar.finish();
-  std::printf("run %lld %s at step %lld; last checkpoint: %s\n",
+  if (rank == 0) std::printf("run %lld %s at step %lld; last checkpoint: %s\n",
               static_cast<long long>(trainer.run_id()),
               outcome == TrainOutcome::kFinished ? "finished" : "stopped",
               static_cast<long long>(trainer.step()), trainer.last_checkpoint().c_str());
@@ -94,8 +97,10 @@ int cmd_train(int argc, char** argv) {
   Args a = train_args(&flags);
   if (!a.parse(argc, argv, 2)) return 0;
   if (!a.positional().empty()) throw Error("train: unexpected argument \"" + a.positional()[0] + "\"");
+  if (wants_local_launch(a)) return launch_local_workers(a, argc, argv);
+  const DistributedOptions dist = distributed_options(a);
   RunConfig c = config_from(a, flags);
-  ProgressBar bar(a.has("quiet"));
+  ProgressBar bar(a.has("quiet") || dist.rank > 0);  // rank 0 speaks for the job
   if (c.train.corpus_dir.empty()) c.train.corpus_dir = ensure_demo_corpus(bar);
   if (a.has("mixture")) {
     if (c.train.kind == ModelKind::kSoup) throw Error("train: --mixture applies to --kind dense or moe only");
@@ -113,8 +118,8 @@ int cmd_train(int argc, char** argv) {
     auto cache = TokenCache::open(c.train.corpus_dir, opts);
     c.train.mixture = parse_domain_weights(a.get("mixture"), cache->domain_names());
   }
-  auto trainer = Trainer::start_new(c, a.get("run-log"), cb);
-  return train_to_end(*trainer, bar, cb);
+  auto trainer = Trainer::start_new(c, a.get("run-log"), cb, dist);
+  return train_to_end(*trainer, bar, cb, dist.rank);
 }
 
 int cmd_resume(int argc, char** argv) {
@@ -123,12 +128,15 @@ int cmd_resume(int argc, char** argv) {
   a.flag("steps", "N", "train until this total step count (raise it to train longer)", "the run's own")
       .flag("run-log", "FILE", "SQLite run log", "the one recorded in the checkpoint")
       .option("quiet", "no progress output");
+  add_distributed_flags(a);
   if (!a.parse(argc, argv, 2)) return 0;
   const std::string ckpt = a.positional_at(0, "CHECKPOINT");
-  ProgressBar bar(a.has("quiet"));
+  if (wants_local_launch(a)) return launch_local_workers(a, argc, argv);
+  const DistributedOptions dist = distributed_options(a);
+  ProgressBar bar(a.has("quiet") || dist.rank > 0);
   TrainCallbacks cb = callbacks_for(bar);
-  auto trainer = Trainer::resume(ckpt, a.get("run-log"), cb, a.get_int("steps", 0));
-  return train_to_end(*trainer, bar, cb);
+  auto trainer = Trainer::resume(ckpt, a.get("run-log"), cb, a.get_int("steps", 0), dist);
+  return train_to_end(*trainer, bar, cb, dist.rank);
 }
 
 }  // namespace souplab::cli

@@ -3,13 +3,17 @@
 #include <QDir>
 #include <QMetaType>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
 #include <new>
+#include <thread>
+#include <vector>
 
 #include "souplab/demo_corpus.h"
+#include "souplab/distributed.h"
 #include "souplab/error.h"
 
 namespace souplab::gui {
@@ -61,6 +65,51 @@ void prepare_corpus(const TrainRequest& request, const std::function<void(const 
   say(QObject::tr("Demo corpus ready: %1 domains").arg(report.kept_domains()));
 }
 
+// Ranks 1..W-1 of a local job on threads of their own; rank 0 is the session's thread. They
+// pause and stop with rank 0 (the same Control, read before every step's collectives), and
+// their errors are kept for rank 0's report, which only sees that a peer went away.
+class PeerRanks {
+ public:
+  PeerRanks(const TrainRequest& request, const DistributedOptions& job,
+            const std::shared_ptr<TrainingSession::Control>& control)
+      : m_errors(size_t(job.world_size)) {
+    for (int r = 1; r < job.world_size; ++r) {
+      m_threads.emplace_back([this, request, job, r, control] {
+        DistributedOptions mine = job;
+        mine.rank = mine.local_rank = r;
+        TrainCallbacks cb;  // rank 0 reports pauses; a peer only waits them out
+        cb.should_stop = [control] { return control->should_stop([](bool) {}); };
+        try {
+          const std::string log = request.runLogPath.toStdString();
+          auto trainer = request.resumeCheckpoint.isEmpty()
+                             ? Trainer::start_new(request.config, log, cb, mine)
+                             : Trainer::resume(request.resumeCheckpoint.toStdString(), log, cb,
+                                               request.totalStepsOverride, mine);
+          trainer->run(cb);
+        } catch (const std::exception& e) {
+          m_errors[size_t(r)] = e.what();
+        }
+      });
+    }
+  }
+  ~PeerRanks() {
+    for (auto& t : m_threads) t.join();
+  }
+  // "rank r: error" for every peer that failed, after they ended.
+  QString errors() {
+    for (auto& t : m_threads) t.join();
+    m_threads.clear();
+    QStringList out;
+    for (size_t r = 1; r < m_errors.size(); ++r)
+      if (!m_errors[r].empty()) out << QStringLiteral("rank %1: %2").arg(r).arg(QString::fromStdString(m_errors[r]));
+    return out.join(QStringLiteral("; "));
+  }
+
+ private:
+  std::vector<std::thread> m_threads;
+  std::vector<std::string> m_errors;
+};
+
 }  // namespace
 
 TrainingSession::TrainingSession(QObject* parent)
@@ -96,14 +145,29 @@ bool TrainingSession::start(TrainRequest request) {
     callbacks.should_stop = [this, &post, control] {
       return control->should_stop([this, &post](bool paused) { post([this, paused] { Q_EMIT pausedChanged(paused); }); });
     };
+    // A local job: the other ranks start now and meet rank 0 in the trainer's constructor.
+    DistributedOptions job;
+    std::unique_ptr<PeerRanks> peers;
     // Every exception ends here: none may cross into Qt's event loop or another thread.
     try {
       std::unique_ptr<Trainer> trainer;
-      const std::string logPath = request.runLogPath.toStdString();
+      TrainRequest run = request;  // the ranks' thread count may be set below
+      const std::string logPath = run.runLogPath.toStdString();
+      const auto start_peers = [&](TrainRequest& r) {
+        if (r.processes <= 1) return;
+        job.world_size = r.processes;
+        job.master_port = free_local_port();
+        job.shard_bank = r.shardBank;
+        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        if (r.config.train.threads == 0) r.config.train.threads = int(std::max(1u, cores / unsigned(r.processes)));
+        say(tr("Training with %1 ranks on this machine%2").arg(r.processes).arg(r.shardBank ? tr(", the bank sharded") : QString()));
+        peers = std::make_unique<PeerRanks>(r, job, control);
+      };
       if (!request.resumeCheckpoint.isEmpty()) {
-        say(tr("Resuming %1").arg(request.resumeCheckpoint));
-        trainer = Trainer::resume(request.resumeCheckpoint.toStdString(), logPath, callbacks,
-                                  request.totalStepsOverride);
+        say(tr("Resuming %1").arg(run.resumeCheckpoint));
+        start_peers(run);
+        trainer = Trainer::resume(run.resumeCheckpoint.toStdString(), logPath, callbacks,
+                                  run.totalStepsOverride, job);
       } else {
         prepare_corpus(request, say);
         if (control->stop.load()) {  // stopped while the corpus was being built: nothing to save
@@ -113,7 +177,8 @@ bool TrainingSession::start(TrainRequest request) {
           });
           return;
         }
-        trainer = Trainer::start_new(request.config, logPath, callbacks);
+        start_peers(run);
+        trainer = Trainer::start_new(run.config, logPath, callbacks, job);
       }
       QStringList domains;
       for (const std::string& d : trainer->domain_names()) domains << QString::fromStdString(d);
@@ -129,7 +194,9 @@ bool TrainingSession::start(TrainRequest request) {
                         checkpoint);
       });
     } catch (const souplab::Error& e) {
-      fail(QString::fromStdString(e.what()));
+      // rank 0 sees only that a peer went away; the peer's own error says why
+      const QString why = peers ? peers->errors() : QString();
+      fail(QString::fromStdString(e.what()) + (why.isEmpty() ? QString() : QStringLiteral(" (") + why + QStringLiteral(")")));
     } catch (const std::bad_alloc&) {
       fail(tr("Out of memory: try a smaller batch, context or model"));
     } catch (const std::exception& e) {  // c10::Error derives from std::exception

@@ -27,6 +27,11 @@ struct TrainRequest {
   QString runLogPath;        // empty: the engine's default run log
   // Quick start: build the demo corpus into config.train.corpus_dir first if it is missing.
   bool buildDemoCorpus = false;
+  // Data-parallel ranks (souplab/distributed.h), run as threads of this process over loopback:
+  // rank 0 drives the signals below, the others train their share of every batch. Each gets
+  // cores / processes intra-op threads unless config.train.threads says otherwise.
+  int processes = 1;
+  bool shardBank = false;  // split S, E and their optimiser state over the ranks
 };
 
 enum class TrainingOutcome { Finished, Stopped };

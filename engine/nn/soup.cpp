@@ -8,13 +8,16 @@
 namespace souplab {
 
 SoupBank::SoupBank(const ModelConfig& model, const BankConfig& bank, int n_domains,
-                   const torch::Device& device)
-    : model_(model), bank_(bank), n_domains_(n_domains), layout_(gpt_param_layout(model)) {
+                   const torch::Device& device, ColumnShard shard)
+    : model_(model), bank_(bank), n_domains_(n_domains), layout_(gpt_param_layout(model)), shard_(shard) {
   validate(bank);
   TORCH_CHECK(bank.n_experts == 0 || n_domains >= 1, "a soup needs at least one domain");
+  TORCH_CHECK(shard.whole() || bank.expert_rank == 0, "a sharded bank needs full experts (bank.expert_rank 0)");
+  TORCH_CHECK(shard.whole() || (shard.begin >= 0 && shard.begin < layout_.total), "column shard outside the bank");
   auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(device);
   const int64_t P = layout_.total, n = bank.n_experts, H = bank.coef_hidden, k = n_domains;
-  shared_ = torch::zeros({P}, opts).requires_grad_(true);
+  const int64_t held = shard.whole() ? P : shard.length;
+  shared_ = torch::zeros({held}, opts).requires_grad_(true);
   if (n > 0 && bank.expert_rank > 0) {
     int64_t q = 0;
     for (const auto& e : layout_.entries) {
@@ -25,13 +28,14 @@ SoupBank::SoupBank(const ModelConfig& model, const BankConfig& bank, int n_domai
     }
   }
   if (n > 0) {
-    experts_ = torch::zeros({n, expert_size(layout_, bank.expert_rank)}, opts).requires_grad_(true);
+    experts_ = torch::zeros({n, shard.whole() ? expert_size(layout_, bank.expert_rank) : held}, opts)
+                   .requires_grad_(true);
     w1_ = torch::zeros({H, k}, opts).requires_grad_(true);
     b1_ = torch::zeros({H}, opts).requires_grad_(true);
     w2_ = torch::zeros({n, H}, opts).requires_grad_(true);
     b2_ = torch::zeros({n}, opts).requires_grad_(true);
   }
-  theta_decay_mask_ = decay_mask(layout_).to(device);
+  theta_decay_mask_ = own_columns(decay_mask(layout_)).to(device);
   if (!blocks_.empty()) {  // the factors of a decayed matrix decay; vectors as in theta
     expert_decay_mask_ = torch::zeros({experts_.size(1)});
     for (size_t i = 0; i < blocks_.size(); ++i)
@@ -48,11 +52,11 @@ void SoupBank::init(uint64_t seed) {
   auto gen = torch::make_generator<torch::CPUGeneratorImpl>(seed);
   auto cpu_theta = torch::empty({layout_.total});
   init_params(cpu_theta, layout_, 1.0, 1.0, gen);
-  shared_.copy_(cpu_theta);
+  shared_.copy_(own_columns(cpu_theta));
   const int64_t n = bank_.n_experts, r = bank_.expert_rank;
   for (int64_t j = 0; j < n && r == 0; ++j) {
     init_params(cpu_theta, layout_, bank_.expert_init_scale, 0.0, gen);
-    experts_[j].copy_(cpu_theta);
+    experts_[j].copy_(own_columns(cpu_theta));
   }
   // Low rank, as LoRA starts: U random (scaled like a fan-in init), V and the vectors zero, so
   // every E_j = U_j V_j starts at 0 and the soup starts as S; V learns first, then U.
@@ -88,6 +92,16 @@ void SoupBank::init(uint64_t seed) {
       uniform(b2_, bank_.coef_hidden);
     }
   }
+}
+
+torch::Tensor SoupBank::own_columns(const torch::Tensor& row) const {
+  if (shard_.whole()) return row;
+  auto sizes = row.sizes().vec();
+  sizes.back() = shard_.length;
+  auto out = torch::zeros(sizes, row.options());
+  const int64_t real = std::min(shard_.length, layout_.total - shard_.begin);  // the rest pads
+  out.narrow(-1, 0, real).copy_(row.narrow(-1, shard_.begin, real));
+  return out;
 }
 
 torch::Tensor SoupBank::alpha(const torch::Tensor& h) const {
@@ -173,20 +187,9 @@ std::vector<torch::Tensor> SoupBank::decay_masks() const {
 TrainingLoss SoupBank::training_loss(const std::vector<std::vector<double>>& hs, const torch::Tensor& x,
                                      const torch::Tensor& y) const {
   TORCH_CHECK(!hs.empty(), "training_loss: no domain weights");
+  TORCH_CHECK(shard_.whole(), "training_loss: a shard of a bank trains through engine/nn/dist/sharded_soup");
   TrainingLoss out;
-  const int64_t G = int64_t(hs.size()), B = x.size(0);
-  TORCH_CHECK(B % G == 0, "training_loss: ", B, " rows do not split into ", G, " groups");
-  // Each group's rows through its own theta; equal groups, so the loss is the mean over rows.
-  auto group_loss = [&](const torch::Tensor& theta) {  // theta (G, P)
-    const auto weights = gpt_weights_grouped(theta, model_, layout_);  // backward writes (G, P) once
-    const int64_t b = B / G;
-    torch::Tensor sum;
-    for (int64_t g = 0; g < G; ++g) {
-      auto l = lm_loss(gpt_forward(weights[size_t(g)], model_, x.narrow(0, g * b, b)), y.narrow(0, g * b, b));
-      sum = g == 0 ? l : sum + l;
-    }
-    return G == 1 ? sum : sum / double(G);
-  };
+  const auto group_loss = [&](const torch::Tensor& theta) { return grouped_loss(theta, x, y); };
   std::vector<torch::Tensor> rows;
   for (const auto& h : hs) rows.push_back(h_tensor(h));
   if (bank_.n_experts == 0) {
@@ -212,7 +215,7 @@ TrainingLoss SoupBank::training_loss(const std::vector<std::vector<double>>& hs,
       return FactoredGrad{A.detach(), D};              // dL/dE = alpha^T D, left to AdamW
     };
     out.factored_index = 1;  // "E" in named_parameters()
-  } else if (G == 1) {  // autograd through E, one theta: exactly the forward of theta(h)
+  } else if (hs.size() == 1) {  // autograd through E, one theta: exactly the forward of theta(h)
     out.loss = lm_loss(forward(rows[0], x), y);
   } else {
     out.loss = group_loss(thetas(torch::stack(rows)));
@@ -221,8 +224,24 @@ TrainingLoss SoupBank::training_loss(const std::vector<std::vector<double>>& hs,
   return out;
 }
 
+torch::Tensor SoupBank::grouped_loss(const torch::Tensor& theta, const torch::Tensor& x,
+                                     const torch::Tensor& y) const {
+  const int64_t G = theta.size(0), B = x.size(0);
+  TORCH_CHECK(B % G == 0, "training_loss: ", B, " rows do not split into ", G, " groups");
+  // Each group's rows through its own theta; equal groups, so the loss is the mean over rows.
+  const auto weights = gpt_weights_grouped(theta, model_, layout_);  // backward writes (G, P) once
+  const int64_t b = B / G;
+  torch::Tensor sum;
+  for (int64_t g = 0; g < G; ++g) {
+    auto l = lm_loss(gpt_forward(weights[size_t(g)], model_, x.narrow(0, g * b, b)), y.narrow(0, g * b, b));
+    sum = g == 0 ? l : sum + l;
+  }
+  return G == 1 ? sum : sum / double(G);
+}
+
 EvalResult SoupBank::evaluate(const std::vector<DomainWindows>& val, int64_t step,
                               std::vector<Metric>* /*extra*/) const {
+  TORCH_CHECK(shard_.whole(), "evaluate: a shard of a bank cannot evaluate alone");
   torch::NoGradGuard no_grad;
   EvalResult r;
   r.step = step;

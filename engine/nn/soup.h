@@ -17,12 +17,22 @@
 
 namespace souplab {
 
+// The columns of theta a bank holds when it is one rank's shard of a bank split along the
+// parameter dimension (--shard-bank, DESIGN §6): S and every E_j for columns
+// [begin, begin + length), zero-padded past P so that every rank's shard has the same length;
+// the coefficient MLP stays whole on every rank. length 0: the whole bank.
+struct ColumnShard {
+  int64_t begin = 0, length = 0;
+  bool whole() const { return length == 0; }
+};
+
 class SoupBank final : public TrainableModel {
  public:
   SoupBank(const ModelConfig& model, const BankConfig& bank, int n_domains,
-           const torch::Device& device);
+           const torch::Device& device, ColumnShard shard = {});
 
-  // Random initialisation from `seed` (experts scaled by bank.expert_init_scale).
+  // Random initialisation from `seed` (experts scaled by bank.expert_init_scale). A shard draws
+  // the whole bank row by row and keeps its columns: the same values as the unsharded bank.
   void init(uint64_t seed) override;
 
   // h: (k) float on the bank's device. alpha: (n). theta: (P), differentiable w.r.t. the bank.
@@ -54,6 +64,10 @@ class SoupBank final : public TrainableModel {
   EvalResult evaluate(const std::vector<DomainWindows>& val, int64_t step,
                       std::vector<Metric>* extra) const override;
 
+  // The mean LM loss of the rows of x, y in theta.size(0) equal consecutive groups, group g run
+  // through the specialist theta[g] (G, P).
+  torch::Tensor grouped_loss(const torch::Tensor& theta, const torch::Tensor& x, const torch::Tensor& y) const;
+
   // The fused step (default) or plain autograd through E (the reference; tests compare them).
   void set_fused_step(bool on) { fused_ = on; }
 
@@ -63,6 +77,9 @@ class SoupBank final : public TrainableModel {
   int n_domains() const override { return n_domains_; }
   int n_experts() const { return bank_.n_experts; }
   torch::Device device() const override { return shared_.device(); }
+  const ColumnShard& shard() const { return shard_; }
+  // A whole-bank tensor (..., P) cut to this bank's columns (itself when the bank is whole).
+  torch::Tensor own_columns(const torch::Tensor& row) const;
   // A float (k) tensor of h on the bank's device.
   torch::Tensor h_tensor(const std::vector<double>& h) const;
 
@@ -71,7 +88,8 @@ class SoupBank final : public TrainableModel {
   BankConfig bank_;
   int n_domains_;
   ParamLayout layout_;
-  torch::Tensor shared_;   // (P)
+  ColumnShard shard_;
+  torch::Tensor shared_;   // (P), or the shard's (length)
   torch::Tensor experts_;  // (n, P); undefined when n = 0
   torch::Tensor w1_, b1_, w2_, b2_;  // coefficient MLP: (H, k), (H), (n, H), (n)
   torch::Tensor theta_decay_mask_;   // (P)

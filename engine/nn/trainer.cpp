@@ -17,10 +17,13 @@
 #include "engine/core/sampler.h"
 #include "engine/nn/adamw.h"
 #include "engine/nn/checkpoint.h"
+#include "engine/nn/dist/collective.h"
+#include "engine/nn/dist/sharded_soup.h"
 #include "souplab/device.h"
 #include "engine/nn/gpt.h"
 #include "engine/nn/make_model.h"
 #include "engine/nn/validation.h"
+#include "souplab/param_layout.h"
 
 namespace souplab {
 namespace fs = std::filesystem;
@@ -68,15 +71,15 @@ void require_no_checkpoints(const std::string& dir) {
 
 class TrainerImpl final : public Trainer {
  public:
-  TrainerImpl(RunConfig config, const std::string& run_log_path, const TrainCallbacks& cb)
+  TrainerImpl(RunConfig config, const std::string& run_log_path, const TrainCallbacks& cb,
+              const DistributedOptions& dist)
       : config_(std::move(config)), device_(torch::kCPU) {
     validate(config_);
     if (!config_.train.out_dir.empty()) require_no_checkpoints(config_.train.out_dir);
     set_torch_threads(config_.train.threads);
-    const DeviceChoice dev = select_device(config_.train.device);
-    device_ = torch::Device(dev.device);
-    notify(cb, dev.message);
-    open_corpus(cb);
+    join_job(dist, cb);
+    choose_device(cb);
+    open_corpus_in_turn(cb);
     // Dense and MoE runs have no soup experts; clearing n keeps the config honest for readers.
     if (config_.train.kind != ModelKind::kSoup) config_.bank.n_experts = 0;
     if (config_.bank.n_domains == 0) config_.bank.n_domains = int(domains_.size());
@@ -84,18 +87,25 @@ class TrainerImpl final : public Trainer {
       throw Error("bank.n_domains is " + std::to_string(config_.bank.n_domains) + " but the corpus " +
                   config_.train.corpus_dir + " has " + std::to_string(domains_.size()) + " domains");
     init_mixture();
+    if (coll_) coll_->require_same("config", to_json(config_));
+    check_rows_split();
     check_training_memory(config_, int(domains_.size()), "train");  // refuse before allocating
 
-    bank_ = make_model(config_, int(domains_.size()), device_);
+    make_bank(dist.shard_bank);
     bank_->init(config_.train.seed);
     if (!config_.train.init_from.empty()) init_shared_from(config_.train.init_from, cb);
     make_optimizer();
     sampler_ = std::make_unique<BatchSampler>(cache_, config_.model.block_size, config_.train.seed + 1);
 
-    open_log(run_log_path.empty() ? default_run_log_path() : run_log_path);
     run_name_ = config_.train.run_name.empty()
                     ? std::string(model_kind_name(config_.train.kind)) + " " + iso8601_utc_now()
                     : config_.train.run_name;
+    if (!writer()) {  // rank 0 logs the run and names its folder; the others take both from it
+      run_id_ = std::stoll(coll_->from_rank0("run_id", ""));
+      config_.train.out_dir = coll_->from_rank0("out_dir", "");
+      return;
+    }
+    open_log(run_log_path.empty() ? default_run_log_path() : run_log_path);
     RunInfo info;
     info.name = run_name_;
     info.kind = model_kind_name(config_.train.kind);
@@ -104,11 +114,17 @@ class TrainerImpl final : public Trainer {
     if (config_.train.out_dir.empty())
       config_.train.out_dir = default_runs_dir() + "/run-" + std::to_string(run_id_);
     ensure_directory(config_.train.out_dir);
+    if (coll_) {
+      coll_->from_rank0("run_id", std::to_string(run_id_));
+      coll_->from_rank0("out_dir", config_.train.out_dir);
+    }
     log_->set_run_status(run_id_, "running");
     std::vector<std::pair<std::string, int64_t>> doms;
     for (const auto& d : cache_->domains()) doms.emplace_back(d.name, int64_t(d.train_tokens));
     log_->set_domains(run_id_, doms);
-    log_->log_event(run_id_, "train", nlohmann::json{{"run_dir", config_.train.out_dir}}.dump());
+    log_->log_event(run_id_, "train", nlohmann::json{{"run_dir", config_.train.out_dir},
+                                                    {"world_size", world_size()},
+                                                    {"shard_bank", shard_bank_ != nullptr}}.dump());
     notify(cb, "run " + std::to_string(run_id_) + " (" + run_name_ + "): " +
                    std::to_string(param_counts(config_, int(domains_.size())).total) +
                    " trained parameters, checkpoints in " + config_.train.out_dir);
@@ -116,29 +132,42 @@ class TrainerImpl final : public Trainer {
 
   // Resume constructor.
   TrainerImpl(LoadedCheckpoint ck, const std::string& ckpt_path, const std::string& run_log_path,
-              const TrainCallbacks& cb, int64_t total_steps_override)
+              const TrainCallbacks& cb, int64_t total_steps_override, const DistributedOptions& dist)
       : config_(ck.state.config), device_(torch::kCPU) {
     set_torch_threads(config_.train.threads);
+    join_job(dist, cb);
     if (total_steps_override > 0) {
       if (total_steps_override < ck.state.step)
         throw Error(ckpt_path + ": asked to train to step " + std::to_string(total_steps_override) +
                     " but the checkpoint is already at step " + std::to_string(ck.state.step));
       config_.train.steps = total_steps_override;
     }
+    if (coll_) coll_->require_same("resumed run", to_json(config_) + " at step " + std::to_string(ck.state.step));
+    check_rows_split();
     check_training_memory(config_, int(ck.state.domains.size()), ckpt_path);
-    const DeviceChoice dev = select_device(config_.train.device);
-    device_ = torch::Device(dev.device);
-    notify(cb, dev.message);
-    open_corpus(cb);
+    choose_device(cb);
+    open_corpus_in_turn(cb);
     if (domains_ != ck.state.domains)
       throw file_error(ckpt_path, "its domains differ from those of the corpus " + config_.train.corpus_dir);
     if (cache_->content_hash() != ck.state.corpus_hash)
       notify(cb, "warning: the corpus changed since this checkpoint was written; the run "
                  "continues on the new data, so it will not repeat the original run exactly");
     init_mixture();
-    bank_ = ck.bank->device() == device_ ? std::move(ck.bank) : nullptr;
-    if (!bank_) {  // checkpoint loaded on another device: reload here
-      ck = load_checkpoint(ckpt_path, device_, true);
+    if (ck.bank->device() != device_) ck = load_checkpoint(ckpt_path, device_, true);  // reload here
+    if (dist.shard_bank) {  // keep this rank's columns of the whole bank the checkpoint holds
+      make_bank(true);
+      torch::NoGradGuard no_grad;
+      const auto whole = ck.bank->named_parameters();
+      const auto mine = bank_->named_parameters();
+      for (size_t i = 0; i < mine.size(); ++i) {
+        const bool split = mine[i].first == "S" || mine[i].first == "E";
+        mine[i].second.copy_(split ? shard_bank_->own_columns(whole[i].second) : whole[i].second);
+        if (split) {
+          ck.exp_avg[i] = shard_bank_->own_columns(ck.exp_avg[i]);
+          ck.exp_avg_sq[i] = shard_bank_->own_columns(ck.exp_avg_sq[i]);
+        }
+      }
+    } else {
       bank_ = std::move(ck.bank);
     }
     make_optimizer();
@@ -154,6 +183,10 @@ class TrainerImpl final : public Trainer {
     run_id_ = ck.state.run_id;
     run_name_ = ck.state.run_name;
     last_checkpoint_ = ckpt_path;
+    if (!writer()) {
+      run_id_ = std::stoll(coll_->from_rank0("run_id", ""));
+      return;
+    }
     std::string log_path = run_log_path;
     if (log_path.empty()) log_path = ck.state.run_log_path;
     if (log_path.empty()) log_path = default_run_log_path();
@@ -172,7 +205,9 @@ class TrainerImpl final : public Trainer {
     ensure_directory(config_.train.out_dir);
     log_->set_run_status(run_id_, "running");
     log_->log_event(run_id_, "resume",
-                    nlohmann::json{{"checkpoint", ckpt_path}, {"step", step_}}.dump());
+                    nlohmann::json{{"checkpoint", ckpt_path}, {"step", step_}, {"world_size", world_size()},
+                                   {"shard_bank", shard_bank_ != nullptr}}.dump());
+    if (coll_) coll_->from_rank0("run_id", std::to_string(run_id_));
     notify(cb, "resumed run " + std::to_string(run_id_) + " at step " + std::to_string(step_) +
                    " of " + std::to_string(config_.train.steps));
   }
@@ -182,7 +217,7 @@ class TrainerImpl final : public Trainer {
       return run_loop(cb);
     } catch (...) {
       try {
-        log_->set_run_status(run_id_, "failed", iso8601_utc_now());
+        if (log_) log_->set_run_status(run_id_, "failed", iso8601_utc_now());
       } catch (...) {
       }
       throw;
@@ -190,6 +225,13 @@ class TrainerImpl final : public Trainer {
   }
 
   std::string save_checkpoint() override {
+    const std::string path = config_.train.out_dir + "/" + checkpoint_name(step_);
+    // A sharded bank is gathered whole on rank 0 (every rank takes part), so any number of
+    // ranks, sharded or not, resumes it.
+    std::unique_ptr<SoupBank> whole_bank;
+    std::unique_ptr<AdamW> whole_optimizer;
+    if (shard_bank_) gather_whole_state(&whole_bank, &whole_optimizer);
+    if (!writer()) return last_checkpoint_ = path;  // every rank holds the same state; rank 0 writes it
     TrainState s;
     s.config = config_;
     s.domains = domains_;
@@ -200,8 +242,8 @@ class TrainerImpl final : public Trainer {
     s.elapsed_s = elapsed_s_;
     s.corpus_hash = cache_->content_hash();
     s.run_log_path = log_->path();
-    const std::string path = config_.train.out_dir + "/" + checkpoint_name(step_);
-    souplab::save_checkpoint(path, *bank_, optimizer_.get(), s);
+    if (whole_bank) souplab::save_checkpoint(path, *whole_bank, whole_optimizer.get(), s);
+    else souplab::save_checkpoint(path, *bank_, optimizer_.get(), s);
     last_checkpoint_ = path;
     log_->set_checkpoint(run_id_, path, step_);
     prune_checkpoints();
@@ -214,9 +256,94 @@ class TrainerImpl final : public Trainer {
   const std::vector<std::string>& domain_names() const override { return domains_; }
   std::string run_dir() const override { return config_.train.out_dir; }
   std::string device() const override { return device_.str(); }
+  int world_size() const override { return coll_ ? coll_->world_size() : 1; }
   std::string last_checkpoint() const override { return last_checkpoint_; }
 
  private:
+  bool writer() const { return !coll_ || coll_->rank() == 0; }
+
+  // One rank of a data-parallel job: meet the others before anything is written.
+  void join_job(const DistributedOptions& dist, const TrainCallbacks& cb) {
+    if (!dist.active()) return;
+    notify(cb, "rank " + std::to_string(dist.rank) + " of " + std::to_string(dist.world_size) +
+                   ": joining the job at " + dist.master_addr + ":" + std::to_string(dist.master_port));
+    coll_ = Collective::join(dist);
+    local_rank_ = dist.local_rank;
+  }
+
+  void choose_device(const TrainCallbacks& cb) {
+    std::string spec = config_.train.device;
+    // One GPU per local rank, as torchrun users expect.
+    if (coll_ && (spec == "auto" || spec.empty()) && cuda_available()) spec = "cuda:" + std::to_string(local_rank_);
+    const DeviceChoice dev = select_device(spec);
+    device_ = torch::Device(dev.device);
+    notify(cb, dev.message);
+  }
+
+  // Rank 0 builds the token cache (if the corpus is new) before the others read it, so W ranks
+  // do not tokenise the same corpus into the same cache at once.
+  void open_corpus_in_turn(const TrainCallbacks& cb) {
+    if (coll_ && !writer()) coll_->barrier();
+    open_corpus(cb);
+    if (coll_ && writer()) coll_->barrier();
+  }
+
+  // Each rank trains on B/W consecutive rows of the step's batch; a rank's rows must be whole
+  // h-groups or lie inside one, so that its share splits into equal groups as the model needs.
+  void check_rows_split() const {
+    if (!coll_) return;
+    const auto& tc = config_.train;
+    const int W = coll_->world_size(), B = tc.batch_size;
+    if (B % W != 0)
+      throw Error("train.batch_size " + std::to_string(B) + " does not split over " + std::to_string(W) +
+                  " ranks (the batch is the job's global batch; each rank takes batch/ranks rows)");
+    const int groups = h_groups_per_step(tc), rows = B / groups, share = B / W;
+    if (share % rows != 0 && rows % share != 0)
+      throw Error("the batch's " + std::to_string(groups) + " h-groups of " + std::to_string(rows) +
+                  " rows do not split over " + std::to_string(W) + " ranks of " + std::to_string(share) +
+                  " rows; choose a batch size or train.h_per_step where one divides the other");
+  }
+
+  // The run's model; with `shard` this rank's columns of a soup bank (--shard-bank).
+  void make_bank(bool shard) {
+    const int k = int(domains_.size());
+    if (!shard) {
+      bank_ = make_model(config_, k, device_);
+      return;
+    }
+    if (!coll_) throw Error("--shard-bank splits the bank over the ranks of a job: start several (--nproc, torchrun)");
+    if (config_.train.kind != ModelKind::kSoup || config_.bank.n_experts == 0 || config_.bank.expert_rank != 0)
+      throw Error("--shard-bank needs a soup with full experts (kind soup, bank.n_experts > 0, bank.expert_rank 0)");
+    const int64_t P = gpt_param_layout(config_.model).total;
+    auto bank = std::make_unique<SoupBank>(config_.model, config_.bank, k, device_,
+                                           column_shard(P, coll_->rank(), coll_->world_size()));
+    shard_bank_ = bank.get();
+    bank_ = std::move(bank);
+    const ColumnShard cols = shard_bank_->shard();
+    const double mb = double((config_.bank.n_experts + 1) * cols.length) * 4 * 3 / 1e6;  // S, E, 2 moments
+    shard_message_ = "sharded bank: each of " + std::to_string(coll_->world_size()) + " ranks holds " +
+                     std::to_string(cols.length) + " of " + std::to_string(P) + " columns of S and E with their moments (" +
+                     std::to_string(int(mb)) + " MB, replicated " + std::to_string(int(mb * double(P) / double(cols.length))) + " MB)";
+  }
+
+  // The whole bank and AdamW state on rank 0 from the shards (null elsewhere); all ranks call it.
+  void gather_whole_state(std::unique_ptr<SoupBank>* bank, std::unique_ptr<AdamW>* optimizer) {
+    const int64_t P = shard_bank_->layout().total;
+    *bank = gather_bank(*shard_bank_, *coll_);
+    // The moments of S and E (0 and 1 in named_parameters()); the MLP's are whole everywhere.
+    const auto m = gather_columns({optimizer_->exp_avg()[0], optimizer_->exp_avg()[1],
+                                   optimizer_->exp_avg_sq()[0], optimizer_->exp_avg_sq()[1]}, P, *coll_);
+    if (!*bank) return;
+    std::vector<torch::Tensor> params;
+    for (const auto& [name, t] : (*bank)->named_parameters()) params.push_back(t);
+    *optimizer = std::make_unique<AdamW>(params, (*bank)->decay_masks(), AdamWOptions{}, (*bank)->lr_scales());
+    (*optimizer)->set_step_count(optimizer_->step_count());
+    for (size_t i = 0; i < params.size(); ++i) {
+      (*optimizer)->exp_avg()[i].copy_(i < 2 ? m[i] : optimizer_->exp_avg()[i]);
+      (*optimizer)->exp_avg_sq()[i].copy_(i < 2 ? m[2 + i] : optimizer_->exp_avg_sq()[i]);
+    }
+  }
+
   void open_corpus(const TrainCallbacks& cb) {
     CorpusOptions opts;
     opts.cache_dir = config_.train.cache_dir;
@@ -244,8 +371,10 @@ class TrainerImpl final : public Trainer {
     const std::vector<float> theta = source->instantiate_dense(source->facts().training_mixture)->parameters();
     torch::NoGradGuard no_grad;
     for (auto& [name, t] : bank_->named_parameters())
-      if (name == "S" || name == "theta")
-        t.copy_(torch::from_blob(const_cast<float*>(theta.data()), {int64_t(theta.size())}).to(t.device()));
+      if (name == "S" || name == "theta") {
+        const auto whole = torch::from_blob(const_cast<float*>(theta.data()), {int64_t(theta.size())});
+        t.copy_((shard_bank_ ? shard_bank_->own_columns(whole) : whole).to(t.device()));
+      }
     set_torch_threads(config_.train.threads);  // Model::load set its own
     notify(cb, "S starts from " + path);
   }
@@ -287,14 +416,30 @@ class TrainerImpl final : public Trainer {
       hs.push_back(sampled ? sampler_->sample_h(pi_, tc.support_max) : dense_h_);
       sampler_->sample_batch(hs.back(), rows, host.data_ptr<uint8_t>() + int64_t(g) * rows * (T + 1));
     }
-    auto batch = host.to(device_, /*non_blocking=*/true).to(torch::kInt64);  // (B, T+1)
+    // Every rank drew the whole batch above (same seed, same draws as one process); it trains
+    // on its own consecutive rows and the h-groups they fall in.
+    const int W = world_size(), share = B / W, first_row = coll_ ? coll_->rank() * share : 0;
+    const int first_group = first_row / rows, local_groups = std::max(1, share / rows);
+    const std::vector<std::vector<double>> local_hs(hs.begin() + first_group,
+                                                    hs.begin() + first_group + local_groups);
+    auto batch = host.narrow(0, first_row, share).to(device_, /*non_blocking=*/true).to(torch::kInt64);
     auto x = batch.narrow(1, 0, T), y = batch.narrow(1, 1, T);
     optimizer_->zero_grad();
-    TrainingLoss loss = bank_->training_loss(hs, x, y);
-    loss.loss.backward();
+    TrainingLoss loss = shard_bank_ ? sharded_training_loss(*shard_bank_, *coll_, hs, first_group, local_groups, x, y)
+                                    : bank_->training_loss(local_hs, x, y);
+    // The job's loss is the mean of the ranks' (equal shares): scaling each by 1/W makes the
+    // summed gradients the job's.
+    (W > 1 ? loss.loss / double(W) : loss.loss).backward();
     FactoredGrad factored;
     if (loss.after_backward) factored = loss.after_backward();
-    const double scale = grad_clip_scale(params_, tc.grad_clip, nullptr, factored.defined() ? factored.squared_norm() : 0);
+    if (coll_) sum_over_ranks(&loss, &factored, groups, first_group, rows / std::min(rows, share));
+    double scale = 1;
+    if (shard_bank_) {  // the norm of gradients split over the ranks
+      const double norm = sharded_grad_norm(*shard_bank_, *coll_, factored);
+      if (tc.grad_clip > 0 && norm > tc.grad_clip) scale = tc.grad_clip / (norm + 1e-6);
+    } else {
+      scale = grad_clip_scale(params_, tc.grad_clip, nullptr, factored.defined() ? factored.squared_norm() : 0);
+    }
     if (factored.defined()) optimizer_->set_factored_grad(loss.factored_index, std::move(factored));
     optimizer_->step(lr, scale);
     loss.lm = loss.lm.detach();
@@ -303,10 +448,57 @@ class TrainerImpl final : public Trainer {
     return loss;
   }
 
+  // Sums the ranks' gradients (and train loss) in one collective. The experts' factored gradient
+  // A^T D is summed as its factors: each rank's D rows (and A rows) go to their h-groups' places
+  // in a (groups, .) buffer; a group split over `ranks_per_group` ranks gets its A row that many
+  // times, so it is divided back.
+  void sum_over_ranks(TrainingLoss* loss, FactoredGrad* factored, int groups, int first_group,
+                      int ranks_per_group) {
+    std::vector<torch::Tensor> bucket;
+    // A sharded bank's step summed its gradients already (sharded_training_loss).
+    for (auto& p : params_)
+      if (p.grad().defined() && !shard_bank_) bucket.push_back(p.mutable_grad());
+    torch::Tensor A, D;
+    if (factored->defined() && !shard_bank_) {
+      A = torch::zeros({groups, factored->A.size(1)}, factored->A.options());
+      D = torch::zeros({groups, factored->D.size(1)}, factored->D.options());
+      A.narrow(0, first_group, factored->A.size(0)).copy_(factored->A);
+      D.narrow(0, first_group, factored->D.size(0)).copy_(factored->D);
+      bucket.push_back(A);
+      bucket.push_back(D);
+    }
+    auto lm = loss->lm.detach().reshape({1}).to(params_[0].dtype()).clone();
+    bucket.push_back(lm);
+    coll_->all_reduce_sum(bucket);
+    if (A.defined()) *factored = FactoredGrad{ranks_per_group > 1 ? A / double(ranks_per_group) : A, D};
+    loss->lm = lm.reshape({}) / double(coll_->world_size());
+  }
+
+  // Every rank's own tokens/s over its compute time in the log window (one small all-reduce).
+  std::vector<double> rank_throughputs(double compute_s, int64_t steps) {
+    const int W = coll_->world_size();
+    auto times = torch::zeros({W}, torch::kFloat64);
+    times[coll_->rank()] = compute_s;
+    coll_->all_reduce_sum({times});
+    const double tokens = double(steps) * double(config_.train.batch_size / W) * config_.model.block_size;
+    std::vector<double> out;
+    for (int r = 0; r < W; ++r) out.push_back(tokens / std::max(times[r].item<double>(), 1e-9));
+    return out;
+  }
+
+  // Rank 0 evaluates (a sharded bank is gathered whole for it: every rank calls this) and logs.
+  void evaluate_and_report(const TrainCallbacks& cb) {
+    std::unique_ptr<SoupBank> whole;
+    if (shard_bank_) whole = gather_bank(*shard_bank_, *coll_);
+    if (!writer()) return;
+    EvalResult r = evaluate_and_log(whole ? *whole : *bank_);
+    if (cb.on_eval) cb.on_eval(r);
+  }
+
   // Evaluates and logs; `rows` starts with the model's extra rows (e.g. MoE expert load).
-  EvalResult evaluate_and_log() {
+  EvalResult evaluate_and_log(const TrainableModel& model) {
     std::vector<Metric> rows;
-    EvalResult r = bank_->evaluate(val_, step_, &rows);
+    EvalResult r = model.evaluate(val_, step_, &rows);
     const bool soup = !r.loss_specialist.empty();
     for (size_t i = 0; i < r.domains.size(); ++i) {
       rows.push_back({r.step, "val", r.domains[i], soup ? "loss_uniform" : "loss", r.loss_uniform[i], 0});
@@ -330,27 +522,29 @@ class TrainerImpl final : public Trainer {
   TrainOutcome run_loop(const TrainCallbacks& cb) {
     const auto& tc = config_.train;
     const int64_t tokens_per_step = int64_t(tc.batch_size) * config_.model.block_size;
-    if (step_ == 0) {
-      EvalResult r = evaluate_and_log();
-      if (cb.on_eval) cb.on_eval(r);
-    }
+    if (!shard_message_.empty()) notify(cb, shard_message_);
+    if (step_ == 0) evaluate_and_report(cb);
     const int64_t first_step = step_;
     double session_s = 0;  // training time in this call, pauses excluded
-    double window_s = 0;
+    double window_s = 0, compute_s = 0;  // compute: this rank's time outside collectives
     int64_t window_steps = 0;
     auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
     std::vector<std::pair<std::string, torch::Tensor>> metric_sums;  // the model's extra metrics
     while (step_ < tc.steps) {
-      if (cb.should_stop && cb.should_stop()) {
+      bool stop = cb.should_stop && cb.should_stop();
+      if (coll_) stop = coll_->any(stop);  // every rank stops at the same step, or none does
+      if (stop) {
         const std::string path = save_checkpoint();
-        log_->set_run_status(run_id_, "stopped", iso8601_utc_now());
+        if (log_) log_->set_run_status(run_id_, "stopped", iso8601_utc_now());
         if (cb.on_checkpoint) cb.on_checkpoint(path, step_);
         notify(cb, "stopped at step " + std::to_string(step_) + "; checkpoint " + path);
         return TrainOutcome::kStopped;
       }
       const auto t0 = Clock::now();
       const double lr = learning_rate_at(tc, step_);
+      const double waited_before = coll_ ? coll_->waited_s() : 0;
       const TrainingLoss loss = train_step(lr);
+      if (coll_) compute_s += seconds_since(t0) - (coll_->waited_s() - waited_before);
       loss_sum += loss.lm.to(torch::kFloat64);
       if (metric_sums.empty())
         for (const auto& [name, v] : loss.metrics)
@@ -372,6 +566,9 @@ class TrainerImpl final : public Trainer {
         elapsed_s_ += window_s;
         p.elapsed_s = elapsed_s_;
         p.eta_s = double(tc.steps - step_) * session_s / double(step_ - first_step);
+        if (coll_) p.rank_tokens_per_sec = rank_throughputs(compute_s, window_steps);
+        p.world_size = world_size();
+        compute_s = 0;
         std::vector<Metric> rows{{step_, "train", "", "loss", p.train_loss, 0},
                                  {step_, "train", "", "lr", lr, 0},
                                  {step_, "train", "", "tokens_per_sec", p.tokens_per_sec, 0}};
@@ -379,7 +576,7 @@ class TrainerImpl final : public Trainer {
           rows.push_back({step_, "train", "", name, sum.item<double>() / double(window_steps), 0});
           sum.zero_();
         }
-        log_->log_metrics(run_id_, rows);
+        if (log_) log_->log_metrics(run_id_, rows);
         if (cb.on_progress) cb.on_progress(p);
         loss_sum.zero_();
         window_steps = 0;
@@ -387,16 +584,14 @@ class TrainerImpl final : public Trainer {
       } else {
         window_s += seconds_since(t0);
       }
-      if (step_ % tc.eval_interval == 0 || last) {
-        EvalResult r = evaluate_and_log();
-        if (cb.on_eval) cb.on_eval(r);
-      }
+      if (step_ % tc.eval_interval == 0 || last) evaluate_and_report(cb);  // the others wait at the next step
       if (step_ % tc.checkpoint_interval == 0 || last) {
         const std::string path = save_checkpoint();
         if (cb.on_checkpoint) cb.on_checkpoint(path, step_);
       }
     }
-    log_->set_run_status(run_id_, "finished", iso8601_utc_now());
+    if (log_) log_->set_run_status(run_id_, "finished", iso8601_utc_now());
+    if (coll_) coll_->barrier();  // rank 0's last evaluation and checkpoint are done
     return TrainOutcome::kFinished;
   }
 
@@ -417,22 +612,26 @@ class TrainerImpl final : public Trainer {
   int64_t step_ = 0;
   double elapsed_s_ = 0;
   std::string last_checkpoint_;
+  std::unique_ptr<Collective> coll_;  // null unless this process is one rank of a job
+  SoupBank* shard_bank_ = nullptr;    // bank_ as this rank's columns of the soup (--shard-bank)
+  std::string shard_message_;
+  int local_rank_ = 0;
 };
 
 }  // namespace
 
 std::unique_ptr<Trainer> Trainer::start_new(RunConfig config, const std::string& run_log_path,
-                                            const TrainCallbacks& callbacks) {
-  return std::make_unique<TrainerImpl>(std::move(config), run_log_path, callbacks);
+                                            const TrainCallbacks& callbacks, const DistributedOptions& dist) {
+  return std::make_unique<TrainerImpl>(std::move(config), run_log_path, callbacks, dist);
 }
 
 std::unique_ptr<Trainer> Trainer::resume(const std::string& checkpoint_path,
                                          const std::string& run_log_path,
                                          const TrainCallbacks& callbacks,
-                                         int64_t total_steps_override) {
+                                         int64_t total_steps_override, const DistributedOptions& dist) {
   LoadedCheckpoint ck = load_checkpoint(checkpoint_path, torch::kCPU, true);
   return std::make_unique<TrainerImpl>(std::move(ck), checkpoint_path, run_log_path, callbacks,
-                                       total_steps_override);
+                                       total_steps_override, dist);
 }
 
 }  // namespace souplab

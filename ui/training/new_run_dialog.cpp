@@ -1,5 +1,6 @@
 #include "ui/training/new_run_dialog.h"
 
+#include <QCheckBox>
 #include <QComboBox>
 #include <QDialogButtonBox>
 #include <QDir>
@@ -13,6 +14,7 @@
 #include <QPushButton>
 #include <QSettings>
 #include <QSpinBox>
+#include <QThread>
 
 #include "app/glue/quick_start.h"
 #include "souplab/error.h"
@@ -78,6 +80,12 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   m_device->addItem(tr("auto"), QStringLiteral("auto"));
   m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
   if (souplab::cuda_available()) m_device->addItem(tr("CUDA"), QStringLiteral("cuda"));
+  // Local data-parallel ranks (one per GPU on a multi-GPU machine; on the CPU each takes
+  // cores / ranks threads): the batch stays the whole step's, split between them.
+  m_processes = spin(1, std::max(2, QThread::idealThreadCount()), 1, this);
+  m_processes->setToolTip(tr("Data-parallel ranks on this machine: each trains its share of every batch "
+                             "and they sum their gradients (the same run as one process)"));
+  m_shardBank = new QCheckBox(tr("Shard the bank (each rank holds 1/ranks of S, E and their optimiser state)"), this);
   m_summary = new QLabel(this);
   m_summary->setWordWrap(true);
 
@@ -96,6 +104,8 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   form->addRow(tr("Batch (sequences)"), m_batch);
   form->addRow(tr("Validate every"), m_evalInterval);
   form->addRow(tr("Device"), m_device);
+  form->addRow(tr("Processes"), m_processes);
+  form->addRow(QString(), m_shardBank);
   form->addRow(QString(), m_summary);
 
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
@@ -110,7 +120,7 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   connect(buttons, &QDialogButtonBox::rejected, this, &QDialog::reject);
   connect(m_kind, &QComboBox::currentIndexChanged, this, &NewRunDialog::updateSummary);
   connect(m_topK, &QComboBox::currentIndexChanged, this, &NewRunDialog::updateSummary);
-  for (QSpinBox* box : {m_layers, m_embd, m_heads, m_block, m_experts, m_steps, m_batch})
+  for (QSpinBox* box : {m_layers, m_embd, m_heads, m_block, m_experts, m_steps, m_batch, m_processes})
     connect(box, &QSpinBox::valueChanged, this, &NewRunDialog::updateSummary);
   updateSummary();
 }
@@ -146,6 +156,8 @@ TrainRequest NewRunDialog::request() const {
   c.train.checkpoint_interval = std::max<int64_t>(c.train.eval_interval, 50);
   c.train.warmup_steps = std::min<int64_t>(c.train.warmup_steps, c.train.steps / 10);
   c.train.device = m_device->currentData().toString().toStdString();
+  r.processes = m_processes->value();
+  r.shardBank = r.processes > 1 && kind == ModelKind::kSoup && m_shardBank->isChecked();
   r.buildDemoCorpus = QDir::cleanPath(m_corpus->text().trimmed()) == QDir::cleanPath(demoCorpusDir());
   return r;
 }
@@ -154,6 +166,7 @@ void NewRunDialog::updateSummary() {
   const TrainRequest r = request();
   m_experts->setEnabled(r.config.train.kind != ModelKind::kDense);
   m_topK->setEnabled(r.config.train.kind == ModelKind::kMoe);
+  m_shardBank->setEnabled(r.processes > 1 && r.config.train.kind == ModelKind::kSoup);
   try {
     // Domain count is unknown until the corpus is read; 8 only sizes the small coef MLP.
     const ParamCounts counts = param_counts(r.config, 8);
@@ -181,6 +194,12 @@ void NewRunDialog::accept() {
     validate(c);
   } catch (const std::exception& e) {
     QMessageBox::warning(this, tr("Invalid configuration"), QString::fromStdString(e.what()));
+    return;
+  }
+  if (r.config.train.batch_size % r.processes != 0) {  // each rank takes batch / processes rows
+    QMessageBox::warning(this, tr("Processes"),
+                         tr("The batch (%1 sequences) does not split evenly over %2 processes.")
+                             .arg(r.config.train.batch_size).arg(r.processes));
     return;
   }
   if (!r.buildDemoCorpus && !QDir(m_corpus->text()).exists()) {

@@ -5,6 +5,7 @@
 
 #include "app/glue/training_session.h"
 
+class QCheckBox;
 class QComboBox;
 class QDoubleSpinBox;
 class QLineEdit;
@@ -39,6 +40,8 @@ class NewRunDialog : public QDialog {
   QSpinBox* m_batch = nullptr;
   QSpinBox* m_evalInterval = nullptr;
   QComboBox* m_device = nullptr;
+  QSpinBox* m_processes = nullptr;  // data-parallel ranks on this machine
+  QCheckBox* m_shardBank = nullptr;
   QLabel* m_summary = nullptr;
 };
 

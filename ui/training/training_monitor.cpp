@@ -290,7 +290,13 @@ void TrainingMonitor::onProgress(const souplab::TrainProgress& p) {
   if (m_progress->maximum() != p.total_steps) m_progress->setMaximum(int(p.total_steps));
   m_progress->setValue(static_cast<int>(p.step));
   m_trainPlot->append(kTrainKey, double(p.step), p.train_loss);
-  m_speedLabel->setText(tr("%1 tokens/s").arg(QLocale().toString(p.tokens_per_sec, 'f', 0)));
+  QString speed = tr("%1 tokens/s").arg(QLocale().toString(p.tokens_per_sec, 'f', 0));
+  if (p.world_size > 1) {  // each rank's own rate over its compute time: a slow one stands out
+    QStringList ranks;
+    for (double r : p.rank_tokens_per_sec) ranks << QLocale().toString(r, 'f', 0);
+    speed += tr(" · %1 ranks: %2 tokens/s each").arg(p.world_size).arg(ranks.join(QStringLiteral(" / ")));
+  }
+  m_speedLabel->setText(speed);
   m_etaLabel->setText(tr("ETA %1").arg(formatDuration(p.eta_s)));
   if (m_state == State::Preparing) setState(State::Running);
 }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "souplab/config.h"
+#include "souplab/distributed.h"
 #include "souplab/metrics.h"  // EvalResult
 
 namespace souplab {
@@ -22,6 +23,11 @@ struct TrainProgress {
   double tokens_per_sec = 0; // since the last report
   double elapsed_s = 0;      // training time of this run (all sessions), pauses excluded
   double eta_s = 0;          // at the current throughput
+  // A data-parallel job (souplab/distributed.h): its ranks, and each rank's own tokens/s over
+  // the time it computed (waits for the other ranks excluded), in rank order: a slow rank shows
+  // as the low one. tokens_per_sec above is the whole job's.
+  int world_size = 1;
+  std::vector<double> rank_tokens_per_sec;
 };
 
 struct TrainCallbacks {
@@ -40,16 +46,22 @@ class Trainer {
  public:
   // Opens (and if needed tokenises) the corpus, builds and initialises the model, creates the
   // run in the run log (empty path: default_run_log_path()). Errors name the file/folder.
+  // With `dist` active this process is one rank of a data-parallel job (souplab/distributed.h):
+  // every rank must pass the same config; rank 0 alone writes the run log and checkpoints, and
+  // only its callbacks see evaluations.
   static std::unique_ptr<Trainer> start_new(RunConfig config, const std::string& run_log_path = {},
-                                            const TrainCallbacks& callbacks = {});
+                                            const TrainCallbacks& callbacks = {},
+                                            const DistributedOptions& dist = {});
   // Loads a checkpoint and continues the same run id exactly where it stopped.
   // `total_steps_override` > 0 sets a new step budget (at least the checkpoint's step); the
   // cosine schedule is then recomputed for the new total, so only an unchanged budget repeats
-  // the uninterrupted run exactly.
+  // the uninterrupted run exactly. Any number of ranks may resume a checkpoint written by any
+  // other number (its state is the whole run's, not a rank's).
   static std::unique_ptr<Trainer> resume(const std::string& checkpoint_path,
                                          const std::string& run_log_path = {},
                                          const TrainCallbacks& callbacks = {},
-                                         int64_t total_steps_override = 0);
+                                         int64_t total_steps_override = 0,
+                                         const DistributedOptions& dist = {});
   virtual ~Trainer() = default;
 
   // Trains until the step budget is reached or should_stop says so. Saves checkpoints on the
@@ -66,6 +78,7 @@ class Trainer {
   virtual const std::vector<std::string>& domain_names() const = 0;
   virtual std::string run_dir() const = 0;
   virtual std::string device() const = 0;
+  virtual int world_size() const = 0;  // ranks training this run together (1: this process alone)
   // The latest checkpoint written (empty if none yet).
   virtual std::string last_checkpoint() const = 0;
 };

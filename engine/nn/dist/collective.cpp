@@ -1,0 +1,200 @@
+// c10d's Gloo headers are behind USE_C10D_GLOO, which libtorch's CMake config does not define
+// (../shared/SETUP.md); defined here only, after the precompiled torch header, which never
+// reads it.
+#ifndef USE_C10D_GLOO
+#define USE_C10D_GLOO 1
+#endif
+#include "engine/nn/dist/collective.h"
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <chrono>
+#include <cstdlib>
+
+#include "souplab/error.h"
+
+namespace souplab {
+
+struct Collective::Impl {
+  DistributedOptions options;
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  double waited_s = 0;
+
+  // Runs a collective's wait, adding its time to waited_s.
+  void wait(const c10::intrusive_ptr<c10d::Work>& work) {
+    const auto t0 = std::chrono::steady_clock::now();
+    work->wait();
+    waited_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+
+  std::string where() const {
+    return "rank " + std::to_string(options.rank) + " of " + std::to_string(options.world_size) +
+           " (store " + options.master_addr + ":" + std::to_string(options.master_port) + ")";
+  }
+  // c10d reports a dead peer as a closed connection and a hung one as a timeout, in its own
+  // words; say what that means for the job.
+  [[noreturn]] void fail(const std::string& what, const std::exception& e) const {
+    throw Error("distributed training, " + where() + ": " + what +
+                " failed: another rank died, hung for more than " +
+                std::to_string(int(options.timeout_s)) + " s, or is unreachable (" + e.what() + ")");
+  }
+  void set(const std::string& key, const std::string& value) {
+    store->set(key, std::vector<uint8_t>(value.begin(), value.end()));
+  }
+  std::string get(const std::string& key) {
+    const std::vector<uint8_t> v = store->get(key);
+    return std::string(v.begin(), v.end());
+  }
+};
+
+namespace {
+
+bool is_loopback(const std::string& addr) {
+  return addr == "localhost" || addr.rfind("127.", 0) == 0 || addr == "::1";
+}
+
+}  // namespace
+
+std::unique_ptr<Collective> Collective::join(const DistributedOptions& d) {
+  validate(d);
+  auto impl = std::make_unique<Impl>();
+  impl->options = d;
+  const auto timeout = std::chrono::milliseconds(int64_t(d.timeout_s * 1000));
+  try {
+    c10d::TCPStoreOptions so;
+    so.port = uint16_t(d.master_port);
+    so.isServer = d.rank == 0 && !d.agent_store;
+    if (so.isServer) so.numWorkers = size_t(d.world_size);
+    so.waitWorkers = false;  // the process group's rendezvous waits for every rank below
+    so.timeout = timeout;
+    auto tcp = c10::make_intrusive<c10d::TCPStore>(d.master_addr, so);
+    // Our own key space: under torchrun the agent's keys share the store.
+    impl->store = c10::make_intrusive<c10d::PrefixStore>("souplab", tcp);
+
+    auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
+    // One host: loopback. Several: the interface GLOO_SOCKET_IFNAME names, else the address
+    // this host's name resolves to (Gloo falls back to loopback when it does not resolve).
+    if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname)
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(ifname));
+    else if (is_loopback(d.master_addr))
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1"));
+    else
+      opts->devices.push_back(c10d::ProcessGroupGloo::createDefaultDevice());
+    opts->threads = 1;  // one collective at a time; the cores are the training's
+    impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(impl->store, d.rank, d.world_size, opts);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    // torchrun's store speaks its own torch version's protocol.
+    impl->fail(d.agent_store ? "joining torchrun's store (use a torchrun of the same libtorch version "
+                               "as this build, or souplab-cli's --nproc)"
+                             : "joining the job",
+               e);
+  }
+  return std::unique_ptr<Collective>(new Collective(std::move(impl)));
+}
+
+Collective::Collective(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Collective::~Collective() = default;
+
+int Collective::rank() const { return impl_->options.rank; }
+double Collective::waited_s() const { return impl_->waited_s; }
+int Collective::world_size() const { return impl_->options.world_size; }
+double Collective::timeout_s() const { return impl_->options.timeout_s; }
+
+void Collective::all_reduce_sum(const std::vector<torch::Tensor>& tensors) {
+  if (tensors.empty()) return;
+  std::vector<torch::Tensor> flat;
+  for (const auto& t : tensors) flat.push_back(t.reshape({-1}));
+  std::vector<torch::Tensor> bucket{torch::cat(flat)};
+  try {
+    impl_->wait(impl_->group->allreduce(bucket));
+  } catch (const std::exception& e) {
+    impl_->fail("summing gradients", e);
+  }
+  int64_t offset = 0;
+  torch::NoGradGuard no_grad;
+  for (const auto& t : tensors) {
+    const int64_t n = t.numel();
+    t.copy_(bucket[0].narrow(0, offset, n).view_as(t));
+    offset += n;
+  }
+}
+
+torch::Tensor Collective::all_gather_columns(const torch::Tensor& local) {
+  std::vector<torch::Tensor> input{local.contiguous()};
+  std::vector<std::vector<torch::Tensor>> output(1);
+  for (int r = 0; r < world_size(); ++r) output[0].push_back(torch::empty_like(input[0]));
+  try {
+    impl_->wait(impl_->group->allgather(output, input));
+  } catch (const std::exception& e) {
+    impl_->fail("gathering the specialists' columns", e);
+  }
+  return torch::cat(output[0], local.dim() - 1);
+}
+
+std::vector<torch::Tensor> Collective::gather_to_rank0(const torch::Tensor& local) {
+  std::vector<torch::Tensor> input{local.contiguous()};
+  std::vector<std::vector<torch::Tensor>> output;
+  if (rank() == 0) {
+    output.emplace_back();
+    for (int r = 0; r < world_size(); ++r) output[0].push_back(torch::empty_like(input[0]));
+  }
+  c10d::GatherOptions opts;
+  opts.rootRank = 0;
+  try {
+    impl_->wait(impl_->group->gather(output, input, opts));
+  } catch (const std::exception& e) {
+    impl_->fail("gathering the bank on rank 0", e);
+  }
+  return rank() == 0 ? output[0] : std::vector<torch::Tensor>{};
+}
+
+bool Collective::any(bool local) {
+  std::vector<torch::Tensor> flag{torch::full({1}, local ? 1.0f : 0.0f)};
+  try {
+    impl_->wait(impl_->group->allreduce(flag));
+  } catch (const std::exception& e) {
+    impl_->fail("agreeing on a stop", e);
+  }
+  return flag[0].item<float>() > 0;
+}
+
+void Collective::require_same(const std::string& key, const std::string& value) {
+  try {
+    impl_->set(key + "/" + std::to_string(rank()), value);
+    const std::string reference = rank() == 0 ? value : impl_->get(key + "/0");
+    for (int r = 1; r < world_size(); ++r) {
+      const std::string theirs = r == rank() ? value : impl_->get(key + "/" + std::to_string(r));
+      if (theirs != reference)
+        throw Error("distributed training: rank " + std::to_string(r) + "'s " + key +
+                    " differs from rank 0's; every rank must be started with the same settings");
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    impl_->fail("comparing " + key, e);
+  }
+}
+
+std::string Collective::from_rank0(const std::string& key, const std::string& value) {
+  try {
+    if (rank() == 0) impl_->set(key, value);
+    return rank() == 0 ? value : impl_->get(key);
+  } catch (const std::exception& e) {
+    impl_->fail("receiving " + key + " from rank 0", e);
+  }
+}
+
+void Collective::barrier() {
+  try {
+    impl_->wait(impl_->group->barrier());
+  } catch (const std::exception& e) {
+    impl_->fail("waiting for the other ranks", e);
+  }
+}
+
+}  // namespace souplab
