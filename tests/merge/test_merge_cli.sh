@@ -10,24 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 export SOUPLAB_DATA_DIR=$tmp/data SOUPLAB_CACHE_DIR=$tmp/cache
 mkdir -p "$SOUPLAB_DATA_DIR" "$SOUPLAB_CACHE_DIR"
 
-n=0
-fail() {
-  echo "FAIL: $*" >&2
-  [[ -s $tmp/out ]] && { echo "--- stdout:" >&2; tail -20 "$tmp/out" >&2; }
-  [[ -s $tmp/err ]] && { echo "--- stderr:" >&2; tail -20 "$tmp/err" >&2; }
-  exit 1
-}
-ok() { n=$((n + 1)); echo "ok $n: $*"; }
-run() { "$cli" "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?; }
-must_succeed() { run "$@"; ((rc == 0)) || fail "souplab-cli $* exited $rc"; }
-must_fail() {
-  local pattern=$1
-  shift
-  run "$@"
-  ((rc != 0)) || fail "souplab-cli $* exited 0, expected an error"
-  grep -Eq -- "$pattern" "$tmp/err" || fail "souplab-cli $*: stderr does not match /$pattern/"
-  ok "souplab-cli $* fails (exit $rc): $(head -1 "$tmp/err")"
-}
+source "$(dirname "$0")/../app/cli_test_lib.sh"  # fail, ok, run, must_succeed, must_fail
 
 # Two domains of > 40 KB: engine sources and Debian's licence texts.
 corpus=$tmp/corpus
