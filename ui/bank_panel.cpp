@@ -67,9 +67,17 @@ void BankPanel::showFacts(const souplab::ModelFacts& f) {
   setRow(tr("Kind"), QString::fromUtf8(souplab::model_kind_name(f.kind)));
   QStringList domains;
   for (const std::string& d : f.domains) domains << QString::fromStdString(d);
-  setRow(tr("Domains (k)"), domains.isEmpty() ? tr("–")
-                                              : tr("%1: %2").arg(domains.size()).arg(
-                                                    domains.join(QStringLiteral(", "))));
+  // Tens of cluster names would make the dock as wide as the screen: list the first dozen here,
+  // all of them in the tooltip (the explorer's filter finds any one).
+  constexpr int kListed = 12;
+  const QString listed = domains.size() <= kListed
+                             ? domains.join(QStringLiteral(", "))
+                             : tr("%1, … (%2 more)").arg(domains.mid(0, kListed).join(QStringLiteral(", ")))
+                                   .arg(domains.size() - kListed);
+  setRow(tr("Domains (k)"), domains.isEmpty() ? tr("–") : tr("%1: %2").arg(domains.size()).arg(listed));
+  if (domains.size() > kListed)
+    if (QLayoutItem* item = m_form->itemAt(m_form->rowCount() - 1, QFormLayout::FieldRole); item && item->widget())
+      item->widget()->setToolTip(domains.join(QStringLiteral(", ")));
   const bool moe = f.kind == souplab::ModelKind::kMoe;
   if (moe)
     setRow(tr("Experts"), tr("%1 per MoE block, top-%2 routing, every %3 block(s)")

@@ -10,10 +10,13 @@
 #include <QLabel>
 #include <QMenuBar>
 #include <QMessageBox>
+#include <QScreen>
 #include <QSettings>
 #include <QStackedWidget>
 #include <QStatusBar>
 #include <QTabWidget>
+
+#include <algorithm>
 
 #include "app/glue/bank_facts_loader.h"
 #include "app/glue/quick_start.h"
@@ -123,13 +126,38 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   QSettings settings;
   restoreGeometry(settings.value("window/geometry").toByteArray());
   restoreState(settings.value("window/state").toByteArray());
-  if (!settings.contains("window/geometry")) resize(1280, 820);
+  if (!settings.contains("window/geometry")) {  // first launch: most of the screen, up to 1440 x 900
+    const QSize avail = screen() ? screen()->availableGeometry().size() : QSize(1280, 820);
+    resize(QSize(1440, 900).boundedTo(avail * 0.96));
+  }
+  fitToScreen();
   m_tabs->setCurrentIndex(settings.value("window/tab", int(ExplorerTab)).toInt());
   m_stack->setCurrentWidget(isFirstLaunch() ? static_cast<QWidget*>(m_welcome) : m_tabs);
   m_runs->refresh();
 }
 
 MainWindow::~MainWindow() = default;
+
+void MainWindow::fitToScreen() {
+  const QScreen* s = screen();
+  if (!s) return;
+  const QRect avail = s->availableGeometry();
+  // The frame (title bar, borders) is known once shown; before that, allow a typical one.
+  const QSize frame = isVisible() ? frameGeometry().size() - geometry().size() : QSize(8, 32);
+  const QSize most = (avail.size() - frame).expandedTo(minimumSizeHint());
+  if (size().width() > most.width() || size().height() > most.height()) resize(size().boundedTo(most));
+  QRect box = frameGeometry();
+  if (!avail.contains(box)) {
+    box.moveLeft(std::clamp(box.left(), avail.left(), std::max(avail.left(), avail.right() - box.width() + 1)));
+    box.moveTop(std::clamp(box.top(), avail.top(), std::max(avail.top(), avail.bottom() - box.height() + 1)));
+    move(box.topLeft());
+  }
+}
+
+void MainWindow::showEvent(QShowEvent* event) {
+  QMainWindow::showEvent(event);
+  fitToScreen();  // now with the real frame
+}
 
 bool MainWindow::isFirstLaunch() {
   if (QSettings().value("bank/everOpened", false).toBool()) return false;

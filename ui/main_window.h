@@ -57,6 +57,7 @@ class MainWindow : public QMainWindow {
 
  protected:
   void closeEvent(QCloseEvent* event) override;
+  void showEvent(QShowEvent* event) override;
 
  private:
   void buildMenus();
@@ -64,6 +65,9 @@ class MainWindow : public QMainWindow {
   void addRecentFile(const QString& path);
   void showError(const QString& message);
   void setDeviceLabel(const QString& device);
+  // Shrinks and moves the window (frame included) into its screen's available area: a geometry
+  // restored from a larger monitor, or the default size on a laptop, never hangs off screen.
+  void fitToScreen();
 
   QStackedWidget* m_stack = nullptr;
   WelcomePage* m_welcome = nullptr;

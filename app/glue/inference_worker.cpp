@@ -154,7 +154,7 @@ void InferenceWorker::loadBank(const QString& path) {
     m_requests.dropPending();
     Q_EMIT bankLoaded(summarize(facts), domains, facts.training_mixture.values(), bank->capabilities());
     const QString label = facts.domains.empty() ? QStringLiteral("this model")
-                                                : QStringLiteral("generic (uniform h)");
+                                                : QStringLiteral("soup at uniform h");
     if (!reference.first.empty()) Q_EMIT referenceReady(reference.first, label, false);
     if (!reference.second.empty()) Q_EMIT referenceReady(reference.second, label, true);
   } catch (const std::exception& e) {

@@ -278,7 +278,7 @@ class TestExplorerCoalescing : public QObject {
     QCPBars* reference = explorer.lossChart()->referenceBars();
     QTRY_COMPARE_WITH_TIMEOUT(reference->data()->size(), 3, 30000);
     explorer.compareWith(m_checkpoint);
-    QTRY_VERIFY_WITH_TIMEOUT(reference->name() != QStringLiteral("generic (uniform h)"), 30000);
+    QTRY_VERIFY_WITH_TIMEOUT(reference->name() != QStringLiteral("soup at uniform h"), 30000);
     QCOMPARE(reference->data()->size(), 3);
   }
 };

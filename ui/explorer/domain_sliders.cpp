@@ -6,15 +6,18 @@
 #include <QDoubleSpinBox>
 #include <QGridLayout>
 #include <QHBoxLayout>
+#include <QIcon>
 #include <QLabel>
 #include <QLineEdit>
 #include <QScrollArea>
 #include <QScrollBar>
 #include <QSignalBlocker>
 #include <QSlider>
+#include <QStyle>
 #include <QToolButton>
 #include <QUndoStack>
 #include <QVBoxLayout>
+#include <algorithm>
 #include <cmath>
 #include <exception>
 
@@ -36,6 +39,9 @@ DomainSliders::DomainSliders(QWidget* parent) : QWidget(parent), m_undo(new QUnd
   m_presets = new QComboBox(this);
   m_presets->setObjectName(QStringLiteral("presetCombo"));
   m_presets->setToolTip(tr("Set h to a preset"));
+  // "Only <domain>" items for long names must not set the panel's width.
+  m_presets->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  m_presets->setMinimumContentsLength(12);
   connect(m_presets, qOverload<int>(&QComboBox::activated), this, &DomainSliders::onPresetChosen);
   top->addWidget(m_presets, 1);
 
@@ -49,12 +55,32 @@ DomainSliders::DomainSliders(QWidget* parent) : QWidget(parent), m_undo(new QUnd
   redo->setShortcutContext(Qt::WidgetWithChildrenShortcut);
   addAction(undo);
   addAction(redo);
+  undo->setIcon(QIcon::fromTheme(QStringLiteral("edit-undo"), style()->standardIcon(QStyle::SP_ArrowBack)));
+  redo->setIcon(QIcon::fromTheme(QStringLiteral("edit-redo"), style()->standardIcon(QStyle::SP_ArrowForward)));
   for (QAction* action : {undo, redo}) {
     auto* button = new QToolButton(this);
     button->setDefaultAction(action);
+    // Icons: the actions' text names the step ("Undo Set h to name=0.3,…") and would set the
+    // panel's width; it shows as the tooltip.
+    button->setToolButtonStyle(Qt::ToolButtonIconOnly);
     top->addWidget(button);
   }
   outer->addLayout(top);
+
+  auto* filterRow = new QHBoxLayout;
+  m_filter = new QLineEdit(this);
+  m_filter->setObjectName(QStringLiteral("domainFilter"));
+  m_filter->setPlaceholderText(tr("Filter domains…"));
+  m_filter->setClearButtonEnabled(true);
+  m_filter->setToolTip(tr("Show the domains whose name contains this text (here and in the chart)"));
+  m_nonZero = new QCheckBox(tr("only non-zero"), this);
+  m_nonZero->setObjectName(QStringLiteral("nonZeroFilter"));
+  m_nonZero->setToolTip(tr("Show only the domains with a weight above 0 in h"));
+  connect(m_filter, &QLineEdit::textChanged, this, &DomainSliders::applyFilter);
+  connect(m_nonZero, &QCheckBox::toggled, this, &DomainSliders::applyFilter);
+  filterRow->addWidget(m_filter, 1);
+  filterRow->addWidget(m_nonZero);
+  outer->addLayout(filterRow);
 
   m_rowsHost = new QWidget;
   m_grid = new QGridLayout(m_rowsHost);
@@ -102,6 +128,8 @@ void DomainSliders::setDomains(const QStringList& names, const std::vector<doubl
 
   buildRows();
   refresh();
+  m_visible.clear();
+  applyFilter();
   Q_EMIT weightsChanged(m_model.weights());
 }
 
@@ -117,11 +145,13 @@ void DomainSliders::buildRows() {
   for (int i = 0; i < m_names.size(); ++i) {
     Row row;
     row.name = new QLabel(m_names[i], m_rowsHost);
+    // Long cluster names elide instead of widening the panel; the tooltip has the whole name.
+    row.name->setMaximumWidth(150);
     row.slider = new QSlider(Qt::Horizontal, m_rowsHost);
     row.slider->setObjectName(QStringLiteral("slider_%1").arg(i));
     row.slider->setRange(0, kSliderSteps);
     row.slider->setPageStep(kSliderSteps / 20);
-    row.slider->setMinimumWidth(120);
+    row.slider->setMinimumWidth(70);
     row.spin = new QDoubleSpinBox(m_rowsHost);
     row.spin->setObjectName(QStringLiteral("spin_%1").arg(i));
     row.spin->setRange(0, 100);
@@ -141,6 +171,9 @@ void DomainSliders::buildRows() {
             [this, i](int value) { moveSlider(i, double(value) / kSliderSteps); });
     connect(row.slider, &QSlider::sliderPressed, this, &DomainSliders::endGesture);
     connect(row.slider, &QSlider::sliderReleased, this, &DomainSliders::endGesture);
+    connect(row.slider, &QSlider::sliderReleased, this, [this] {
+      if (m_nonZero->isChecked()) applyFilter();  // a row dragged to 0 leaves the view now
+    });
     connect(row.spin, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this, i](double v) {
       endGesture();  // a typed value is its own undo step
       moveSlider(i, v / 100.0);
@@ -150,8 +183,48 @@ void DomainSliders::buildRows() {
     m_rows.push_back(row);
   }
   m_grid->setRowStretch(m_names.size(), 1);
-  m_scroll->setMinimumWidth(m_rowsHost->minimumSizeHint().width() +
-                            m_scroll->verticalScrollBar()->sizeHint().width());
+  // The panel is at least as wide as a whole row (name, slider, % box, lock) plus the scroll bar,
+  // so a splitter or a small window cannot squeeze the % boxes out of view; measured from the
+  // widgets' own hints, which exist before the rows are laid out.
+  int nameWidth = 0;
+  for (const Row& row : m_rows) nameWidth = std::max(nameWidth, std::min(150, row.name->sizeHint().width()));
+  if (!m_rows.empty()) {
+    const Row& r = m_rows.front();
+    const int spacing = m_grid->horizontalSpacing() > 0 ? m_grid->horizontalSpacing() : 6;
+    const QMargins margins = m_grid->contentsMargins();
+    const int rowWidth = nameWidth + r.slider->minimumWidth() + r.spin->sizeHint().width() +
+                         r.lock->sizeHint().width() + 3 * spacing + margins.left() + margins.right();
+    m_scroll->setMinimumWidth(rowWidth + m_scroll->verticalScrollBar()->sizeHint().width() + 2);
+  }
+}
+
+void DomainSliders::setFilter(const QString& text, bool onlyNonZero) {
+  QSignalBlocker b1(m_filter), b2(m_nonZero);
+  m_filter->setText(text);
+  m_nonZero->setChecked(onlyNonZero);
+  applyFilter();
+}
+
+void DomainSliders::applyFilter() {
+  const QString needle = m_filter->text().trimmed();
+  const bool nonZero = m_nonZero->isChecked();
+  std::vector<int> visible;
+  for (int i = 0; i < int(m_rows.size()); ++i) {
+    const bool show = (needle.isEmpty() || m_names[i].contains(needle, Qt::CaseInsensitive)) &&
+                      (!nonZero || m_model.weight(size_t(i)) > 0 ||
+                       m_rows[size_t(i)].slider->isSliderDown());  // never pull a row from under a drag
+    for (QWidget* w : std::initializer_list<QWidget*>{m_rows[size_t(i)].name, m_rows[size_t(i)].slider,
+                                                      m_rows[size_t(i)].spin, m_rows[size_t(i)].lock})
+      w->setVisible(show);
+    if (show) visible.push_back(i);
+  }
+  if (visible == m_visible) return;
+  m_visible = visible;
+  Q_EMIT visibleDomainsChanged(m_visible);
+}
+
+QCheckBox* DomainSliders::lockBox(int index) const {
+  return index >= 0 && size_t(index) < m_rows.size() ? m_rows[size_t(index)].lock : nullptr;
 }
 
 QSlider* DomainSliders::slider(int index) const {
@@ -240,6 +313,7 @@ void DomainSliders::pushChange(const std::vector<double>& after, int slider, con
 void DomainSliders::applyExact(const std::vector<double>& h) {
   m_model.setWeights(h);
   refresh();
+  if (m_nonZero->isChecked()) applyFilter();  // a weight that became 0 (or left 0) changes the view
   Q_EMIT weightsChanged(m_model.weights());
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 // One slider per domain editing h on the simplex (the rules live in SimplexWeights): each row is
 // the domain's name, a slider, a spin box with the exact weight in %, and a lock. Above: presets
-// and undo/redo; below: a line edit taking "name=0.3,other=0.7", "uniform" or "onehot:name".
+// and undo/redo, and a filter (name search, "only non-zero") that hides rows, so tens of domains
+// stay usable; the chart shows the same domains (visibleDomainsChanged). Below: a line edit
+// taking "name=0.3,other=0.7", "uniform" or "onehot:name". Filtering never changes h.
 //
 // Every change goes through the QUndoStack; consecutive moves of one slider within one gesture
 // (press..release, or a run of key presses) merge into one undo step.
@@ -40,7 +42,11 @@ class DomainSliders : public QWidget {
   bool isLocked(int index) const { return m_model.isLocked(size_t(index)); }
   QUndoStack* undoStack() const { return m_undo; }
   QSlider* slider(int index) const;
+  QCheckBox* lockBox(int index) const;
   QString lastError() const { return m_lastError; }
+  // The domains the filter shows, in order.
+  const std::vector<int>& visibleDomains() const { return m_visible; }
+  void setFilter(const QString& text, bool onlyNonZero);
 
  public Q_SLOTS:
   // What a drag does: merges with the previous move of the same slider in the same gesture.
@@ -58,6 +64,7 @@ class DomainSliders : public QWidget {
 
  Q_SIGNALS:
   void weightsChanged(const std::vector<double>& h);
+  void visibleDomainsChanged(const std::vector<int>& indices);
 
  private:
   struct Row {
@@ -73,6 +80,7 @@ class DomainSliders : public QWidget {
   void applyExact(const std::vector<double>& h);  // the undo commands' way in
   void refresh();                                 // widgets <- model, without feedback signals
   void showError(const QString& message);
+  void applyFilter();  // rows <- the filter; emits visibleDomainsChanged when the set changes
 
   SimplexWeights m_model;
   QStringList m_names;
@@ -88,6 +96,9 @@ class DomainSliders : public QWidget {
   QGridLayout* m_grid = nullptr;
   QLineEdit* m_text = nullptr;
   QLabel* m_status = nullptr;
+  QLineEdit* m_filter = nullptr;
+  QCheckBox* m_nonZero = nullptr;
+  std::vector<int> m_visible;
 };
 
 }  // namespace souplab::gui

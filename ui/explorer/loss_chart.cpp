@@ -1,6 +1,10 @@
 #include "ui/explorer/loss_chart.h"
 
+#include <QFontMetrics>
+#include <QHBoxLayout>
+#include <QLabel>
 #include <QSharedPointer>
+#include <QToolButton>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -12,7 +16,24 @@ namespace souplab::gui {
 LossChart::LossChart(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlot(this)) {
   auto* layout = new QVBoxLayout(this);
   layout->setContentsMargins(0, 0, 0, 0);
-  layout->addWidget(m_plot);
+  layout->addWidget(m_plot, 1);
+  auto* pager = new QHBoxLayout;
+  m_prev = new QToolButton(this);
+  m_prev->setArrowType(Qt::LeftArrow);
+  m_prev->setToolTip(tr("Previous domains"));
+  m_next = new QToolButton(this);
+  m_next->setArrowType(Qt::RightArrow);
+  m_next->setToolTip(tr("Next domains"));
+  m_pageLabel = new QLabel(this);
+  m_pageLabel->setObjectName(QStringLiteral("chartPageLabel"));
+  pager->addStretch(1);
+  pager->addWidget(m_prev);
+  pager->addWidget(m_pageLabel);
+  pager->addWidget(m_next);
+  pager->addStretch(1);
+  layout->addLayout(pager);
+  connect(m_prev, &QToolButton::clicked, this, [this] { setPage(m_page - 1); });
+  connect(m_next, &QToolButton::clicked, this, [this] { setPage(m_page + 1); });
   m_plot->setObjectName(QStringLiteral("lossChart"));
   m_plot->setMinimumSize(320, 220);
 
@@ -21,7 +42,7 @@ LossChart::LossChart(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlot(
   m_specialist->setPen(QPen(QColor(31, 119, 180)));
   m_specialist->setBrush(QColor(31, 119, 180, 200));
   m_reference = new QCPBars(m_plot->xAxis, m_plot->yAxis);
-  m_reference->setName(tr("generic (uniform h)"));
+  m_reference->setName(tr("soup at uniform h"));
   m_reference->setPen(QPen(QColor(127, 127, 127)));
   m_reference->setBrush(QColor(127, 127, 127, 160));
   m_group = new QCPBarsGroup(m_plot);
@@ -39,50 +60,142 @@ LossChart::LossChart(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlot(
   m_plot->yAxis->setLabel(tr("validation loss (nats/byte)"));
   m_plot->legend->setVisible(true);
   m_plot->legend->setFont(font());
-  m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  // The legend in a row of its own above the bars, side by side: inside the axis rect it hid
+  // the bars under it once there were many.
+  m_plot->plotLayout()->insertRow(0);
+  m_plot->plotLayout()->addElement(0, 0, m_plot->legend);
+  m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
+  m_plot->legend->setBorderPen(Qt::NoPen);
+  m_plot->plotLayout()->setRowStretchFactor(0, 0.001);
   rescale();
 }
 
 void LossChart::setDomains(const QStringList& names) {
   m_domains = names;
-  auto ticker = QSharedPointer<QCPAxisTickerText>::create();
-  for (int i = 0; i < names.size(); ++i) ticker->addTick(i, names[i]);
-  m_plot->xAxis->setTicker(ticker);
+  m_view.clear();
+  for (int i = 0; i < names.size(); ++i) m_view.push_back(i);
   // A bare exported specialist has no domain names; its single group of bars needs no label.
-  m_specialist->data()->clear();
-  m_reference->data()->clear();
-  rescale();
+  m_specialistLosses.clear();
+  m_referenceLosses.clear();
+  redraw();
+}
+
+void LossChart::setView(const std::vector<int>& indices) {
+  m_view.clear();
+  for (int i : indices)
+    if (i >= 0 && i < m_domains.size()) m_view.push_back(i);
+  m_page = 0;
+  redraw();
+}
+
+int LossChart::pageCapacity() const {
+  // ~20 px per group of two bars and an upright label; the y axis and margins take ~90 px.
+  return std::max(4, (m_plot->width() - 90) / 20);
+}
+
+int LossChart::pageCount() const {
+  const int n = int(m_view.size()), per = pageCapacity();
+  return std::max(1, (n + per - 1) / per);
+}
+
+std::vector<int> LossChart::pageDomains() const {
+  const int per = pageCapacity(), first = std::min(int(m_view.size()), m_page * per);
+  const int last = std::min(int(m_view.size()), first + per);
+  return std::vector<int>(m_view.begin() + first, m_view.begin() + last);
+}
+
+void LossChart::setPage(int page) {
+  const int clamped = std::clamp(page, 0, pageCount() - 1);
+  if (clamped == m_page) return;
+  m_page = clamped;
+  redraw();
+  replotNow();
+}
+
+void LossChart::resizeEvent(QResizeEvent* event) {
+  QWidget::resizeEvent(event);
+  m_page = std::min(m_page, pageCount() - 1);
+  if (pageDomains() != m_drawn) {  // the new width holds more or fewer groups
+    redraw();
+    m_plot->replot(QCustomPlot::rpQueuedReplot);
+  }
 }
 
 void LossChart::setSpecialistLosses(const std::vector<double>& losses) {
+  m_specialistLosses = losses;
   setBars(m_specialist, losses);
+  rescale();
 }
 
 void LossChart::setReferenceLosses(const std::vector<double>& losses, const QString& label) {
   m_reference->setName(label);
+  m_referenceLosses = losses;
   setBars(m_reference, losses);
+  rescale();
 }
 
+void LossChart::redraw() {
+  const std::vector<int> shown = pageDomains();
+  m_drawn = shown;
+  auto ticker = QSharedPointer<QCPAxisTickerText>::create();
+  for (size_t p = 0; p < shown.size(); ++p) ticker->addTick(double(p), m_domains[shown[p]]);
+  m_plot->xAxis->setTicker(ticker);
+  const int pages = pageCount();
+  for (QWidget* w : std::initializer_list<QWidget*>{m_prev, m_next, m_pageLabel}) w->setVisible(pages > 1);
+  if (pages > 1) {
+    const int first = m_page * pageCapacity();
+    m_pageLabel->setText(tr("domains %1–%2 of %3").arg(first + 1).arg(first + int(shown.size())).arg(m_view.size()));
+    m_prev->setEnabled(m_page > 0);
+    m_next->setEnabled(m_page + 1 < pages);
+  }
+  // 45° fits a dozen long names; beyond two dozen only upright-turned labels keep apart.
+  const bool upright = shown.size() > 24;
+  m_plot->xAxis->setTickLabelRotation(upright ? 90 : 45);
+  // A 45° label runs right of its tick, and QCustomPlot drops a tick label that would leave the
+  // widget: keep room on the right for the last labels (the last domain's name went missing).
+  int right = 8;
+  if (!upright) {
+    const QFontMetrics metrics(m_plot->xAxis->tickLabelFont());
+    for (size_t p = shown.size() >= 3 ? shown.size() - 3 : 0; p < shown.size(); ++p)
+      right = std::max(right, int(0.72 * metrics.horizontalAdvance(m_domains[shown[p]])) -
+                                  int(shown.size() - 1 - p) * 30);
+  }
+  m_plot->axisRect()->setAutoMargins(QCP::msLeft | QCP::msTop | QCP::msBottom);
+  m_plot->axisRect()->setMargins(QMargins(0, 0, right, 0));
+  setBars(m_specialist, m_specialistLosses);
+  setBars(m_reference, m_referenceLosses);
+  rescale();
+}
+
+// Bar p shows domain m_view[p]; without domain names (a bare export) bar i is loss i.
 void LossChart::setBars(QCPBars* bars, const std::vector<double>& losses) {
   QVector<double> keys, values;
-  for (size_t i = 0; i < losses.size(); ++i) {
-    keys << double(i);
-    values << losses[i];
+  if (m_domains.isEmpty()) {
+    for (size_t i = 0; i < losses.size(); ++i) {
+      keys << double(i);
+      values << losses[i];
+    }
+  } else {
+    for (size_t p = 0; p < m_drawn.size(); ++p) {
+      if (size_t(m_drawn[p]) >= losses.size()) continue;
+      keys << double(p);
+      values << losses[size_t(m_drawn[p])];
+    }
   }
   bars->setData(keys, values, /*alreadySorted=*/true);
-  rescale();
 }
 
 void LossChart::rescale() {
   const int n = std::max<int>(1, int(std::max<size_t>(m_specialist->data()->size(),
                                                       m_reference->data()->size())));
-  m_plot->xAxis->setRange(-0.6, std::max<double>(n, m_domains.size()) - 0.4);
+  const double shown = m_domains.isEmpty() ? double(n) : double(std::max<size_t>(1, m_drawn.size()));
+  m_plot->xAxis->setRange(-0.6, shown - 0.4);
   double top = 0;
   for (QCPBars* bars : {m_specialist, m_reference})
     for (auto it = bars->data()->constBegin(); it != bars->data()->constEnd(); ++it)
       if (std::isfinite(it->value)) top = std::max(top, it->value);
-  // Losses start at 0 so that bar heights compare; headroom for the legend.
-  m_plot->yAxis->setRange(0, top > 0 ? top * 1.25 : 1.0);
+  // Losses start at 0 so that bar heights compare.
+  m_plot->yAxis->setRange(0, top > 0 ? top * 1.08 : 1.0);
 }
 
 void LossChart::replotNow() { m_plot->replot(QCustomPlot::rpImmediateRefresh); }

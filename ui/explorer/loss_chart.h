@@ -1,13 +1,18 @@
 #pragma once
 // Per-domain validation loss as grouped bars: the live specialist next to a reference (the
 // generic model at uniform h, or whatever the user chose with "Compare with…"). Domain names
-// are the x tick labels, rotated so that a dozen long names fit.
+// are the x tick labels, rotated 45° for a dozen names and 90° beyond two dozen. The chart shows
+// the domains of its view (the explorer's filter), all of them by default; losses are always
+// given for every domain. When the view has more domains than the width holds legibly (one
+// bar group per ~20 px), it pages: "◀ 1–24 of 64 ▶" under the plot.
 #include <QString>
 #include <QStringList>
 #include <QWidget>
 #include <vector>
 
 class QCustomPlot;
+class QLabel;
+class QToolButton;
 class QCPBars;
 class QCPBarsGroup;
 
@@ -19,7 +24,15 @@ class LossChart : public QWidget {
  public:
   explicit LossChart(QWidget* parent = nullptr);
 
-  void setDomains(const QStringList& names);  // clears both bar sets
+  void setDomains(const QStringList& names);  // clears both bar sets; the view: every domain
+  // The domains to draw, in this order (indices into the names); empty: none.
+  void setView(const std::vector<int>& indices);
+  const std::vector<int>& view() const { return m_view; }
+  // The part of the view on screen now (all of it unless it pages), and paging.
+  std::vector<int> pageDomains() const;
+  int pageCount() const;
+  int page() const { return m_page; }
+  void setPage(int page);
   void setSpecialistLosses(const std::vector<double>& losses);
   void setReferenceLosses(const std::vector<double>& losses, const QString& label);
   // Renders and repaints now (not on the next event loop turn), so a caller can time the
@@ -31,7 +44,10 @@ class LossChart : public QWidget {
   QCPBars* referenceBars() const { return m_reference; }
 
  private:
+  void resizeEvent(QResizeEvent* event) override;
+  int pageCapacity() const;  // bar groups that fit legibly in the current width
   void setBars(QCPBars* bars, const std::vector<double>& losses);
+  void redraw();  // ticks and both bar sets from the view
   void rescale();
 
   QCustomPlot* m_plot = nullptr;
@@ -39,6 +55,13 @@ class LossChart : public QWidget {
   QCPBars* m_reference = nullptr;
   QCPBarsGroup* m_group = nullptr;
   QStringList m_domains;
+  std::vector<int> m_view;
+  int m_page = 0;
+  std::vector<int> m_drawn;  // the domains the bars and ticks show (the page at the last redraw)
+  QToolButton* m_prev = nullptr;
+  QToolButton* m_next = nullptr;
+  QLabel* m_pageLabel = nullptr;
+  std::vector<double> m_specialistLosses, m_referenceLosses;  // every domain's
 };
 
 }  // namespace souplab::gui

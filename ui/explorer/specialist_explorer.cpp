@@ -47,9 +47,18 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   m_latency = new QLabel(this);
   m_latency->setObjectName(QStringLiteral("latencyLabel"));
   m_latency->setToolTip(tr("From a slider move to this chart repainted with its losses"));
+  // Status lines wrap in the width they get instead of widening the window (a long line once
+  // pushed the window past the screen's edge).
+  for (QLabel* label : {m_timing, m_latency}) label->setWordWrap(true);
+  m_summary = new QLabel(this);
+  m_summary->setObjectName(QStringLiteral("summaryLabel"));
+  m_summary->setWordWrap(true);
+  m_summary->setToolTip(tr("The specialist's loss on h's own mixture of domains (sum of h_i x loss_i) "
+                           "against the reference bars' model on the same mixture"));
   auto* chartBox = new QWidget(this);
   auto* chartLayout = new QVBoxLayout(chartBox);
   chartLayout->setContentsMargins(0, 0, 0, 0);
+  chartLayout->addWidget(m_summary);
   chartLayout->addWidget(m_chart, 1);
   auto* timings = new QHBoxLayout;
   timings->addWidget(m_timing, 1);
@@ -57,10 +66,13 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   chartLayout->addLayout(timings);
 
   auto* top = new QSplitter(Qt::Horizontal, this);
+  m_top = top;
   top->addWidget(m_sliders);
   top->addWidget(chartBox);
-  top->setStretchFactor(0, 2);
-  top->setStretchFactor(1, 3);
+  // The sliders take the width a row needs, the chart everything else (its bars need it most).
+  top->setStretchFactor(0, 0);
+  top->setStretchFactor(1, 1);
+  top->setChildrenCollapsible(false);  // the slider panel keeps its minimum: every % box stays in view
   m_panel = new GenerationPanel(this);
   auto* split = new QSplitter(Qt::Vertical, this);
   split->addWidget(top);
@@ -93,6 +105,7 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
             // Redraw at once with the tier now on screen (only a precise one before any
             // specialist, so that the chart is never blank while the first one is computed).
             if (precise == m_displayedPrecise || m_displayed.empty()) showReference(precise);
+            updateSummary();
             m_chart->replotNow();
           });
   connect(m_inference.get(), &InferenceWorker::errorOccurred, this, &SpecialistExplorer::onError);
@@ -110,6 +123,10 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   });
 
   connect(m_sliders, &DomainSliders::weightsChanged, this, &SpecialistExplorer::onWeightsChanged);
+  connect(m_sliders, &DomainSliders::visibleDomainsChanged, this, [this](const std::vector<int>& view) {
+    m_chart->setView(view);
+    m_chart->replotNow();
+  });
   connect(m_panel, &GenerationPanel::generateRequested, this, &SpecialistExplorer::startGeneration);
   connect(m_panel, &GenerationPanel::stopRequested, this, &SpecialistExplorer::stopGeneration);
   connect(m_export, &QPushButton::clicked, this,
@@ -182,11 +199,12 @@ void SpecialistExplorer::onBankLoaded(const QString& summary, const QStringList&
   m_preciseFrom = {};
   m_timing->clear();
   m_latency->clear();
+  m_summary->clear();
   m_facts->setText(summary);
   m_chart->setDomains(domains);
   m_referenceQuick.clear();
   m_referenceFull.clear();
-  m_referenceLabel = tr("generic (uniform h)");
+  m_referenceLabel = tr("soup at uniform h");
   m_displayedPrecise = false;
   m_sawQuick = false;
   m_compare->setEnabled(true);
@@ -194,6 +212,10 @@ void SpecialistExplorer::onBankLoaded(const QString& summary, const QStringList&
   m_finetune->setEnabled(can.can_export);  // one dense GPT-2 at h is what gets trained
   // Emits weightsChanged(uniform), which requests the first specialist.
   m_sliders->setDomains(domains, trainingMixture);
+  // The sliders as narrow as their rows allow (the splitter keeps that minimum), the chart the rest.
+  const int total = m_top->width();
+  const int sliders = m_sliders->minimumSizeHint().width();
+  if (total > sliders) m_top->setSizes({sliders, total - sliders});
   Q_EMIT bankLoaded(summary);
 }
 
@@ -218,7 +240,9 @@ void SpecialistExplorer::onSpecialistReady(quint64 generation, const std::vector
   m_sawQuick = m_sawQuick || !precise;
   m_specialist = specialist;
   m_chart->setSpecialistLosses(losses);
+  m_displayedLosses = losses;
   showReference(precise);
+  updateSummary();
   m_chart->replotNow();
   m_timing->setText(losses.empty()
                         ? tr("instantiated in %1 ms · no validation data").arg(instantiateMs, 0, 'f', 1)
@@ -250,6 +274,27 @@ void SpecialistExplorer::onSpecialistReady(quint64 generation, const std::vector
   m_generation->setSpecialist(specialist);
   if (m_wantText && !m_generation->isActive() && m_panel->followsWeights())
     m_generation->start(m_panel->prompt(), m_panel->options());
+}
+
+void SpecialistExplorer::updateSummary() {
+  const std::vector<double>& ref = m_displayedPrecise ? m_referenceFull : m_referenceQuick;
+  const std::vector<double>& h = m_displayed;
+  if (h.empty() || m_displayedLosses.size() != h.size() || ref.size() != h.size()) {
+    m_summary->clear();
+    return;
+  }
+  double mine = 0, theirs = 0;
+  for (size_t i = 0; i < h.size(); ++i) {
+    mine += h[i] * m_displayedLosses[i];
+    theirs += h[i] * ref[i];
+  }
+  m_mixtureChange = theirs > 0 ? (mine - theirs) / theirs : 0;
+  m_summary->setText(tr("On h's mixture: specialist %1 vs %2 %3 nats/byte: %4%5 %")
+                         .arg(mine, 0, 'f', 4)
+                         .arg(m_referenceLabel)
+                         .arg(theirs, 0, 'f', 4)
+                         .arg(m_mixtureChange > 0 ? QStringLiteral("+") : QString())
+                         .arg(100.0 * m_mixtureChange, 0, 'f', 2));
 }
 
 void SpecialistExplorer::onError(const QString& message) {

@@ -19,6 +19,7 @@
 
 class QLabel;
 class QPushButton;
+class QSplitter;
 
 namespace souplab::gui {
 
@@ -43,6 +44,9 @@ class SpecialistExplorer : public QWidget {
   // The h whose specialist the chart shows now (empty before the first one).
   const std::vector<double>& displayedWeights() const { return m_displayed; }
   bool displayedIsPrecise() const { return m_displayedPrecise; }
+  // The specialist's relative change against the reference bars on h's own mixture
+  // (negative: the specialist is better); 0 until both are shown.
+  double mixtureChange() const { return m_mixtureChange; }
   // Slider-to-screen latency: from weightsChanged to the chart repainted with that h's losses.
   // -1 until measured. Moves dropped by coalescing have no latency of their own: what is timed
   // is the move the user ends on.
@@ -81,6 +85,7 @@ class SpecialistExplorer : public QWidget {
   void showReference(bool precise);
   void onError(const QString& message);
   void updateLatencyLabel();
+  void updateSummary();  // the specialist vs the reference on h's mixture
   static double median(std::vector<double> values);
 
   DomainSliders* m_sliders = nullptr;
@@ -90,6 +95,8 @@ class SpecialistExplorer : public QWidget {
   QLabel* m_timing = nullptr;
   QLabel* m_latency = nullptr;
   QLabel* m_status = nullptr;
+  QLabel* m_summary = nullptr;
+  QSplitter* m_top = nullptr;  // sliders | chart
   QPushButton* m_compare = nullptr;
   QPushButton* m_export = nullptr;
   QPushButton* m_finetune = nullptr;
@@ -100,6 +107,8 @@ class SpecialistExplorer : public QWidget {
 
   bool m_hasBank = false;
   std::vector<double> m_displayed;
+  std::vector<double> m_displayedLosses;  // the specialist's, for m_displayed
+  double m_mixtureChange = 0;
   bool m_displayedPrecise = false;  // the bars on screen come from the full windows
   bool m_sawQuick = false;          // this bank is evaluated in two tiers
   std::vector<double> m_referenceQuick, m_referenceFull;
