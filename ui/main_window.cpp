@@ -111,12 +111,22 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_monitor, &TrainingMonitor::deviceChanged, this, &MainWindow::setDeviceLabel);
   connect(m_monitor, &TrainingMonitor::runStarted, m_runs, &RunBrowser::refresh);
   connect(m_monitor, &TrainingMonitor::runEnded, m_runs, &RunBrowser::refresh);
+  // A dense baseline that just finished shows up in the explorer's reference picker.
+  connect(m_monitor, &TrainingMonitor::runEnded, m_explorer, &SpecialistExplorer::refreshBaselines);
   connect(m_monitor, &TrainingMonitor::runEnded, this, [this] {
     if (!m_monitor->lastCheckpoint().isEmpty())
       statusBar()->showMessage(
           tr("Run ended: “Open in explorer” on the Training tab shows its specialists"), 10000);
   });
   connect(m_runs, &RunBrowser::openCheckpointRequested, this, &MainWindow::openBank);
+  connect(m_explorer, &SpecialistExplorer::trainBaselineRequested, this, [this](const souplab::RunConfig& config) {
+    TrainRequest request;
+    request.config = config;
+    if (m_monitor->startRun(request)) {
+      showTab(TrainingTab);
+      statusBar()->showMessage(tr("Training a dense baseline with the bank's budget; the explorer compares with it when it ends"), 10000);
+    }
+  });
   connect(m_runs, &RunBrowser::resumeRequested, this, [this](const QString& path) {
     TrainRequest request;
     request.resumeCheckpoint = path;

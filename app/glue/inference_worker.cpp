@@ -169,6 +169,18 @@ void InferenceWorker::loadBank(const QString& path) {
   processLatest();
 }
 
+void InferenceWorker::useBankReference() {
+  if (!m_bank) return;
+  try {
+    const auto losses = evaluateBoth(*m_bank->instantiate(m_bank->reference_weights()));
+    const QString label = m_domainCount == 0 ? QStringLiteral("this model") : QStringLiteral("soup at uniform h");
+    if (!losses.first.empty()) Q_EMIT referenceReady(losses.first, label, false);
+    if (!losses.second.empty()) Q_EMIT referenceReady(losses.second, label, true);
+  } catch (const std::exception& e) {
+    Q_EMIT errorOccurred(QString::fromStdString(e.what()));
+  }
+}
+
 void InferenceWorker::loadReference(const QString& path) {
   if (!m_validation) {
     Q_EMIT errorOccurred(path + QStringLiteral(": cannot compare, no validation data is loaded"));

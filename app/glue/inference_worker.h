@@ -72,6 +72,8 @@ class InferenceWorker : public QObject {
   // Replaces the reference by another model's losses on the same validation set: a dense
   // baseline or an exported specialist ("Compare with...").
   void loadReference(const QString& path);
+  // Back to the bank's own reference (the soup at uniform h) after loadReference.
+  void useBankReference();
 
  Q_SIGNALS:
   // can: what the model offers (the explorer enables its actions by it).

@@ -10,10 +10,12 @@
 namespace souplab::test {
 
 // Trains `steps` steps of `batch` sequences on `corpusDir`, logging to `runLogPath`; returns the
-// last checkpoint's path.
+// last checkpoint's path. `kind` dense gives the same model without experts (a baseline).
 inline QString trainTinyTestBank(const QString& corpusDir, int steps, int batch,
-                                 const std::string& runName, const std::string& runLogPath) {
+                                 const std::string& runName, const std::string& runLogPath,
+                                 souplab::ModelKind kind = souplab::ModelKind::kSoup) {
   souplab::RunConfig c;
+  c.train.kind = kind;
   c.model.n_layer = 1;
   c.model.n_embd = 32;
   c.model.n_head = 2;

@@ -1,14 +1,17 @@
 #include "ui/explorer/specialist_explorer.h"
 
+#include <QComboBox>
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMetaObject>
 #include <QPushButton>
+#include <QSignalBlocker>
 #include <QSplitter>
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "souplab/paths.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
 #include "ui/explorer/loss_chart.h"
@@ -24,10 +27,14 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   m_facts->setObjectName(QStringLiteral("factsLabel"));
   m_facts->setWordWrap(true);
   m_facts->setTextInteractionFlags(Qt::TextSelectableByMouse);
-  m_compare = new QPushButton(tr("Compare with…"), this);
-  m_compare->setObjectName(QStringLiteral("compareButton"));
-  m_compare->setToolTip(tr("Show another model's losses (a dense baseline or an exported "
-                           "specialist) as the reference bars"));
+  // The grey bars' model: the soup at uniform h, a dense run of the run log (equal budget
+  // first), any model file, or a dense baseline trained now with this bank's budget.
+  m_compare = new QComboBox(this);
+  m_compare->setObjectName(QStringLiteral("referenceCombo"));
+  m_compare->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
+  m_compare->setMinimumContentsLength(18);
+  m_compare->setToolTip(tr("The reference bars: compare the specialist with an equal-budget dense model, "
+                           "the soup at uniform h, or any model"));
   m_export = new QPushButton(tr("Export specialist…"), this);
   m_export->setObjectName(QStringLiteral("exportButton"));
   m_finetune = new QPushButton(tr("Fine-tune on a text…"), this);
@@ -93,6 +100,7 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   m_compare->setEnabled(false);
   m_export->setEnabled(false);
   m_finetune->setEnabled(false);
+  setBaselineCandidates({});
 
   // Worker -> GUI connections are queued (the workers live on other threads).
   connect(m_inference.get(), &InferenceWorker::bankLoaded, this, &SpecialistExplorer::onBankLoaded);
@@ -133,12 +141,7 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
           [this] { Q_EMIT exportRequested(m_sliders->weights()); });
   connect(m_finetune, &QPushButton::clicked, this,
           [this] { Q_EMIT finetuneRequested(m_sliders->weights()); });
-  connect(m_compare, &QPushButton::clicked, this, [this] {
-    const QString path = QFileDialog::getOpenFileName(
-        this, tr("Compare with a model"), QString(),
-        tr("Checkpoints and specialists (*.ckpt *.safetensors);;All files (*)"));
-    if (!path.isEmpty()) compareWith(path);
-  });
+  connect(m_compare, qOverload<int>(&QComboBox::activated), this, &SpecialistExplorer::onReferenceChosen);
   // "Specialist for this text…": the sliders move to a target text's domain weights.
   auto* targetWeights = new TargetWeightsButton(m_inference.get(), m_sliders, this);
   header->insertWidget(1, targetWeights);
@@ -165,6 +168,43 @@ void SpecialistExplorer::setBank(const QString& path) {
   m_facts->setText(tr("Loading %1…").arg(path));
   InferenceWorker* worker = m_inference.get();
   QMetaObject::invokeMethod(worker, [worker, path] { worker->loadBank(path); }, Qt::QueuedConnection);
+}
+
+void SpecialistExplorer::setBaselineCandidates(const QVector<BaselineCandidate>& candidates) {
+  QSignalBlocker block(m_compare);
+  m_compare->clear();
+  m_compare->addItem(tr("vs soup at uniform h"), QStringLiteral("soup"));
+  for (const BaselineCandidate& c : candidates) m_compare->addItem(tr("vs %1").arg(c.label()), c.checkpoint);
+  m_compare->addItem(tr("vs another model…"), QStringLiteral("file"));
+  m_compare->addItem(tr("Train a dense baseline like this bank…"), QStringLiteral("train"));
+  m_compare->setCurrentIndex(0);
+  // An equal-budget dense run is the comparison that answers "is the specialist worth it?".
+  if (!candidates.isEmpty() && candidates.front().equalBudget && m_hasBank) {
+    m_compare->setCurrentIndex(1);
+    compareWith(candidates.front().checkpoint);
+  }
+}
+
+void SpecialistExplorer::refreshBaselines() {
+  if (auto bank = m_inference->bank(); bank && m_hasBank)
+    setBaselineCandidates(dense_baselines(QString::fromStdString(default_run_log_path()), bank->facts()));
+}
+
+void SpecialistExplorer::onReferenceChosen(int index) {
+  const QString what = m_compare->itemData(index).toString();
+  if (what == QStringLiteral("soup")) {
+    InferenceWorker* worker = m_inference.get();
+    QMetaObject::invokeMethod(worker, [worker] { worker->useBankReference(); }, Qt::QueuedConnection);
+  } else if (what == QStringLiteral("file")) {
+    const QString path = QFileDialog::getOpenFileName(
+        this, tr("Compare with a model"), QString(),
+        tr("Checkpoints and specialists (*.ckpt *.safetensors);;All files (*)"));
+    if (!path.isEmpty()) compareWith(path);
+  } else if (what == QStringLiteral("train")) {
+    if (auto bank = m_inference->bank()) Q_EMIT trainBaselineRequested(dense_baseline_config(bank->facts()));
+  } else {
+    compareWith(what);
+  }
 }
 
 void SpecialistExplorer::compareWith(const QString& path) {
@@ -212,6 +252,7 @@ void SpecialistExplorer::onBankLoaded(const QString& summary, const QStringList&
   m_finetune->setEnabled(can.can_export);  // one dense GPT-2 at h is what gets trained
   // Emits weightsChanged(uniform), which requests the first specialist.
   m_sliders->setDomains(domains, trainingMixture);
+  refreshBaselines();  // the dense runs of the run log over these domains, for the reference picker
   // The sliders as narrow as their rows allow (the splitter keeps that minimum), the chart the rest.
   const int total = m_top->width();
   const int sliders = m_sliders->minimumSizeHint().width();

@@ -13,10 +13,12 @@
 #include <utility>
 #include <vector>
 
+#include "app/glue/baseline_runs.h"
 #include "app/glue/generation_worker.h"
 #include "app/glue/inference_worker.h"
 #include "app/glue/worker_thread.h"
 
+class QComboBox;
 class QLabel;
 class QPushButton;
 class QSplitter;
@@ -62,6 +64,11 @@ class SpecialistExplorer : public QWidget {
   void setBank(const QString& path);
   // Replaces the reference bars by another model's losses (dense baseline, exported specialist).
   void compareWith(const QString& path);
+  // The dense runs the reference picker offers (after a bank loads); an equal-budget one first
+  // becomes the reference at once.
+  void setBaselineCandidates(const QVector<BaselineCandidate>& candidates);
+  // The candidates again from the run log (after a baseline finished training).
+  void refreshBaselines();
   // Starts / stops sampling from the current specialist (the panel's button does the same).
   void startGeneration();
   void stopGeneration();
@@ -71,6 +78,8 @@ class SpecialistExplorer : public QWidget {
   void bankLoaded(const QString& factsSummary);
   void exportRequested(const std::vector<double>& h);
   void finetuneRequested(const std::vector<double>& h);  // "Fine-tune on a text…"
+  // "Train a dense baseline like this bank…": the dense run's config (the bank's budget).
+  void trainBaselineRequested(const souplab::RunConfig& config);
   // After the chart was replotted for h (tests and benchmarks wait on it): once for the quick
   // estimate and once for the full windows when the bank has both tiers.
   void specialistDisplayed(const std::vector<double>& h);
@@ -83,6 +92,7 @@ class SpecialistExplorer : public QWidget {
                          const std::vector<double>& losses, double instantiateMs, double evalMs,
                          SpecialistPtr specialist, bool precise);
   void showReference(bool precise);
+  void onReferenceChosen(int index);
   void onError(const QString& message);
   void updateLatencyLabel();
   void updateSummary();  // the specialist vs the reference on h's mixture
@@ -97,7 +107,7 @@ class SpecialistExplorer : public QWidget {
   QLabel* m_status = nullptr;
   QLabel* m_summary = nullptr;
   QSplitter* m_top = nullptr;  // sliders | chart
-  QPushButton* m_compare = nullptr;
+  QComboBox* m_compare = nullptr;  // the reference picker
   QPushButton* m_export = nullptr;
   QPushButton* m_finetune = nullptr;
 

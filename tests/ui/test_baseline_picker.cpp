@@ -1,0 +1,82 @@
+// The explorer's reference picker (issue: honest baselines): the dense runs of the run log over
+// the bank's domains are offered, an equal-budget one first, and it becomes the reference at
+// once (the grey bars and the summary line compare with it); "soup at uniform h" brings the
+// bank's own reference back. Dense runs over other domains or without a checkpoint are not
+// offered; a dense run of another length is offered but not called equal budget.
+#include <QComboBox>
+#include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "app/glue/baseline_runs.h"
+#include "souplab/paths.h"
+#include "tests/ui/ui_test_bank.h"
+#include "tests/ui/ui_test_corpus.h"
+#include "ui/explorer/loss_chart.h"
+#include "ui/explorer/specialist_explorer.h"
+#include "ui/qcustomplot_include.h"
+
+using namespace souplab;
+using namespace souplab::gui;
+
+class TestBaselinePicker : public QObject {
+  Q_OBJECT
+  QTemporaryDir m_tmp;
+  QString m_soup, m_dense;
+
+ private Q_SLOTS:
+  void initTestCase() {
+    QStandardPaths::setTestModeEnabled(true);
+    QVERIFY(m_tmp.isValid());
+    qputenv("SOUPLAB_DATA_DIR", m_tmp.filePath("data").toUtf8());
+    qputenv("SOUPLAB_CACHE_DIR", m_tmp.filePath("cache").toUtf8());
+    const QString corpus = souplab::test::writeUiTestCorpus(m_tmp.filePath("corpus"));
+    const QString other = souplab::test::writeUiTestCorpus(m_tmp.filePath("other"));
+    QDir(other).rename("numbers", "tables");  // other domains: never offered
+    const std::string log = default_run_log_path();
+    m_soup = souplab::test::trainTinyTestBank(corpus, 6, 4, "the soup", log);
+    m_dense = souplab::test::trainTinyTestBank(corpus, 6, 4, "dense same budget", log, ModelKind::kDense);
+    souplab::test::trainTinyTestBank(corpus, 3, 4, "dense shorter", log, ModelKind::kDense);
+    souplab::test::trainTinyTestBank(other, 6, 4, "dense other domains", log, ModelKind::kDense);
+  }
+
+  void candidatesFromTheRunLog() {
+    const auto bank = Model::load(m_soup.toStdString(), "cpu");
+    const auto found = dense_baselines(QString::fromStdString(default_run_log_path()), bank->facts());
+    QCOMPARE(found.size(), 2);
+    QCOMPARE(found[0].name, QStringLiteral("dense same budget"));
+    QVERIFY(found[0].equalBudget);
+    QCOMPARE(found[0].checkpoint, m_dense);
+    QCOMPARE(found[1].name, QStringLiteral("dense shorter"));
+    QVERIFY(!found[1].equalBudget);
+    // The config "Train a dense baseline like this bank" starts: same budget, no experts.
+    const RunConfig c = dense_baseline_config(bank->facts());
+    QCOMPARE(int(c.train.kind), int(ModelKind::kDense));
+    QCOMPARE(c.bank.n_experts, 0);
+    QCOMPARE(c.train.steps, bank->facts().config.train.steps);
+    QCOMPARE(c.model.n_embd, bank->facts().config.model.n_embd);
+  }
+
+  void equalBudgetDenseBecomesTheReference() {
+    SpecialistExplorer explorer;
+    explorer.resize(1200, 800);
+    explorer.show();
+    QSignalSpy loaded(&explorer, &SpecialistExplorer::bankLoaded);
+    explorer.setBank(m_soup);
+    QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), 60000);
+    auto* combo = explorer.findChild<QComboBox*>(QStringLiteral("referenceCombo"));
+    QVERIFY(combo);
+    QCOMPARE(combo->count(), 1 + 2 + 2);  // soup, two dense runs, another model, train one
+    QCOMPARE(combo->currentIndex(), 1);
+    QCPBars* reference = explorer.lossChart()->referenceBars();
+    QTRY_VERIFY_WITH_TIMEOUT(reference->name().contains(QStringLiteral("dense same budget")), 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.mixtureChange() != 0, 60000);
+
+    Q_EMIT combo->activated(0);  // back to the soup at uniform h
+    QTRY_COMPARE_WITH_TIMEOUT(reference->name(), QStringLiteral("soup at uniform h"), 60000);
+  }
+};
+
+QTEST_MAIN(TestBaselinePicker)
+#include "test_baseline_picker.moc"
