@@ -2,7 +2,8 @@
 // the bank's domains are offered, an equal-budget one first, and it becomes the reference at
 // once (the grey bars and the summary line compare with it); "soup at uniform h" brings the
 // bank's own reference back. Dense runs over other domains or without a checkpoint are not
-// offered; a dense run of another length is offered but not called equal budget.
+// offered; a dense run of another length is offered but not called equal budget. And the
+// warning about a training in another process (the run log's running runs with a live owner).
 #include <QComboBox>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -10,6 +11,8 @@
 #include <QtTest>
 
 #include "app/glue/baseline_runs.h"
+#include "app/glue/other_trainings.h"
+#include "souplab/run_log.h"
 #include "souplab/paths.h"
 #include "tests/ui/ui_test_bank.h"
 #include "tests/ui/ui_test_corpus.h"
@@ -56,6 +59,21 @@ class TestBaselinePicker : public QObject {
     QCOMPARE(c.bank.n_experts, 0);
     QCOMPARE(c.train.steps, bank->facts().config.train.steps);
     QCOMPARE(c.model.n_embd, bank->facts().config.model.n_embd);
+  }
+
+  void anotherProcessTrainingIsNamed() {
+    const QString path = QDir(m_tmp.path()).filePath("busy.sqlite");
+    RunLog log(path.toStdString());
+    RunInfo info;
+    info.name = "busy run";
+    info.kind = "soup";
+    const int64_t id = log.create_run(info);
+    log.set_run_status(id, "running");  // owned by this (live) process
+    const qint64 self = QCoreApplication::applicationPid();
+    QVERIFY(other_trainings_warning(path, self).isEmpty());  // our own training is not "another"
+    QVERIFY(other_trainings_warning(path, 1).contains(QStringLiteral("'busy run'")));  // seen from another process
+    log.set_run_status(id, "finished");
+    QVERIFY(other_trainings_warning(path, 1).isEmpty());
   }
 
   void equalBudgetDenseBecomesTheReference() {

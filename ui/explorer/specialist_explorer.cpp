@@ -1,6 +1,7 @@
 #include "ui/explorer/specialist_explorer.h"
 
 #include <QComboBox>
+#include <QCoreApplication>
 #include <QFileDialog>
 #include <QHBoxLayout>
 #include <QLabel>
@@ -11,6 +12,7 @@
 #include <QVBoxLayout>
 #include <algorithm>
 
+#include "app/glue/other_trainings.h"
 #include "souplab/paths.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
@@ -253,6 +255,12 @@ void SpecialistExplorer::onBankLoaded(const QString& summary, const QStringList&
   // Emits weightsChanged(uniform), which requests the first specialist.
   m_sliders->setDomains(domains, trainingMixture);
   refreshBaselines();  // the dense runs of the run log over these domains, for the reference picker
+  const QString busy = other_trainings_warning(QString::fromStdString(default_run_log_path()),
+                                               QCoreApplication::applicationPid());
+  if (!busy.isEmpty()) {
+    m_status->setText(busy);
+    m_status->show();
+  }
   // The sliders as narrow as their rows allow (the splitter keeps that minimum), the chart the rest.
   const int total = m_top->width();
   const int sliders = m_sliders->minimumSizeHint().width();
