@@ -33,12 +33,29 @@ def train_seconds(path, name, model):
     return float(open(t).read()) if os.path.exists(t) else None
 
 
+# Settings shown only when a run departs from these (the defaults of the runs compared here).
+COMMON = {"lr": 0.002, "support_max": 4, "seed": 1337, "coef_lr_scale": 0.1}
+
+
+def departures(t, b):
+    out = []
+    if t.get("lr", COMMON["lr"]) != COMMON["lr"]:
+        out.append(f"lr {t['lr']:g}")
+    if t.get("support_max", COMMON["support_max"]) != COMMON["support_max"]:
+        out.append(f"support <= {t['support_max']}")
+    if t.get("seed", COMMON["seed"]) != COMMON["seed"]:
+        out.append(f"seed {t['seed']}")
+    if b.get("coef_lr_scale", COMMON["coef_lr_scale"]) != COMMON["coef_lr_scale"] and b.get("n_experts"):
+        out.append(f"coef lr x{b['coef_lr_scale']:g}")
+    return out
+
+
 def config_summary(cfg):
     t, b = cfg.get("train", {}), cfg.get("bank", {})
     if t.get("kind") == "dense":
-        return f"dense, mixture {t.get('dense_mixture', 'fixed')}"
+        return ", ".join([f"dense, mixture {t.get('dense_mixture', 'fixed')}"] + departures(t, b))
     parts = [f"n={b.get('n_experts')}", f"h/step={t.get('h_per_step', 1) or 'per sequence'}",
-             f"expert lr x{b.get('expert_lr_scale')}"]
+             f"expert lr x{b.get('expert_lr_scale')}"] + departures(t, b)
     if b.get("alpha_centered"):
         parts.append("centred alpha")
     if b.get("expert_rank"):
