@@ -77,8 +77,8 @@ class TrainerImpl final : public Trainer {
     validate(config_);
     if (!config_.train.out_dir.empty()) require_no_checkpoints(config_.train.out_dir);
     set_torch_threads(config_.train.threads);
+    choose_device(cb, dist);
     join_job(dist, cb);
-    choose_device(cb);
     open_corpus_in_turn(cb);
     // Dense and MoE runs have no soup experts; clearing n keeps the config honest for readers.
     if (config_.train.kind != ModelKind::kSoup) config_.bank.n_experts = 0;
@@ -135,6 +135,7 @@ class TrainerImpl final : public Trainer {
               const TrainCallbacks& cb, int64_t total_steps_override, const DistributedOptions& dist)
       : config_(ck.state.config), device_(torch::kCPU) {
     set_torch_threads(config_.train.threads);
+    choose_device(cb, dist);
     join_job(dist, cb);
     if (total_steps_override > 0) {
       if (total_steps_override < ck.state.step)
@@ -145,7 +146,6 @@ class TrainerImpl final : public Trainer {
     if (coll_) coll_->require_same("resumed run", to_json(config_) + " at step " + std::to_string(ck.state.step));
     check_rows_split();
     check_training_memory(config_, int(ck.state.domains.size()), ckpt_path);
-    choose_device(cb);
     open_corpus_in_turn(cb);
     if (domains_ != ck.state.domains)
       throw file_error(ckpt_path, "its domains differ from those of the corpus " + config_.train.corpus_dir);
@@ -267,14 +267,14 @@ class TrainerImpl final : public Trainer {
     if (!dist.active()) return;
     notify(cb, "rank " + std::to_string(dist.rank) + " of " + std::to_string(dist.world_size) +
                    ": joining the job at " + dist.master_addr + ":" + std::to_string(dist.master_port));
-    coll_ = Collective::join(dist);
-    local_rank_ = dist.local_rank;
+    coll_ = Collective::join(dist, device_);
   }
 
-  void choose_device(const TrainCallbacks& cb) {
+  void choose_device(const TrainCallbacks& cb, const DistributedOptions& dist) {
     std::string spec = config_.train.device;
     // One GPU per local rank, as torchrun users expect.
-    if (coll_ && (spec == "auto" || spec.empty()) && cuda_available()) spec = "cuda:" + std::to_string(local_rank_);
+    if (dist.active() && (spec == "auto" || spec.empty()) && cuda_available())
+      spec = "cuda:" + std::to_string(dist.local_rank);
     const DeviceChoice dev = select_device(spec);
     device_ = torch::Device(dev.device);
     notify(cb, dev.message);
@@ -479,7 +479,9 @@ class TrainerImpl final : public Trainer {
     const int W = coll_->world_size();
     auto times = torch::zeros({W}, torch::kFloat64);
     times[coll_->rank()] = compute_s;
+    times = times.to(coll_->device());
     coll_->all_reduce_sum({times});
+    times = times.cpu();
     const double tokens = double(steps) * double(config_.train.batch_size / W) * config_.model.block_size;
     std::vector<double> out;
     for (int r = 0; r < W; ++r) out.push_back(tokens / std::max(times[r].item<double>(), 1e-9));
@@ -615,7 +617,6 @@ class TrainerImpl final : public Trainer {
   std::unique_ptr<Collective> coll_;  // null unless this process is one rank of a job
   SoupBank* shard_bank_ = nullptr;    // bank_ as this rank's columns of the soup (--shard-bank)
   std::string shard_message_;
-  int local_rank_ = 0;
 };
 
 }  // namespace

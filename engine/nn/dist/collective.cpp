@@ -1,14 +1,21 @@
-// c10d's Gloo headers are behind USE_C10D_GLOO, which libtorch's CMake config does not define
-// (../shared/SETUP.md); defined here only, after the precompiled torch header, which never
-// reads it.
+// c10d's Gloo and NCCL headers are behind USE_C10D_GLOO / USE_C10D_NCCL, which libtorch's CMake
+// config does not define (../shared/SETUP.md); defined here only, after the precompiled torch
+// header, which never reads them. NCCL exists in the CUDA build only.
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1
+#endif
+#if defined(SOUPLAB_WITH_CUDA) && !defined(USE_C10D_NCCL)
+#define USE_C10D_NCCL 1
 #endif
 #include "engine/nn/dist/collective.h"
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#ifdef SOUPLAB_WITH_CUDA
+#include <c10/cuda/CUDAFunctions.h>
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
 
 #include <chrono>
 #include <cstdlib>
@@ -17,10 +24,19 @@
 
 namespace souplab {
 
+// What Gloo's and NCCL's process groups derive from: c10d::ProcessGroup in libtorch 1.13,
+// c10d::Backend from 2.0 on. The calls below are the same on both.
+#if TORCH_VERSION_MAJOR >= 2
+using ProcessGroupBase = c10d::Backend;
+#else
+using ProcessGroupBase = c10d::ProcessGroup;
+#endif
+
 struct Collective::Impl {
   DistributedOptions options;
+  torch::Device device{torch::kCPU};  // where the collectives' tensors live
   c10::intrusive_ptr<c10d::Store> store;
-  c10::intrusive_ptr<c10d::ProcessGroupGloo> group;
+  c10::intrusive_ptr<ProcessGroupBase> group;
   double waited_s = 0;
 
   // Runs a collective's wait, adding its time to waited_s.
@@ -58,10 +74,11 @@ bool is_loopback(const std::string& addr) {
 
 }  // namespace
 
-std::unique_ptr<Collective> Collective::join(const DistributedOptions& d) {
+std::unique_ptr<Collective> Collective::join(const DistributedOptions& d, const torch::Device& device) {
   validate(d);
   auto impl = std::make_unique<Impl>();
   impl->options = d;
+  impl->device = device;
   const auto timeout = std::chrono::milliseconds(int64_t(d.timeout_s * 1000));
   try {
     c10d::TCPStoreOptions so;
@@ -74,6 +91,16 @@ std::unique_ptr<Collective> Collective::join(const DistributedOptions& d) {
     // Our own key space: under torchrun the agent's keys share the store.
     impl->store = c10::make_intrusive<c10d::PrefixStore>("souplab", tcp);
 
+#ifdef SOUPLAB_WITH_CUDA
+    if (device.is_cuda()) {  // NCCL between GPUs: one device per rank
+      c10::cuda::set_device(device.index() < 0 ? 0 : device.index());
+      auto nccl = c10d::ProcessGroupNCCL::Options::create();
+      nccl->timeout = timeout;
+      impl->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(impl->store, d.rank, d.world_size, nccl);
+      return std::unique_ptr<Collective>(new Collective(std::move(impl)));
+    }
+#endif
+    // Gloo: the CPU (and, in a build without NCCL, CUDA tensors staged through the host).
     auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
     // One host: loopback. Several: the interface GLOO_SOCKET_IFNAME names, else the address
     // this host's name resolves to (Gloo falls back to loopback when it does not resolve).
@@ -101,6 +128,7 @@ Collective::Collective(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Collective::~Collective() = default;
 
 int Collective::rank() const { return impl_->options.rank; }
+torch::Device Collective::device() const { return impl_->device; }
 double Collective::waited_s() const { return impl_->waited_s; }
 int Collective::world_size() const { return impl_->options.world_size; }
 double Collective::timeout_s() const { return impl_->options.timeout_s; }
@@ -154,7 +182,7 @@ std::vector<torch::Tensor> Collective::gather_to_rank0(const torch::Tensor& loca
 }
 
 bool Collective::any(bool local) {
-  std::vector<torch::Tensor> flag{torch::full({1}, local ? 1.0f : 0.0f)};
+  std::vector<torch::Tensor> flag{torch::full({1}, local ? 1.0f : 0.0f, torch::TensorOptions().device(impl_->device))};
   try {
     impl_->wait(impl_->group->allreduce(flag));
   } catch (const std::exception& e) {

@@ -2,7 +2,8 @@
 // The collectives a data-parallel job needs, over libtorch's c10d (DESIGN §6). collective.cpp is
 // the one file that includes c10d: its API moved between libtorch 1.13 (backends derive from
 // ProcessGroup) and 2.x (from c10d::Backend); what is used here (TCPStore, PrefixStore,
-// ProcessGroupGloo, allreduce, barrier) is spelled the same in both.
+// ProcessGroupGloo / ProcessGroupNCCL, allreduce, allgather, gather, barrier) is spelled the
+// same in both. Backend: NCCL for a CUDA device in the CUDA build, Gloo otherwise.
 #include <torch/torch.h>
 
 #include <memory>
@@ -18,12 +19,15 @@ class Collective {
   // Joins the job: rank 0 serves the TCPStore at master_addr:master_port (torchrun's agent does
   // when agent_store is set), every rank connects and builds the process group (Gloo; CUDA
   // tensors are staged through the host). Waits up to timeout_s for every rank to arrive.
-  static std::unique_ptr<Collective> join(const DistributedOptions& d);
+  // `device`: the rank's training device; a CUDA one selects NCCL where the build has it (each
+  // rank its own GPU), anything else Gloo.
+  static std::unique_ptr<Collective> join(const DistributedOptions& d, const torch::Device& device);
   ~Collective();
 
   int rank() const;
   int world_size() const;
   double timeout_s() const;
+  torch::Device device() const;  // where tensors handed to the collectives must live
 
   // Sums the tensors over all ranks in place: one collective over one flat buffer (bucketed),
   // not one per tensor. Tensors may differ in shape; all must share a dtype and device.

@@ -71,7 +71,7 @@ double sharded_grad_norm(const SoupBank& shard, Collective& coll, const Factored
     (name == "S" || name == "E" ? columns : whole) += sq;
   }
   if (experts.defined()) columns += experts.squared_norm();
-  auto sum = torch::full({1}, columns, torch::kFloat64);
+  auto sum = torch::full({1}, columns, torch::TensorOptions().dtype(torch::kFloat64).device(coll.device()));
   coll.all_reduce_sum({sum});
   return std::sqrt(sum.item<double>() + whole);
 }
