@@ -8,9 +8,14 @@
 #include <cstdio>
 #include <random>
 
+#include <QTemporaryDir>
+
+#include "distributed_job.h"
 #include "engine/cuda/cuda_build.h"
 #include "engine/nn/adamw.h"
 #include "souplab/device.h"
+#include "tests/tiny_run_config.h"
+#include "tiny_corpus.h"
 
 using namespace souplab;
 
@@ -50,6 +55,29 @@ class TestCudaKernels : public QObject {
       const double diff = (a - b.cpu()).abs().max().item<double>();
       QVERIFY2(diff <= 1e-5 * scale, qPrintable(QString("%1: max |diff| %2 of max %3").arg(what).arg(diff).arg(scale)));
     }
+  }
+
+  // Data parallel over NCCL (the CUDA build's backend for CUDA devices): two ranks on two GPUs
+  // train what one GPU trains with the same global batch. Needs two devices (NCCL refuses two
+  // ranks on one); skipped otherwise.
+  void ncclTwoRanksEqualOneRank() {
+    if (torch::cuda::device_count() < 2) QSKIP("NCCL needs two CUDA devices");
+    QTemporaryDir tmp;
+    qputenv("SOUPLAB_CACHE_DIR", tmp.filePath("cache").toUtf8());
+    qputenv("SOUPLAB_DATA_DIR", tmp.filePath("data").toUtf8());
+    test_util::make_corpus(tmp.filePath("corpus"), 3, 60000);
+    const std::string log = tmp.filePath("runs.sqlite").toStdString();
+    RunConfig one = test_util::tiny_run_config(tmp.filePath("corpus"), tmp.filePath("one"), 20);
+    one.train.device = "cuda:0";
+    auto single = Trainer::start_new(one, log);
+    single->run({});
+    RunConfig two = test_util::tiny_run_config(tmp.filePath("corpus"), tmp.filePath("two"), 20);
+    two.train.device = "auto";  // each rank takes cuda:LOCAL_RANK
+    auto job = test_util::run_job(2, [&](const DistributedOptions& d) { return Trainer::start_new(two, log, {}, d); });
+    for (const auto& r : job) QVERIFY2(r.error.empty(), r.error.c_str());
+    QCOMPARE(QString::fromStdString(job[1].trainer->device()), QStringLiteral("cuda:1"));
+    const double diff = test_util::max_difference(single->last_checkpoint(), job[0].trainer->last_checkpoint());
+    QVERIFY2(diff < 1e-4, qPrintable(QString("NCCL job differs from one GPU by %1").arg(diff)));
   }
 };
 
