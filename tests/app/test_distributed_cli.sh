@@ -15,8 +15,18 @@ cli=$1 src=$2
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/souplab-dist-test.XXXXXX")
 job=0
 ns=souplab-test-$$
+# The processes whose parent is $1, from /proc (no procps on a minimal system).
+children_of() {
+  local stat
+  for stat in /proc/[0-9]*/stat; do
+    awk -v parent="$1" '{ sub(/^.*\) /, ""); if ($2 == parent) { split(FILENAME, p, "/"); print p[3] } }' "$stat" 2>/dev/null
+  done
+}
 cleanup() {
-  ((job > 0)) && pkill -KILL -P "$job" 2>/dev/null && kill -KILL "$job" 2>/dev/null
+  if ((job > 0)); then
+    for child in $(children_of "$job"); do kill -KILL "$child" 2>/dev/null; done
+    kill -KILL "$job" 2>/dev/null
+  fi
   ip netns del "${ns}a" 2>/dev/null
   ip netns del "${ns}b" 2>/dev/null
   rm -rf "$tmp"
@@ -61,7 +71,7 @@ start_job() {
     sleep 0.1
   done
   compgen -G "$1/step_*.ckpt" >/dev/null || fail "the 2-rank job wrote no checkpoint in 60 s"
-  ranks=($(pgrep -P "$job"))
+  ranks=($(children_of "$job"))
   ((${#ranks[@]} == 2)) || fail "expected 2 rank processes under the launcher, found ${#ranks[@]}"
 }
 # wait_job LIMIT: the job's exit code in $job_rc, and the seconds it took in $took; fails past LIMIT.
