@@ -88,6 +88,8 @@ class PeerRanks {
           trainer->run(cb);
         } catch (const std::exception& e) {
           m_errors[size_t(r)] = e.what();
+        } catch (...) {  // nothing may leave a thread
+          m_errors[size_t(r)] = "failed with an unknown error";
         }
       });
     }
