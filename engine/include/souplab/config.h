@@ -45,6 +45,8 @@ struct BankConfig {
   // per step, specialists against the equal-budget dense model went (held-out mixtures) +12.5 %
   // at 1, +1.8 % at 0.5, -0.4 % at 0.125, -3.2 % at 0.0625, -3.9 % at 1/32 and -3.2 % at 1/64
   // (docs/RESULTS.md): 1/32 is the default. (At 4 domains, L2 C128, 0.125 had been best.)
+  // One seed each: a second and third seed of the default moved the mixtures figure by ~2-3
+  // points (docs/RESULTS.md "Across seeds"), so only the large steps of this list are firm.
   double expert_lr_scale = 0.03125;
   double coef_lr_scale = 0.1;
   // Low-rank experts (DESIGN §1.1, the paper's cheaper bank): 0 = full experts (E_j has the
