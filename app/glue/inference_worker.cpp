@@ -153,10 +153,7 @@ void InferenceWorker::loadBank(const QString& path) {
     // Requests made for the previous bank are void; the GUI re-requests after bankLoaded.
     m_requests.dropPending();
     Q_EMIT bankLoaded(summarize(facts), domains, facts.training_mixture.values(), bank->capabilities());
-    const QString label = facts.domains.empty() ? QStringLiteral("this model")
-                                                : QStringLiteral("soup at uniform h");
-    if (!reference.first.empty()) Q_EMIT referenceReady(reference.first, label, false);
-    if (!reference.second.empty()) Q_EMIT referenceReady(reference.second, label, true);
+    emitBankReference(reference);
   } catch (const std::exception& e) {
     m_validation.reset();
     m_quick.reset();
@@ -169,13 +166,16 @@ void InferenceWorker::loadBank(const QString& path) {
   processLatest();
 }
 
+void InferenceWorker::emitBankReference(const std::pair<std::vector<double>, std::vector<double>>& losses) {
+  const QString label = m_domainCount == 0 ? QStringLiteral("this model") : QStringLiteral("soup at uniform h");
+  if (!losses.first.empty()) Q_EMIT referenceReady(losses.first, label, false);
+  if (!losses.second.empty()) Q_EMIT referenceReady(losses.second, label, true);
+}
+
 void InferenceWorker::useBankReference() {
   if (!m_bank) return;
   try {
-    const auto losses = evaluateBoth(*m_bank->instantiate(m_bank->reference_weights()));
-    const QString label = m_domainCount == 0 ? QStringLiteral("this model") : QStringLiteral("soup at uniform h");
-    if (!losses.first.empty()) Q_EMIT referenceReady(losses.first, label, false);
-    if (!losses.second.empty()) Q_EMIT referenceReady(losses.second, label, true);
+    emitBankReference(evaluateBoth(*m_bank->instantiate(m_bank->reference_weights())));
   } catch (const std::exception& e) {
     Q_EMIT errorOccurred(QString::fromStdString(e.what()));
   }

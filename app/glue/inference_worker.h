@@ -91,6 +91,8 @@ class InferenceWorker : public QObject {
   void processLatest();  // worker thread
   // Losses of `model` on the quick and full sets (either may be empty).
   std::pair<std::vector<double>, std::vector<double>> evaluateBoth(const souplab::Specialist& model) const;
+  // The bank's own reference (its losses at reference_weights(), quick then full) as referenceReady.
+  void emitBankReference(const std::pair<std::vector<double>, std::vector<double>>& losses);
 
   // Worker-thread state (m_bank is written under m_mutex, for bank()).
   std::shared_ptr<const souplab::Model> m_bank;

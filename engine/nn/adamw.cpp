@@ -195,7 +195,11 @@ double grad_clip_scale(const std::vector<torch::Tensor>& params, double max_norm
     total = std::sqrt(sq + extra_sq_norm);
   }
   if (norm) *norm = total;
-  return max_norm > 0 && total > max_norm ? max_norm / (total + 1e-6) : 1.0;
+  return clip_factor(total, max_norm);
+}
+
+double clip_factor(double norm, double max_norm) {
+  return max_norm > 0 && norm > max_norm ? max_norm / (norm + 1e-6) : 1.0;
 }
 
 }  // namespace souplab

@@ -68,6 +68,9 @@ class AdamW {
   int64_t step_ = 0;
 };
 
+// The factor that brings a gradient norm down to max_norm (1 when already below, or max_norm <= 0).
+double clip_factor(double norm, double max_norm);
+
 // The factor that brings the gradients' global L2 norm down to max_norm (1 when it is already
 // below, or when max_norm <= 0), for AdamW::step's grad_scale. `norm` receives the norm.
 // `extra_sq_norm` adds gradients not held in .grad() (a FactoredGrad's squared_norm()).

@@ -189,39 +189,41 @@ TrainingLoss SoupBank::training_loss(const std::vector<std::vector<double>>& hs,
   TORCH_CHECK(!hs.empty(), "training_loss: no domain weights");
   TORCH_CHECK(shard_.whole(), "training_loss: a shard of a bank trains through engine/nn/dist/sharded_soup");
   TrainingLoss out;
-  const auto group_loss = [&](const torch::Tensor& theta) { return grouped_loss(theta, x, y); };
   std::vector<torch::Tensor> rows;
   for (const auto& h : hs) rows.push_back(h_tensor(h));
   if (bank_.n_experts == 0) {
     out.loss = lm_loss(gpt_forward(shared_, model_, layout_, x), y);
   } else if (fused_ && blocks_.empty()) {
-    auto A = alphas(torch::stack(rows));                                 // (G, n)
-    torch::Tensor theta;
-    {
-      torch::NoGradGuard no_grad;
-      theta = torch::addmm(shared_.unsqueeze(0), A.detach(), experts_);  // (G, P)
-    }
-    theta.requires_grad_(true);
-    out.loss = group_loss(theta);
-    out.after_backward = [this, A, theta]() {
-      torch::NoGradGuard no_grad;
-      const auto D = theta.grad();                     // dL/dtheta (G, P)
-      shared_.mutable_grad() = D.sum(0);               // dL/dS
-      const auto dA = torch::mm(D, experts_.t());      // dL/dalpha (G, n): one read of E
-      {
-        torch::AutoGradMode grad_on(true);
-        A.backward(dA);                                // into the coefficient MLP
-      }
-      return FactoredGrad{A.detach(), D};              // dL/dE = alpha^T D, left to AdamW
-    };
+    auto A = alphas(torch::stack(rows));  // (G, n)
+    const auto theta = fused_thetas(A);   // (G, P)
+    out.loss = grouped_loss(theta, x, y);
+    out.after_backward = [this, A, theta]() { return fused_backward(A, theta.grad()); };
     out.factored_index = 1;  // "E" in named_parameters()
   } else if (hs.size() == 1) {  // autograd through E, one theta: exactly the forward of theta(h)
     out.loss = lm_loss(forward(rows[0], x), y);
   } else {
-    out.loss = group_loss(thetas(torch::stack(rows)));
+    out.loss = grouped_loss(thetas(torch::stack(rows)), x, y);
   }
   out.lm = out.loss;
   return out;
+}
+
+torch::Tensor SoupBank::fused_thetas(const torch::Tensor& A) const {
+  torch::NoGradGuard no_grad;
+  return torch::addmm(shared_.unsqueeze(0), A.detach(), experts_).requires_grad_(true);
+}
+
+FactoredGrad SoupBank::fused_backward(const torch::Tensor& A, const torch::Tensor& D,
+                                      const std::function<void(torch::Tensor&)>& sum_over_columns) const {
+  torch::NoGradGuard no_grad;
+  shared_.mutable_grad() = D.sum(0);        // dL/dS
+  auto dA = torch::mm(D, experts_.t());     // dL/dalpha (G, n): one read of E
+  if (sum_over_columns) sum_over_columns(dA);
+  {
+    torch::AutoGradMode grad_on(true);
+    A.backward(dA);                         // into the coefficient MLP
+  }
+  return FactoredGrad{A.detach(), D};       // dL/dE = alpha^T D, left to AdamW
 }
 
 torch::Tensor SoupBank::grouped_loss(const torch::Tensor& theta, const torch::Tensor& x,

@@ -7,6 +7,7 @@
 // factors), and instantiation sums the products per matrix.
 #include <torch/torch.h>
 
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -63,6 +64,16 @@ class SoupBank final : public TrainableModel {
   // The bank at the uniform h on every domain, and (soup) each one-hot specialist on its own.
   EvalResult evaluate(const std::vector<DomainWindows>& val, int64_t step,
                       std::vector<Metric>* extra) const override;
+
+  // The fused step's two halves, shared by the whole bank (training_loss) and a rank's column
+  // shard (engine/nn/dist/sharded_soup): theta for alphas A (G, n) as a leaf of the backward
+  // (S + A E without autograd: the bank's columns for a shard), and, from dL/dtheta D over the
+  // same columns, dL/dS = sum_g D_g into S's .grad(), dL/dalpha = D E^T (summed over the ranks by
+  // `sum_over_columns` when the columns are split) into the coefficient MLP, and E's gradient
+  // A^T D returned in factored form for AdamW, never written.
+  torch::Tensor fused_thetas(const torch::Tensor& A) const;
+  FactoredGrad fused_backward(const torch::Tensor& A, const torch::Tensor& D,
+                              const std::function<void(torch::Tensor&)>& sum_over_columns = {}) const;
 
   // The mean LM loss of the rows of x, y in theta.size(0) equal consecutive groups, group g run
   // through the specialist theta[g] (G, P).

@@ -433,13 +433,9 @@ class TrainerImpl final : public Trainer {
     FactoredGrad factored;
     if (loss.after_backward) factored = loss.after_backward();
     if (coll_) sum_over_ranks(&loss, &factored, groups, first_group, rows / std::min(rows, share));
-    double scale = 1;
-    if (shard_bank_) {  // the norm of gradients split over the ranks
-      const double norm = sharded_grad_norm(*shard_bank_, *coll_, factored);
-      if (tc.grad_clip > 0 && norm > tc.grad_clip) scale = tc.grad_clip / (norm + 1e-6);
-    } else {
-      scale = grad_clip_scale(params_, tc.grad_clip, nullptr, factored.defined() ? factored.squared_norm() : 0);
-    }
+    const double scale =  // a sharded bank's gradients are split over the ranks
+        shard_bank_ ? clip_factor(sharded_grad_norm(*shard_bank_, *coll_, factored), tc.grad_clip)
+                    : grad_clip_scale(params_, tc.grad_clip, nullptr, factored.defined() ? factored.squared_norm() : 0);
     if (factored.defined()) optimizer_->set_factored_grad(loss.factored_index, std::move(factored));
     optimizer_->step(lr, scale);
     loss.lm = loss.lm.detach();
@@ -455,10 +451,11 @@ class TrainerImpl final : public Trainer {
   void sum_over_ranks(TrainingLoss* loss, FactoredGrad* factored, int groups, int first_group,
                       int ranks_per_group) {
     std::vector<torch::Tensor> bucket;
-    // A sharded bank's step summed its gradients already (sharded_training_loss).
-    for (auto& p : params_)
-      if (p.grad().defined() && !shard_bank_) bucket.push_back(p.mutable_grad());
     torch::Tensor A, D;
+    // A sharded bank's step summed its gradients already (sharded_training_loss): only the loss here.
+    if (!shard_bank_)
+      for (auto& p : params_)
+        if (p.grad().defined()) bucket.push_back(p.mutable_grad());
     if (factored->defined() && !shard_bank_) {
       A = torch::zeros({groups, factored->A.size(1)}, factored->A.options());
       D = torch::zeros({groups, factored->D.size(1)}, factored->D.options());

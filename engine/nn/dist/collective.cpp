@@ -19,6 +19,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 
 #include "souplab/error.h"
 
@@ -39,11 +40,17 @@ struct Collective::Impl {
   c10::intrusive_ptr<ProcessGroupBase> group;
   double waited_s = 0;
 
-  // Runs a collective's wait, adding its time to waited_s.
-  void wait(const c10::intrusive_ptr<c10d::Work>& work) {
-    const auto t0 = std::chrono::steady_clock::now();
-    work->wait();
-    waited_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // Starts a collective and waits for it (the wait counted in waited_s); c10d's failure
+  // becomes fail(what).
+  void run(const std::string& what, const std::function<c10::intrusive_ptr<c10d::Work>()>& start) {
+    try {
+      const auto work = start();
+      const auto t0 = std::chrono::steady_clock::now();
+      work->wait();
+      waited_s += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    } catch (const std::exception& e) {
+      fail(what, e);
+    }
   }
 
   std::string where() const {
@@ -138,11 +145,7 @@ void Collective::all_reduce_sum(const std::vector<torch::Tensor>& tensors) {
   std::vector<torch::Tensor> flat;
   for (const auto& t : tensors) flat.push_back(t.reshape({-1}));
   std::vector<torch::Tensor> bucket{torch::cat(flat)};
-  try {
-    impl_->wait(impl_->group->allreduce(bucket));
-  } catch (const std::exception& e) {
-    impl_->fail("summing gradients", e);
-  }
+  impl_->run("summing gradients", [&] { return impl_->group->allreduce(bucket); });
   int64_t offset = 0;
   torch::NoGradGuard no_grad;
   for (const auto& t : tensors) {
@@ -156,11 +159,7 @@ torch::Tensor Collective::all_gather_columns(const torch::Tensor& local) {
   std::vector<torch::Tensor> input{local.contiguous()};
   std::vector<std::vector<torch::Tensor>> output(1);
   for (int r = 0; r < world_size(); ++r) output[0].push_back(torch::empty_like(input[0]));
-  try {
-    impl_->wait(impl_->group->allgather(output, input));
-  } catch (const std::exception& e) {
-    impl_->fail("gathering the specialists' columns", e);
-  }
+  impl_->run("gathering the specialists' columns", [&] { return impl_->group->allgather(output, input); });
   return torch::cat(output[0], local.dim() - 1);
 }
 
@@ -173,21 +172,13 @@ std::vector<torch::Tensor> Collective::gather_to_rank0(const torch::Tensor& loca
   }
   c10d::GatherOptions opts;
   opts.rootRank = 0;
-  try {
-    impl_->wait(impl_->group->gather(output, input, opts));
-  } catch (const std::exception& e) {
-    impl_->fail("gathering the bank on rank 0", e);
-  }
+  impl_->run("gathering the bank on rank 0", [&] { return impl_->group->gather(output, input, opts); });
   return rank() == 0 ? output[0] : std::vector<torch::Tensor>{};
 }
 
 bool Collective::any(bool local) {
   std::vector<torch::Tensor> flag{torch::full({1}, local ? 1.0f : 0.0f, torch::TensorOptions().device(impl_->device))};
-  try {
-    impl_->wait(impl_->group->allreduce(flag));
-  } catch (const std::exception& e) {
-    impl_->fail("agreeing on a stop", e);
-  }
+  impl_->run("agreeing on a stop", [&] { return impl_->group->allreduce(flag); });
   return flag[0].item<float>() > 0;
 }
 
@@ -218,11 +209,7 @@ std::string Collective::from_rank0(const std::string& key, const std::string& va
 }
 
 void Collective::barrier() {
-  try {
-    impl_->wait(impl_->group->barrier());
-  } catch (const std::exception& e) {
-    impl_->fail("waiting for the other ranks", e);
-  }
+  impl_->run("waiting for the other ranks", [&] { return impl_->group->barrier(); });
 }
 
 }  // namespace souplab

@@ -24,7 +24,6 @@ torch::Tensor param(const SoupBank& bank, const char* name) {
 TrainingLoss sharded_training_loss(const SoupBank& shard, Collective& coll,
                                    const std::vector<std::vector<double>>& hs, int first_group,
                                    int local_groups, const torch::Tensor& x, const torch::Tensor& y) {
-  const torch::Tensor S = param(shard, "S"), E = param(shard, "E");
   const int64_t P = shard.layout().total;
   std::vector<torch::Tensor> rows;
   for (const auto& h : hs) rows.push_back(shard.h_tensor(h));
@@ -32,14 +31,14 @@ TrainingLoss sharded_training_loss(const SoupBank& shard, Collective& coll,
   torch::Tensor theta;
   {
     torch::NoGradGuard no_grad;
-    const auto mine = torch::addmm(S.unsqueeze(0), A.detach(), E);  // (G, c): my columns
+    const auto mine = shard.fused_thetas(A);  // (G, c): my columns
     theta = coll.all_gather_columns(mine).narrow(1, 0, P).contiguous();  // (G, P)
   }
   theta.requires_grad_(true);
   TrainingLoss out;
   out.loss = shard.grouped_loss(theta.narrow(0, first_group, local_groups), x, y);
   out.lm = out.loss;
-  out.after_backward = [&shard, &coll, A, theta, S, E, P]() {
+  out.after_backward = [&shard, &coll, A, theta, P]() {
     torch::NoGradGuard no_grad;
     // dL/dtheta of the job: the groups other ranks ran are zero here until summed.
     const ColumnShard cols = shard.shard();
@@ -49,14 +48,8 @@ TrainingLoss sharded_training_loss(const SoupBank& shard, Collective& coll,
     // (Gloo has no reduce-scatter in libtorch 1.13: the sum is taken whole, then cut.)
     coll.all_reduce_sum({D});
     D = D.narrow(1, cols.begin, cols.length).contiguous();  // (G, c): my columns
-    S.mutable_grad() = D.sum(0);
-    auto dA = torch::mm(D, E.t());  // (G, n): my columns' share of D E^T
-    coll.all_reduce_sum({dA});
-    {
-      torch::AutoGradMode grad_on(true);
-      A.backward(dA);  // the coefficient MLP's gradient, the same on every rank
-    }
-    return FactoredGrad{A.detach(), D};
+    // D E^T over my columns is my share of alpha's gradient: summed, it is the same on every rank.
+    return shard.fused_backward(A, D, [&coll](torch::Tensor& dA) { coll.all_reduce_sum({dA}); });
   };
   out.factored_index = 1;  // "E"
   return out;
