@@ -3,9 +3,13 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QMetaObject>
+#include <algorithm>
+#include <cmath>
 #include <exception>
+#include <limits>
 
 #include "souplab/domain_weights.h"
+#include "souplab/loss_estimate.h"
 #include "souplab/specialist.h"
 #include "souplab/validation_set.h"
 
@@ -30,12 +34,20 @@ QString summarize(const souplab::ModelFacts& f) {
   return s;
 }
 
+// A domain's loss over its windows: every window has the same number of bytes.
+double mean(const std::vector<double>& windows) {
+  double sum = 0;
+  for (double w : windows) sum += w;
+  return windows.empty() ? std::numeric_limits<double>::quiet_NaN() : sum / double(windows.size());
+}
+
 }  // namespace
 
 InferenceWorker::InferenceWorker(QObject* parent) : QObject(parent) {
   qRegisterMetaType<std::vector<double>>("std::vector<double>");
   qRegisterMetaType<SpecialistPtr>("SpecialistPtr");
   qRegisterMetaType<souplab::ModelCapabilities>("souplab::ModelCapabilities");
+  qRegisterMetaType<souplab::gui::RefinedLosses>("souplab::gui::RefinedLosses");
 }
 
 InferenceWorker::~InferenceWorker() = default;
@@ -57,6 +69,16 @@ quint64 InferenceWorker::requestWeights(const std::vector<double>& h) {
   });
 }
 
+std::vector<std::vector<double>> InferenceWorker::firstWindows(const souplab::Specialist& model,
+                                                               bool cancellable) const {
+  std::vector<std::vector<double>> out;
+  for (size_t d = 0; d < m_domainCount; ++d) {
+    if (cancellable && m_requests.newerWaiting()) return {};
+    out.push_back(model.window_losses(*m_validation, d, 0, m_firstWindows));
+  }
+  return out;
+}
+
 void InferenceWorker::processLatest() {
   // Without a bank a request stays pending; loadBank() drops or serves it.
   while (auto taken = m_requests.take(m_bank != nullptr)) {
@@ -64,6 +86,7 @@ void InferenceWorker::processLatest() {
     const quint64 generation = taken->generation;
     // A request sized for the previous bank (moves in flight during a reload) is dropped.
     if (h.size() != m_domainCount) continue;
+    m_refine.active = false;  // the h refined so far is no longer the one asked for
     try {
       QElapsedTimer timer;
       timer.start();
@@ -80,15 +103,21 @@ void InferenceWorker::processLatest() {
         // Still moving: the precise pass would only delay the next move's specialist.
         if (m_requests.newerWaiting()) continue;
       }
-      std::vector<double> losses;
-      double evalMs = 0;
-      if (m_validation) {
-        timer.restart();
-        losses = specialist->evaluate(*m_validation, [this] { return m_requests.newerWaiting(); });
-        evalMs = double(timer.nsecsElapsed()) / 1e6;
-        if (losses.empty()) continue;  // a newer move came in: its specialist comes first
+      if (!m_validation) {
+        Q_EMIT specialistReady(generation, h, {}, instantiateMs, 0, specialist, true);
+        continue;
       }
-      Q_EMIT specialistReady(generation, h, losses, instantiateMs, evalMs, specialist, true);
+      timer.restart();
+      auto windows = firstWindows(*specialist, true);
+      if (windows.empty()) continue;  // a newer move came in: its specialist comes first
+      std::vector<double> losses;
+      for (const auto& w : windows) losses.push_back(mean(w));
+      Q_EMIT specialistReady(generation, h, losses, instantiateMs, double(timer.nsecsElapsed()) / 1e6,
+                             specialist, true);
+      m_refine.generation = generation;
+      m_refine.specialist = specialist;
+      m_refine.windows = std::move(windows);
+      startRefinement(m_firstWindows);
     } catch (const std::exception& e) {
       Q_EMIT errorOccurred(QString::fromStdString(e.what()));
     } catch (...) {
@@ -97,12 +126,69 @@ void InferenceWorker::processLatest() {
   }
 }
 
-std::pair<std::vector<double>, std::vector<double>> InferenceWorker::evaluateBoth(
-    const souplab::Specialist& model) const {
-  std::pair<std::vector<double>, std::vector<double>> out;
-  if (m_quick) out.first = model.evaluate(*m_quick);
-  if (m_validation) out.second = model.evaluate(*m_validation);
-  return out;
+void InferenceWorker::startRefinement(int windows) {
+  m_refine.active = m_reference && m_refine.specialist && m_refine.windows.size() == m_domainCount;
+  m_refine.target = windows;
+  m_refine.nextDomain = 0;
+  const quint64 chain = ++m_refine.chain;  // a slice still posted for an earlier one is void
+  if (m_refine.active) QMetaObject::invokeMethod(this, [this, chain] { refineSlice(chain); }, Qt::QueuedConnection);
+}
+
+void InferenceWorker::refineSlice(quint64 chain) {
+  if (chain != m_refine.chain || !m_refine.active) return;
+  // A newer request is served first (its wake-up is already posted) and ends this refinement.
+  if (m_requests.newerWaiting()) {
+    m_refine.active = false;
+    return;
+  }
+  try {
+    // A slice of at most ~kSliceTokens tokens (both models), so that a slider move waits ~75 ms
+    // at most behind it at the demo size (quick_window_shape's measured rate).
+    constexpr int kSliceTokens = 1024;
+    const size_t d = m_refine.nextDomain;
+    const int want = std::min(m_refine.target, m_validation->windows(d));
+    const int chunk = std::max(1, kSliceTokens / (2 * m_validation->block_size()));
+    auto extend = [&](const souplab::Specialist& model, std::vector<double>& have) {
+      const int more = std::min(chunk, want - int(have.size()));
+      if (more <= 0) return;
+      const auto losses = model.window_losses(*m_validation, d, int(have.size()), more);
+      have.insert(have.end(), losses.begin(), losses.end());
+    };
+    extend(*m_refine.specialist, m_refine.windows[d]);
+    extend(*m_reference, m_referenceWindows[d]);
+    if (int(m_refine.windows[d].size()) >= want && int(m_referenceWindows[d].size()) >= want) ++m_refine.nextDomain;
+    if (m_refine.nextDomain == m_domainCount) {
+      emitRound();
+      if (!m_refine.active) return;
+      m_refine.target = std::min(2 * m_refine.target, m_refineWindows.load());
+      m_refine.nextDomain = 0;
+    }
+  } catch (const std::exception& e) {
+    m_refine.active = false;
+    Q_EMIT errorOccurred(QString::fromStdString(e.what()));
+    return;
+  }
+  QMetaObject::invokeMethod(this, [this, chain] { refineSlice(chain); }, Qt::QueuedConnection);
+}
+
+void InferenceWorker::emitRound() {
+  RefinedLosses r;
+  bool more = false;  // a domain has windows beyond this round's
+  double worst = 0;
+  for (size_t d = 0; d < m_domainCount; ++d) {
+    const auto& mine = m_refine.windows[d];
+    const auto e = souplab::paired_estimate(mine, m_referenceWindows[d]);
+    r.windows = std::max(r.windows, e.windows);
+    r.specialist.push_back(e.mine);
+    r.reference.push_back(e.reference);
+    r.diffSe.push_back(e.diff_se);
+    r.bytes.push_back(qint64(e.windows) * m_validation->block_size());
+    worst = std::isnan(e.diff_se) ? std::numeric_limits<double>::infinity() : std::max(worst, e.diff_se);
+    more = more || (m_validation->windows(d) > e.windows && e.windows < m_refineWindows.load());
+  }
+  r.final = !more || worst <= m_tightSe.load();
+  if (r.final) m_refine.active = false;
+  Q_EMIT refinedLosses(m_refine.generation, r);
 }
 
 void InferenceWorker::loadBank(const QString& path) {
@@ -114,12 +200,18 @@ void InferenceWorker::loadBank(const QString& path) {
   }
   m_validation.reset();
   m_quick.reset();
+  m_reference.reset();
+  m_referenceWindows.clear();
+  m_refine.specialist.reset();  // of the previous bank
+  m_refine.windows.clear();
+  m_refine.active = false;
   m_domainCount = 0;
   try {
     auto bank = souplab::Model::load(path.toStdString(), device.toStdString());
     const souplab::ModelFacts& facts = bank->facts();
     try {
-      m_validation = souplab::ValidationSet::for_model(facts, m_windows.load());
+      m_firstWindows = std::max(1, m_windows.load());
+      m_validation = souplab::ValidationSet::for_model(facts, std::max(m_firstWindows, m_refineWindows.load()));
       // A fixed token budget per slider move: fewer, then shorter windows for more domains.
       const int askedBlock = m_quickBlock.load();  // read once: the setter may run meanwhile
       const souplab::WindowShape quick = souplab::quick_window_shape(
@@ -139,13 +231,12 @@ void InferenceWorker::loadBank(const QString& path) {
       Q_EMIT errorOccurred(QStringLiteral("%1: no validation losses (%2)")
                                .arg(QFileInfo(path).fileName(), QString::fromStdString(e.what())));
     }
+    m_domainCount = facts.domains.size();
     // The generic reference before announcing the bank, so that the first slider request is not
     // timed behind it.
-    const auto reference = evaluateBoth(*bank->instantiate(bank->reference_weights()));
+    const std::vector<double> quickReference = setReference(bank->instantiate(bank->reference_weights()));
     QStringList domains;
     for (const auto& d : facts.domains) domains << QString::fromStdString(d);
-
-    m_domainCount = facts.domains.size();
     {
       std::lock_guard<std::mutex> lock(m_mutex);
       m_bank = bank;
@@ -153,29 +244,47 @@ void InferenceWorker::loadBank(const QString& path) {
     // Requests made for the previous bank are void; the GUI re-requests after bankLoaded.
     m_requests.dropPending();
     Q_EMIT bankLoaded(summarize(facts), domains, facts.training_mixture.values(), bank->capabilities());
-    emitBankReference(reference);
+    announceReference(quickReference, bankReferenceLabel());
   } catch (const std::exception& e) {
     m_validation.reset();
     m_quick.reset();
+    m_domainCount = 0;
     Q_EMIT errorOccurred(QString::fromStdString(e.what()));
   } catch (...) {
     m_validation.reset();
     m_quick.reset();
+    m_domainCount = 0;
     Q_EMIT errorOccurred(path + QStringLiteral(": loading failed with an unknown error"));
   }
   processLatest();
 }
 
-void InferenceWorker::emitBankReference(const std::pair<std::vector<double>, std::vector<double>>& losses) {
-  const QString label = m_domainCount == 0 ? QStringLiteral("this model") : QStringLiteral("soup at uniform h");
-  if (!losses.first.empty()) Q_EMIT referenceReady(losses.first, label, false);
-  if (!losses.second.empty()) Q_EMIT referenceReady(losses.second, label, true);
+std::vector<double> InferenceWorker::setReference(SpecialistPtr model) {
+  m_reference = std::move(model);
+  m_referenceWindows.clear();
+  if (m_validation) m_referenceWindows = firstWindows(*m_reference, false);
+  return m_quick ? m_reference->evaluate(*m_quick) : std::vector<double>{};
+}
+
+void InferenceWorker::announceReference(const std::vector<double>& quick, const QString& label) {
+  if (!quick.empty()) Q_EMIT referenceReady(quick, label, false);
+  if (!m_validation) return;
+  std::vector<double> full;
+  for (const auto& w : m_referenceWindows) full.push_back(mean(w));
+  Q_EMIT referenceReady(full, label, true);
+  // The specialist on screen is now compared with this reference: pair it from the first
+  // windows again (its own per-window losses are kept).
+  startRefinement(m_firstWindows);
+}
+
+QString InferenceWorker::bankReferenceLabel() const {
+  return m_domainCount == 0 ? QStringLiteral("this model") : QStringLiteral("soup at uniform h");
 }
 
 void InferenceWorker::useBankReference() {
   if (!m_bank) return;
   try {
-    emitBankReference(evaluateBoth(*m_bank->instantiate(m_bank->reference_weights())));
+    announceReference(setReference(m_bank->instantiate(m_bank->reference_weights())), bankReferenceLabel());
   } catch (const std::exception& e) {
     Q_EMIT errorOccurred(QString::fromStdString(e.what()));
   }
@@ -194,12 +303,11 @@ void InferenceWorker::loadReference(const QString& path) {
     }
     auto other = souplab::Model::load(path.toStdString(), device.toStdString());
     const auto& facts = other->facts();
-    const auto losses = evaluateBoth(*other->instantiate(other->reference_weights()));
     QString name = QFileInfo(path).fileName();
     if (!facts.run_name.empty()) name = QString::fromStdString(facts.run_name);
-    const QString label = QStringLiteral("%1 (%2)").arg(name, QString::fromUtf8(souplab::model_kind_name(facts.kind)));
-    if (!losses.first.empty()) Q_EMIT referenceReady(losses.first, label, false);
-    Q_EMIT referenceReady(losses.second, label, true);
+    // Evaluated on the bank's windows whatever it was trained on: the pairs are window by window.
+    announceReference(setReference(other->instantiate(other->reference_weights())),
+                      QStringLiteral("%1 (%2)").arg(name, QString::fromUtf8(souplab::model_kind_name(facts.kind))));
   } catch (const std::exception& e) {
     Q_EMIT errorOccurred(QString::fromStdString(e.what()));
   } catch (...) {

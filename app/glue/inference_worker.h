@@ -7,6 +7,14 @@
 // h it finds. Intermediate moves are dropped, never queued, so a burst of 50 moves costs at most
 // 2 instantiations (the first may already be running when the rest arrive).
 //
+// Once the full-window losses of a request are out, the worker REFINES them in the background:
+// more validation windows per domain (2, 4, 8, ... up to setRefinementWindows), the reference on
+// the same windows, and after each round refinedLosses() with the paired standard error of
+// every domain's difference (souplab/loss_estimate.h). The work runs in slices of one domain
+// posted to the worker's own event loop, so a slider move, a new reference or a new bank is
+// served after at most one slice; a move stops the refinement of the old h. It stops when
+// every domain's standard error is below setTightError, or when the windows run out.
+//
 // Exceptions never leave the worker thread: they become errorOccurred(message).
 #include <QObject>
 #include <QString>
@@ -26,6 +34,17 @@ class ValidationSet;
 }  // namespace souplab
 
 namespace souplab::gui {
+
+// One round of refinement: both models' per-domain means over the same windows, and how far
+// to trust their difference.
+struct RefinedLosses {
+  int windows = 0;                 // windows per domain in this round (a short domain may have fewer)
+  std::vector<double> specialist;  // mean loss per domain (nats/byte)
+  std::vector<double> reference;   // the reference's, on the same windows
+  std::vector<double> diffSe;      // standard error of specialist - reference; NaN below 2 windows
+  std::vector<qint64> bytes;       // bytes (predicted tokens) each domain's pair of bars rests on
+  bool final = false;              // no further round: tight enough, or every window is used
+};
 
 using SpecialistPtr = std::shared_ptr<const souplab::Specialist>;
 
@@ -55,6 +74,11 @@ class InferenceWorker : public QObject {
     m_quickWindows = windowsPerDomain;
   }
   void setDevice(const QString& device);
+  // Refinement: up to `windowsPerDomain` windows per domain (<= the full tier's: no
+  // refinement); rounds stop early once every domain's paired standard error is at most
+  // `tightNats`. Take effect at the next loadBank().
+  void setRefinementWindows(int windowsPerDomain) { m_refineWindows = windowsPerDomain; }
+  void setTightError(double tightNats) { m_tightSe = tightNats; }
 
   // Thread-safe: the model loaded last, null while loading or after a failed load. A Model is
   // immutable, so other threads may use it (the export dialog and the domain-weights fit reuse
@@ -85,18 +109,42 @@ class InferenceWorker : public QObject {
   void specialistReady(quint64 generation, const std::vector<double>& h,
                        const std::vector<double>& losses, double instantiateMs, double evalMs,
                        SpecialistPtr specialist, bool precise);
+  // After the precise specialistReady of `generation`, then after every refinement round.
+  void refinedLosses(quint64 generation, const souplab::gui::RefinedLosses& losses);
   void errorOccurred(const QString& message);
 
  private:
   void processLatest();  // worker thread
-  // Losses of `model` on the quick and full sets (either may be empty).
-  std::pair<std::vector<double>, std::vector<double>> evaluateBoth(const souplab::Specialist& model) const;
-  // The bank's own reference (its losses at reference_weights(), quick then full) as referenceReady.
-  void emitBankReference(const std::pair<std::vector<double>, std::vector<double>>& losses);
+  // The full tier of `model`: the first m_windows windows of every domain, per window (empty
+  // when cancelled by a newer request).
+  std::vector<std::vector<double>> firstWindows(const souplab::Specialist& model, bool cancellable) const;
+  // Makes `model` the reference: its per-window losses on the full tier kept for pairing;
+  // returns its quick-tier losses. announceReference then emits both as referenceReady(label)
+  // and restarts the refinement of the specialist on screen against it.
+  std::vector<double> setReference(SpecialistPtr model);
+  void announceReference(const std::vector<double>& quick, const QString& label);
+  QString bankReferenceLabel() const;
+  // Refinement from `windows` per domain; one slice (one domain) per posted call, the next one
+  // posted by it; a round is emitted when every domain has its windows.
+  void startRefinement(int windows);
+  void refineSlice(quint64 chain);
+  void emitRound();
 
   // Worker-thread state (m_bank is written under m_mutex, for bank()).
+  SpecialistPtr m_reference;                          // what the specialist is compared with
+  std::vector<std::vector<double>> m_referenceWindows;  // its per-window losses, per domain, so far
+  struct Refinement {
+    quint64 generation = 0;
+    SpecialistPtr specialist;                  // the h displayed last (precise)
+    std::vector<std::vector<double>> windows;  // its per-window losses, per domain, so far
+    int target = 0;                            // windows per domain of the round under way
+    size_t nextDomain = 0;
+    bool active = false;
+    quint64 chain = 0;  // startRefinement's count: slices posted for an earlier chain are void
+  } m_refine;
+
   std::shared_ptr<const souplab::Model> m_bank;
-  std::shared_ptr<const souplab::ValidationSet> m_validation;  // full tier
+  std::shared_ptr<const souplab::ValidationSet> m_validation;  // full tier (its first m_windows) and refinement
   std::shared_ptr<const souplab::ValidationSet> m_quick;       // null: one tier only
   size_t m_domainCount = 0;
 
@@ -106,9 +154,13 @@ class InferenceWorker : public QObject {
   QString m_device = QStringLiteral("auto");
 
   std::atomic<int> m_windows{2};
+  std::atomic<int> m_refineWindows{32};
+  std::atomic<double> m_tightSe{0.005};
+  int m_firstWindows = 2;  // m_windows as of the last loadBank (worker thread)
   std::atomic<int> m_quickBlock{64};
   std::atomic<int> m_quickWindows{2};
   std::atomic<quint64> m_instantiations{0};
 };
 
 }  // namespace souplab::gui
+Q_DECLARE_METATYPE(souplab::gui::RefinedLosses)

@@ -14,6 +14,7 @@
 #include "app/glue/training_session.h"
 #include "souplab/run_log.h"
 #include "souplab/paths.h"
+#include "ui/explorer/specialist_explorer.h"
 #include "ui/main_window.h"
 #include "ui/screenshot_driver.h"
 
@@ -31,13 +32,17 @@ int main(int argc, char** argv) {
   QCommandLineOption openOption(QStringLiteral("open"),
                                 QStringLiteral("Open a bank (checkpoint or exported specialist)."),
                                 QStringLiteral("CKPT"));
+  QCommandLineOption compareOption(QStringLiteral("compare"),
+                                   QStringLiteral("Compare the opened bank's specialists with this model "
+                                                  "(e.g. a dense baseline's checkpoint)."),
+                                   QStringLiteral("CKPT"));
   QCommandLineOption quickOption(QStringLiteral("quick-start"),
                                  QStringLiteral("Train a small bank on the demo corpus now."));
   QCommandLineOption shotsOption(QStringLiteral("demo-screenshots"),
                                  QStringLiteral("Scripted session writing screenshots to DIR."),
                                  QStringLiteral("DIR"));
   shotsOption.setFlags(QCommandLineOption::HiddenFromHelp);
-  parser.addOptions({openOption, quickOption, shotsOption});
+  parser.addOptions({openOption, compareOption, quickOption, shotsOption});
   parser.addPositionalArgument(QStringLiteral("bank"), QStringLiteral("Bank to open."),
                                QStringLiteral("[bank]"));
   parser.process(app);
@@ -72,6 +77,9 @@ int main(int argc, char** argv) {
     QTimer::singleShot(0, driver, &souplab::gui::ScreenshotDriver::start);
   } else {
     if (!bank.isEmpty()) QTimer::singleShot(0, &window, [&window, bank] { window.openBank(bank); });
+    // Queued behind the bank on the explorer's worker, so it replaces the bank's own reference.
+    if (!bank.isEmpty() && parser.isSet(compareOption))
+      QTimer::singleShot(0, &window, [&window, other = parser.value(compareOption)] { window.explorer()->compareWith(other); });
     if (parser.isSet(quickOption)) QTimer::singleShot(0, &window, &souplab::gui::MainWindow::quickStart);
   }
   return app.exec();

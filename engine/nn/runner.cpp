@@ -25,8 +25,8 @@ torch::Tensor DenseRunner::forward(const torch::Tensor& idx, KVCache* cache) con
                : gpt_forward(theta_, config_, layout_, idx);
 }
 
-double DenseRunner::window_loss(const torch::Tensor& windows) const {
-  return mean_window_loss(theta_, config_, layout_, windows, kEvalBatch);
+torch::Tensor DenseRunner::window_losses(const torch::Tensor& windows) const {
+  return souplab::window_losses(theta_, config_, layout_, windows, kEvalBatch);
 }
 
 MoeRunner::MoeRunner(std::shared_ptr<const MoeModel> moe) : moe_(std::move(moe)) {}
@@ -37,6 +37,16 @@ torch::Device MoeRunner::device() const { return moe_->device(); }
 
 torch::Tensor MoeRunner::forward(const torch::Tensor& idx, KVCache* cache) const {
   return moe_->forward(idx, moe_->moe_config().capacity_factor_eval, nullptr, cache);
+}
+
+torch::Tensor MoeRunner::window_losses(const torch::Tensor& windows) const {
+  // One window per evaluation: the MoE's capacity (and so which tokens are dropped) depends on
+  // the tokens routed together, so a window's loss is the one it has evaluated alone.
+  const int64_t W = windows.size(0);
+  auto out = torch::empty({W}, torch::kFloat64);
+  auto* o = out.data_ptr<double>();
+  for (int64_t i = 0; i < W; ++i) o[i] = window_loss(windows.narrow(0, i, 1));
+  return out;
 }
 
 double MoeRunner::window_loss(const torch::Tensor& windows) const {
@@ -53,8 +63,8 @@ torch::Tensor AdaptedRunner::forward(const torch::Tensor& idx, KVCache* cache) c
                : gpt_forward(theta_, config_, layout_, idx, adapter_.get());
 }
 
-double AdaptedRunner::window_loss(const torch::Tensor& windows) const {
-  return mean_window_loss(theta_, config_, layout_, windows, kEvalBatch, adapter_.get());
+torch::Tensor AdaptedRunner::window_losses(const torch::Tensor& windows) const {
+  return souplab::window_losses(theta_, config_, layout_, windows, kEvalBatch, adapter_.get());
 }
 
 }  // namespace souplab::detail

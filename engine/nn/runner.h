@@ -26,8 +26,12 @@ class Runner {
   // Logits (B, T, V) for idx (B, T); with `cache`, incrementally (gpt_forward_cached). The
   // caller holds a NoGradGuard.
   virtual torch::Tensor forward(const torch::Tensor& idx, KVCache* cache = nullptr) const = 0;
-  // Mean next-token loss (nats/byte) on windows (W, T + 1), no autograd.
-  virtual double window_loss(const torch::Tensor& windows) const = 0;
+  // Each window's mean next-token loss (nats/byte) on windows (W, T + 1): (W) float64 on the
+  // CPU, no autograd.
+  virtual torch::Tensor window_losses(const torch::Tensor& windows) const = 0;
+  // Mean next-token loss over all the windows: the mean of window_losses, except for a model
+  // whose windows are not independent (the MoE's capacity depends on the tokens routed together).
+  virtual double window_loss(const torch::Tensor& windows) const { return window_losses(windows).mean().item<double>(); }
 };
 
 class DenseRunner final : public Runner {
@@ -37,7 +41,7 @@ class DenseRunner final : public Runner {
   const ModelConfig& config() const override { return config_; }
   torch::Device device() const override { return theta_.device(); }
   torch::Tensor forward(const torch::Tensor& idx, KVCache* cache) const override;
-  double window_loss(const torch::Tensor& windows) const override;
+  torch::Tensor window_losses(const torch::Tensor& windows) const override;
   const torch::Tensor& theta() const { return theta_; }
   const ParamLayout& layout() const { return layout_; }
 
@@ -53,6 +57,7 @@ class MoeRunner final : public Runner {
   const ModelConfig& config() const override;
   torch::Device device() const override;
   torch::Tensor forward(const torch::Tensor& idx, KVCache* cache) const override;
+  torch::Tensor window_losses(const torch::Tensor& windows) const override;
   double window_loss(const torch::Tensor& windows) const override;
 
  private:
@@ -65,7 +70,7 @@ class AdaptedRunner final : public Runner {
   const ModelConfig& config() const override { return config_; }
   torch::Device device() const override { return theta_.device(); }
   torch::Tensor forward(const torch::Tensor& idx, KVCache* cache) const override;
-  double window_loss(const torch::Tensor& windows) const override;
+  torch::Tensor window_losses(const torch::Tensor& windows) const override;
 
  private:
   torch::Tensor theta_;

@@ -1,6 +1,8 @@
 // Specialist and DenseSpecialist: the public face of a runner (engine/nn/runner.h).
 #include "souplab/specialist.h"
 
+#include <algorithm>
+
 #include "souplab/error.h"
 #include "souplab/validation_set.h"
 #include "engine/nn/runner.h"
@@ -31,16 +33,36 @@ std::vector<float> Specialist::logits(const std::vector<int64_t>& tokens, int ba
   return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
 }
 
-std::vector<double> Specialist::evaluate(const ValidationSet& data, const std::function<bool()>& cancelled) const {
-  if (data.block_size() > model_config().block_size)
+namespace {
+
+void check_fits(const ValidationSet& data, const ModelConfig& c) {
+  if (data.block_size() > c.block_size)
     throw Error("validation windows of " + std::to_string(data.block_size()) +
-                " tokens exceed the model's context of " + std::to_string(model_config().block_size));
+                " tokens exceed the model's context of " + std::to_string(c.block_size));
+}
+
+}  // namespace
+
+std::vector<double> Specialist::evaluate(const ValidationSet& data, const std::function<bool()>& cancelled) const {
+  check_fits(data, model_config());
   std::vector<double> out;
   for (const auto& w : data.windows().domains) {
     if (cancelled && cancelled()) return {};
     out.push_back(runner_->window_loss(w.tokens));
   }
   return out;
+}
+
+std::vector<double> Specialist::window_losses(const ValidationSet& data, size_t domain, int first, int count) const {
+  check_fits(data, model_config());
+  const auto& all = data.windows().domains;
+  if (domain >= all.size())
+    throw Error("domain index " + std::to_string(domain) + " out of range (" + std::to_string(all.size()) + " domains)");
+  const int64_t n = all[domain].tokens.size(0);
+  const int64_t begin = std::clamp<int64_t>(first, 0, n), end = std::clamp<int64_t>(int64_t(first) + count, begin, n);
+  if (begin == end) return {};
+  auto losses = runner_->window_losses(all[domain].tokens.narrow(0, begin, end - begin)).contiguous();
+  return std::vector<double>(losses.data_ptr<double>(), losses.data_ptr<double>() + losses.numel());
 }
 
 DenseSpecialist::DenseSpecialist(std::shared_ptr<const detail::DenseRunner> runner, DomainWeights h,

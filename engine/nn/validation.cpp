@@ -23,21 +23,28 @@ std::vector<DomainWindows> load_validation_windows(const TokenCache& cache, int 
   return out;
 }
 
-double mean_window_loss(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout,
-                        const torch::Tensor& windows, int batch_size, const GptAdapter* adapter) {
+torch::Tensor window_losses(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout,
+                            const torch::Tensor& windows, int batch_size, const GptAdapter* adapter) {
   torch::NoGradGuard no_grad;
   const int64_t W = windows.size(0), T = windows.size(1) - 1;
-  auto total = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(theta.device()));
+  std::vector<torch::Tensor> sums;  // per batch, on theta's device: one sync at the end
   for (int64_t i = 0; i < W; i += batch_size) {
     auto chunk = windows.narrow(0, i, std::min<int64_t>(batch_size, W - i)).to(theta.device());
     auto x = chunk.narrow(1, 0, T), y = chunk.narrow(1, 1, T);
     auto logits = gpt_forward(theta, c, layout, x, adapter);
     auto loss = torch::nn::functional::cross_entropy(
         logits.reshape({-1, logits.size(-1)}), y.reshape({-1}),
-        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    total += loss.to(torch::kFloat64);
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    sums.push_back(loss.view({-1, T}).to(torch::kFloat64).sum(1));
   }
-  return total.item<double>() / double(W * T);  // sync point
+  if (sums.empty()) return torch::zeros({0}, torch::kFloat64);
+  return (torch::cat(sums) / double(T)).to(torch::kCPU);
+}
+
+double mean_window_loss(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout,
+                        const torch::Tensor& windows, int batch_size, const GptAdapter* adapter) {
+  // Every window has T targets, so the mean of the windows' means is the mean over all bytes.
+  return window_losses(theta, c, layout, windows, batch_size, adapter).mean().item<double>();
 }
 
 }  // namespace souplab

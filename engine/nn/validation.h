@@ -30,6 +30,12 @@ struct ValidationWindows {
 std::vector<DomainWindows> load_validation_windows(const TokenCache& cache, int block_size,
                                                    int windows_per_domain);
 
+// Each window's mean next-token loss (W, float64, on the CPU) of theta on windows (W, T + 1), in
+// batches; no autograd. The explorer pairs them with a reference's on the same windows.
+torch::Tensor window_losses(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout,
+                            const torch::Tensor& windows, int batch_size = 8,
+                            const GptAdapter* adapter = nullptr);
+
 // Mean next-token loss of theta on windows (W, T + 1), in batches; no autograd.
 double mean_window_loss(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout,
                         const torch::Tensor& windows, int batch_size = 8,

@@ -17,6 +17,30 @@ const std::vector<std::string>& ValidationSet::domains() const { return windows_
 
 int ValidationSet::block_size() const { return windows_->block_size; }
 
+int ValidationSet::windows(size_t domain) const { return int(windows_->domains.at(domain).tokens.size(0)); }
+
+namespace {
+
+// 0..n-1 in van der Corput order (the binary digits of i mirrored, scaled to n, repeats
+// skipped): every prefix of it is spread over 0..n-1. Each index is hit within the first
+// 2^ceil(log2 n) points, because its interval [i/n, (i+1)/n) holds one of them.
+std::vector<int64_t> spread_order(int64_t n) {
+  std::vector<int64_t> order;
+  std::vector<bool> seen(size_t(n), false);
+  for (uint64_t i = 0; int64_t(order.size()) < n; ++i) {
+    double x = 0, f = 0.5;
+    for (uint64_t b = i; b; b >>= 1, f /= 2) x += double(b & 1) * f;
+    const auto idx = std::min<int64_t>(n - 1, int64_t(x * double(n)));
+    if (!seen[size_t(idx)]) {
+      seen[size_t(idx)] = true;
+      order.push_back(idx);
+    }
+  }
+  return order;
+}
+
+}  // namespace
+
 std::shared_ptr<const ValidationSet> ValidationSet::from_corpus(const std::string& corpus_dir,
                                                                 const std::string& cache_dir,
                                                                 int block_size,
@@ -27,7 +51,10 @@ std::shared_ptr<const ValidationSet> ValidationSet::from_corpus(const std::strin
   auto cache = TokenCache::open(corpus_dir, opts);
   auto w = std::make_shared<detail::ValidationWindows>();
   w->domains = load_validation_windows(*cache, block_size, windows_per_domain);
-  for (const auto& d : w->domains) w->names.push_back(d.name);
+  for (auto& d : w->domains) {  // (the mean over all windows is the same in any order)
+    d.tokens = d.tokens.index_select(0, torch::tensor(spread_order(d.tokens.size(0)), torch::kInt64));
+    w->names.push_back(d.name);
+  }
   w->block_size = block_size;
   return std::make_shared<ValidationSet>(std::move(w));
 }

@@ -6,6 +6,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -21,6 +22,7 @@
 #include "engine/nn/adamw.h"
 #include "engine/nn/checkpoint.h"
 #include "engine/nn/make_model.h"
+#include "engine/nn/validation.h"
 #include "souplab/trainer.h"
 #include "tests/tiny_run_config.h"
 #include "tiny_corpus.h"
@@ -83,6 +85,41 @@ class TestTraining : public QObject {
     for (size_t i = 0; i < 3; ++i)
       loss[i] = bank->instantiate(DomainWeights::one_hot(bank->facts().domains, i))->evaluate(*val);
     const auto uniform = bank->instantiate(DomainWeights::uniform(bank->facts().domains))->evaluate(*val);
+    // Per-window losses (the explorer's error bars): they average to evaluate()'s, do not depend
+    // on how the windows are split into calls, and stop at the domain's last window.
+    const auto first = bank->instantiate(DomainWeights::one_hot(bank->facts().domains, 0));
+    const auto means = first->evaluate(*val);
+    for (size_t d = 0; d < 3; ++d) {
+      const int n = val->windows(d);
+      QVERIFY(n >= 8);
+      const auto all = first->window_losses(*val, d, 0, n);
+      QCOMPARE(int(all.size()), n);
+      double sum = 0;
+      for (double x : all) sum += x;
+      QVERIFY2(std::abs(sum / n - means[d]) < 1e-9, qPrintable(QString("%1 vs %2").arg(sum / n).arg(means[d])));
+      auto pieces = first->window_losses(*val, d, 0, 3);
+      const auto rest = first->window_losses(*val, d, 3, n);  // asks past the end: clamped
+      pieces.insert(pieces.end(), rest.begin(), rest.end());
+      QCOMPARE(int(pieces.size()), n);
+      for (int i = 0; i < n; ++i) QVERIFY(std::abs(pieces[size_t(i)] - all[size_t(i)]) < 1e-5);
+      QVERIFY(first->window_losses(*val, d, n, 4).empty());
+    }
+    // Every prefix of the set's windows is spread over the split: of 8 evenly spaced windows
+    // (the trainer's order), the set holds the first, then the middle one, then the quarters.
+    {
+      const auto eight = ValidationSet::for_model(bank->facts(), 8);
+      CorpusOptions opts;
+      opts.cache_dir = bank->facts().cache_dir;
+      const auto cache = TokenCache::open(bank->facts().corpus_dir, opts);
+      const auto spaced = load_validation_windows(*cache, eight->block_size(), 8);
+      const std::vector<int64_t> order = {0, 4, 2, 6, 1, 5, 3, 7};
+      for (size_t d = 0; d < 3; ++d) {
+        QCOMPARE(eight->windows(d), 8);
+        QVERIFY(torch::equal(eight->windows().domains[d].tokens,
+                             spaced[d].tokens.index_select(0, torch::tensor(order))));
+      }
+    }
+
     for (size_t i = 0; i < 3; ++i)
       qInfo("specialist %zu: %.4f %.4f %.4f (uniform %.4f %.4f %.4f)", i, loss[i][0], loss[i][1],
             loss[i][2], uniform[0], uniform[1], uniform[2]);

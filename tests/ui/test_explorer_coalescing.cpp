@@ -1,8 +1,11 @@
 // The explorer end to end on a REAL tiny bank trained here: a burst of slider moves costs at most
 // two instantiations and the chart ends on the last move; one bar per domain per group; text
 // streams from the specialist and restarts when h changes.
+#include <QComboBox>
 #include <QDir>
+#include <QFileInfo>
 #include <QElapsedTimer>
+#include <cmath>
 #include <QEventLoop>
 #include <QTimer>
 #include <functional>
@@ -270,6 +273,69 @@ class TestExplorerCoalescing : public QObject {
       explorer.grab().save(qEnvironmentVariable("SOUPLAB_GRAB_DIR") + "/explorer-demo.png");
   }
 
+  // Losses you can trust: after the full windows, rounds of more windows (2, 4, 8, 16) pair the
+  // specialist with the reference window by window; the error bars narrow, the chart says how
+  // many bytes each bar rests on, and a slider move ends the old h's refinement.
+  void refinementNarrowsErrorBarsAndStopsOnAMove() {
+    SpecialistExplorer explorer;
+    InferenceWorker* worker = explorer.inferenceWorker();
+    worker->setRefinementWindows(16);
+    worker->setTightError(0);  // refine until the windows run out
+    QSignalSpy displayed(&explorer, &SpecialistExplorer::specialistDisplayed);
+    QSignalSpy refined(worker, &InferenceWorker::refinedLosses);
+    explorer.setBank(m_checkpoint);
+    // At the first h (uniform) the specialist IS the reference: differences 0, done at once.
+    QTRY_VERIFY_WITH_TIMEOUT(!refined.isEmpty() && refined.last().at(1).value<RefinedLosses>().final, 120000);
+    QCOMPARE(refined.last().at(1).value<RefinedLosses>().diffSe[0], 0.0);
+    refined.clear();
+    explorer.domainSliders()->slider(0)->setValue(900);
+    QTRY_VERIFY_WITH_TIMEOUT(!refined.isEmpty() && refined.last().at(1).value<RefinedLosses>().final, 120000);
+
+    // Rounds of that h, each with twice the windows of the last.
+    std::vector<RefinedLosses> rounds;
+    for (const auto& args : refined) rounds.push_back(args.at(1).value<RefinedLosses>());
+    QCOMPARE(int(rounds.size()), 4);
+    auto meanSe = [](const RefinedLosses& r) {
+      double sum = 0;
+      for (double se : r.diffSe) sum += se;
+      return sum / double(r.diffSe.size());
+    };
+    for (size_t i = 0; i < rounds.size(); ++i) {
+      QCOMPARE(rounds[i].windows, 2 << i);
+      QCOMPARE(int(rounds[i].diffSe.size()), 3);
+      for (double se : rounds[i].diffSe) QVERIFY(std::isfinite(se) && se >= 0);
+      QCOMPARE(rounds[i].bytes[0], qint64(rounds[i].windows) * 32);  // the tiny bank's context
+    }
+    qInfo("paired SE, mean over domains: %.5f (2 windows) -> %.5f (16 windows)", meanSe(rounds.front()),
+          meanSe(rounds.back()));
+    QVERIFY(meanSe(rounds.back()) < meanSe(rounds.front()));
+    // The chart shows the last round: its bars, whiskers, and what they rest on.
+    LossChart* chart = explorer.lossChart();
+    QCOMPARE(chart->specialistBars()->data()->at(0)->value, rounds.back().specialist[0]);
+    QCOMPARE(chart->referenceBars()->data()->at(0)->value, rounds.back().reference[0]);
+    QCOMPARE(chart->errorBars()->data()->size(), 3);
+    QCOMPARE(chart->errorBars()->data()->at(0).errorPlus, rounds.back().diffSe[0]);
+    QVERIFY2(chart->caption().contains("512 bytes") && chart->caption().contains("done"), qPrintable(chart->caption()));
+    QVERIFY(std::isfinite(explorer.mixtureChangeSe()) && explorer.mixtureChangeSe() > 0);
+
+    // A move during a refinement: the old h gets no round after the new h's bars are up.
+    worker->setRefinementWindows(256);  // (takes effect at the next load)
+    explorer.setBank(m_checkpoint);
+    QTRY_VERIFY_WITH_TIMEOUT(displayed.count() >= 3, 60000);
+    refined.clear();
+    explorer.domainSliders()->slider(1)->setValue(900);
+    QTRY_VERIFY_WITH_TIMEOUT(!refined.isEmpty() && refined.last().at(1).value<RefinedLosses>().windows >= 8, 60000);
+    const quint64 old = refined.last().at(0).toULongLong();
+    const int shown = displayed.count();
+    explorer.domainSliders()->slider(2)->setValue(900);
+    QTRY_COMPARE_WITH_TIMEOUT(displayed.count(), shown + 1, 60000);
+    const int atMove = int(refined.size());
+    QTRY_VERIFY_WITH_TIMEOUT(int(refined.size()) > atMove && refined.last().at(0).toULongLong() != old, 60000);
+    QTest::qWait(300);
+    for (int i = atMove; i < int(refined.size()); ++i) QVERIFY(refined.at(i).at(0).toULongLong() != old);
+    for (const auto& args : refined) QVERIFY(!(args.at(0).toULongLong() == old && args.at(1).value<RefinedLosses>().final));
+  }
+
   void compareWithReplacesTheReference() {
     SpecialistExplorer explorer;
     QSignalSpy displayed(&explorer, &SpecialistExplorer::specialistDisplayed);
@@ -280,6 +346,9 @@ class TestExplorerCoalescing : public QObject {
     explorer.compareWith(m_checkpoint);
     QTRY_VERIFY_WITH_TIMEOUT(reference->name() != QStringLiteral("soup at uniform h"), 30000);
     QCOMPARE(reference->data()->size(), 3);
+    // The picker names the model compared with, also when the call came from elsewhere (--compare).
+    auto* picker = explorer.findChild<QComboBox*>("referenceCombo");
+    QVERIFY2(picker->currentText().contains(QFileInfo(m_checkpoint).fileName()), qPrintable(picker->currentText()));
   }
 };
 

@@ -8,6 +8,7 @@
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "ui/qcustomplot_include.h"
 
@@ -32,6 +33,11 @@ LossChart::LossChart(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlot(
   pager->addWidget(m_next);
   pager->addStretch(1);
   layout->addLayout(pager);
+  m_caption = new QLabel(this);
+  m_caption->setObjectName(QStringLiteral("chartCaption"));
+  m_caption->setWordWrap(true);
+  m_caption->setStyleSheet(QStringLiteral("color: #555"));
+  layout->addWidget(m_caption);
   connect(m_prev, &QToolButton::clicked, this, [this] { setPage(m_page - 1); });
   connect(m_next, &QToolButton::clicked, this, [this] { setPage(m_page + 1); });
   m_plot->setObjectName(QStringLiteral("lossChart"));
@@ -52,6 +58,13 @@ LossChart::LossChart(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlot(
     bars->setWidth(0.38);
     bars->setBarsGroup(m_group);
   }
+
+  m_errors = new QCPErrorBars(m_plot->xAxis, m_plot->yAxis);
+  m_errors->setDataPlottable(m_specialist);  // follows the bars' place in the group
+  m_errors->setErrorType(QCPErrorBars::etValueError);
+  m_errors->setPen(QPen(QColor(20, 20, 20), 1.2));
+  m_errors->setWhiskerWidth(5);
+  m_errors->removeFromLegend();
 
   m_plot->xAxis->setTicker(QSharedPointer<QCPAxisTickerText>::create());
   m_plot->xAxis->setTickLabelRotation(45);
@@ -77,6 +90,8 @@ void LossChart::setDomains(const QStringList& names) {
   // A bare exported specialist has no domain names; its single group of bars needs no label.
   m_specialistLosses.clear();
   m_referenceLosses.clear();
+  m_se.clear();
+  m_caption->clear();
   redraw();
 }
 
@@ -124,7 +139,31 @@ void LossChart::resizeEvent(QResizeEvent* event) {
 void LossChart::setSpecialistLosses(const std::vector<double>& losses) {
   m_specialistLosses = losses;
   setBars(m_specialist, losses);
+  setErrors();
   rescale();
+}
+
+void LossChart::setUncertainty(const std::vector<double>& se) {
+  m_se = se;
+  setErrors();
+  rescale();
+}
+
+void LossChart::setCaption(const QString& text) { m_caption->setText(text); }
+
+QString LossChart::caption() const { return m_caption->text(); }
+
+void LossChart::setErrors() {
+  // One entry per specialist bar, in the bars' order (QCPErrorBars pairs them by index).
+  QVector<double> errors;
+  const auto nan = std::numeric_limits<double>::quiet_NaN();
+  if (m_domains.isEmpty()) {
+    for (size_t i = 0; i < m_specialistLosses.size(); ++i) errors << (i < m_se.size() ? m_se[i] : nan);
+  } else {
+    for (int d : m_drawn)
+      if (size_t(d) < m_specialistLosses.size()) errors << (size_t(d) < m_se.size() ? m_se[size_t(d)] : nan);
+  }
+  m_errors->setData(errors);
 }
 
 void LossChart::setReferenceLosses(const std::vector<double>& losses, const QString& label) {
@@ -164,6 +203,7 @@ void LossChart::redraw() {
   m_plot->axisRect()->setMargins(QMargins(0, 0, right, 0));
   setBars(m_specialist, m_specialistLosses);
   setBars(m_reference, m_referenceLosses);
+  setErrors();
   rescale();
 }
 

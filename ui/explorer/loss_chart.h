@@ -4,7 +4,9 @@
 // are the x tick labels, rotated 45° for a dozen names and 90° beyond two dozen. The chart shows
 // the domains of its view (the explorer's filter), all of them by default; losses are always
 // given for every domain. When the view has more domains than the width holds legibly (one
-// bar group per ~20 px), it pages: "◀ 1–24 of 64 ▶" under the plot.
+// bar group per ~20 px), it pages: "◀ 1–24 of 64 ▶" under the plot. Whiskers on the
+// specialist's bars show the standard error of its difference from the reference (paired on
+// the same windows), and a caption under the plot says what the bars rest on.
 #include <QString>
 #include <QStringList>
 #include <QWidget>
@@ -15,6 +17,7 @@ class QLabel;
 class QToolButton;
 class QCPBars;
 class QCPBarsGroup;
+class QCPErrorBars;
 
 namespace souplab::gui {
 
@@ -35,6 +38,11 @@ class LossChart : public QWidget {
   void setPage(int page);
   void setSpecialistLosses(const std::vector<double>& losses);
   void setReferenceLosses(const std::vector<double>& losses, const QString& label);
+  // Every domain's standard error of (specialist - reference), drawn as +-1 SE whiskers on the
+  // specialist's bars (NaN: none for that domain); empty clears them.
+  void setUncertainty(const std::vector<double>& se);
+  void setCaption(const QString& text);  // under the plot: bytes per bar, refinement state
+  QString caption() const;
   // Renders and repaints now (not on the next event loop turn), so a caller can time the
   // slider-to-screen path up to pixels.
   void replotNow();
@@ -42,11 +50,13 @@ class LossChart : public QWidget {
   QCustomPlot* plot() const { return m_plot; }
   QCPBars* specialistBars() const { return m_specialist; }
   QCPBars* referenceBars() const { return m_reference; }
+  QCPErrorBars* errorBars() const { return m_errors; }
 
  private:
   void resizeEvent(QResizeEvent* event) override;
   int pageCapacity() const;  // bar groups that fit legibly in the current width
   void setBars(QCPBars* bars, const std::vector<double>& losses);
+  void setErrors();  // the whiskers for the specialist's bars as drawn
   void redraw();  // ticks and both bar sets from the view
   void rescale();
 
@@ -54,6 +64,8 @@ class LossChart : public QWidget {
   QCPBars* m_specialist = nullptr;
   QCPBars* m_reference = nullptr;
   QCPBarsGroup* m_group = nullptr;
+  QCPErrorBars* m_errors = nullptr;
+  QLabel* m_caption = nullptr;
   QStringList m_domains;
   std::vector<int> m_view;
   int m_page = 0;
@@ -61,7 +73,7 @@ class LossChart : public QWidget {
   QToolButton* m_prev = nullptr;
   QToolButton* m_next = nullptr;
   QLabel* m_pageLabel = nullptr;
-  std::vector<double> m_specialistLosses, m_referenceLosses;  // every domain's
+  std::vector<double> m_specialistLosses, m_referenceLosses, m_se;  // every domain's
 };
 
 }  // namespace souplab::gui

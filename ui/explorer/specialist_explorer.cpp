@@ -3,16 +3,21 @@
 #include <QComboBox>
 #include <QCoreApplication>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLocale>
 #include <QMetaObject>
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QSplitter>
 #include <QVBoxLayout>
 #include <algorithm>
+#include <cmath>
+#include <limits>
 
 #include "app/glue/other_trainings.h"
+#include "souplab/loss_estimate.h"
 #include "souplab/paths.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
@@ -108,10 +113,19 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   connect(m_inference.get(), &InferenceWorker::bankLoaded, this, &SpecialistExplorer::onBankLoaded);
   connect(m_inference.get(), &InferenceWorker::specialistReady, this,
           &SpecialistExplorer::onSpecialistReady);
+  connect(m_inference.get(), &InferenceWorker::refinedLosses, this, &SpecialistExplorer::onRefined);
   connect(m_inference.get(), &InferenceWorker::referenceReady, this,
           [this](const std::vector<double>& losses, const QString& label, bool precise) {
             (precise ? m_referenceFull : m_referenceQuick) = losses;
             m_referenceLabel = label;
+            // A new reference is paired from the first windows again: back to the specialist's
+            // full-tier bars until the refinement against it comes in.
+            if (precise && m_displayedPrecise && !m_preciseLosses.empty()) {
+              m_displayedLosses = m_preciseLosses;
+              m_chart->setSpecialistLosses(m_preciseLosses);
+              m_displayedSe.clear();
+              m_chart->setUncertainty({});
+            }
             // Redraw at once with the tier now on screen (only a precise one before any
             // specialist, so that the chart is never blank while the first one is computed).
             if (precise == m_displayedPrecise || m_displayed.empty()) showReference(precise);
@@ -168,6 +182,7 @@ void SpecialistExplorer::setBank(const QString& path) {
   m_panel->setAvailable(false);
   m_status->hide();
   m_facts->setText(tr("Loading %1…").arg(path));
+  m_referencePath.clear();  // a new bank is compared with its own soup at uniform h first
   InferenceWorker* worker = m_inference.get();
   QMetaObject::invokeMethod(worker, [worker, path] { worker->loadBank(path); }, Qt::QueuedConnection);
 }
@@ -180,6 +195,11 @@ void SpecialistExplorer::setBaselineCandidates(const QVector<BaselineCandidate>&
   m_compare->addItem(tr("vs another model…"), QStringLiteral("file"));
   m_compare->addItem(tr("Train a dense baseline like this bank…"), QStringLiteral("train"));
   m_compare->setCurrentIndex(0);
+  // A model chosen already (the picker, or --compare before the bank was up) stays chosen.
+  if (!m_referencePath.isEmpty()) {
+    showReferencePath(m_referencePath);
+    return;
+  }
   // An equal-budget dense run is the comparison that answers "is the specialist worth it?".
   if (!candidates.isEmpty() && candidates.front().equalBudget && m_hasBank) {
     m_compare->setCurrentIndex(1);
@@ -195,13 +215,21 @@ void SpecialistExplorer::refreshBaselines() {
 void SpecialistExplorer::onReferenceChosen(int index) {
   const QString what = m_compare->itemData(index).toString();
   if (what == QStringLiteral("soup")) {
+    m_referencePath.clear();
     InferenceWorker* worker = m_inference.get();
     QMetaObject::invokeMethod(worker, [worker] { worker->useBankReference(); }, Qt::QueuedConnection);
   } else if (what == QStringLiteral("file")) {
     const QString path = QFileDialog::getOpenFileName(
         this, tr("Compare with a model"), QString(),
         tr("Checkpoints and specialists (*.ckpt *.safetensors);;All files (*)"));
-    if (!path.isEmpty()) compareWith(path);
+    if (!path.isEmpty()) {
+      compareWith(path);
+    } else if (m_referencePath.isEmpty()) {  // cancelled: the picker shows the reference again
+      QSignalBlocker block(m_compare);
+      m_compare->setCurrentIndex(0);
+    } else {
+      showReferencePath(m_referencePath);
+    }
   } else if (what == QStringLiteral("train")) {
     if (auto bank = m_inference->bank()) Q_EMIT trainBaselineRequested(dense_baseline_config(bank->facts()));
   } else {
@@ -209,7 +237,20 @@ void SpecialistExplorer::onReferenceChosen(int index) {
   }
 }
 
+void SpecialistExplorer::showReferencePath(const QString& path) {
+  QSignalBlocker block(m_compare);
+  int i = m_compare->findData(path);
+  if (i < 0) {  // not a run of the log: an entry of its own, before "vs another model…"
+    i = std::max(1, m_compare->findData(QStringLiteral("file")));
+    m_compare->insertItem(i, tr("vs %1").arg(QFileInfo(path).fileName()), path);
+  }
+  m_compare->setCurrentIndex(i);
+}
+
 void SpecialistExplorer::compareWith(const QString& path) {
+  // The picker names what the bars are compared with, whoever asked (the picker, --compare).
+  m_referencePath = path;
+  showReferencePath(path);
   InferenceWorker* worker = m_inference.get();
   QMetaObject::invokeMethod(worker, [worker, path] { worker->loadReference(path); },
                             Qt::QueuedConnection);
@@ -277,7 +318,33 @@ void SpecialistExplorer::onWeightsChanged(const std::vector<double>& h) {
 void SpecialistExplorer::showReference(bool precise) {
   // Bars side by side must come from the same windows: the quick reference with a quick
   // specialist, the full one with a precise one.
-  m_chart->setReferenceLosses(precise ? m_referenceFull : m_referenceQuick, m_referenceLabel);
+  m_displayedReference = precise ? m_referenceFull : m_referenceQuick;
+  m_chart->setReferenceLosses(m_displayedReference, m_referenceLabel);
+}
+
+void SpecialistExplorer::onRefined(quint64 generation, const RefinedLosses& refined) {
+  // Only for the bars on screen: a round of an earlier h arriving late is dropped.
+  if (generation != m_displayedGeneration || !m_displayedPrecise || refined.specialist.size() != m_displayed.size())
+    return;
+  m_displayedLosses = refined.specialist;
+  m_displayedReference = refined.reference;
+  m_displayedSe = refined.diffSe;
+  m_chart->setSpecialistLosses(refined.specialist);
+  m_chart->setReferenceLosses(refined.reference, m_referenceLabel);
+  m_chart->setUncertainty(refined.diffSe);
+  const auto [fewest, most] = std::minmax_element(refined.bytes.begin(), refined.bytes.end());
+  const QLocale locale;
+  QString bytes = fewest == refined.bytes.end() ? QString()
+                  : *fewest == *most              ? locale.toString(*most)
+                                                  : tr("%1–%2").arg(locale.toString(*fewest), locale.toString(*most));
+  m_chart->setCaption(tr("Each pair of bars rests on %1 bytes per domain (%2 windows, the same for both); "
+                         "whiskers: ±1 standard error of the specialist's difference from %3. %4")
+                          .arg(bytes)
+                          .arg(refined.windows)
+                          .arg(m_referenceLabel)
+                          .arg(refined.final ? tr("Refinement done.") : tr("Refining…")));
+  updateSummary();
+  m_chart->replotNow();
 }
 
 void SpecialistExplorer::onSpecialistReady(quint64 generation, const std::vector<double>& h,
@@ -288,8 +355,14 @@ void SpecialistExplorer::onSpecialistReady(quint64 generation, const std::vector
   m_displayedPrecise = precise;
   m_sawQuick = m_sawQuick || !precise;
   m_specialist = specialist;
+  m_displayedGeneration = generation;
   m_chart->setSpecialistLosses(losses);
+  m_chart->setUncertainty({});
+  m_chart->setCaption(precise ? tr("Full windows; more follow in the background, with error bars.")
+                              : tr("Quick estimate on short windows; the full windows follow."));
   m_displayedLosses = losses;
+  m_displayedSe.clear();
+  if (precise) m_preciseLosses = losses;
   showReference(precise);
   updateSummary();
   m_chart->replotNow();
@@ -326,7 +399,7 @@ void SpecialistExplorer::onSpecialistReady(quint64 generation, const std::vector
 }
 
 void SpecialistExplorer::updateSummary() {
-  const std::vector<double>& ref = m_displayedPrecise ? m_referenceFull : m_referenceQuick;
+  const std::vector<double>& ref = m_displayedReference;
   const std::vector<double>& h = m_displayed;
   if (h.empty() || m_displayedLosses.size() != h.size() || ref.size() != h.size()) {
     m_summary->clear();
@@ -338,12 +411,23 @@ void SpecialistExplorer::updateSummary() {
     theirs += h[i] * ref[i];
   }
   m_mixtureChange = theirs > 0 ? (mine - theirs) / theirs : 0;
-  m_summary->setText(tr("On h's mixture: specialist %1 vs %2 %3 nats/byte: %4%5 %")
-                         .arg(mine, 0, 'f', 4)
-                         .arg(m_referenceLabel)
-                         .arg(theirs, 0, 'f', 4)
-                         .arg(m_mixtureChange > 0 ? QStringLiteral("+") : QString())
-                         .arg(100.0 * m_mixtureChange, 0, 'f', 2));
+  // The domains' differences are independent estimates: their h-weighted sum has SE
+  // sqrt(sum h_d^2 se_d^2) (souplab::weighted_se); unknown until a refined round.
+  m_mixtureChangeSe = m_displayedSe.size() == h.size() && theirs > 0
+                          ? souplab::weighted_se(h, m_displayedSe) / theirs
+                          : std::numeric_limits<double>::quiet_NaN();
+  QString text = tr("On h's mixture: specialist %1 vs %2 %3 nats/byte: %4%5 %")
+                     .arg(mine, 0, 'f', 4)
+                     .arg(m_referenceLabel)
+                     .arg(theirs, 0, 'f', 4)
+                     .arg(m_mixtureChange > 0 ? QStringLiteral("+") : QString())
+                     .arg(100.0 * m_mixtureChange, 0, 'f', 2);
+  if (std::isfinite(m_mixtureChangeSe)) {
+    text += tr(" ± %1 % (1 standard error)").arg(100.0 * m_mixtureChangeSe, 0, 'f', 2);
+    // Within two standard errors of zero, the difference may well be noise: say so.
+    if (std::abs(m_mixtureChange) < 2 * m_mixtureChangeSe) text += tr(", not distinguishable from noise yet");
+  }
+  m_summary->setText(text);
 }
 
 void SpecialistExplorer::onError(const QString& message) {

@@ -49,6 +49,7 @@ class SpecialistExplorer : public QWidget {
   // The specialist's relative change against the reference bars on h's own mixture
   // (negative: the specialist is better); 0 until both are shown.
   double mixtureChange() const { return m_mixtureChange; }
+  double mixtureChangeSe() const { return m_mixtureChangeSe; }
   // Slider-to-screen latency: from weightsChanged to the chart repainted with that h's losses.
   // -1 until measured. Moves dropped by coalescing have no latency of their own: what is timed
   // is the move the user ends on.
@@ -92,7 +93,9 @@ class SpecialistExplorer : public QWidget {
                          const std::vector<double>& losses, double instantiateMs, double evalMs,
                          SpecialistPtr specialist, bool precise);
   void showReference(bool precise);
+  void onRefined(quint64 generation, const RefinedLosses& refined);
   void onReferenceChosen(int index);
+  void showReferencePath(const QString& path);  // selects (or adds) its entry in the picker
   void onError(const QString& message);
   void updateLatencyLabel();
   void updateSummary();  // the specialist vs the reference on h's mixture
@@ -117,12 +120,18 @@ class SpecialistExplorer : public QWidget {
 
   bool m_hasBank = false;
   std::vector<double> m_displayed;
-  std::vector<double> m_displayedLosses;  // the specialist's, for m_displayed
+  std::vector<double> m_displayedLosses;  // the specialist's bars on screen, for m_displayed
+  std::vector<double> m_displayedReference;  // the reference's bars on screen (same windows)
+  std::vector<double> m_displayedSe;      // SE of their difference (refined rounds; else empty)
+  std::vector<double> m_preciseLosses;    // the specialist's full-tier losses (first round)
+  quint64 m_displayedGeneration = 0;     // the request the bars on screen answer
   double m_mixtureChange = 0;
+  double m_mixtureChangeSe = 0;  // its standard error (NaN: unknown)
   bool m_displayedPrecise = false;  // the bars on screen come from the full windows
   bool m_sawQuick = false;          // this bank is evaluated in two tiers
   std::vector<double> m_referenceQuick, m_referenceFull;
   QString m_referenceLabel;
+  QString m_referencePath;  // the model the bars are compared with; empty: the soup at uniform h
   SpecialistPtr m_specialist;
   bool m_wantText = false;      // Generate pressed and not stopped: "follow h" may restart
   quint64 m_currentRun = 0;     // generation run whose pieces are shown

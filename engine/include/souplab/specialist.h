@@ -44,6 +44,10 @@ class Specialist {
   // polled between domains; when it returns true the evaluation stops and an empty vector is
   // returned (the explorer drops an evaluation a newer slider move made stale).
   std::vector<double> evaluate(const ValidationSet& data, const std::function<bool()>& cancelled = {}) const;
+  // Each window's mean loss for windows [first, first + count) of domain `domain` of `data`
+  // (fewer when the domain has fewer): what the explorer pairs with a reference, window by
+  // window, to put error bars on its bars and refine them a few windows at a time.
+  std::vector<double> window_losses(const ValidationSet& data, size_t domain, int first, int count) const;
   // Samples a continuation of `prompt` (bytes). on_piece receives each new chunk of text as it is
   // produced (whole UTF-8 characters where possible); return false from it to stop early.
   // Returns the whole generated text.

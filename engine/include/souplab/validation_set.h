@@ -14,7 +14,10 @@ struct ValidationWindows;  // the windows as libtorch tensors, opaque to front e
 
 class ValidationSet {
  public:
-  // Opens the corpus cache (tokenising it first if needed).
+  // Opens the corpus cache (tokenising it first if needed). The windows are spread evenly over
+  // each domain's validation split and ORDERED so that every prefix is spread too (0, 1/2, 1/4,
+  // 3/4, ... of the split): the explorer refines on growing prefixes, and its first few windows
+  // must not all come from the split's first document.
   static std::shared_ptr<const ValidationSet> from_corpus(const std::string& corpus_dir,
                                                           const std::string& cache_dir,
                                                           int block_size, int windows_per_domain);
@@ -24,6 +27,7 @@ class ValidationSet {
   explicit ValidationSet(std::shared_ptr<const detail::ValidationWindows> windows);
   const std::vector<std::string>& domains() const;
   int block_size() const;
+  int windows(size_t domain) const;  // windows of that domain (fewer than asked when it is short)
   const detail::ValidationWindows& windows() const { return *windows_; }
 
  private:
