@@ -3,6 +3,8 @@
 #include <QMetaObject>
 #include <exception>
 
+#include "app/glue/core_share.h"
+
 namespace souplab::gui {
 
 GenerationWorker::GenerationWorker(QObject* parent) : QObject(parent) {}
@@ -69,6 +71,7 @@ void GenerationWorker::runPending() {
       m_cancel = false;
     }
     Q_EMIT started(runId);
+    fitThisThreadToFreeCores();  // beside a training, only the cores it left (core_share.h)
     bool cancelled = false;
     try {
       specialist->generate(prompt, options, [&](const std::string& piece) {

@@ -3,11 +3,13 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QMetaObject>
+#include <QTimer>
 #include <algorithm>
 #include <cmath>
 #include <exception>
 #include <limits>
 
+#include "app/glue/core_share.h"
 #include "souplab/domain_weights.h"
 #include "souplab/loss_estimate.h"
 #include "souplab/specialist.h"
@@ -82,6 +84,7 @@ std::vector<std::vector<double>> InferenceWorker::firstWindows(const souplab::Sp
 void InferenceWorker::processLatest() {
   // Without a bank a request stays pending; loadBank() drops or serves it.
   while (auto taken = m_requests.take(m_bank != nullptr)) {
+    fitThisThreadToFreeCores();  // a training may have started or ended since the last move
     const std::vector<double>& h = taken->request;
     const quint64 generation = taken->generation;
     // A request sized for the previous bank (moves in flight during a reload) is dropped.
@@ -141,7 +144,10 @@ void InferenceWorker::refineSlice(quint64 chain) {
     m_refine.active = false;
     return;
   }
+  QElapsedTimer timer;
+  timer.start();
   try {
+    fitThisThreadToFreeCores();
     // A slice of at most ~kSliceTokens tokens (both models), so that a slider move waits ~75 ms
     // at most behind it at the demo size (quick_window_shape's measured rate).
     constexpr int kSliceTokens = 1024;
@@ -168,7 +174,13 @@ void InferenceWorker::refineSlice(quint64 chain) {
     Q_EMIT errorOccurred(QString::fromStdString(e.what()));
     return;
   }
-  QMetaObject::invokeMethod(this, [this, chain] { refineSlice(chain); }, Qt::QueuedConnection);
+  // Beside a training the refinement rests between slices, so that the training keeps most of
+  // the cores (core_share.h); a slider move is served at once either way.
+  const int rest = restAfterBackgroundWorkMs(double(timer.nsecsElapsed()) / 1e6);
+  if (rest > 0)
+    QTimer::singleShot(rest, this, [this, chain] { refineSlice(chain); });
+  else
+    QMetaObject::invokeMethod(this, [this, chain] { refineSlice(chain); }, Qt::QueuedConnection);
 }
 
 void InferenceWorker::emitRound() {

@@ -7,6 +7,8 @@
 #include <exception>
 #include <new>
 
+#include "app/glue/core_share.h"
+
 namespace souplab::gui {
 
 ThreadedJob::ThreadedJob(QObject* parent) : QObject(parent) {}
@@ -60,6 +62,7 @@ void ThreadedJob::start(const QString& name, Body body) {
           Qt::QueuedConnection);
     };
     try {
+      fitThisThreadToFreeCores();  // beside a training, only the cores it left (core_share.h)
       body(post, *flag);
     } catch (const std::bad_alloc&) {
       post([this] {

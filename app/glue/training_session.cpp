@@ -12,6 +12,7 @@
 #include <thread>
 #include <vector>
 
+#include "app/glue/core_share.h"
 #include "souplab/demo_corpus.h"
 #include "souplab/distributed.h"
 #include "souplab/error.h"
@@ -150,6 +151,9 @@ bool TrainingSession::start(TrainRequest request) {
     // A local job: the other ranks start now and meet rank 0 in the trainer's constructor.
     DistributedOptions job;
     std::unique_ptr<PeerRanks> peers;
+    // The explorer and other jobs of this process keep off the cores this training uses.
+    const int threads = request.config.train.threads;
+    const TrainingCoresClaim claim(threads > 0 ? threads * std::max(1, request.processes) : 0);
     // Every exception ends here: none may cross into Qt's event loop or another thread.
     try {
       std::unique_ptr<Trainer> trainer;

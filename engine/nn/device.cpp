@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <thread>
 
@@ -74,5 +76,15 @@ void set_torch_threads(int threads) {
 }
 
 int torch_threads() { return at::get_num_threads(); }
+
+void set_this_thread_torch_threads(int threads) {
+  static const bool per_thread = at::get_parallel_info().find("OpenMP") != std::string::npos;
+  if (!per_thread) return;
+  // The team size is set lazily from the process's on a thread's first parallel op: set it up
+  // first, or that first op would undo what is set here.
+  at::internal::lazy_init_num_threads();
+  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads != at::get_num_threads()) at::set_num_threads(threads);
+}
 
 }  // namespace souplab

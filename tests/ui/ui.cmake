@@ -4,6 +4,10 @@ if(TARGET souplab_ui)
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_metric_series.cpp
     LIBS souplab_glue
     LABELS ui)
+  souplab_add_test(test_core_share
+    SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_core_share.cpp
+    LIBS souplab_glue
+    LABELS ui)
   souplab_add_test(test_training_monitor
     SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_training_monitor.cpp
             ${CMAKE_CURRENT_LIST_DIR}/ui_test_corpus.h

@@ -25,5 +25,11 @@ bool cuda_available();
 // Sets libtorch's intra-op threads (0 = one per core).
 void set_torch_threads(int threads);
 int torch_threads();
+// Intra-op threads for the CALLING thread's own work (0 = one per core). libtorch's OpenMP
+// backend gives every thread that runs tensor ops its own team, so a front end running a
+// training and an explorer side by side sizes each thread's team to share the cores (two teams
+// of 2 on 2 cores ran ~10x slower). Also becomes the size a thread that has not run tensor ops
+// yet starts with. A no-op with a backend whose pool is shared by all threads (not OpenMP).
+void set_this_thread_torch_threads(int threads);
 
 }  // namespace souplab
