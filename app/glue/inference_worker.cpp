@@ -59,6 +59,25 @@ void InferenceWorker::setDevice(const QString& device) {
   m_device = device;
 }
 
+void InferenceWorker::setQuickDomains(const std::vector<int>& domains) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  m_quickDomains = domains;
+}
+
+std::vector<double> InferenceWorker::quickLosses(const souplab::Specialist& model) {
+  std::vector<int> domains;
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    domains = m_quickDomains;
+  }
+  if (domains.empty()) return model.evaluate(*m_quick);
+  std::vector<double> out(m_domainCount, std::numeric_limits<double>::quiet_NaN());
+  for (int d : domains)
+    if (d >= 0 && size_t(d) < m_domainCount)
+      out[size_t(d)] = mean(model.window_losses(*m_quick, size_t(d), 0, m_quick->windows(size_t(d))));
+  return out;
+}
+
 std::shared_ptr<const souplab::Model> InferenceWorker::bank() {
   std::lock_guard<std::mutex> lock(m_mutex);
   return m_bank;
@@ -100,7 +119,7 @@ void InferenceWorker::processLatest() {
       // its sliders bit for bit.
       if (m_quick) {
         timer.restart();
-        std::vector<double> losses = specialist->evaluate(*m_quick);
+        std::vector<double> losses = quickLosses(*specialist);
         Q_EMIT specialistReady(generation, h, losses, instantiateMs,
                                double(timer.nsecsElapsed()) / 1e6, specialist, false);
         // Still moving: the precise pass would only delay the next move's specialist.

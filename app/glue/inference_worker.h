@@ -74,6 +74,10 @@ class InferenceWorker : public QObject {
     m_quickWindows = windowsPerDomain;
   }
   void setDevice(const QString& device);
+  // Thread-safe: the domains the quick tier evaluates (the chart's page); the others' quick
+  // losses are NaN until the full tier. Empty: every domain. At k = 256 the quick tier of every
+  // domain is 4x the 100 ms budget (docs/BENCHMARKS.md); a page of ~60 fits it.
+  void setQuickDomains(const std::vector<int>& domains);
   // Refinement: up to `windowsPerDomain` windows per domain (<= the full tier's: no
   // refinement); rounds stop early once every domain's paired standard error is at most
   // `tightNats`. Take effect at the next loadBank().
@@ -118,6 +122,8 @@ class InferenceWorker : public QObject {
   // The full tier of `model`: the first m_windows windows of every domain, per window (empty
   // when cancelled by a newer request).
   std::vector<std::vector<double>> firstWindows(const souplab::Specialist& model, bool cancellable) const;
+  // The quick tier of `model` on the domains of setQuickDomains (NaN elsewhere).
+  std::vector<double> quickLosses(const souplab::Specialist& model);
   // Makes `model` the reference: its per-window losses on the full tier kept for pairing;
   // returns its quick-tier losses. announceReference then emits both as referenceReady(label)
   // and restarts the refinement of the specialist on screen against it.
@@ -152,6 +158,7 @@ class InferenceWorker : public QObject {
   LatestRequest<std::vector<double>> m_requests;  // the newest requested h
   std::mutex m_mutex;
   QString m_device = QStringLiteral("auto");
+  std::vector<int> m_quickDomains;  // under m_mutex
 
   std::atomic<int> m_windows{2};
   std::atomic<int> m_refineWindows{32};

@@ -13,6 +13,10 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
+#include <cmath>
+
+#include "app/glue/inference_worker.h"
 #include "tests/ui/ui_test_bank.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/loss_chart.h"
@@ -75,6 +79,7 @@ class TestExplorerLayout : public QObject {
     SpecialistExplorer* explorer = window.explorer();
     QSignalSpy shown(explorer, &SpecialistExplorer::specialistDisplayed);
     window.showTab(MainWindow::ExplorerTab);
+    explorer->inferenceWorker()->setQuickEvaluation(16, 2);  // two tiers (the tiny bank's context is 32)
     window.openBank(bank);
     QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty(), 120000);
     QTest::qWait(200);
@@ -123,6 +128,20 @@ class TestExplorerLayout : public QObject {
     chart->setPage(0);
     const int axisRight = chart->plot()->mapTo(&window, chart->plot()->axisRect()->rect().topRight()).x();
     QVERIFY2(axisRight <= window.width(), "the chart's axis ends outside the window");
+
+    // The first bars of a move are computed for the page on screen only (at k = 256 every
+    // domain's would be 4x the 100 ms budget); the full windows follow for all.
+    std::vector<double> quick;
+    const auto spy = connect(explorer, &SpecialistExplorer::specialistDisplayed, this, [&] {
+      if (!explorer->displayedIsPrecise()) quick = explorer->displayedLosses();
+    });
+    QVERIFY(sliders->applyText(names[0] + "=0.5," + names[2] + "=0.5"));
+    QTRY_VERIFY_WITH_TIMEOUT(!quick.empty() && explorer->displayedIsPrecise(), 60000);
+    disconnect(spy);
+    const std::vector<int> page = chart->pageDomains();
+    for (int d : page) QVERIFY(std::isfinite(quick[size_t(d)]));
+    QCOMPARE(int(std::count_if(quick.begin(), quick.end(), [](double x) { return std::isfinite(x); })), int(page.size()));
+    for (double x : explorer->displayedLosses()) QVERIFY(std::isfinite(x));
 
     // The filter narrows the rows and the chart alike; h is untouched.
     const std::vector<double> before = sliders->weights();

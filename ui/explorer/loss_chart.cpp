@@ -161,7 +161,8 @@ void LossChart::setErrors() {
     for (size_t i = 0; i < m_specialistLosses.size(); ++i) errors << (i < m_se.size() ? m_se[i] : nan);
   } else {
     for (int d : m_drawn)
-      if (size_t(d) < m_specialistLosses.size()) errors << (size_t(d) < m_se.size() ? m_se[size_t(d)] : nan);
+      if (size_t(d) < m_specialistLosses.size() && !std::isnan(m_specialistLosses[size_t(d)]))
+        errors << (size_t(d) < m_se.size() ? m_se[size_t(d)] : nan);
   }
   m_errors->setData(errors);
 }
@@ -175,6 +176,7 @@ void LossChart::setReferenceLosses(const std::vector<double>& losses, const QStr
 
 void LossChart::redraw() {
   const std::vector<int> shown = pageDomains();
+  const bool changed = shown != m_drawn;
   m_drawn = shown;
   auto ticker = QSharedPointer<QCPAxisTickerText>::create();
   for (size_t p = 0; p < shown.size(); ++p) ticker->addTick(double(p), m_domains[shown[p]]);
@@ -205,6 +207,7 @@ void LossChart::redraw() {
   setBars(m_reference, m_referenceLosses);
   setErrors();
   rescale();
+  if (changed) Q_EMIT drawnDomainsChanged(m_drawn);
 }
 
 // Bar p shows domain m_view[p]; without domain names (a bare export) bar i is loss i.
@@ -217,7 +220,8 @@ void LossChart::setBars(QCPBars* bars, const std::vector<double>& losses) {
     }
   } else {
     for (size_t p = 0; p < m_drawn.size(); ++p) {
-      if (size_t(m_drawn[p]) >= losses.size()) continue;
+      // NaN: not evaluated (the quick tier covers the domains on screen only when there are many).
+      if (size_t(m_drawn[p]) >= losses.size() || std::isnan(losses[size_t(m_drawn[p])])) continue;
       keys << double(p);
       values << losses[size_t(m_drawn[p])];
     }

@@ -52,6 +52,11 @@ class LossChart : public QWidget {
   QCPBars* referenceBars() const { return m_reference; }
   QCPErrorBars* errorBars() const { return m_errors; }
 
+ Q_SIGNALS:
+  // The domains on screen changed (view, page or width): the explorer's quick tier evaluates
+  // only these, so that a move at k = 256 is as fast as one page of bars.
+  void drawnDomainsChanged(const std::vector<int>& domains);
+
  private:
   void resizeEvent(QResizeEvent* event) override;
   int pageCapacity() const;  // bar groups that fit legibly in the current width

@@ -147,6 +147,9 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   });
 
   connect(m_sliders, &DomainSliders::weightsChanged, this, &SpecialistExplorer::onWeightsChanged);
+  // The first bars of a move are computed for the domains on screen only (a page at k = 256).
+  connect(m_chart, &LossChart::drawnDomainsChanged, this,
+          [this](const std::vector<int>& domains) { m_inference->setQuickDomains(domains); });
   connect(m_sliders, &DomainSliders::visibleDomainsChanged, this, [this](const std::vector<int>& view) {
     m_chart->setView(view);
     m_chart->replotNow();

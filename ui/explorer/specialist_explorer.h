@@ -46,6 +46,7 @@ class SpecialistExplorer : public QWidget {
   // The h whose specialist the chart shows now (empty before the first one).
   const std::vector<double>& displayedWeights() const { return m_displayed; }
   bool displayedIsPrecise() const { return m_displayedPrecise; }
+  const std::vector<double>& displayedLosses() const { return m_displayedLosses; }  // NaN: not evaluated
   // The specialist's relative change against the reference bars on h's own mixture
   // (negative: the specialist is better); 0 until both are shown.
   double mixtureChange() const { return m_mixtureChange; }
