@@ -135,6 +135,7 @@ int main(int argc, char** argv) {
     b.model.n_layer = 6;
     cases.push_back(b);
     Case c{"n32 wide", ModelConfig{}, 32};
+    c.model.n_layer = 4;
     c.model.n_embd = 512;
     c.model.n_head = 8;
     cases.push_back(c);

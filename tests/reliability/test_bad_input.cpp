@@ -212,7 +212,9 @@ class TestBadInput : public QObject {
   // --- memory -------------------------------------------------------------------------------
 
   void memoryEstimate() {
-    RunConfig c;  // the demo default: a few hundred MB, far from 0 and from terabytes
+    RunConfig c;  // 4 layers of width 256, n = 8: a few hundred MB, far from 0 and from terabytes
+    c.model.n_layer = 4;
+    c.model.n_embd = 256;
     const uint64_t def = estimate_training_bytes(c, 5);
     QVERIFY2(def > (200ull << 20) && def < (4ull << 30), qPrintable(QString::number(def)));
     RunConfig big = c;

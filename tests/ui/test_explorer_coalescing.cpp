@@ -237,7 +237,9 @@ class TestExplorerCoalescing : public QObject {
     QStringList names;
     for (int d = 0; d < 8; ++d) names << QStringLiteral("domain%1").arg(d);
     writeCorpus(m_tmp.filePath("demo-corpus"), names);
-    souplab::RunConfig c;  // the defaults are the demo size
+    souplab::RunConfig c;  // DESIGN §2's demo size (larger than today's default: the harder case)
+    c.model.n_layer = 4;
+    c.model.n_embd = 256;
     c.train.corpus_dir = m_tmp.filePath("demo-corpus").toStdString();
     c.train.device = "cpu";
     c.train.steps = 1;
