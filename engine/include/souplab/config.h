@@ -46,10 +46,11 @@ struct BankConfig {
   // Learning rates of the experts E and of the coefficient MLP, relative to train.lr (S always
   // trains at train.lr). Adam normalises each tensor's gradient, so every expert moves by ~lr per
   // step however small its alpha_j is, and every coefficient-MLP weight does too, which swings
-  // alpha (and so theta) by far more than a dense step. At the default size, k = 14 and four h
+  // alpha (and so theta) by far more than a dense step. At 4 x 256 x 540 steps (the default until
+  // 2026-11-30), k = 14 and four h
   // per step, specialists against the equal-budget dense model went (held-out mixtures) +12.5 %
   // at 1, +1.8 % at 0.5, -0.4 % at 0.125, -3.2 % at 0.0625, -3.9 % at 1/32 and -3.2 % at 1/64
-  // (docs/RESULTS.md): 1/32 is the default. (At 4 domains, L2 C128, 0.125 had been best.)
+  // (docs/RESULTS.md): 1/32 was best at that size (at 4 domains, L2 C128, 0.125 had been best).
   // One seed each: a second and third seed of the default moved the mixtures figure by ~2-3
   // points (docs/RESULTS.md "Across seeds"), so only the large steps of this list are firm.
   // At today's default size (2 x 64, 3,000 steps, capacity-bound) the experts want more: 1/8
