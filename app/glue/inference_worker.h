@@ -10,8 +10,8 @@
 // Once the full-window losses of a request are out, the worker REFINES them in the background:
 // more validation windows per domain (2, 4, 8, ... up to setRefinementWindows), the reference on
 // the same windows, and after each round refinedLosses() with the paired standard error of
-// every domain's difference (souplab/loss_estimate.h). The work runs in slices of one domain
-// posted to the worker's own event loop, so a slider move, a new reference or a new bank is
+// every domain's difference (souplab/loss_estimate.h). The work runs in slices of ~1,000 tokens
+// of one domain posted to the worker's own event loop, so a slider move, a new reference or a new bank is
 // served after at most one slice; a move stops the refinement of the old h. It stops when
 // every domain's standard error is below setTightError, or when the windows run out.
 //

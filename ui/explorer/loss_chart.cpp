@@ -157,13 +157,7 @@ void LossChart::setErrors() {
   // One entry per specialist bar, in the bars' order (QCPErrorBars pairs them by index).
   QVector<double> errors;
   const auto nan = std::numeric_limits<double>::quiet_NaN();
-  if (m_domains.isEmpty()) {
-    for (size_t i = 0; i < m_specialistLosses.size(); ++i) errors << (i < m_se.size() ? m_se[i] : nan);
-  } else {
-    for (int d : m_drawn)
-      if (size_t(d) < m_specialistLosses.size() && !std::isnan(m_specialistLosses[size_t(d)]))
-        errors << (size_t(d) < m_se.size() ? m_se[size_t(d)] : nan);
-  }
+  for (const auto& [key, i] : barsOf(m_specialistLosses)) errors << (i < m_se.size() ? m_se[i] : nan);
   m_errors->setData(errors);
 }
 
@@ -210,21 +204,26 @@ void LossChart::redraw() {
   if (changed) Q_EMIT drawnDomainsChanged(m_drawn);
 }
 
-// Bar p shows domain m_view[p]; without domain names (a bare export) bar i is loss i.
-void LossChart::setBars(QCPBars* bars, const std::vector<double>& losses) {
-  QVector<double> keys, values;
+// Bar p shows domain m_drawn[p]; without domain names (a bare export) bar i is loss i.
+std::vector<std::pair<double, size_t>> LossChart::barsOf(const std::vector<double>& losses) const {
+  std::vector<std::pair<double, size_t>> out;  // (key on the x axis, index into losses)
   if (m_domains.isEmpty()) {
-    for (size_t i = 0; i < losses.size(); ++i) {
-      keys << double(i);
-      values << losses[i];
-    }
+    for (size_t i = 0; i < losses.size(); ++i) out.emplace_back(double(i), i);
   } else {
     for (size_t p = 0; p < m_drawn.size(); ++p) {
+      const auto d = size_t(m_drawn[p]);
       // NaN: not evaluated (the quick tier covers the domains on screen only when there are many).
-      if (size_t(m_drawn[p]) >= losses.size() || std::isnan(losses[size_t(m_drawn[p])])) continue;
-      keys << double(p);
-      values << losses[size_t(m_drawn[p])];
+      if (d < losses.size() && !std::isnan(losses[d])) out.emplace_back(double(p), d);
     }
+  }
+  return out;
+}
+
+void LossChart::setBars(QCPBars* bars, const std::vector<double>& losses) {
+  QVector<double> keys, values;
+  for (const auto& [key, i] : barsOf(losses)) {
+    keys << key;
+    values << losses[i];
   }
   bars->setData(keys, values, /*alreadySorted=*/true);
 }

@@ -10,6 +10,7 @@
 #include <QString>
 #include <QStringList>
 #include <QWidget>
+#include <utility>
 #include <vector>
 
 class QCustomPlot;
@@ -60,6 +61,8 @@ class LossChart : public QWidget {
  private:
   void resizeEvent(QResizeEvent* event) override;
   int pageCapacity() const;  // bar groups that fit legibly in the current width
+  // The bars `losses` get: (x key, index into losses) for each drawn domain with a loss.
+  std::vector<std::pair<double, size_t>> barsOf(const std::vector<double>& losses) const;
   void setBars(QCPBars* bars, const std::vector<double>& losses);
   void setErrors();  // the whiskers for the specialist's bars as drawn
   void redraw();  // ticks and both bar sets from the view
