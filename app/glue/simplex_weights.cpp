@@ -27,38 +27,65 @@ double SimplexWeights::maxWeight(size_t i) const {
 
 double SimplexWeights::setWeight(size_t i, double v) {
   if (m_locked.at(i)) return m_weights[i];
-  if (!std::isfinite(v)) return m_weights[i];
+  return setGroupWeight({i}, v);
+}
 
-  std::vector<size_t> free;
-  double freeSum = 0;
-  for (size_t j = 0; j < m_weights.size(); ++j) {
-    if (j == i || m_locked[j]) continue;
-    free.push_back(j);
-    freeSum += m_weights[j];
+double SimplexWeights::groupWeight(const std::vector<size_t>& members) const {
+  std::vector<bool> in(m_weights.size(), false);
+  double total = 0;
+  for (size_t i : members)
+    if (i < m_weights.size() && !in[i]) {
+      in[i] = true;
+      total += m_weights[i];
+    }
+  return total;
+}
+
+double SimplexWeights::setGroupWeight(const std::vector<size_t>& members, double v) {
+  const size_t k = m_weights.size();
+  std::vector<bool> in(k, false);
+  for (size_t i : members)
+    if (i < k) in[i] = true;
+  std::vector<size_t> freeIn, freeOut;
+  double freeInSum = 0, freeOutSum = 0, lockedIn = 0, lockedOut = 0;
+  for (size_t j = 0; j < k; ++j) {
+    if (m_locked[j]) {
+      (in[j] ? lockedIn : lockedOut) += m_weights[j];
+    } else if (in[j]) {
+      freeIn.push_back(j);
+      freeInSum += m_weights[j];
+    } else {
+      freeOut.push_back(j);
+      freeOutSum += m_weights[j];
+    }
   }
-  const double budget = maxWeight(i);
-  v = std::clamp(v, 0.0, budget);
-  // Nobody else can absorb a change: this weight is whatever the locked ones leave.
-  if (free.empty()) v = budget;
-  m_weights[i] = v;
+  if (freeIn.empty() || !std::isfinite(v)) return groupWeight(members);
 
-  const double rest = budget - v;
-  for (size_t j : free)
-    m_weights[j] = freeSum > 0 ? m_weights[j] * (rest / freeSum) : rest / double(free.size());
+  const double budget = std::max(lockedIn, 1.0 - lockedOut);
+  v = std::clamp(v, lockedIn, budget);
+  // Nobody outside can absorb a change: the group is whatever the locked weights leave.
+  if (freeOut.empty()) v = budget;
 
-  // Rounding leaves the sum a few ulps off 1; give the residue to the largest free weight (or
-  // the moved one) so sum h = 1 holds to the last bit the hardware allows and nothing goes
-  // negative.
+  const double inside = v - lockedIn, rest = budget - v;
+  for (size_t j : freeIn)
+    m_weights[j] = freeInSum > 0 ? m_weights[j] * (inside / freeInSum) : inside / double(freeIn.size());
+  for (size_t j : freeOut)
+    m_weights[j] = freeOutSum > 0 ? m_weights[j] * (rest / freeOutSum) : rest / double(freeOut.size());
+
+  // Rounding leaves the sum a few ulps off 1; give the residue to the largest free weight so
+  // sum h = 1 holds to the last bit the hardware allows and nothing goes negative.
   double total = 0;
   for (double w : m_weights) total += w;
   const double residue = 1.0 - total;
   if (residue != 0) {
-    size_t target = i;
-    for (size_t j : free)
+    size_t target = freeIn.front();
+    for (size_t j : freeIn)
+      if (m_weights[j] > m_weights[target]) target = j;
+    for (size_t j : freeOut)
       if (m_weights[j] > m_weights[target]) target = j;
     m_weights[target] = std::max(0.0, m_weights[target] + residue);
   }
-  return m_weights[i];
+  return groupWeight(members);
 }
 
 void SimplexWeights::setWeights(const std::vector<double>& h) {

@@ -138,6 +138,58 @@ class TestSimplexWeights : public QObject {
   }
 
   // --- the widget
+  void groupMoveKeepsInnerMixtureAndRescalesTheRest() {
+    SimplexWeights w(5);
+    w.setWeights({0.1, 0.3, 0.2, 0.25, 0.15});
+    QCOMPARE(w.groupWeight({0, 1}), 0.4);
+    const double set = w.setGroupWeight({0, 1}, 0.8);
+    QVERIFY(std::abs(set - 0.8) < 1e-12);
+    // Inside: 1:3 as before; outside: 0.2:0.25:0.15 scaled to the remaining 0.2.
+    QVERIFY(std::abs(w.weight(0) - 0.2) < 1e-12);
+    QVERIFY(std::abs(w.weight(1) - 0.6) < 1e-12);
+    QVERIFY(std::abs(w.weight(2) - 0.2 * 0.2 / 0.6) < 1e-12);
+    QVERIFY(std::abs(w.weight(4) - 0.15 * 0.2 / 0.6) < 1e-12);
+    QVERIFY(onSimplex(w.weights()));
+    // A group at 0 shares a new total equally.
+    w.setGroupWeight({0, 1}, 0.0);
+    QCOMPARE(w.weight(0), 0.0);
+    w.setGroupWeight({0, 1}, 0.5);
+    QVERIFY(std::abs(w.weight(0) - 0.25) < 1e-12 && std::abs(w.weight(1) - 0.25) < 1e-12);
+    QVERIFY(onSimplex(w.weights()));
+  }
+
+  void groupMoveRespectsLocks() {
+    SimplexWeights w(4);
+    w.setLocked(0, true);  // a member: keeps 0.25, the group cannot go below it
+    w.setLocked(3, true);  // a non-member: keeps 0.25, the group cannot go above 0.75
+    QCOMPARE(w.setGroupWeight({0, 1}, 0.1), 0.25);
+    QCOMPARE(w.weight(0), 0.25);
+    QCOMPARE(w.weight(1), 0.0);
+    QVERIFY(std::abs(w.setGroupWeight({0, 1}, 0.95) - 0.75) < 1e-12);
+    QCOMPARE(w.weight(3), 0.25);
+    QCOMPARE(w.weight(0), 0.25);
+    QVERIFY(onSimplex(w.weights()));
+    // Every member locked: nothing moves.
+    w.setLocked(1, true);
+    const auto before = w.weights();
+    w.setGroupWeight({0, 1}, 0.3);
+    QCOMPARE(w.weights(), before);
+  }
+
+  void randomGroupMovesStayOnTheSimplex() {
+    std::mt19937 rng(5);
+    std::uniform_real_distribution<double> u(-0.2, 1.2);
+    SimplexWeights w(9);
+    for (int step = 0; step < 2000; ++step) {
+      if (step % 97 == 0) w.setLocked(size_t(step) % 9, !w.isLocked(size_t(step) % 9));
+      std::vector<size_t> members;
+      for (size_t i = 0; i < 9; ++i)
+        if (rng() % 3 == 0) members.push_back(i);
+      w.setGroupWeight(members, u(rng));
+      QVERIFY2(onSimplex(w.weights()), qPrintable(QString::number(step)));
+    }
+  }
+
   void widgetEmitsUniformOnNewDomains() {
     DomainSliders s;
     QSignalSpy spy(&s, &DomainSliders::weightsChanged);
@@ -239,6 +291,81 @@ class TestSimplexWeights : public QObject {
       s.undoStack()->redo();
       QCOMPARE(s.weights(), states[i]);
     }
+  }
+
+  void sortOrdersTheViewAndNeverChangesH() {
+    DomainSliders s;
+    QSignalSpy views(&s, &DomainSliders::visibleDomainsChanged);
+    s.setDomains({"delta", "alpha", "charlie", "bravo"});
+    QVERIFY(s.applyText("delta=0.1,alpha=0.2,charlie=0.3,bravo=0.4"));
+    const auto h = s.weights();
+    s.setSortOrder(DomainSliders::SortOrder::Name);
+    QCOMPARE(s.visibleDomains(), (std::vector<int>{1, 3, 2, 0}));
+    QVERIFY(views.count() >= 2);  // the corpus order, then the sorted one
+    s.setSortOrder(DomainSliders::SortOrder::Weight);
+    QCOMPARE(s.visibleDomains(), (std::vector<int>{3, 2, 1, 0}));
+    // Losses: delta is 10 % better than the reference, charlie 20 % worse.
+    s.setLosses({1.8, 2.0, 2.4, 2.0}, {2.0, 2.0, 2.0, 2.0});
+    QCOMPARE(s.lossText(0), QStringLiteral("1.800 -10.0%"));
+    QCOMPARE(s.lossText(2), QStringLiteral("2.400 +20.0%"));
+    s.setSortOrder(DomainSliders::SortOrder::LargestChange);
+    QCOMPARE(s.visibleDomains().front(), 2);
+    QCOMPARE(s.visibleDomains()[1], 0);
+    s.setSortOrder(DomainSliders::SortOrder::Loss);
+    QCOMPARE(s.visibleDomains().front(), 2);
+    // The filter keeps the order; sorting and filtering left h alone.
+    s.setFilter(QStringLiteral("l"), false);  // alpha, charlie, delta
+    QCOMPARE(s.visibleDomains(), (std::vector<int>{2, 1, 0}));
+    QCOMPARE(s.weights(), h);
+    // A move re-sorts "largest weight first" once the move is done.
+    s.setFilter(QString(), false);
+    s.setSortOrder(DomainSliders::SortOrder::Weight);
+    s.endGesture();
+    s.moveSlider(0, 0.9);
+    QCOMPARE(s.visibleDomains().front(), 0);
+  }
+
+  void groupsMoveTogetherAndUndoAcrossThem() {
+    DomainSliders s;
+    s.setDomains({"code_c", "code_rust", "prose", "code_python", "laws"});
+    // The automatic group: the shared prefix "code_".
+    QCOMPARE(s.groupCount(), 1);
+    QCOMPARE(s.groupName(0), QStringLiteral("code_*"));
+    QCOMPARE(s.groupMembers(0), (std::vector<size_t>{0, 1, 3}));
+    QVERIFY(s.applyText("code_c=0.1,code_rust=0.2,prose=0.3,code_python=0.3,laws=0.1"));
+    const auto before = s.weights();
+    s.endGesture();
+    s.moveGroup(0, 0.3);
+    s.moveGroup(0, 0.9);  // one drag: one undo step
+    QVERIFY(onSimplex(s.weights()));
+    QVERIFY(std::abs(s.weights()[0] + s.weights()[1] + s.weights()[3] - 0.9) < 1e-12);
+    QVERIFY(std::abs(s.weights()[1] / s.weights()[0] - 2.0) < 1e-9);  // inner mixture kept
+    QVERIFY(std::abs(s.weights()[2] / s.weights()[4] - 3.0) < 1e-9);  // outside too
+    QCOMPARE(s.groupSlider(0)->value(), 900);
+    // A user group from the filter, then a sort: h untouched by both.
+    s.setFilter(QStringLiteral("o"), false);  // code_c, code_rust, prose, code_python
+    const auto moved = s.weights();
+    QCOMPARE(s.addGroup(QStringLiteral("with o"), s.visibleDomains()), 1);
+    s.setSortOrder(DomainSliders::SortOrder::Name);
+    QCOMPARE(s.weights(), moved);
+    s.endGesture();
+    s.moveGroup(1, 0.5);
+    QVERIFY(std::abs(s.weights()[4] - 0.5) < 1e-12);  // laws takes the rest
+    QVERIFY(onSimplex(s.weights()));
+    s.undoStack()->undo();
+    QCOMPARE(s.weights(), moved);
+    s.undoStack()->undo();
+    QCOMPARE(s.weights(), before);
+    QCOMPARE(s.groupSlider(0)->value(), 600);
+    s.undoStack()->redo();
+    QCOMPARE(s.weights(), moved);
+    // Groups of fewer than 2 or of every domain are refused; the user's can be removed.
+    QCOMPARE(s.addGroup(QStringLiteral("one"), {2}), -1);
+    QCOMPARE(s.addGroup(QStringLiteral("all"), {0, 1, 2, 3, 4}), -1);
+    s.removeGroup(1);
+    QCOMPARE(s.groupCount(), 1);
+    s.removeGroup(0);  // automatic: stays
+    QCOMPARE(s.groupCount(), 1);
   }
 };
 

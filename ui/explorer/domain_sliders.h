@@ -1,9 +1,14 @@
 #pragma once
-// One slider per domain editing h on the simplex (the rules live in SimplexWeights): each row is
-// the domain's name, a slider, a spin box with the exact weight in %, and a lock. Above: presets
-// and undo/redo, and a filter (name search, "only non-zero") that hides rows, so tens of domains
-// stay usable; the chart shows the same domains (visibleDomainsChanged). Below: a line edit
-// taking "name=0.3,other=0.7", "uniform" or "onehot:name". Filtering never changes h.
+// The domain table: one row per domain editing h on the simplex (the rules live in
+// SimplexWeights): the domain's name, a slider, a spin box with the exact weight in %, a lock,
+// and the specialist's loss with its change against the explorer's reference. Above: presets
+// and undo/redo; a filter (name search, "only non-zero") and a sort order (corpus, name, weight,
+// loss, largest change) so that tens or hundreds of domains stay usable — the chart shows the
+// same domains in the same order (visibleDomainsChanged); and groups whose members move together
+// (their total is one slider; the inner mixture is kept): one per shared name prefix ("code_*"),
+// and the user's own ("Group these" makes one of the domains the filter shows). Below: a line
+// edit taking "name=0.3,other=0.7", "uniform" or "onehot:name". Filtering, sorting and grouping
+// never change h.
 //
 // Every change goes through the QUndoStack; consecutive moves of one slider within one gesture
 // (press..release, or a run of key presses) merge into one undo step.
@@ -19,6 +24,8 @@ class QDoubleSpinBox;
 class QGridLayout;
 class QLabel;
 class QLineEdit;
+class QPushButton;
+class QToolButton;
 class QScrollArea;
 class QSlider;
 class QUndoStack;
@@ -44,13 +51,35 @@ class DomainSliders : public QWidget {
   QSlider* slider(int index) const;
   QCheckBox* lockBox(int index) const;
   QString lastError() const { return m_lastError; }
-  // The domains the filter shows, in order.
+  // The domains the filter shows, in the table's order.
   const std::vector<int>& visibleDomains() const { return m_visible; }
   void setFilter(const QString& text, bool onlyNonZero);
+
+  // The table's order; the loss-based ones need setLosses (without losses: corpus order).
+  enum class SortOrder { Corpus, Name, Weight, Loss, LargestChange };
+  void setSortOrder(SortOrder order);
+  SortOrder sortOrder() const;
+  // Every domain's loss under the specialist and the reference (empty: none yet); shown in the
+  // table and used by the loss-based orders. A re-sort waits for a drag to end.
+  void setLosses(const std::vector<double>& specialist, const std::vector<double>& reference);
+  QString lossText(int index) const;  // what the row's loss column says
+
+  // Groups: the automatic ones (a name prefix shared by 2+ domains) first, then the user's.
+  int groupCount() const { return int(m_groups.size()); }
+  QString groupName(int g) const;
+  std::vector<size_t> groupMembers(int g) const;
+  QSlider* groupSlider(int g) const;
+  // A user group of these domains (2 or more, not all); returns its index, or -1.
+  int addGroup(const QString& name, const std::vector<int>& members);
+  void removeGroup(int g);  // only user groups can be removed
 
  public Q_SLOTS:
   // What a drag does: merges with the previous move of the same slider in the same gesture.
   void moveSlider(int index, double weight);
+  // A group's slider: its members' total moves to weight (same gesture rules as a slider).
+  void moveGroup(int group, double weight);
+  // "Group these": a user group of the domains the filter shows, named by the filter.
+  void groupVisible();
   // Ends the current gesture: the next move starts a new undo step.
   void endGesture() { ++m_gesture; }
   void setLocked(int index, bool locked);
@@ -72,9 +101,25 @@ class DomainSliders : public QWidget {
     QSlider* slider = nullptr;
     QDoubleSpinBox* spin = nullptr;
     QCheckBox* lock = nullptr;
+    QLabel* loss = nullptr;
+  };
+  struct Group {
+    QString name;
+    std::vector<size_t> members;
+    bool user = false;
+    QLabel* label = nullptr;
+    QSlider* slider = nullptr;
+    QDoubleSpinBox* spin = nullptr;
+    QToolButton* remove = nullptr;
   };
 
   void buildRows();
+  void buildAutomaticGroups();
+  void addGroupRow(Group group);
+  void layoutRows();  // grid positions <- groups, then the domains in m_order
+  void applySort();   // m_order <- the sort order; relays out and re-emits the view when it changed
+  double change(size_t i) const;  // relative change of domain i vs the reference (NaN: unknown)
+  bool dragging() const;
   void onPresetChosen(int comboIndex);
   void pushChange(const std::vector<double>& after, int slider, const QString& text);
   void applyExact(const std::vector<double>& h);  // the undo commands' way in
@@ -98,7 +143,13 @@ class DomainSliders : public QWidget {
   QLabel* m_status = nullptr;
   QLineEdit* m_filter = nullptr;
   QCheckBox* m_nonZero = nullptr;
+  QComboBox* m_sort = nullptr;
+  QPushButton* m_groupVisible = nullptr;
   std::vector<int> m_visible;
+  std::vector<int> m_order;  // every domain, in the table's order
+  std::vector<Group> m_groups;
+  std::vector<double> m_specialistLoss, m_referenceLoss;
+  bool m_sortPending = false;  // losses or weights changed during a drag
 };
 
 }  // namespace souplab::gui

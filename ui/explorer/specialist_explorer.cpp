@@ -404,6 +404,8 @@ void SpecialistExplorer::onSpecialistReady(quint64 generation, const std::vector
 void SpecialistExplorer::updateSummary() {
   const std::vector<double>& ref = m_displayedReference;
   const std::vector<double>& h = m_displayed;
+  // The domain table's loss column shows the same pairs as the chart.
+  m_sliders->setLosses(m_displayedLosses, ref);
   if (h.empty() || m_displayedLosses.size() != h.size() || ref.size() != h.size()) {
     m_summary->clear();
     return;

@@ -47,6 +47,7 @@ class SpecialistExplorer : public QWidget {
   const std::vector<double>& displayedWeights() const { return m_displayed; }
   bool displayedIsPrecise() const { return m_displayedPrecise; }
   const std::vector<double>& displayedLosses() const { return m_displayedLosses; }  // NaN: not evaluated
+  const std::vector<double>& displayedReference() const { return m_displayedReference; }  // the reference's bars
   // The specialist's relative change against the reference bars on h's own mixture
   // (negative: the specialist is better); 0 until both are shown.
   double mixtureChange() const { return m_mixtureChange; }
@@ -99,7 +100,7 @@ class SpecialistExplorer : public QWidget {
   void showReferencePath(const QString& path);  // selects (or adds) its entry in the picker
   void onError(const QString& message);
   void updateLatencyLabel();
-  void updateSummary();  // the specialist vs the reference on h's mixture
+  void updateSummary();  // the specialist vs the reference on h's mixture, and the table's loss column
   static double median(std::vector<double> values);
 
   DomainSliders* m_sliders = nullptr;
