@@ -136,6 +136,7 @@ void InferenceWorker::processLatest() {
       for (const auto& w : windows) losses.push_back(mean(w));
       Q_EMIT specialistReady(generation, h, losses, instantiateMs, double(timer.nsecsElapsed()) / 1e6,
                              specialist, true);
+      emitTarget(generation, *specialist);
       m_refine.generation = generation;
       m_refine.specialist = specialist;
       m_refine.windows = std::move(windows);
@@ -237,6 +238,8 @@ void InferenceWorker::loadBank(const QString& path) {
   m_refine.windows.clear();
   m_refine.active = false;
   m_domainCount = 0;
+  m_target.reset();  // fitted for the previous bank's domains and context
+  m_targetLabel.clear();
   try {
     auto bank = souplab::Model::load(path.toStdString(), device.toStdString());
     const souplab::ModelFacts& facts = bank->facts();
@@ -294,6 +297,10 @@ std::vector<double> InferenceWorker::setReference(SpecialistPtr model) {
   m_reference = std::move(model);
   m_referenceWindows.clear();
   if (m_validation) m_referenceWindows = firstWindows(*m_reference, false);
+  if (m_target) {
+    m_targetReference = targetLoss(*m_reference);
+    if (m_refine.specialist) emitTarget(m_refine.generation, *m_refine.specialist);
+  }
   return m_quick ? m_reference->evaluate(*m_quick) : std::vector<double>{};
 }
 
@@ -319,6 +326,45 @@ void InferenceWorker::useBankReference() {
   } catch (const std::exception& e) {
     Q_EMIT errorOccurred(QString::fromStdString(e.what()));
   }
+}
+
+void InferenceWorker::setTarget(const QString& path) {
+  m_target.reset();
+  m_targetLabel.clear();
+  if (path.isEmpty() || !m_bank) {
+    Q_EMIT targetLosses(m_refine.generation, QString(), 0, 0);
+    return;
+  }
+  try {
+    // 16 windows spread over the text: the fit's own sample (it takes up to 32), so the bar says
+    // how well the specialist fits the text it was made for.
+    const QString label = QFileInfo(path).fileName();
+    m_target = souplab::ValidationSet::from_text(path.toStdString(), label.toStdString(),
+                                                 m_bank->facts().config.model.block_size, 16);
+    m_targetLabel = label;
+    m_targetReference = m_reference ? targetLoss(*m_reference) : std::numeric_limits<double>::quiet_NaN();
+    if (m_refine.specialist) emitTarget(m_refine.generation, *m_refine.specialist);
+  } catch (const std::exception& e) {
+    m_target.reset();
+    Q_EMIT errorOccurred(QString::fromStdString(e.what()));
+  }
+}
+
+double InferenceWorker::targetLoss(const souplab::Specialist& model) {
+  if (!m_target) return std::numeric_limits<double>::quiet_NaN();
+  try {
+    return model.evaluate(*m_target).at(0);
+  } catch (const std::exception& e) {
+    Q_EMIT errorOccurred(m_targetLabel + QStringLiteral(": ") + QString::fromStdString(e.what()));
+    m_target.reset();
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+}
+
+void InferenceWorker::emitTarget(quint64 generation, const souplab::Specialist& specialist) {
+  if (!m_target) return;
+  const double mine = targetLoss(specialist);
+  if (m_target) Q_EMIT targetLosses(generation, m_targetLabel, mine, m_targetReference);
 }
 
 void InferenceWorker::loadReference(const QString& path) {

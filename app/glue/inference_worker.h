@@ -102,6 +102,9 @@ class InferenceWorker : public QObject {
   void loadReference(const QString& path);
   // Back to the bank's own reference (the soup at uniform h) after loadReference.
   void useBankReference();
+  // A target text ("Specialist for this text"): from now on every precise specialist, and the
+  // reference, are also evaluated on it (targetLosses). Empty: none. A new bank clears it.
+  void setTarget(const QString& path);
 
  Q_SIGNALS:
   // can: what the model offers (the explorer enables its actions by it).
@@ -115,6 +118,9 @@ class InferenceWorker : public QObject {
                        SpecialistPtr specialist, bool precise);
   // After the precise specialistReady of `generation`, then after every refinement round.
   void refinedLosses(quint64 generation, const souplab::gui::RefinedLosses& losses);
+  // The target text's loss (nats/byte) under the specialist of `generation` and the reference,
+  // on the same windows spread over the text; label names the text. Empty label: no target.
+  void targetLosses(quint64 generation, const QString& label, double specialist, double reference);
   void errorOccurred(const QString& message);
 
  private:
@@ -135,6 +141,9 @@ class InferenceWorker : public QObject {
   void startRefinement(int windows);
   void refineSlice(quint64 chain);
   void emitRound();
+  // The target's loss under `model` (NaN without a target or on an error, which is reported).
+  double targetLoss(const souplab::Specialist& model);
+  void emitTarget(quint64 generation, const souplab::Specialist& specialist);
 
   // Worker-thread state (m_bank is written under m_mutex, for bank()).
   SpecialistPtr m_reference;                          // what the specialist is compared with
@@ -152,6 +161,9 @@ class InferenceWorker : public QObject {
   std::shared_ptr<const souplab::Model> m_bank;
   std::shared_ptr<const souplab::ValidationSet> m_validation;  // full tier (its first m_windows) and refinement
   std::shared_ptr<const souplab::ValidationSet> m_quick;       // null: one tier only
+  std::shared_ptr<const souplab::ValidationSet> m_target;      // null: no target text
+  QString m_targetLabel;
+  double m_targetReference = 0;  // the reference's loss on the target
   size_t m_domainCount = 0;
 
   // Shared with the GUI thread.

@@ -6,6 +6,7 @@
 #include "souplab/corpus.h"
 #include "souplab/error.h"
 #include "souplab/model.h"
+#include "engine/nn/target_text.h"
 #include "engine/nn/validation.h"
 
 namespace souplab {
@@ -68,6 +69,18 @@ std::shared_ptr<const ValidationSet> ValidationSet::for_model(const ModelFacts& 
   if (!facts.domains.empty() && set->domains() != facts.domains)
     throw Error(facts.corpus_dir + ": its domains no longer match those of " + facts.path);
   return set;
+}
+
+std::shared_ptr<const ValidationSet> ValidationSet::from_text(const std::string& target, const std::string& name,
+                                                              int block_size, int windows) {
+  const std::string bytes = read_target_text(target, 64 << 20, 9);
+  const int64_t L = int64_t(bytes.size());
+  const int64_t T = std::min<int64_t>(block_size, L - 1);
+  auto w = std::make_shared<detail::ValidationWindows>();
+  w->domains.push_back({name, spread_windows(bytes, 0, L, T, std::max(1, windows))});
+  w->names.push_back(name);
+  w->block_size = int(T);
+  return std::make_shared<ValidationSet>(std::move(w));
 }
 
 WindowShape quick_window_shape(int k, int max_block, int max_windows, int token_budget) {

@@ -91,6 +91,7 @@ void LossChart::setDomains(const QStringList& names) {
   m_specialistLosses.clear();
   m_referenceLosses.clear();
   m_se.clear();
+  m_targetLabel.clear();  // a target's bars compare models of the previous bank
   m_caption->clear();
   redraw();
 }
@@ -104,8 +105,9 @@ void LossChart::setView(const std::vector<int>& indices) {
 }
 
 int LossChart::pageCapacity() const {
-  // ~20 px per group of two bars and an upright label; the y axis and margins take ~90 px.
-  return std::max(4, (m_plot->width() - 90) / 20);
+  // ~20 px per group of two bars and an upright label; the y axis and margins take ~90 px; a
+  // target's group takes one place on every page.
+  return std::max(4, (m_plot->width() - 90) / 20) - firstDomainKey();
 }
 
 int LossChart::pageCount() const {
@@ -151,12 +153,22 @@ void LossChart::setUncertainty(const std::vector<double>& se) {
 
 void LossChart::setCaption(const QString& text) { m_caption->setText(text); }
 
+void LossChart::setTarget(const QString& label, double specialist, double reference) {
+  const bool placesChange = label.isEmpty() != m_targetLabel.isEmpty();
+  m_targetLabel = label;
+  m_targetSpecialist = specialist;
+  m_targetReference = reference;
+  if (placesChange) m_page = std::min(m_page, pageCount() - 1);
+  redraw();
+}
+
 QString LossChart::caption() const { return m_caption->text(); }
 
 void LossChart::setErrors() {
   // One entry per specialist bar, in the bars' order (QCPErrorBars pairs them by index).
   QVector<double> errors;
   const auto nan = std::numeric_limits<double>::quiet_NaN();
+  if (!m_targetLabel.isEmpty() && std::isfinite(m_targetSpecialist)) errors << nan;  // the target's bar, key 0
   for (const auto& [key, i] : barsOf(m_specialistLosses)) errors << (i < m_se.size() ? m_se[i] : nan);
   m_errors->setData(errors);
 }
@@ -173,7 +185,8 @@ void LossChart::redraw() {
   const bool changed = shown != m_drawn;
   m_drawn = shown;
   auto ticker = QSharedPointer<QCPAxisTickerText>::create();
-  for (size_t p = 0; p < shown.size(); ++p) ticker->addTick(double(p), m_domains[shown[p]]);
+  if (!m_targetLabel.isEmpty()) ticker->addTick(0, tr("▸ %1 (target)").arg(m_targetLabel));
+  for (size_t p = 0; p < shown.size(); ++p) ticker->addTick(double(p + size_t(firstDomainKey())), m_domains[shown[p]]);
   m_plot->xAxis->setTicker(ticker);
   const int pages = pageCount();
   for (QWidget* w : std::initializer_list<QWidget*>{m_prev, m_next, m_pageLabel}) w->setVisible(pages > 1);
@@ -213,7 +226,7 @@ std::vector<std::pair<double, size_t>> LossChart::barsOf(const std::vector<doubl
     for (size_t p = 0; p < m_drawn.size(); ++p) {
       const auto d = size_t(m_drawn[p]);
       // NaN: not evaluated (the quick tier covers the domains on screen only when there are many).
-      if (d < losses.size() && !std::isnan(losses[d])) out.emplace_back(double(p), d);
+      if (d < losses.size() && !std::isnan(losses[d])) out.emplace_back(double(p + size_t(firstDomainKey())), d);
     }
   }
   return out;
@@ -221,6 +234,11 @@ std::vector<std::pair<double, size_t>> LossChart::barsOf(const std::vector<doubl
 
 void LossChart::setBars(QCPBars* bars, const std::vector<double>& losses) {
   QVector<double> keys, values;
+  const double target = bars == m_specialist ? m_targetSpecialist : m_targetReference;
+  if (!m_targetLabel.isEmpty() && std::isfinite(target)) {
+    keys << 0;
+    values << target;
+  }
   for (const auto& [key, i] : barsOf(losses)) {
     keys << key;
     values << losses[i];
@@ -231,7 +249,7 @@ void LossChart::setBars(QCPBars* bars, const std::vector<double>& losses) {
 void LossChart::rescale() {
   const int n = std::max<int>(1, int(std::max<size_t>(m_specialist->data()->size(),
                                                       m_reference->data()->size())));
-  const double shown = m_domains.isEmpty() ? double(n) : double(std::max<size_t>(1, m_drawn.size()));
+  const double shown = m_domains.isEmpty() ? double(n) : double(std::max<size_t>(1, m_drawn.size() + size_t(firstDomainKey())));
   m_plot->xAxis->setRange(-0.6, shown - 0.4);
   double top = 0;
   for (QCPBars* bars : {m_specialist, m_reference})

@@ -6,7 +6,8 @@
 // given for every domain. When the view has more domains than the width holds legibly (one
 // bar group per ~20 px), it pages: "◀ 1–24 of 64 ▶" under the plot. Whiskers on the
 // specialist's bars show the standard error of its difference from the reference (paired on
-// the same windows), and a caption under the plot says what the bars rest on.
+// the same windows), and a caption under the plot says what the bars rest on. A target text
+// ("Specialist for this text") gets a bar group of its own, first on every page.
 #include <QString>
 #include <QStringList>
 #include <QWidget>
@@ -43,6 +44,11 @@ class LossChart : public QWidget {
   // specialist's bars (NaN: none for that domain); empty clears them.
   void setUncertainty(const std::vector<double>& se);
   void setCaption(const QString& text);  // under the plot: bytes per bar, refinement state
+  // The target text's pair of bars (NaN: not known yet); an empty label removes it.
+  void setTarget(const QString& label, double specialist, double reference);
+  QString targetLabel() const { return m_targetLabel; }
+  double targetSpecialist() const { return m_targetSpecialist; }
+  double targetReference() const { return m_targetReference; }
   QString caption() const;
   // Renders and repaints now (not on the next event loop turn), so a caller can time the
   // slider-to-screen path up to pixels.
@@ -82,6 +88,9 @@ class LossChart : public QWidget {
   QToolButton* m_next = nullptr;
   QLabel* m_pageLabel = nullptr;
   std::vector<double> m_specialistLosses, m_referenceLosses, m_se;  // every domain's
+  QString m_targetLabel;  // empty: no target bar
+  double m_targetSpecialist = 0, m_targetReference = 0;
+  int firstDomainKey() const { return m_targetLabel.isEmpty() ? 0 : 1; }  // the target takes key 0
 };
 
 }  // namespace souplab::gui

@@ -165,10 +165,24 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   auto* targetWeights = new TargetWeightsButton(m_inference.get(), m_sliders, this);
   header->insertWidget(1, targetWeights);
   connect(targetWeights, &TargetWeightsButton::failed, this, &SpecialistExplorer::onError);
-  connect(targetWeights, &TargetWeightsButton::estimated, this, [this](const std::vector<double>&, const QString& s) {
+  const auto say = [this](const QString& s) {
     m_status->setText(s);
     m_status->show();
+  };
+  connect(targetWeights, &TargetWeightsButton::estimated, this,
+          [say](const std::vector<double>&, const QString& s, bool) { say(s); });
+  connect(targetWeights, &TargetWeightsButton::cancelled, this, say);
+  // The text itself becomes a bar of the chart: the specialist vs the reference on it.
+  connect(targetWeights, &TargetWeightsButton::targetChosen, this, [this](const QString& path) {
+    InferenceWorker* worker = m_inference.get();
+    QMetaObject::invokeMethod(worker, [worker, path] { worker->setTarget(path); }, Qt::QueuedConnection);
   });
+  connect(m_inference.get(), &InferenceWorker::targetLosses, this,
+          [this](quint64 generation, const QString& label, double mine, double reference) {
+            if (!label.isEmpty() && generation != m_displayedGeneration) return;  // an h no longer shown
+            m_chart->setTarget(label, mine, reference);
+            m_chart->replotNow();
+          });
 }
 
 SpecialistExplorer::~SpecialistExplorer() {
@@ -354,6 +368,9 @@ void SpecialistExplorer::onSpecialistReady(quint64 generation, const std::vector
                                            const std::vector<double>& losses, double instantiateMs,
                                            double evalMs, SpecialistPtr specialist, bool precise) {
   const bool sameSpecialist = specialist == m_specialist;
+  // The target's bar was the previous specialist's: blank until this one's arrives (precise).
+  if (!sameSpecialist && !m_chart->targetLabel().isEmpty())
+    m_chart->setTarget(m_chart->targetLabel(), std::numeric_limits<double>::quiet_NaN(), m_chart->targetReference());
   m_displayed = h;
   m_displayedPrecise = precise;
   m_sawQuick = m_sawQuick || !precise;

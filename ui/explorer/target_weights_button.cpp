@@ -18,40 +18,62 @@ TargetWeightsButton::TargetWeightsButton(InferenceWorker* inference, DomainSlide
     : QPushButton(tr("Specialist for this text…"), parent),
       m_inference(inference),
       m_sliders(sliders),
-      m_worker(new WeightsWorker(this)) {
+      m_worker(new WeightsWorker(this)),
+      m_menu(new QMenu(this)) {
   setObjectName(QStringLiteral("targetWeightsButton"));
   setToolTip(tr("Choose (or drop here) a file or folder of the text you want a specialist for: "
                 "the sliders move to its domain weights"));
   setAcceptDrops(true);
   setEnabled(false);
-  auto* menu = new QMenu(this);
-  menu->addAction(tr("Fit h through the bank (lowest loss on the text)…"), this,
-                  [this] { choose(QStringLiteral("fit")); });
-  menu->addAction(tr("Histogram of the nearest domains…"), this,
-                  [this] { choose(QStringLiteral("histogram")); });
-  setMenu(menu);
+  m_menu->addAction(tr("Fit h through the bank (lowest loss on the text)…"), this,
+                    [this] { choose(QStringLiteral("fit")); });
+  m_menu->addAction(tr("Histogram of the nearest domains…"), this,
+                    [this] { choose(QStringLiteral("histogram")); });
+  setMenu(m_menu);
+  // While busy the button has no menu, and a click cancels.
+  connect(this, &QPushButton::clicked, this, [this] {
+    if (m_busy) cancel();
+  });
   connect(m_inference, &InferenceWorker::bankLoaded, this,
           [this](const QString&, const QStringList&, const std::vector<double>&,
                  const souplab::ModelCapabilities& can) {
-            setEnabled(can.has_domains && !m_worker->isRunning());
+            m_available = can.has_domains;
+            setEnabled(m_available || m_busy);
           });
-  connect(m_worker, &WeightsWorker::progress, this,
-          [this](const QString& message, int, int) { setToolTip(message); });
+  connect(m_worker, &WeightsWorker::progress, this, [this](const QString& message, int done, int total) {
+    if (!m_busy || m_cancelling) return;
+    const QString stage = m_stage == QLatin1String("fit") ? tr("Fitting h") : tr("Nearest domains");
+    setText(total > 1 ? tr("%1 %2/%3 · Cancel").arg(stage).arg(done).arg(total) : tr("%1… · Cancel").arg(stage));
+    setToolTip(message);
+  });
   connect(m_worker, &WeightsWorker::finished, this, [this](const souplab::DomainWeights& h, const QString& summary) {
-    setBusy(false);
+    const bool fitNext = m_stage == QLatin1String("histogram") && m_fitFollows && !m_cancelling;
     QStringList names;
     for (const std::string& n : h.names()) names << QString::fromStdString(n);
     if (names != m_sliders->domains()) {
+      setBusy(false);
       Q_EMIT failed(tr("The estimate is over other domains than the sliders' (another bank was loaded)"));
       return;
     }
     // The weights themselves, as one undo step: no round trip through text.
-    m_sliders->applyWeights(h.values(), tr("Domain weights of this text"));
-    Q_EMIT estimated(h.values(), summary);
+    m_sliders->applyWeights(h.values(), m_stage == QLatin1String("fit") ? tr("Fitted domain weights of this text")
+                                                                         : tr("Nearest-domain weights of this text"));
+    if (fitNext && startStage(QStringLiteral("fit"))) {
+      Q_EMIT estimated(h.values(), summary + tr(" Refining by a fit through the bank…"), false);
+      return;
+    }
+    const bool wasCancelling = m_cancelling;
+    setBusy(false);
+    if (wasCancelling) Q_EMIT cancelled(tr("Stopped: the sliders keep the nearest domains' weights."));
+    else Q_EMIT estimated(h.values(), summary, true);
   });
   connect(m_worker, &WeightsWorker::failed, this, [this](const QString& message) {
+    const bool wasCancelling = m_cancelling, histogramFirst = m_stage == QLatin1String("histogram") && m_fitFollows;
+    // Without the bank's corpus there is no histogram: the fit alone can still run.
+    if (histogramFirst && !wasCancelling && startStage(QStringLiteral("fit"))) return;
     setBusy(false);
-    Q_EMIT failed(message);
+    if (wasCancelling) Q_EMIT cancelled(tr("Estimate cancelled: the sliders keep the weights they had."));
+    else Q_EMIT failed(message);
   });
 }
 
@@ -64,6 +86,7 @@ void TargetWeightsButton::choose(const QString& method) {
 }
 
 void TargetWeightsButton::estimate(const QString& targetPath, const QString& method) {
+  if (m_busy) return;
   const auto bank = m_inference->bank();
   if (!bank) {
     Q_EMIT failed(tr("Load a bank first: domain weights are estimated for its domains"));
@@ -76,16 +99,40 @@ void TargetWeightsButton::estimate(const QString& targetPath, const QString& met
                       .arg(QString::fromStdString(f.path), QString::fromUtf8(souplab::model_kind_name(f.kind))));
     return;
   }
+  m_target = targetPath;
+  m_fitFollows = method == QLatin1String("fit");
+  m_cancelling = false;
+  if (startStage(QStringLiteral("histogram"))) Q_EMIT targetChosen(targetPath);
+}
+
+bool TargetWeightsButton::startStage(const QString& method) {
   WeightsRequest r;
   r.method = method;
-  r.targetPath = targetPath;
-  r.model = bank;
-  if (m_worker->start(r)) setBusy(true);
+  r.targetPath = m_target;
+  r.model = m_inference->bank();
+  if (!r.model || !m_worker->start(r)) return false;
+  m_stage = method;
+  setBusy(true);
+  return true;
+}
+
+void TargetWeightsButton::cancel() {
+  if (!m_busy) return;
+  m_cancelling = true;
+  m_worker->cancel();
+  setText(tr("Cancelling…"));
 }
 
 void TargetWeightsButton::setBusy(bool busy) {
-  setEnabled(!busy);
-  setText(busy ? tr("Estimating domain weights…") : tr("Specialist for this text…"));
+  m_busy = busy;
+  if (!busy) {
+    m_stage.clear();
+    m_cancelling = false;
+  }
+  setMenu(busy ? nullptr : m_menu);
+  setEnabled(busy || m_available);
+  if (busy) setText(m_stage == QLatin1String("fit") ? tr("Fitting h… · Cancel") : tr("Nearest domains… · Cancel"));
+  else setText(tr("Specialist for this text…"));
 }
 
 void TargetWeightsButton::dragEnterEvent(QDragEnterEvent* event) {

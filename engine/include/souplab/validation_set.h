@@ -24,6 +24,12 @@ class ValidationSet {
   // The validation set a model was trained with (its corpus), or an Error saying it is missing.
   static std::shared_ptr<const ValidationSet> for_model(const ModelFacts& facts, int windows_per_domain);
 
+  // A target text (file or folder) as one "domain" named `name`: up to `windows` windows of
+  // block_size tokens (shorter for a shorter text) spread evenly over it, read as `souplab-cli
+  // weights --method fit` reads it. Errors name the target.
+  static std::shared_ptr<const ValidationSet> from_text(const std::string& target, const std::string& name,
+                                                        int block_size, int windows);
+
   explicit ValidationSet(std::shared_ptr<const detail::ValidationWindows> windows);
   const std::vector<std::string>& domains() const;
   int block_size() const;
