@@ -59,17 +59,22 @@ QVector<BaselineCandidate> dense_baselines(const QString& runLogPath, const Mode
   return out;
 }
 
-RunConfig dense_baseline_config(const ModelFacts& bank) {
-  RunConfig c = bank.config;
+RunConfig dense_baseline_config(const RunConfig& soup, const std::string& soupName) {
+  RunConfig c = soup;
   c.train.kind = ModelKind::kDense;
   c.bank.n_experts = 0;
   c.train.mixture.clear();
   c.train.dense_mixture = "fixed";
   c.train.init_from.clear();
   c.train.out_dir.clear();
-  if (!bank.corpus_dir.empty()) c.train.corpus_dir = bank.corpus_dir;
-  c.train.run_name = "dense baseline for " + (bank.run_name.empty() ? std::string("a bank") : bank.run_name);
+  c.train.run_name = "dense baseline for " + (soupName.empty() ? std::string("a bank") : soupName);
   return c;
+}
+
+RunConfig dense_baseline_config(const ModelFacts& bank) {
+  RunConfig soup = bank.config;
+  if (!bank.corpus_dir.empty()) soup.train.corpus_dir = bank.corpus_dir;
+  return dense_baseline_config(soup, bank.run_name);
 }
 
 }  // namespace souplab::gui

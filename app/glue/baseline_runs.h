@@ -27,5 +27,7 @@ QVector<BaselineCandidate> dense_baselines(const QString& runLogPath, const soup
 // The config of a dense run with the bank's budget: its model size, steps, batch, learning
 // rate, corpus and seed, kind dense, uniform mixture.
 souplab::RunConfig dense_baseline_config(const souplab::ModelFacts& bank);
+// The same from the soup run's own config (before it has a checkpoint): its corpus as given.
+souplab::RunConfig dense_baseline_config(const souplab::RunConfig& soup, const std::string& soupName);
 
 }  // namespace souplab::gui

@@ -11,8 +11,9 @@ namespace souplab::gui {
 QString demoCorpusDir();
 bool demoCorpusExists();
 
-// A soup run with RunConfig's defaults on the demo corpus. Validation runs more often than the
-// default so the per-domain curves move within the first minute or two.
+// A soup run with RunConfig's defaults on the demo corpus, then the dense baseline of the same
+// budget. Validation runs more often than the default so the per-domain curves move within the
+// first minute or two.
 TrainRequest quickStartRequest();
 
 // A tiny run (1 layer, width 32) used by screenshots and smoke tests: seconds, not minutes.

@@ -32,6 +32,9 @@ struct TrainRequest {
   // cores / processes intra-op threads unless config.train.threads says otherwise.
   int processes = 1;
   bool shardBank = false;  // split S, E and their optimiser state over the ranks
+  // A soup run that finishes is followed by a dense run with its budget (baseline_runs.h):
+  // the comparison that says whether its specialists are worth having. TrainingMonitor does it.
+  bool thenDenseBaseline = false;
 };
 
 enum class TrainingOutcome { Finished, Stopped };

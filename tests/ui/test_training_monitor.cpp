@@ -6,7 +6,10 @@
 #include <QProgressBar>
 #include <QTemporaryDir>
 
+#include "app/glue/baseline_runs.h"
 #include "app/glue/quick_start.h"
+#include "souplab/model.h"
+#include "souplab/run_log.h"
 #include "ui/training/loss_plot.h"
 #include "ui/training/training_monitor.h"
 #include "ui_test_corpus.h"
@@ -101,6 +104,40 @@ class TestTrainingMonitor : public QObject {
       QVERIFY2(val->exportImage(path, &error), qPrintable(error));
       QVERIFY(QFileInfo(path).size() > 1000);
     }
+  }
+
+  // "Then train a dense baseline": when the soup finishes, a dense run of the same size, steps,
+  // batch and seed follows, and the explorer's picker lists it as the equal-budget baseline.
+  void denseBaselineFollowsASoupThatFinishes() {
+    TrainingMonitor monitor;
+    QSignalSpy runs(&monitor, &TrainingMonitor::runEnded);
+    souplab::gui::TrainRequest soup = tiny(20);
+    soup.thenDenseBaseline = true;
+    QVERIFY(monitor.startRun(soup));
+    QTRY_COMPARE_WITH_TIMEOUT(runs.count(), 2, 300000);
+    QTRY_VERIFY_WITH_TIMEOUT(ended(monitor), 60000);
+    QCOMPARE(monitor.state(), State::Finished);
+    const qint64 soupId = runs.at(0).at(0).toLongLong(), denseId = runs.at(1).at(0).toLongLong();
+    QVERIFY(soupId > 0 && denseId > soupId);
+    const souplab::RunLog log(m_log.toStdString());
+    const souplab::RunConfig s = souplab::parse_run_config(log.get_run(soupId).config_json, "soup");
+    const souplab::RunConfig d = souplab::parse_run_config(log.get_run(denseId).config_json, "dense");
+    QCOMPARE(int(s.train.kind), int(souplab::ModelKind::kSoup));
+    QCOMPARE(int(d.train.kind), int(souplab::ModelKind::kDense));
+    QCOMPARE(d.train.steps, s.train.steps);
+    QCOMPARE(d.train.batch_size, s.train.batch_size);
+    QCOMPARE(d.train.seed, s.train.seed);
+    QCOMPARE(d.model.n_embd, s.model.n_embd);
+    QCOMPARE(d.train.corpus_dir, s.train.corpus_dir);
+    // The soup's checkpoint sees it as its equal-budget baseline.
+    std::string soupCheckpoint;
+    for (const souplab::RunSummary& r : log.list_runs())
+      if (r.id == soupId) soupCheckpoint = r.checkpoint_path;
+    const auto bank = souplab::Model::load(soupCheckpoint, "cpu");
+    const auto candidates = souplab::gui::dense_baselines(m_log, bank->facts());
+    QVERIFY(!candidates.isEmpty());
+    QCOMPARE(candidates.front().runId, denseId);
+    QVERIFY(candidates.front().equalBudget);
   }
 
   void pauseResumeStop() {

@@ -86,6 +86,13 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   m_processes->setToolTip(tr("Data-parallel ranks on this machine: each trains its share of every batch "
                              "and they sum their gradients (the same run as one process)"));
   m_shardBank = new QCheckBox(tr("Shard the bank (each rank holds 1/ranks of S, E and their optimiser state)"), this);
+  // The honest comparison for a soup: a dense model of the same size, steps, batch and seed.
+  m_denseAfter = new QCheckBox(tr("Then train a dense baseline with the same budget (as long again)"), this);
+  m_denseAfter->setObjectName(QStringLiteral("denseAfterCheck"));
+  m_denseAfter->setToolTip(tr("When the soup finishes, a plain dense model of the same size, steps, batch and "
+                              "seed trains on the uniform mixture; the explorer compares the specialists "
+                              "with it"));
+  m_denseAfter->setChecked(QSettings().value(QStringLiteral("newRun/dense_after"), false).toBool());
   m_summary = new QLabel(this);
   m_summary->setWordWrap(true);
 
@@ -106,6 +113,7 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   form->addRow(tr("Device"), m_device);
   form->addRow(tr("Processes"), m_processes);
   form->addRow(QString(), m_shardBank);
+  form->addRow(QString(), m_denseAfter);
   form->addRow(QString(), m_summary);
 
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
@@ -159,6 +167,7 @@ TrainRequest NewRunDialog::request() const {
   r.processes = m_processes->value();
   r.shardBank = r.processes > 1 && kind == ModelKind::kSoup && m_shardBank->isChecked();
   r.buildDemoCorpus = QDir::cleanPath(m_corpus->text().trimmed()) == QDir::cleanPath(demoCorpusDir());
+  r.thenDenseBaseline = kind == ModelKind::kSoup && m_denseAfter->isChecked();
   return r;
 }
 
@@ -167,6 +176,7 @@ void NewRunDialog::updateSummary() {
   m_experts->setEnabled(r.config.train.kind != ModelKind::kDense);
   m_topK->setEnabled(r.config.train.kind == ModelKind::kMoe);
   m_shardBank->setEnabled(r.processes > 1 && r.config.train.kind == ModelKind::kSoup);
+  m_denseAfter->setEnabled(r.config.train.kind == ModelKind::kSoup);
   try {
     // Domain count is unknown until the corpus is read; 8 only sizes the small coef MLP.
     const ParamCounts counts = param_counts(r.config, 8);
@@ -222,6 +232,7 @@ void NewRunDialog::accept() {
   settings.setValue("batch", m_batch->value());
   settings.setValue("eval_interval", m_evalInterval->value());
   settings.setValue("lr", m_lr->value());
+  settings.setValue("dense_after", m_denseAfter->isChecked());
   QDialog::accept();
 }
 

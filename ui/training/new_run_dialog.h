@@ -42,6 +42,7 @@ class NewRunDialog : public QDialog {
   QComboBox* m_device = nullptr;
   QSpinBox* m_processes = nullptr;  // data-parallel ranks on this machine
   QCheckBox* m_shardBank = nullptr;
+  QCheckBox* m_denseAfter = nullptr;  // then a dense baseline with the same budget
   QLabel* m_summary = nullptr;
 };
 

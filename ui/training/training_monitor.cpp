@@ -15,10 +15,13 @@
 #include <QSlider>
 #include <QSplitter>
 #include <QTime>
+#include <QTimer>
 #include <QVBoxLayout>
 
 #include <cmath>
+#include <utility>
 
+#include "app/glue/baseline_runs.h"
 #include "souplab/run_log.h"
 #include "souplab/paths.h"
 #include "ui/training/loss_plot.h"
@@ -202,6 +205,15 @@ bool TrainingMonitor::startRun(TrainRequest request) {
   m_progress->setValue(0);
   m_speedLabel->clear();
   m_etaLabel->clear();
+  m_baselineNext.reset();
+  if (request.thenDenseBaseline && request.resumeCheckpoint.isEmpty() &&
+      request.config.train.kind == souplab::ModelKind::kSoup) {
+    TrainRequest dense;
+    dense.config = dense_baseline_config(request.config, request.config.train.run_name);
+    dense.runLogPath = request.runLogPath;
+    dense.processes = request.processes;
+    m_baselineNext = dense;
+  }
   m_session->start(std::move(request));
   setState(State::Preparing);
   return true;
@@ -330,9 +342,18 @@ void TrainingMonitor::onFinished(souplab::gui::TrainingOutcome outcome, const QS
     m_statusLabel->setText(m_statusLabel->text() + tr(" — “Open in explorer” shows its "
                                                       "specialists"));
   Q_EMIT runEnded(m_runId);
+  // Then the dense baseline with the same budget (one training at a time: two would share the
+  // cores and both crawl). A stopped run takes its baseline with it.
+  if (std::optional<TrainRequest> next = std::exchange(m_baselineNext, std::nullopt); next && done) {
+    appendLog(tr("Next: %1, the same size, steps, batch and seed on the uniform mixture — the explorer "
+                 "compares the specialists with it when it ends.")
+                  .arg(QString::fromStdString(next->config.train.run_name)));
+    QTimer::singleShot(0, this, [this, request = *next] { startRun(request); });
+  }
 }
 
 void TrainingMonitor::onFailed(const QString& message) {
+  m_baselineNext.reset();  // compared with a bank that did not finish, it would answer nothing
   appendLog(tr("Error: %1").arg(message));
   setState(State::Failed);
   m_statusLabel->setText(tr("Failed: %1").arg(message));

@@ -1,4 +1,5 @@
 #pragma once
+#include <optional>
 // The training tab: start a new run or resume one, pause/resume/stop it, and watch its curves
 // (train loss; per-domain validation loss of the uniform-h model and of each one-hot
 // specialist), throughput, progress and ETA. Training runs on a TrainingSession's thread.
@@ -84,6 +85,8 @@ class TrainingMonitor : public QWidget {
   State m_state = State::Idle;
   QString m_runLogPath;
   QString m_lastCheckpoint;
+  // The dense run to start when the current soup run finishes (TrainRequest::thenDenseBaseline).
+  std::optional<TrainRequest> m_baselineNext;
   qint64 m_runId = 0;
   QStringList m_domains;
 
