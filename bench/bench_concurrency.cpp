@@ -5,14 +5,17 @@
 // got before app/glue/core_share.h) and at the one core a 2-core training leaves it, and, as the
 // explorer's background refinement does beside a training, resting 3x as long as each slice of
 // work took (core_share's restAfterBackgroundWorkMs). Also the explorer's own rate (evaluated
-// windows per second) in each case.
+// windows per second) in each case. Last, "Specialist for this text": fitting h through the bank
+// (`weights --method fit`, 40 steps) alone and beside the training, at the one core the
+// training leaves it, and the training's speed meanwhile.
 //
-//   bench_concurrency [--corpus DIR] [--work DIR] [--steps 40] [--threads 2]
+//   bench_concurrency [--corpus DIR] [--work DIR] [--steps 40] [--threads 2] [--target FILE]
 #include <torch/torch.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <thread>
 
@@ -22,6 +25,7 @@
 #include "souplab/domain_weights.h"
 #include "souplab/model.h"
 #include "souplab/specialist.h"
+#include "souplab/target_weights.h"
 #include "souplab/trainer.h"
 #include "souplab/validation_set.h"
 
@@ -34,17 +38,36 @@ namespace {
 struct Outcome {
   double train_tok_s = 0;     // mean over the reports after the first (warm-up)
   double explore_windows_s = 0;
+  double fit_s = 0;           // seconds per fit (the fit row)
 };
 
+// Fits h for `target` through `bank` again and again until `done`; returns seconds per fit.
+double fit_loop(const std::string& bank, const std::string& target, int threads, const std::atomic<bool>& done,
+                bool once) {
+  set_this_thread_torch_threads(threads);
+  auto model = Model::load(bank, "cpu");
+  FitOptions fo;  // `weights --method fit`'s defaults
+  int fits = 0;
+  const auto t0 = Clock::now();
+  do {
+    model->fit_weights(target, fo);
+    ++fits;
+  } while (!once && !done);
+  return std::chrono::duration<double>(Clock::now() - t0).count() / fits;
+}
+
 // Trains `cfg` for its steps; while it runs, with explore_threads > 0, another thread evaluates
-// specialists of `bank` at random h with that many intra-op threads.
+// specialists of `bank` at random h with that many intra-op threads (or, with a target, fits
+// h for it again and again).
 Outcome run(const RunConfig& cfg, const std::string& log, const std::string& bank, int explore_threads,
-            bool paced = false) {
+            bool paced = false, const std::string& fit_target = "") {
   std::atomic<bool> done{false};
   std::atomic<int64_t> windows{0};
   std::thread explorer;
-  double explore_s = 0;
-  if (explore_threads > 0) {
+  double explore_s = 0, fit_s = 0;
+  if (explore_threads > 0 && !fit_target.empty()) {
+    explorer = std::thread([&] { fit_s = fit_loop(bank, fit_target, explore_threads, done, false); });
+  } else if (explore_threads > 0) {
     explorer = std::thread([&] {
       set_this_thread_torch_threads(explore_threads);
       auto model = Model::load(bank, "cpu");
@@ -78,6 +101,7 @@ Outcome run(const RunConfig& cfg, const std::string& log, const std::string& ban
   for (size_t i = 1; i < rates.size(); ++i) sum += rates[i];
   o.train_tok_s = rates.size() > 1 ? sum / double(rates.size() - 1) : (rates.empty() ? 0 : rates[0]);
   o.explore_windows_s = explore_s > 0 ? double(windows.load()) / explore_s : 0;
+  o.fit_s = fit_s;
   return o;
 }
 
@@ -131,6 +155,19 @@ int main(int argc, char** argv) try {
                         bench::fmt("%.2fx", rested.train_tok_s / alone.train_tok_s), bench::fmt("%.1f", rested.explore_windows_s)});
   std::printf("### Training beside the explorer (default bank, training at %d threads, %lld steps)\n\n%s",
               threads, (long long)cfg.train.steps, table.markdown().c_str());
+
+  // "Specialist for this text": the fit alone (every core) and beside the training (the core
+  // the training leaves, as core_share gives it).
+  const std::string target = args.get("target", (fs::path(corpus) / "fortunes_en" / "data.txt").string());
+  std::atomic<bool> never{false};
+  const double fit_alone = fit_loop(bank, target, threads, never, true);
+  const Outcome fitting = run(fresh(), log, bank, 1, false, target);
+  bench::Table fits;
+  fits.header = {"fit h for a text (40 steps)", "seconds per fit", "training tok/s", "of alone"};
+  fits.rows.push_back({"alone, " + std::to_string(threads) + " threads", bench::fmt("%.2f", fit_alone), "-", "-"});
+  fits.rows.push_back({"beside the training, 1 thread", bench::fmt("%.2f", fitting.fit_s),
+                       bench::fmt("%.0f", fitting.train_tok_s), bench::fmt("%.2fx", fitting.train_tok_s / alone.train_tok_s)});
+  std::printf("\n### Fitting h beside the training (target %s)\n\n%s", target.c_str(), fits.markdown().c_str());
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "bench_concurrency: %s\n", e.what());

@@ -15,8 +15,10 @@
 # 50 steps on the GPU and on the CPU from the same seed (validation losses within 2% of each other:
 # reduction order and TF32-free float32 kernels differ, bit equality is not expected); eval,
 # generate and export on the GPU, the export against the CPU's from the same checkpoint (max |diff|
-# <= 1e-5); training speed GPU vs CPU. Not yet here (see the GPU issue's note): bf16, the fused
-# CUDA optimiser and instantiation kernels and their benchmarks.
+# <= 1e-5); the same bank trained with --precision bf16 on the GPU (validation losses within 3%
+# of the fp32 CPU run's: bf16 keeps 8 bits of mantissa in the matmuls); training speed GPU vs
+# CPU. Not yet here (see the GPU issue's note): the fused CUDA optimiser and instantiation
+# kernels' benchmarks.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 report=${1:-gpu-check-report.md}
@@ -65,15 +67,20 @@ for dev in cuda cpu; do
   check "train on $dev" "$cli" train "${common[@]}" --device "$dev" --out "$work/run-$dev"
   say "  $dev: $(python3 -c "print(f'{50*16*128/($(date +%s.%N)-$t0):.0f}')") tokens/s including start-up"
 done
+# bf16 autocast (float32 bank and optimiser state) on the GPU, same seed.
+check "train on cuda with --precision bf16" "$cli" train "${common[@]}" --device cuda --precision bf16 --out "$work/run-bf16"
 ck() { ls "$work/run-$1"/step_*.ckpt 2>/dev/null | tail -n 1; }
-check "validation losses on GPU and CPU runs within 2%" python3 - "$("$cli" eval "$(ck cuda)" --device cpu --json)" \
-  "$("$cli" eval "$(ck cpu)" --device cpu --json)" <<'EOF'
+same_losses() {  # same_losses TOLERANCE RUN RUN: per-domain validation losses (evaluated on the CPU)
+  python3 - "$1" "$("$cli" eval "$(ck "$2")" --device cpu --json)" "$("$cli" eval "$(ck "$3")" --device cpu --json)" <<'EOF'
 import json, sys
-a, b = json.loads(sys.argv[1])["loss"], json.loads(sys.argv[2])["loss"]
+tol, a, b = float(sys.argv[1]), json.loads(sys.argv[2])["loss"], json.loads(sys.argv[3])["loss"]
 worst = max(abs(x - y) / y for x, y in zip(a, b))
-print("GPU", a, "\nCPU", b, f"\nlargest relative difference {worst:.4f}")
-sys.exit(0 if worst <= 0.02 else 1)
+print("first ", a, "\nsecond", b, f"\nlargest relative difference {worst:.4f} (tolerance {tol})")
+sys.exit(0 if worst <= tol else 1)
 EOF
+}
+check "validation losses on GPU and CPU runs within 2%" same_losses 0.02 cuda cpu
+check "validation losses of the GPU bf16 run within 3% of the CPU fp32 run's" same_losses 0.03 bf16 cpu
 
 say "## Eval, generate and export on the GPU"
 check "eval on the GPU" "$cli" eval "$(ck cpu)" --device cuda

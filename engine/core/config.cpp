@@ -196,6 +196,7 @@ void bind(Binder& b, TrainConfig& c) {
   b.field("out_dir", c.out_dir, {"out", "DIR", "checkpoint folder", "<data dir>/runs/run-<id>"});
   b.field("run_name", c.run_name, {"name", "TEXT", "run name in the run log", "kind and time"});
   b.field("device", c.device, {"device", "DEV", "auto | cpu | cuda | cuda:N"});
+  b.field("precision", c.precision, {"precision", "P", "fp32 | bf16 (autocast on CUDA; float32 bank and state)"});
   b.field("steps", c.steps, {"steps", "N", "optimiser steps"});
   b.field("batch_size", c.batch_size, {"batch", "N", "sequences per step"});
   b.field("lr", c.lr, {"lr", "X", "peak learning rate"});
@@ -384,6 +385,8 @@ void validate(const TrainConfig& c) {
               c.meta_distribution + "\"");
   require(c.support_max >= 1, "support_max must be >= 1");
   require(c.h_per_step >= 0, "h_per_step must be >= 0 (0 = one h per sequence), got " + std::to_string(c.h_per_step));
+  require(c.precision == "fp32" || c.precision == "bf16",
+          "precision must be fp32 or bf16, got \"" + c.precision + "\"");
   require(c.dense_mixture == "fixed" || c.dense_mixture == "sampled",
           "dense_mixture must be fixed or sampled, got \"" + c.dense_mixture + "\"");
   require(c.threads >= 0, "threads must be >= 0");

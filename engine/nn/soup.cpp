@@ -4,6 +4,7 @@
 
 #include "souplab/domain_weights.h"
 #include "engine/nn/gpt.h"
+#include "engine/nn/torch_compat.h"
 
 namespace souplab {
 
@@ -106,11 +107,13 @@ torch::Tensor SoupBank::own_columns(const torch::Tensor& row) const {
 
 torch::Tensor SoupBank::alpha(const torch::Tensor& h) const {
   TORCH_CHECK(bank_.n_experts > 0, "alpha: a dense bank has no experts");
+  const compat::NoAutocast float32;
   auto hidden = torch::relu(torch::addmv(b1_, w1_, h));  // (H)
   return torch::addmv(b2_, w2_, hidden);                 // (n)
 }
 
 torch::Tensor SoupBank::mix_experts(const torch::Tensor& A) const {
+  const compat::NoAutocast float32;
   if (blocks_.empty()) return torch::mm(A, experts_);  // full experts
   const int64_t G = A.size(0), n = bank_.n_experts, r = bank_.expert_rank;
   std::vector<torch::Tensor> parts;
@@ -129,11 +132,13 @@ torch::Tensor SoupBank::mix_experts(const torch::Tensor& A) const {
 }
 
 torch::Tensor SoupBank::alphas(const torch::Tensor& H) const {
+  const compat::NoAutocast float32;
   auto hidden = torch::relu(torch::addmm(b1_, H, w1_.t()));  // (G, hidden)
   return torch::addmm(b2_, hidden, w2_.t());                 // (G, n)
 }
 
 torch::Tensor SoupBank::thetas(const torch::Tensor& H) const {
+  const compat::NoAutocast float32;  // (the GPT's own matmuls cast theta's slices to bf16)
   if (bank_.n_experts == 0) return shared_.unsqueeze(0).expand({H.size(0), layout_.total});
   const auto A = alphas(H);                                  // (G, n)
   if (!blocks_.empty()) return shared_.unsqueeze(0) + mix_experts(A);
@@ -141,6 +146,7 @@ torch::Tensor SoupBank::thetas(const torch::Tensor& H) const {
 }
 
 torch::Tensor SoupBank::theta(const torch::Tensor& h) const {
+  const compat::NoAutocast float32;
   if (bank_.n_experts == 0) return shared_;
   if (!blocks_.empty()) return shared_ + mix_experts(alpha(h).unsqueeze(0)).squeeze(0);
   // S + alpha^T E: one pass over the bank. Written as a (1, n) x (n, P) product rather than
@@ -210,12 +216,14 @@ TrainingLoss SoupBank::training_loss(const std::vector<std::vector<double>>& hs,
 
 torch::Tensor SoupBank::fused_thetas(const torch::Tensor& A) const {
   torch::NoGradGuard no_grad;
+  const compat::NoAutocast float32;
   return torch::addmm(shared_.unsqueeze(0), A.detach(), experts_).requires_grad_(true);
 }
 
 FactoredGrad SoupBank::fused_backward(const torch::Tensor& A, const torch::Tensor& D,
                                       const std::function<void(torch::Tensor&)>& sum_over_columns) const {
   torch::NoGradGuard no_grad;
+  const compat::NoAutocast float32;
   shared_.mutable_grad() = D.sum(0);        // dL/dS
   auto dA = torch::mm(D, experts_.t());     // dL/dalpha (G, n): one read of E
   if (sum_over_columns) sum_over_columns(dA);

@@ -1,6 +1,7 @@
 #pragma once
 // The few places where libtorch 1.13 (Debian) and 2.x (the PyPI wheel) differ, each behind one
 // small function so the engine has no version #ifs elsewhere.
+#include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 
 #include <atomic>
@@ -36,5 +37,53 @@ inline torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tenso
   att = att.masked_fill(masked, -std::numeric_limits<float>::infinity()).softmax(-1);
   return torch::matmul(att, v);
 }
+
+// Keeps the ops of its scope out of autocast, float32 as written: the bank's theta = S + A E
+// and its coefficients (bf16 would round the experts' small terms away, and the soup's fused
+// step reads dL/dtheta as float32). Python: torch.autocast("cuda", enabled=False).
+struct NoAutocast {
+  c10::impl::ExcludeDispatchKeyGuard guard{c10::DispatchKey::AutocastCUDA};
+};
+
+// bf16 autocast of CUDA ops while it lives (a training step's forward; the backward follows the
+// forward's dtypes by itself), as Python's torch.autocast("cuda", torch.bfloat16) does: matmuls
+// run in bf16 from float32 weights, reductions and the loss in float32. `on` false: nothing.
+class CudaBf16Autocast {
+ public:
+  explicit CudaBf16Autocast(bool on) : on_(on) {
+    if (!on_) return;
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    was_on_ = at::autocast::is_autocast_enabled(at::kCUDA);
+    was_dtype_ = at::autocast::get_autocast_dtype(at::kCUDA);
+    at::autocast::set_autocast_dtype(at::kCUDA, at::kBFloat16);
+    at::autocast::set_autocast_enabled(at::kCUDA, true);
+#else
+    was_on_ = at::autocast::is_enabled();
+    was_dtype_ = at::autocast::get_autocast_gpu_dtype();
+    at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+    at::autocast::set_enabled(true);
+#endif
+    at::autocast::increment_nesting();
+  }
+  ~CudaBf16Autocast() {
+    if (!on_) return;
+    // The cast weights are cached for the scope; the outermost scope frees them.
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+    at::autocast::set_autocast_enabled(at::kCUDA, was_on_);
+    at::autocast::set_autocast_dtype(at::kCUDA, was_dtype_);
+#else
+    at::autocast::set_enabled(was_on_);
+    at::autocast::set_autocast_gpu_dtype(was_dtype_);
+#endif
+  }
+  CudaBf16Autocast(const CudaBf16Autocast&) = delete;
+  CudaBf16Autocast& operator=(const CudaBf16Autocast&) = delete;
+
+ private:
+  bool on_;
+  bool was_on_ = false;
+  at::ScalarType was_dtype_ = at::kFloat;
+};
 
 }  // namespace souplab::compat

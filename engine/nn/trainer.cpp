@@ -22,6 +22,7 @@
 #include "souplab/device.h"
 #include "engine/nn/gpt.h"
 #include "engine/nn/make_model.h"
+#include "engine/nn/torch_compat.h"
 #include "engine/nn/validation.h"
 #include "souplab/param_layout.h"
 
@@ -278,6 +279,8 @@ class TrainerImpl final : public Trainer {
     const DeviceChoice dev = select_device(spec);
     device_ = torch::Device(dev.device);
     notify(cb, dev.message);
+    if (config_.train.precision == "bf16" && !device_.is_cuda())
+      notify(cb, "precision bf16: bf16 autocast is for CUDA; on " + device_.str() + " the run trains in fp32");
   }
 
   // Rank 0 builds the token cache (if the corpus is new) before the others read it, so W ranks
@@ -425,8 +428,12 @@ class TrainerImpl final : public Trainer {
     auto batch = host.narrow(0, first_row, share).to(device_, /*non_blocking=*/true).to(torch::kInt64);
     auto x = batch.narrow(1, 0, T), y = batch.narrow(1, 1, T);
     optimizer_->zero_grad();
-    TrainingLoss loss = shard_bank_ ? sharded_training_loss(*shard_bank_, *coll_, hs, first_group, local_groups, x, y)
-                                    : bank_->training_loss(local_hs, x, y);
+    TrainingLoss loss;
+    {
+      const compat::CudaBf16Autocast autocast(tc.precision == "bf16" && device_.is_cuda());
+      loss = shard_bank_ ? sharded_training_loss(*shard_bank_, *coll_, hs, first_group, local_groups, x, y)
+                         : bank_->training_loss(local_hs, x, y);
+    }
     // The job's loss is the mean of the ranks' (equal shares): scaling each by 1/W makes the
     // summed gradients the job's.
     (W > 1 ? loss.loss / double(W) : loss.loss).backward();

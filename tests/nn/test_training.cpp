@@ -6,6 +6,7 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -182,6 +183,38 @@ class TestTraining : public QObject {
     for (const auto& m : losses)
       if (m.split == "train") QVERIFY2(steps.insert(m.step).second, "duplicate train loss row");
     QCOMPARE(int(steps.size()), 6);  // 5, 10, ..., 30 (13 is not a logging step)
+  }
+
+  // --precision bf16 is bf16 autocast on CUDA; on the CPU the run says so and trains exactly as
+  // fp32 (same parameters bit for bit), and the checkpoint records the setting. A bad value is
+  // refused with the key's name.
+  void bf16OnTheCpuTrainsAsFp32AndSaysSo() {
+    RunConfig fp32 = tiny_config(m_corpus, m_tmp.filePath("run-fp32"), 10);
+    RunConfig bf16 = tiny_config(m_corpus, m_tmp.filePath("run-bf16"), 10);
+    bf16.train.precision = "bf16";
+    auto a = Trainer::start_new(fp32, m_log);
+    a->run({});
+    std::vector<std::string> messages;
+    TrainCallbacks cb;
+    cb.on_message = [&](const std::string& m) { messages.push_back(m); };
+    auto b = Trainer::start_new(bf16, m_log, cb);
+    b->run(cb);
+    QVERIFY(std::any_of(messages.begin(), messages.end(), [](const std::string& m) {
+      return m.find("precision bf16") != std::string::npos && m.find("fp32") != std::string::npos;
+    }));
+    const auto ta = tensors_of(a->last_checkpoint()), tb = tensors_of(b->last_checkpoint());
+    QCOMPARE(ta.size(), tb.size());
+    for (const auto& [name, values] : ta) QVERIFY2(values == tb.at(name), name.c_str());
+    auto resumed = Trainer::resume(b->last_checkpoint(), m_log);
+    QCOMPARE(QString::fromStdString(resumed->config().train.precision), QStringLiteral("bf16"));
+    RunConfig bad = fp32;
+    bad.train.precision = "fp8";
+    try {
+      validate(bad);
+      QFAIL("precision fp8 was accepted");
+    } catch (const std::exception& e) {
+      QVERIFY2(QString::fromUtf8(e.what()).contains("precision"), e.what());
+    }
   }
 
   void learningRateScalesApplyPerGroup() {

@@ -53,10 +53,13 @@ struct BankConfig {
   // (docs/RESULTS.md): 1/32 was best at that size (at 4 domains, L2 C128, 0.125 had been best).
   // One seed each: a second and third seed of the default moved the mixtures figure by ~2-3
   // points (docs/RESULTS.md "Across seeds"), so only the large steps of this list are firm.
-  // At today's default size (2 x 64, 3,000 steps, capacity-bound) the experts want more: 1/8
-  // gave -5.4 / -8.0 / -5.9 % (mixtures / one-hot / targets) against -3.2 / -4.9 / -3.4 % at
-  // 1/32, same seed and dense model (the seed-to-seed spread there is ~0.5 points).
-  double expert_lr_scale = 0.125;
+  // At today's default size (2 x 64, 3,000 steps, capacity-bound) the experts want much more.
+  // Seed 1337, against the same dense model (mixtures / one-hot / targets): 1/32 -3.2 / -4.9 /
+  // -3.4 %, 1/8 -5.4 / -8.0 / -5.9 %, 1/4 -8.2 / -11.2 / -9.3 %, 1/2 -9.2 / -12.6 / -9.8 %,
+  // 1 -8.6 / -12.2 / -9.9 % (the seed-to-seed spread is ~1 point; docs/RESULTS.md has the other
+  // seeds). An undertrained model wants its specialists near S; a capacity-bound one wants them
+  // to move as fast as S does.
+  double expert_lr_scale = 0.5;
   double coef_lr_scale = 0.1;
   // Low-rank experts (DESIGN §1.1, the paper's cheaper bank): 0 = full experts (E_j has the
   // base model's P floats); r > 0 = every weight matrix W (in x out) of E_j is U_j V_j with U_j
@@ -88,6 +91,9 @@ struct TrainConfig {
   std::string out_dir;              // checkpoints; default: <data dir>/runs/<run id>
   std::string run_name;             // shown in the run browser; default: kind + time
   std::string device = "auto";      // auto | cpu | cuda | cuda:i
+  // fp32 | bf16: bf16 autocast of the forward pass on CUDA (its backward follows it); the bank,
+  // the optimiser state and checkpoints stay float32. On the CPU a no-op, said once at start.
+  std::string precision = "fp32";
   int64_t steps = 3000;             // optimiser steps: ~5-7 minutes of the default bank on 2 cores
   int batch_size = 16;              // sequences per step
   double lr = 2e-3;                 // peak learning rate
