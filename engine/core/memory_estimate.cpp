@@ -59,17 +59,19 @@ std::string format_bytes(uint64_t bytes) {
   return buf;
 }
 
-void check_training_memory(const RunConfig& c, int k, const std::string& what) {
+std::string check_training_memory(const RunConfig& c, int k, const std::string& what, const std::string& device,
+                                  uint64_t have) {
   const uint64_t need = estimate_training_bytes(c, k);
-  const uint64_t have = available_memory_bytes();
-  if (have == 0 || need <= have) return;
+  const std::string summary = "memory: about " + format_bytes(need) + " for training, " +
+                              (have ? format_bytes(have) : std::string("an unknown amount")) + " available on " + device;
+  if (have == 0 || need <= have) return summary;
   const ParamCounts pc = param_counts(c, k);
   throw Error(what + ": this config needs about " + format_bytes(need) +
               " of memory to train (bank of " + std::to_string(pc.total) +
               " parameters with gradients and AdamW moments, plus activations for batch " +
               std::to_string(c.train.batch_size) + " x context " +
               std::to_string(c.model.block_size) + ") but only " + format_bytes(have) +
-              " are available; lower --width, --layers, --experts, --batch or --context");
+              " are available on " + device + "; lower --width, --layers, --experts, --batch or --context");
 }
 
 }  // namespace souplab

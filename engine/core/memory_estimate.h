@@ -23,9 +23,13 @@ uint64_t estimate_training_bytes(const RunConfig& c, int k);
 // SOUPLAB_MEMORY_LIMIT_BYTES, when set, replaces it (tests, or to cap a shared machine).
 uint64_t available_memory_bytes();
 
-// Throws Error "<what>: needs about X GiB ... but only Y GiB are available" when the estimate
-// exceeds the available memory. `what` names the run (e.g. "train" or a checkpoint path).
-void check_training_memory(const RunConfig& c, int k, const std::string& what);
+// Throws Error "<what>: needs about X GiB ... but only Y GiB are available on <device>" when the
+// estimate exceeds `available` (a GPU's free memory for "cuda:i"; 0 = unknown, nothing refused).
+// `what` names the run (e.g. "train" or a checkpoint path). Returns the line a front end shows:
+// "about X for training, Y available on <device>".
+std::string check_training_memory(const RunConfig& c, int k, const std::string& what,
+                                  const std::string& device = "cpu",
+                                  uint64_t available = available_memory_bytes());
 
 // "1.23 GiB", "456 MiB": for messages.
 std::string format_bytes(uint64_t bytes);

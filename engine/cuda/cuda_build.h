@@ -11,4 +11,11 @@ struct CudaBuildInfo {
 };
 CudaBuildInfo cuda_build_info();
 
+// Free and total memory of CUDA device `index`, in bytes; {0, 0} without the CUDA build or on
+// any error (then nothing is refused on it).
+struct CudaDeviceMemory {
+  unsigned long long free = 0, total = 0;
+};
+CudaDeviceMemory cuda_device_memory(int index);
+
 }  // namespace souplab

@@ -13,4 +13,17 @@ CudaBuildInfo cuda_build_info() {
   return info;
 }
 
+CudaDeviceMemory cuda_device_memory(int index) {
+  CudaDeviceMemory m;
+  int current = 0;
+  if (cudaGetDevice(&current) != cudaSuccess || cudaSetDevice(index) != cudaSuccess) return m;
+  size_t free = 0, total = 0;
+  if (cudaMemGetInfo(&free, &total) == cudaSuccess) {
+    m.free = free;
+    m.total = total;
+  }
+  cudaSetDevice(current);
+  return m;
+}
+
 }  // namespace souplab

@@ -5,5 +5,6 @@
 #ifndef SOUPLAB_WITH_CUDA
 namespace souplab {
 CudaBuildInfo cuda_build_info() { return {}; }
+CudaDeviceMemory cuda_device_memory(int) { return {}; }
 }  // namespace souplab
 #endif

@@ -58,6 +58,13 @@ std::string cuda_status_string() {
   return "CUDA: compiled (" + info.version + "), " + std::to_string(n) + (n == 1 ? " device" : " devices");
 }
 
+std::vector<std::string> available_devices() {
+  std::vector<std::string> out{"cpu"};
+  if (cuda_available())
+    for (size_t i = 0; i < torch::cuda::device_count(); ++i) out.push_back("cuda:" + std::to_string(i));
+  return out;
+}
+
 std::string available_devices_string() {
   std::string s = "cpu (" + std::to_string(at::get_num_threads()) + " threads)";
   if (cuda_available()) {

@@ -12,6 +12,7 @@
 #include "souplab/model.h"
 #include "souplab/specialist.h"
 #include "engine/core/memory_estimate.h"
+#include "engine/cuda/cuda_build.h"
 #include "souplab/paths.h"
 #include "souplab/run_log.h"
 #include "engine/core/sampler.h"
@@ -90,7 +91,7 @@ class TrainerImpl final : public Trainer {
     init_mixture();
     if (coll_) coll_->require_same("config", to_json(config_));
     check_rows_split();
-    check_training_memory(config_, int(domains_.size()), "train");  // refuse before allocating
+    check_memory(cb, int(domains_.size()), "train");  // refuse before allocating
 
     make_bank(dist.shard_bank);
     bank_->init(config_.train.seed);
@@ -146,7 +147,7 @@ class TrainerImpl final : public Trainer {
     }
     if (coll_) coll_->require_same("resumed run", to_json(config_) + " at step " + std::to_string(ck.state.step));
     check_rows_split();
-    check_training_memory(config_, int(ck.state.domains.size()), ckpt_path);
+    check_memory(cb, int(ck.state.domains.size()), ckpt_path);
     open_corpus_in_turn(cb);
     if (domains_ != ck.state.domains)
       throw file_error(ckpt_path, "its domains differ from those of the corpus " + config_.train.corpus_dir);
@@ -269,6 +270,14 @@ class TrainerImpl final : public Trainer {
     notify(cb, "rank " + std::to_string(dist.rank) + " of " + std::to_string(dist.world_size) +
                    ": joining the job at " + dist.master_addr + ":" + std::to_string(dist.master_port));
     coll_ = Collective::join(dist, device_);
+  }
+
+  // The run's memory estimate against what its device has free (the GPU's own memory on CUDA):
+  // refused before anything is allocated, else said once (the monitor shows it).
+  void check_memory(const TrainCallbacks& cb, int k, const std::string& what) {
+    const uint64_t free = device_.is_cuda() ? uint64_t(cuda_device_memory(device_.index() < 0 ? 0 : device_.index()).free)
+                                            : available_memory_bytes();
+    notify(cb, check_training_memory(config_, k, what, device_.str(), free));
   }
 
   void choose_device(const TrainCallbacks& cb, const DistributedOptions& dist) {

@@ -243,6 +243,16 @@ class TestBadInput : public QObject {
     }
     qunsetenv("SOUPLAB_MEMORY_LIMIT_BYTES");
     QVERIFY(available_memory_bytes() > 0);  // /proc/meminfo is readable on Linux
+    // A GPU's own free memory is what counts there, and the device is named; a config that fits
+    // gets the line the training monitor shows.
+    try {
+      check_training_memory(c, 5, "train", "cuda:1", 1048576);
+      QFAIL("accepted a config larger than the GPU's 1 MiB");
+    } catch (const Error& e) {
+      QVERIFY2(QString(e.what()).contains("available on cuda:1"), e.what());
+    }
+    const QString fits = QString::fromStdString(check_training_memory(c, 5, "train", "cpu", 1ull << 40));
+    QVERIFY2(fits.contains("for training") && fits.contains("available on cpu"), qPrintable(fits));
   }
 
   void cliRefusesConfigLargerThanMemory() {

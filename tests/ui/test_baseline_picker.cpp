@@ -17,6 +17,7 @@
 #include "tests/ui/ui_test_bank.h"
 #include "tests/ui/ui_test_corpus.h"
 #include "ui/explorer/loss_chart.h"
+#include "souplab/device.h"
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/qcustomplot_include.h"
 
@@ -93,6 +94,24 @@ class TestBaselinePicker : public QObject {
 
     Q_EMIT combo->activated(0);  // back to the soup at uniform h
     QTRY_COMPARE_WITH_TIMEOUT(reference->name(), QStringLiteral("soup at uniform h"), 60000);
+  }
+
+  // The explorer's device picker lists every device found ("auto" first); a choice reloads the
+  // bank there (the facts line names the device).
+  void deviceChoiceReloadsTheBank() {
+    SpecialistExplorer explorer;
+    QSignalSpy loaded(&explorer, &SpecialistExplorer::bankLoaded);
+    explorer.setBank(m_soup);
+    QTRY_VERIFY_WITH_TIMEOUT(!loaded.isEmpty(), 60000);
+    auto* device = explorer.findChild<QComboBox*>(QStringLiteral("explorerDevice"));
+    QVERIFY(device);
+    QCOMPARE(device->count(), 1 + int(souplab::available_devices().size()));
+    QCOMPARE(device->itemData(0).toString(), QStringLiteral("auto"));
+    QCOMPARE(device->itemData(1).toString(), QStringLiteral("cpu"));
+    device->setCurrentIndex(1);
+    Q_EMIT device->activated(1);
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, 60000);
+    QVERIFY2(loaded.last().at(0).toString().contains(QStringLiteral("cpu")), qPrintable(loaded.last().at(0).toString()));
   }
 };
 

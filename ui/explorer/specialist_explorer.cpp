@@ -17,6 +17,7 @@
 #include <limits>
 
 #include "app/glue/other_trainings.h"
+#include "souplab/device.h"
 #include "souplab/loss_estimate.h"
 #include "souplab/paths.h"
 #include "ui/explorer/domain_sliders.h"
@@ -47,8 +48,20 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   m_finetune = new QPushButton(tr("Fine-tune on a text…"), this);
   m_finetune->setObjectName(QStringLiteral("finetuneButton"));
   m_finetune->setToolTip(tr("Train the specialist on the sliders further on a text of yours, then export it"));
+  // Where the explorer's models live: every device found, "auto" (a GPU when there is one) first.
+  m_device = new QComboBox(this);
+  m_device->setObjectName(QStringLiteral("explorerDevice"));
+  m_device->setToolTip(tr("Where the specialists are instantiated and evaluated (a change reloads the bank there)"));
+  m_device->addItem(tr("auto"), QStringLiteral("auto"));
+  for (const std::string& d : souplab::available_devices())
+    m_device->addItem(QString::fromStdString(d), QString::fromStdString(d));
+  connect(m_device, qOverload<int>(&QComboBox::activated), this, [this] {
+    m_inference->setDevice(m_device->currentData().toString());
+    if (!m_bankPath.isEmpty()) setBank(m_bankPath);
+  });
   auto* header = new QHBoxLayout;
   header->addWidget(m_facts, 1);
+  header->addWidget(m_device);
   header->addWidget(m_compare);
   header->addWidget(m_export);
   header->addWidget(m_finetune);
@@ -192,6 +205,7 @@ SpecialistExplorer::~SpecialistExplorer() {
 }
 
 void SpecialistExplorer::setBank(const QString& path) {
+  m_bankPath = path;
   m_hasBank = false;
   m_compare->setEnabled(false);
   m_export->setEnabled(false);

@@ -134,6 +134,8 @@ class SpecialistExplorer : public QWidget {
   std::vector<double> m_referenceQuick, m_referenceFull;
   QString m_referenceLabel;
   QString m_referencePath;  // the model the bars are compared with; empty: the soup at uniform h
+  QString m_bankPath;       // the bank loaded last (a new device reloads it)
+  QComboBox* m_device = nullptr;  // where specialists are instantiated and evaluated
   SpecialistPtr m_specialist;
   bool m_wantText = false;      // Generate pressed and not stopped: "follow h" may restart
   quint64 m_currentRun = 0;     // generation run whose pieces are shown

@@ -2,6 +2,7 @@
 // Run-time device choice (torch-free header). CUDA paths are always compiled; whether they are
 // taken is decided here, at run time, so one binary serves CPU-only and GPU machines.
 #include <string>
+#include <vector>
 
 namespace souplab {
 
@@ -20,6 +21,8 @@ std::string torch_version_string();
 // in the CPU build.
 std::string cuda_status_string();
 std::string available_devices_string();
+// "cpu", then "cuda:0", "cuda:1", ... for every CUDA device present: what a device picker lists.
+std::vector<std::string> available_devices();
 bool cuda_available();
 
 // Sets libtorch's intra-op threads (0 = one per core).
