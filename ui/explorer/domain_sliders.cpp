@@ -287,36 +287,24 @@ void DomainSliders::addGroupRow(Group group) {
   group.spin->setDecimals(1);
   group.spin->setSuffix(QStringLiteral(" %"));
   group.spin->setKeyboardTracking(false);
-  const int g = int(m_groups.size());
-  group.slider->setObjectName(QStringLiteral("groupSlider_%1").arg(g));
+  group.slider->setObjectName(QStringLiteral("groupSlider_%1").arg(m_groups.size()));
+  // A group's index shifts when an earlier one goes: its widgets find it by its slider.
   if (group.user) {
     group.remove = new QToolButton(m_rowsHost);
     group.remove->setText(QStringLiteral("×"));
     group.remove->setToolTip(tr("Remove this group (the weights stay)"));
-    // The group's index shifts when an earlier one goes: find it by its slider.
-    QSlider* slider = group.slider;
-    connect(group.remove, &QToolButton::clicked, this, [this, slider] {
-      for (int k = 0; k < groupCount(); ++k)
-        if (m_groups[size_t(k)].slider == slider) {
-          removeGroup(k);
-          break;
-        }
-    });
+    connect(group.remove, &QToolButton::clicked, this, [this, slider = group.slider] { removeGroup(groupOf(slider)); });
   }
   connect(group.slider, &QSlider::valueChanged, this, [this, slider = group.slider](int value) {
-    for (int k = 0; k < groupCount(); ++k)
-      if (m_groups[size_t(k)].slider == slider) moveGroup(k, double(value) / kSliderSteps);
+    moveGroup(groupOf(slider), double(value) / kSliderSteps);
   });
   connect(group.slider, &QSlider::sliderPressed, this, &DomainSliders::endGesture);
   connect(group.slider, &QSlider::sliderReleased, this, &DomainSliders::endGesture);
   connect(group.slider, &QSlider::sliderReleased, this, [this] { applySort(); });
   connect(group.spin, qOverload<double>(&QDoubleSpinBox::valueChanged), this, [this, slider = group.slider](double v) {
-    for (int k = 0; k < groupCount(); ++k)
-      if (m_groups[size_t(k)].slider == slider) {
-        endGesture();
-        moveGroup(k, v / 100.0);
-        endGesture();
-      }
+    endGesture();  // a typed total is its own undo step
+    moveGroup(groupOf(slider), v / 100.0);
+    endGesture();
   });
   m_groups.push_back(std::move(group));
 }
@@ -332,6 +320,12 @@ void DomainSliders::removeGroup(int g) {
   }
   m_groups.erase(m_groups.begin() + g);
   layoutRows();
+}
+
+int DomainSliders::groupOf(const QSlider* slider) const {
+  for (int g = 0; g < groupCount(); ++g)
+    if (m_groups[size_t(g)].slider == slider) return g;
+  return -1;
 }
 
 QString DomainSliders::groupName(int g) const {

@@ -116,6 +116,7 @@ class DomainSliders : public QWidget {
   void buildRows();
   void buildAutomaticGroups();
   void addGroupRow(Group group);
+  int groupOf(const QSlider* slider) const;  // the group of that slider (-1: none)
   void layoutRows();  // grid positions <- groups, then the domains in m_order
   void applySort();   // m_order <- the sort order; relays out and re-emits the view when it changed
   double change(size_t i) const;  // relative change of domain i vs the reference (NaN: unknown)
