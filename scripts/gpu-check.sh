@@ -17,8 +17,10 @@
 # generate and export on the GPU, the export against the CPU's from the same checkpoint (max |diff|
 # <= 1e-5); the same bank trained with --precision bf16 on the GPU (validation losses within 3%
 # of the fp32 CPU run's: bf16 keeps 8 bits of mantissa in the matmuls); training speed GPU vs
-# CPU. Not yet here (see the GPU issue's note): the fused CUDA optimiser and instantiation
-# kernels' benchmarks.
+# CPU; eval with --precision bf16 (the fused instantiate+cast kernel) against fp32 (1.5%); the
+# kernels' benchmark (bench_kernels, when the build has benchmarks): instantiation vs a
+# device-to-device copy of the bank, the fused bf16 instantiation vs addmm + cast, the factored
+# AdamW step vs the unfused one, on the GPU and on the CPU.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 report=${1:-gpu-check-report.md}
@@ -40,7 +42,7 @@ if [[ ! -x "$cli" ]]; then
   say "building the CUDA build in $build (GUI off) against python3's torch"
   prefix=$(python3 -c 'import torch.utils; print(torch.utils.cmake_prefix_path)' 2>/dev/null) || {
     say "no CUDA build in $build and python3 has no torch to build one against"; exit 1; }
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSOUPLAB_BUILD_GUI=OFF \
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSOUPLAB_BUILD_GUI=OFF -DSOUPLAB_BUILD_BENCH=ON \
     "-DCMAKE_PREFIX_PATH=$prefix" >>"$report" 2>&1 && cmake --build "$build" -j "$(nproc)" >"$work/build.log" 2>&1 || {
     tail -n 30 "$work/build.log" >>"$report"; say "the CUDA build failed (log above)"; exit 1; }
 fi
@@ -84,6 +86,18 @@ check "validation losses of the GPU bf16 run within 3% of the CPU fp32 run's" sa
 
 say "## Eval, generate and export on the GPU"
 check "eval on the GPU" "$cli" eval "$(ck cpu)" --device cuda
+same_eval() {  # same_eval TOLERANCE: the bf16 specialist's losses on the GPU against fp32 on the CPU
+  python3 - "$1" "$("$cli" eval "$(ck cpu)" --device cuda --precision bf16 --weights onehot:cpp --json)" \
+    "$("$cli" eval "$(ck cpu)" --device cpu --weights onehot:cpp --json)" <<'EOF'
+import json, sys
+tol, a, b = float(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3])
+assert a["precision"] == "bf16", a["precision"]
+worst = max(abs(x - y) / y for x, y in zip(a["loss"], b["loss"]))
+print("bf16 ", a["loss"], a["instantiate_ms"], "ms\nfp32 ", b["loss"], b["instantiate_ms"], f"ms\nlargest relative difference {worst:.4f} (tolerance {tol})")
+sys.exit(0 if worst <= tol else 1)
+EOF
+}
+check "eval with --precision bf16 on the GPU within 1.5% of fp32 on the CPU" same_eval 0.015
 check "generate on the GPU" "$cli" generate "$(ck cpu)" --device cuda --length 80 --seed 1
 check "export on the GPU" "$cli" export "$(ck cpu)" --weights onehot:cpp --device cuda --format safetensors --out "$work/export-cuda" --no-eval
 check "export on the CPU" "$cli" export "$(ck cpu)" --weights onehot:cpp --device cpu --format safetensors --out "$work/export-cpu" --no-eval
@@ -102,6 +116,19 @@ worst = max(float(np.abs(a[k] - b[k]).max()) for k in a)
 print(f"{len(a)} tensors, max |diff| {worst:.2e}")
 sys.exit(0 if a.keys() == b.keys() and worst <= 1e-5 else 1)
 EOF
+bench="$build/bench/bench_kernels"
+if [[ ! -x "$bench" ]] && grep -q "SOUPLAB_BUILD_BENCH:BOOL=ON" "$build/CMakeCache.txt" 2>/dev/null; then
+  cmake --build "$build" --target bench_kernels >/dev/null 2>&1
+fi
+if [[ -x "$bench" ]]; then
+  say "## The bank's kernels (bench_kernels)"
+  for dev in cuda cpu; do
+    timeout 120 "$bench" --device "$dev" --threads "$(nproc)" --reps $([[ $dev == cuda ]] && echo 25 || echo 5) >>"$report" 2>&1 \
+      || say "- bench_kernels on $dev did not finish"
+  done
+else
+  say "- bench_kernels not built here (configure with -DSOUPLAB_BUILD_BENCH=ON for the kernels' timings)"
+fi
 if [[ -f "$build/CTestTestfile.cmake" ]]; then
   say "## CUDA tests"
   check "ctest -L cuda" ctest --test-dir "$build" -L cuda --output-on-failure

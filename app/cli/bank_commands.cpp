@@ -43,6 +43,23 @@ Args& bank_flags(Args& a) {
       .flag("device", "DEV", "auto | cpu | cuda | cuda:N", "auto");
 }
 
+// The commands that run a specialist (eval, generate) take the precision it runs in.
+Args& inference_flags(Args& a) {
+  return bank_flags(a).flag("precision", "P",
+                            "fp32 | bf16 | fp16: what the specialist runs in (the bank stays float32; for GPUs)", "fp32");
+}
+
+// Model::load with --device and --precision; says so on stderr when the model's kind runs
+// float32 whatever was asked.
+std::shared_ptr<const Model> load_for_inference(const Args& a, const std::string& path) {
+  const std::string precision = a.get("precision", "fp32");
+  auto model = Model::load(path, a.get("device", "auto"), precision);
+  if (model->facts().precision != precision)
+    std::fprintf(stderr, "note: a %s runs in %s (--precision %s is for soup, dense and exported models)\n",
+                 model_kind_name(model->kind()), model->facts().precision.c_str(), precision.c_str());
+  return model;
+}
+
 // Logs an event for the bank's run, if the run log knows the run. Never fails the command.
 void log_event_for(const ModelFacts& f, const std::string& run_log, const std::string& kind,
                    const nlohmann::json& detail) {
@@ -92,11 +109,11 @@ int cmd_eval(int argc, char** argv) {
   Args a("eval", "souplab-cli eval CHECKPOINT [--weights H]",
          "Instantiates the specialist at h and prints its validation loss on every domain,\n"
          "next to the bank at uniform h.");
-  bank_flags(a).flag("windows", "N", "validation windows per domain", "16")
+  inference_flags(a).flag("windows", "N", "validation windows per domain", "16")
       .flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
       .option("json", "print JSON instead of a table");
   if (!a.parse(argc, argv, 2)) return 0;
-  auto model = Model::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
+  auto model = load_for_inference(a, a.positional_at(0, "CHECKPOINT"));
   const ModelFacts& f = model->facts();
   const DomainWeights h = weights_for(a, *model);
   auto spec = model->instantiate(h);
@@ -108,15 +125,15 @@ int cmd_eval(int argc, char** argv) {
                              : losses;
   nlohmann::json j{{"checkpoint", f.path}, {"step", f.step}, {"weights", h.values()},
                    {"domains", f.domains}, {"loss", losses}, {"loss_uniform", reference},
-                   {"instantiate_ms", spec->instantiate_ms()}};
+                   {"instantiate_ms", spec->instantiate_ms()}, {"precision", f.precision}};
   log_event_for(f, a.get("run-log"), "eval", j);
   if (a.has("json")) {
     std::printf("%s\n", j.dump(2).c_str());
     return 0;
   }
-  std::printf("%s (step %lld), specialist at %s, instantiated in %.2f ms\n", f.path.c_str(),
+  std::printf("%s (step %lld), specialist at %s, instantiated in %.2f ms (%s)\n", f.path.c_str(),
               static_cast<long long>(f.step), h.format().c_str(),
-              spec->instantiate_ms());
+              spec->instantiate_ms(), f.precision.c_str());
   std::printf("  %-20s %8s %12s %12s\n", "domain", "weight", "specialist", "uniform h");
   double mix = 0, mix_ref = 0;
   for (size_t i = 0; i < f.domains.size(); ++i) {
@@ -131,13 +148,13 @@ int cmd_eval(int argc, char** argv) {
 int cmd_generate(int argc, char** argv) {
   Args a("generate", "souplab-cli generate CHECKPOINT [--weights H] [--prompt TEXT]",
          "Samples text from the specialist at h, streamed to stdout.");
-  bank_flags(a).flag("prompt", "TEXT", "text to continue", "a newline")
+  inference_flags(a).flag("prompt", "TEXT", "text to continue", "a newline")
       .flag("length", "N", "bytes to generate", "300")
       .flag("temperature", "X", "sampling temperature (0 = greedy)", "0.8")
       .flag("top-k", "N", "sample among the N likeliest bytes (0 = all)", "40")
       .flag("seed", "N", "sampling seed", "0");
   if (!a.parse(argc, argv, 2)) return 0;
-  auto model = Model::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
+  auto model = load_for_inference(a, a.positional_at(0, "CHECKPOINT"));
   auto spec = model->instantiate(weights_for(a, *model));
   SampleOptions o;
   o.max_new_tokens = int(a.get_int("length", 300));

@@ -33,6 +33,7 @@ QString summarize(const souplab::ModelFacts& f) {
   if (f.counts.total > f.counts.instantiated)
     s += QStringLiteral(" (bank %1)").arg(millions(f.counts.total));
   s += QStringLiteral(" · %1").arg(QString::fromStdString(f.device));
+  if (f.precision != "fp32") s += QStringLiteral(" %1").arg(QString::fromStdString(f.precision));
   return s;
 }
 
@@ -57,6 +58,11 @@ InferenceWorker::~InferenceWorker() = default;
 void InferenceWorker::setDevice(const QString& device) {
   std::lock_guard<std::mutex> lock(m_mutex);
   m_device = device;
+}
+
+void InferenceWorker::setPrecision(const QString& precision) {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  m_precision = precision;
 }
 
 void InferenceWorker::setQuickDomains(const std::vector<int>& domains) {
@@ -224,10 +230,11 @@ void InferenceWorker::emitRound() {
 }
 
 void InferenceWorker::loadBank(const QString& path) {
-  QString device;
+  QString device, precision;
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     device = m_device;
+    precision = m_precision;
     m_bank.reset();
   }
   m_validation.reset();
@@ -241,7 +248,7 @@ void InferenceWorker::loadBank(const QString& path) {
   m_target.reset();  // fitted for the previous bank's domains and context
   m_targetLabel.clear();
   try {
-    auto bank = souplab::Model::load(path.toStdString(), device.toStdString());
+    auto bank = souplab::Model::load(path.toStdString(), device.toStdString(), precision.toStdString());
     const souplab::ModelFacts& facts = bank->facts();
     try {
       m_firstWindows = std::max(1, m_windows.load());
@@ -373,12 +380,14 @@ void InferenceWorker::loadReference(const QString& path) {
     return;
   }
   try {
-    QString device;
+    QString device, precision;
     {
       std::lock_guard<std::mutex> lock(m_mutex);
       device = m_device;
+      precision = m_precision;
     }
-    auto other = souplab::Model::load(path.toStdString(), device.toStdString());
+    // In the bank's precision: the bars compare like with like.
+    auto other = souplab::Model::load(path.toStdString(), device.toStdString(), precision.toStdString());
     const auto& facts = other->facts();
     QString name = QFileInfo(path).fileName();
     if (!facts.run_name.empty()) name = QString::fromStdString(facts.run_name);

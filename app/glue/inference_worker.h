@@ -74,6 +74,9 @@ class InferenceWorker : public QObject {
     m_quickWindows = windowsPerDomain;
   }
   void setDevice(const QString& device);
+  // Thread-safe: what the specialists (and the reference) run in from the next load: "fp32",
+  // "bf16" or "fp16" (Model::load's precision; the bank stays float32).
+  void setPrecision(const QString& precision);
   // Thread-safe: the domains the quick tier evaluates (the chart's page); the others' quick
   // losses are NaN until the full tier. Empty: every domain. At k = 256 the quick tier of every
   // domain is 4x the 100 ms budget (docs/BENCHMARKS.md); a page of ~60 fits it.
@@ -170,6 +173,7 @@ class InferenceWorker : public QObject {
   LatestRequest<std::vector<double>> m_requests;  // the newest requested h
   std::mutex m_mutex;
   QString m_device = QStringLiteral("auto");
+  QString m_precision = QStringLiteral("fp32");
   std::vector<int> m_quickDomains;  // under m_mutex
 
   std::atomic<int> m_windows{2};

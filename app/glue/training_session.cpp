@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <exception>
+#include <functional>
 #include <mutex>
 #include <new>
 #include <thread>
@@ -33,18 +34,21 @@ struct TrainingSession::Control {
     }
     wake.notify_all();
   }
-  // Blocks while paused (the training thread). True when the run must stop.
-  template <typename OnPause>
-  bool should_stop(const OnPause& on_pause) {
-    if (stop.load()) return true;
-    if (!paused.load()) return false;
-    on_pause(true);
-    {
-      std::unique_lock<std::mutex> lock(mutex);
-      wake.wait(lock, [this] { return !paused.load() || stop.load(); });
-    }
-    on_pause(false);
-    return stop.load();
+  // A training thread's callbacks (every rank's): a pause is agreed by the ranks before they
+  // wait it out (TrainCallbacks::pause_requested), so should_stop never blocks.
+  // on_pause(true/false) is told when this thread starts and stops waiting.
+  void connect(TrainCallbacks& cb, std::function<void(bool)> on_pause) {
+    cb.should_stop = [this] { return stop.load(); };
+    cb.pause_requested = [this] { return paused.load(); };
+    cb.wait_while_paused = [this, on_pause = std::move(on_pause)] {
+      if (!paused.load() || stop.load()) return;
+      on_pause(true);
+      {
+        std::unique_lock<std::mutex> lock(mutex);
+        wake.wait(lock, [this] { return !paused.load() || stop.load(); });
+      }
+      on_pause(false);
+    };
   }
 };
 
@@ -79,7 +83,7 @@ class PeerRanks {
         DistributedOptions mine = job;
         mine.rank = mine.local_rank = r;
         TrainCallbacks cb;  // rank 0 reports pauses; a peer only waits them out
-        cb.should_stop = [control] { return control->should_stop([](bool) {}); };
+        control->connect(cb, [](bool) {});
         try {
           const std::string log = request.runLogPath.toStdString();
           auto trainer = request.resumeCheckpoint.isEmpty()
@@ -145,9 +149,7 @@ bool TrainingSession::start(TrainRequest request) {
       post([this, p, step] { Q_EMIT checkpointSaved(p, qint64(step)); });
     };
     callbacks.on_message = [&say](const std::string& text) { say(QString::fromStdString(text)); };
-    callbacks.should_stop = [this, &post, control] {
-      return control->should_stop([this, &post](bool paused) { post([this, paused] { Q_EMIT pausedChanged(paused); }); });
-    };
+    control->connect(callbacks, [this, &post](bool paused) { post([this, paused] { Q_EMIT pausedChanged(paused); }); });
     // A local job: the other ranks start now and meet rank 0 in the trainer's constructor.
     DistributedOptions job;
     std::unique_ptr<PeerRanks> peers;

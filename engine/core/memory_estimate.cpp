@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <new>
 #include <sstream>
 
 #include "souplab/error.h"
@@ -45,6 +46,12 @@ uint64_t available_memory_bytes() {
     if (fields >> kib) return uint64_t(kib) * 1024;
   }
   return 0;
+}
+
+bool is_out_of_memory(const std::exception& e) {
+  if (dynamic_cast<const std::bad_alloc*>(&e)) return true;
+  const std::string what = e.what();
+  return what.find("out of memory") != std::string::npos || what.find("can't allocate memory") != std::string::npos;
 }
 
 std::string format_bytes(uint64_t bytes) {

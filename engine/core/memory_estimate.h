@@ -3,6 +3,7 @@
 // allocated, so a config too large for the machine is refused with the estimate in the message
 // instead of dying in the allocator (or being killed by the OOM killer) minutes later.
 #include <cstdint>
+#include <exception>
 #include <string>
 
 #include "souplab/config.h"
@@ -30,6 +31,10 @@ uint64_t available_memory_bytes();
 std::string check_training_memory(const RunConfig& c, int k, const std::string& what,
                                   const std::string& device = "cpu",
                                   uint64_t available = available_memory_bytes());
+
+// True when `e` is an allocation failure: std::bad_alloc, libtorch's CPU allocator ("can't
+// allocate memory") or a device's ("CUDA out of memory"), in either libtorch version.
+bool is_out_of_memory(const std::exception& e);
 
 // "1.23 GiB", "456 MiB": for messages.
 std::string format_bytes(uint64_t bytes);

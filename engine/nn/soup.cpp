@@ -1,4 +1,5 @@
 #include "engine/nn/soup.h"
+#include "engine/nn/instantiate_cast.h"
 
 #include <cmath>
 
@@ -153,6 +154,14 @@ torch::Tensor SoupBank::theta(const torch::Tensor& h) const {
   // addmv over E^T so that E's gradient comes out (n, P)-contiguous, not through a transposed
   // strided add (measured: 1.6x faster backward at n = 32, bench/bench_train_step).
   return torch::addmm(shared_.unsqueeze(0), alpha(h).unsqueeze(0), experts_).squeeze(0);  // (P)
+}
+
+torch::Tensor SoupBank::inference_theta(const torch::Tensor& h, torch::ScalarType dtype) const {
+  torch::NoGradGuard no_grad;
+  if (dtype == torch::kFloat32) return theta(h);
+  if (bank_.n_experts == 0 || !blocks_.empty() || !shard_.whole()) return theta(h).to(dtype);
+  const compat::NoAutocast float32;
+  return instantiate_cast(shared_, experts_, alpha(h), dtype);
 }
 
 torch::Tensor SoupBank::forward(const torch::Tensor& h, const torch::Tensor& idx) const {

@@ -42,6 +42,10 @@ class SoupBank final : public TrainableModel {
   // Several h at once: H (G, k) -> alpha (G, n) -> theta (G, P), with autograd.
   torch::Tensor alphas(const torch::Tensor& H) const;
   torch::Tensor thetas(const torch::Tensor& H) const;
+  // theta(h) for inference in `dtype` (float32, bfloat16, float16), without autograd: float32 is
+  // theta(h) itself; a lower precision is summed in float32 and written once in it
+  // (instantiate_cast; full experts) or cast from theta(h) (low-rank experts, a dense bank).
+  torch::Tensor inference_theta(const torch::Tensor& h, torch::ScalarType dtype) const;
   // Logits of the soup at h for idx (B, T).
   torch::Tensor forward(const torch::Tensor& h, const torch::Tensor& idx) const;
 

@@ -29,7 +29,7 @@ std::vector<float> Specialist::logits(const std::vector<int64_t>& tokens, int ba
     if (t < 0 || t >= c.vocab_size) throw Error("logits: token " + std::to_string(t) + " out of range");
   torch::NoGradGuard no_grad;
   auto idx = torch::tensor(tokens, torch::kInt64).view({batch, T}).to(runner_->device());
-  auto out = runner_->forward(idx, nullptr).to(torch::kCPU).contiguous();
+  auto out = runner_->forward(idx, nullptr).to(torch::kCPU, torch::kFloat32).contiguous();  // bf16/fp16 runs too
   return std::vector<float>(out.data_ptr<float>(), out.data_ptr<float>() + out.numel());
 }
 

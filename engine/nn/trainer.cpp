@@ -222,8 +222,32 @@ class TrainerImpl final : public Trainer {
         if (log_) log_->set_run_status(run_id_, "failed", iso8601_utc_now());
       } catch (...) {
       }
+      rethrow_if_out_of_memory();
       throw;
     }
+  }
+
+  // Inside a handler: an allocation that failed despite the estimate at start (another process
+  // took the GPU's memory, fragmentation) becomes an Error that names the run's size, the
+  // estimate and the intact last checkpoint (written atomically), instead of libtorch's
+  // allocator dump. Anything else returns, for the caller to rethrow as it is.
+  void rethrow_if_out_of_memory() const {
+    try {
+      throw;
+    } catch (const std::exception& e) {
+      if (!is_out_of_memory(e)) return;
+    } catch (...) {
+      return;
+    }
+    const ModelConfig& m = config_.model;
+    std::string msg = "out of memory on " + device_.str() + " at step " + std::to_string(step_) + " training L" +
+                      std::to_string(m.n_layer) + " C" + std::to_string(m.n_embd) + " T" + std::to_string(m.block_size) +
+                      " with " + std::to_string(config_.bank.n_experts) + " experts and batch " +
+                      std::to_string(config_.train.batch_size) + " (estimated need about " +
+                      format_bytes(estimate_training_bytes(config_, int(domains_.size()))) + ")";
+    msg += last_checkpoint_.empty() ? "; no checkpoint was written yet"
+                                    : "; the last checkpoint " + last_checkpoint_ + " is intact and resumes";
+    throw Error(msg + "; try a smaller batch, context or model, or another device");
   }
 
   std::string save_checkpoint() override {
@@ -546,6 +570,9 @@ class TrainerImpl final : public Trainer {
     auto loss_sum = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64).device(device_));
     std::vector<std::pair<std::string, torch::Tensor>> metric_sums;  // the model's extra metrics
     while (step_ < tc.steps) {
+      bool pause = cb.pause_requested && cb.pause_requested();
+      if (coll_ && cb.pause_requested) pause = coll_->any(pause);  // every rank pauses here, or none
+      if (pause && cb.wait_while_paused) cb.wait_while_paused();
       bool stop = cb.should_stop && cb.should_stop();
       if (coll_) stop = coll_->any(stop);  // every rank stops at the same step, or none does
       if (stop) {

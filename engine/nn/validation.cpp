@@ -31,7 +31,8 @@ torch::Tensor window_losses(const torch::Tensor& theta, const ModelConfig& c, co
   for (int64_t i = 0; i < W; i += batch_size) {
     auto chunk = windows.narrow(0, i, std::min<int64_t>(batch_size, W - i)).to(theta.device());
     auto x = chunk.narrow(1, 0, T), y = chunk.narrow(1, 1, T);
-    auto logits = gpt_forward(theta, c, layout, x, adapter);
+    // A bf16/fp16 specialist's logits: the loss is taken in float32 (its softmax sums 256 terms).
+    auto logits = gpt_forward(theta, c, layout, x, adapter).to(torch::kFloat32);
     auto loss = torch::nn::functional::cross_entropy(
         logits.reshape({-1, logits.size(-1)}), y.reshape({-1}),
         torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));

@@ -37,15 +37,15 @@ inline double max_difference(const std::string& a_path, const std::string& b_pat
   return worst;
 }
 
-// Runs make(options of rank r) for every rank of a W-rank job on its own thread, then run();
-// returns each rank's trainer or its error message.
+// Runs make(options of rank r) for every rank of a W-rank job on its own thread, then
+// run(callbacks(r)) (none when empty); returns each rank's trainer or its error message.
 struct RankResult {
   std::unique_ptr<souplab::Trainer> trainer;
   std::string error;
 };
 inline std::vector<RankResult> run_job(
     int world, const std::function<std::unique_ptr<souplab::Trainer>(const souplab::DistributedOptions&)>& make,
-    double timeout_s = 60) {
+    double timeout_s = 60, const std::function<souplab::TrainCallbacks(int rank)>& callbacks = {}) {
   std::vector<RankResult> results(static_cast<size_t>(world));
   const int port = souplab::free_local_port();
   std::vector<std::thread> threads;
@@ -58,7 +58,7 @@ inline std::vector<RankResult> run_job(
       d.timeout_s = timeout_s;
       try {
         results[size_t(r)].trainer = make(d);
-        results[size_t(r)].trainer->run({});
+        results[size_t(r)].trainer->run(callbacks ? callbacks(r) : souplab::TrainCallbacks{});
       } catch (const std::exception& e) {
         results[size_t(r)].error = e.what();
       }

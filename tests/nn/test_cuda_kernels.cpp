@@ -13,6 +13,7 @@
 #include "distributed_job.h"
 #include "engine/cuda/cuda_build.h"
 #include "engine/nn/adamw.h"
+#include "engine/nn/instantiate_cast.h"
 #include "souplab/device.h"
 #include "tests/tiny_run_config.h"
 #include "tiny_corpus.h"
@@ -55,6 +56,29 @@ class TestCudaKernels : public QObject {
       const double diff = (a - b.cpu()).abs().max().item<double>();
       QVERIFY2(diff <= 1e-5 * scale, qPrintable(QString("%1: max |diff| %2 of max %3").arg(what).arg(diff).arg(scale)));
     }
+  }
+
+  // Instantiation fused with the cast (engine/cuda/instantiate_cast.cu) against the CPU loop:
+  // the same sums in the same order without fused multiply-adds, so every element is equal.
+  void instantiateCastMatchesTheCpuLoopBitForBit_data() {
+    QTest::addColumn<int>("dtype_index");
+    QTest::newRow("float32") << int(torch::kFloat32);
+    QTest::newRow("bfloat16") << int(torch::kBFloat16);
+    QTest::newRow("float16") << int(torch::kFloat16);
+  }
+  void instantiateCastMatchesTheCpuLoopBitForBit() {
+    QFETCH(int, dtype_index);
+    const auto dtype = torch::ScalarType(dtype_index);
+    const int64_t n = 16, P = 100003;
+    torch::manual_seed(5);
+    const auto S = torch::randn({P}), E = torch::randn({n, P}) * 0.1, alpha = torch::randn({n});
+    const auto cpu = instantiate_cast_cpu(S, E, alpha, dtype);
+    const auto gpu = instantiate_cast(S.to(torch::kCUDA), E.to(torch::kCUDA), alpha.to(torch::kCUDA), dtype);
+    QVERIFY(gpu.is_cuda());
+    QCOMPARE(gpu.scalar_type(), dtype);
+    const auto back = gpu.cpu();
+    const int64_t differ = (back.to(torch::kFloat32) != cpu.to(torch::kFloat32)).sum().item<int64_t>();
+    QVERIFY2(differ == 0, qPrintable(QString("%1 of %2 elements differ from the CPU loop").arg(differ).arg(P)));
   }
 
   // Data parallel over NCCL (the CUDA build's backend for CUDA devices): two ranks on two GPUs

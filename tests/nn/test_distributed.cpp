@@ -9,7 +9,11 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <array>
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "souplab/error.h"
 #include "souplab/run_log.h"
@@ -116,6 +120,38 @@ class TestDistributed : public QObject {
     for (const auto& m : log.metrics(job[0].trainer->run_id(), std::string("loss")))
       train_rows += m.split == "train";
     QCOMPARE(train_rows, 4);  // steps 5, 10, 15, 20
+  }
+
+  // A pause asked on one rank only is agreed by the ranks: every rank waits it out at the same
+  // step, outside the step's collectives (a rank pausing alone held the other in a collective
+  // until it timed out), and the job then trains what an unpaused job trains.
+  void pauseIsAgreedByTheRanks() {
+    const RunConfig plain = config(4);
+    auto reference = run_job(2, [&](const DistributedOptions& d) { return Trainer::start_new(plain, m_log, {}, d); });
+    for (const auto& r : reference) QVERIFY2(r.error.empty(), r.error.c_str());
+
+    const RunConfig c = config(4);
+    std::array<std::atomic<int>, 2> polls{}, waited_at{};
+    waited_at[0] = waited_at[1] = -1;
+    auto job = run_job(
+        2, [&](const DistributedOptions& d) { return Trainer::start_new(c, m_log, {}, d); }, 60,
+        [&](int rank) {
+          TrainCallbacks cb;
+          // Rank 1 alone asks, before its 6th step; rank 0 never sees the request itself.
+          cb.pause_requested = [&, rank] { return ++polls[size_t(rank)] == 6 && rank == 1; };
+          cb.wait_while_paused = [&, rank] {
+            waited_at[size_t(rank)] = polls[size_t(rank)].load();
+            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+          };
+          return cb;
+        });
+    for (const auto& r : job) QVERIFY2(r.error.empty(), r.error.c_str());
+    QCOMPARE(waited_at[0].load(), 6);
+    QCOMPARE(waited_at[1].load(), 6);
+    QCOMPARE(job[0].trainer->step(), int64_t(20));
+    const double diff = max_difference(reference[0].trainer->last_checkpoint(), job[0].trainer->last_checkpoint());
+    qInfo("paused job vs unpaused: largest difference %.3g", diff);
+    QVERIFY2(diff < kTolerance, qPrintable(QString("a pause changed the job by %1").arg(diff)));
   }
 
   // A checkpoint written by W ranks resumes on W' ranks: 2 -> 1 and 1 -> 2 both end where the

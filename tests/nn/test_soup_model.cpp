@@ -15,6 +15,7 @@
 #include "engine/nn/adamw.h"
 #include "engine/nn/checkpoint.h"
 #include "engine/nn/gpt.h"
+#include "engine/nn/instantiate_cast.h"
 #include "engine/nn/soup.h"
 #include "export/reference_gpt.h"
 
@@ -144,6 +145,62 @@ class TestSoupModel : public QObject {
       if (previous.defined()) QVERIFY((soup_logits - previous).abs().max().item<double>() > 1e-3);
       previous = soup_logits;
     }
+  }
+
+  // The instantiation fused with the cast (engine/nn/instantiate_cast): float32 equals libtorch's
+  // S + alpha^T E to float rounding, and bf16 / fp16 are that sum rounded once (at most one unit
+  // in the last place of the target dtype apart, equal almost everywhere).
+  void instantiateCastIsTheSoupRoundedOnce() {
+    const int64_t n = 5, P = 10007;  // P not a multiple of the loop's block
+    torch::manual_seed(11);
+    const auto S = torch::randn({P}), E = torch::randn({n, P}) * 0.1, alpha = torch::randn({n});
+    const auto exact = (S.to(torch::kFloat64) + torch::mv(E.t().to(torch::kFloat64), alpha.to(torch::kFloat64)));
+    const auto f32 = instantiate_cast(S, E, alpha, torch::kFloat32);
+    QCOMPARE(f32.scalar_type(), torch::kFloat32);
+    QVERIFY((f32.to(torch::kFloat64) - exact).abs().max().item<double>() <= 1e-5);
+    for (const auto& [dtype, ulp] : {std::pair{torch::kBFloat16, 1.0 / 128}, std::pair{torch::kFloat16, 1.0 / 1024}}) {
+      const auto low = instantiate_cast(S, E, alpha, dtype);
+      QCOMPARE(low.scalar_type(), dtype);
+      const auto rounded = exact.to(torch::kFloat32).to(dtype);
+      const auto diff = (low.to(torch::kFloat64) - rounded.to(torch::kFloat64)).abs();
+      QVERIFY((diff <= exact.abs() * ulp + 1e-6).all().item<bool>());
+      const double same = (diff == 0).to(torch::kFloat64).mean().item<double>();
+      QVERIFY2(same >= 0.99, qPrintable(QString("only %1 of the elements equal the rounded sum").arg(same)));
+    }
+  }
+
+  // A bank loaded for bf16 inference: its specialists run in bf16 and agree with float32 to
+  // bf16's precision; instantiate_dense (export, merge) stays float32; a bad precision is refused.
+  void bf16SpecialistsAgreeWithFloat32() {
+    const int k = 4, n = 3;
+    SoupBank bank(tiny_model(), tiny_bank(n), k, torch::kCPU);
+    bank.init(9);
+    QTemporaryDir dir;
+    TrainState s;
+    s.config.model = tiny_model();
+    s.config.bank = tiny_bank(n);
+    s.config.bank.n_domains = k;
+    for (int i = 0; i < k; ++i) s.domains.push_back("d" + std::to_string(i));
+    const std::string path = dir.filePath("bank.ckpt").toStdString();
+    save_checkpoint(path, bank, nullptr, s);
+    auto fp32 = Model::load(path, "cpu");
+    auto bf16 = Model::load(path, "cpu", "bf16");
+    QCOMPARE(QString::fromStdString(fp32->facts().precision), QString("fp32"));
+    QCOMPARE(QString::fromStdString(bf16->facts().precision), QString("bf16"));
+    const auto h = bf16->weights({0.1, 0.6, 0.2, 0.1});
+    const auto spec = bf16->instantiate(h);
+    QVERIFY(!std::dynamic_pointer_cast<const DenseSpecialist>(spec));  // nothing exports a bf16 theta
+    const auto idx = random_tokens(2, 16, 5);
+    std::vector<int64_t> flat(idx.data_ptr<int64_t>(), idx.data_ptr<int64_t>() + idx.numel());
+    const auto a = torch::tensor(fp32->instantiate(h)->logits(flat, 2, 16));
+    const auto b = torch::tensor(spec->logits(flat, 2, 16));
+    const double scale = a.abs().max().item<double>(), diff = (a - b).abs().max().item<double>();
+    qInfo("bf16 vs fp32 logits: max |diff| %.3g of max %.3g", diff, scale);
+    QVERIFY2(diff <= 0.05 * scale, qPrintable(QString("max |diff| %1 of %2").arg(diff).arg(scale)));
+    QVERIFY(diff > 0);  // it did run in bf16
+    QCOMPARE(bf16->instantiate_dense(h)->parameters(), fp32->instantiate_dense(h)->parameters());
+    QVERIFY_THROWS_EXCEPTION(souplab::Error, Model::load(path, "cpu", "fp8"));
+    QVERIFY_THROWS_EXCEPTION(souplab::Error, Model::load(path, "cpu", "fp16"));  // CUDA only
   }
 
   void gradientsReachSharedExpertsAndCoefficients() {

@@ -15,6 +15,8 @@
 #include <QtTest>
 #include <filesystem>
 #include <fstream>
+#include <new>
+#include <stdexcept>
 
 #include "souplab/config.h"
 #include "souplab/corpus.h"
@@ -253,6 +255,19 @@ class TestBadInput : public QObject {
     }
     const QString fits = QString::fromStdString(check_training_memory(c, 5, "train", "cpu", 1ull << 40));
     QVERIFY2(fits.contains("for training") && fits.contains("available on cpu"), qPrintable(fits));
+  }
+
+  // A training that runs out of memory anyway (another process took the GPU's) is told apart
+  // from other failures by the messages of both libtorch versions' allocators, so the trainer
+  // can name the run's size and its intact checkpoint instead of the allocator's dump.
+  void allocationFailuresAreRecognised() {
+    QVERIFY(is_out_of_memory(std::bad_alloc()));
+    QVERIFY(is_out_of_memory(std::runtime_error(
+        "DefaultCPUAllocator: can't allocate memory: you tried to allocate 1125899906842624 bytes. Error code 12")));
+    QVERIFY(is_out_of_memory(std::runtime_error(
+        "CUDA out of memory. Tried to allocate 2.00 GiB (GPU 0; 79.15 GiB total capacity; 77.50 GiB already allocated)")));
+    QVERIFY(!is_out_of_memory(std::runtime_error("Expected all tensors to be on the same device")));
+    QVERIFY(!is_out_of_memory(Error("corpus/x.txt: not valid UTF-8")));
   }
 
   void cliRefusesConfigLargerThanMemory() {

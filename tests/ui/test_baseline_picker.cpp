@@ -10,6 +10,9 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
+#include <cmath>
+
 #include "app/glue/baseline_runs.h"
 #include "app/glue/other_trainings.h"
 #include "souplab/run_log.h"
@@ -112,6 +115,34 @@ class TestBaselinePicker : public QObject {
     Q_EMIT device->activated(1);
     QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, 60000);
     QVERIFY2(loaded.last().at(0).toString().contains(QStringLiteral("cpu")), qPrintable(loaded.last().at(0).toString()));
+
+    // The precision picker: bf16 reloads the bank with bf16 specialists (the facts line says so)
+    // and their bars come back; fp32 again drops it.
+    auto* precision = explorer.findChild<QComboBox*>(QStringLiteral("explorerPrecision"));
+    QVERIFY(precision);
+    QCOMPARE(precision->itemData(0).toString(), QStringLiteral("fp32"));
+    const int bf16 = precision->findData(QStringLiteral("bf16"));
+    QVERIFY(bf16 > 0);
+    precision->setCurrentIndex(bf16);
+    Q_EMIT precision->activated(bf16);
+    const auto allEvaluated = [&] {
+      const auto& now = explorer.displayedLosses();
+      return !now.empty() && std::all_of(now.begin(), now.end(), [](double l) { return std::isfinite(l); });
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(allEvaluated(), 60000);
+    const std::vector<double> fp32Losses = explorer.displayedLosses();
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 3, 60000);
+    QVERIFY2(loaded.last().at(0).toString().endsWith(QStringLiteral("cpu bf16")), qPrintable(loaded.last().at(0).toString()));
+    // Its bars: every domain evaluated again, close to float32's but not the same numbers.
+    QTRY_VERIFY_WITH_TIMEOUT(allEvaluated() && explorer.displayedLosses() != fp32Losses, 60000);
+    QCOMPARE(explorer.displayedLosses().size(), fp32Losses.size());
+    for (size_t d = 0; d < fp32Losses.size(); ++d)
+      QVERIFY2(std::abs(explorer.displayedLosses()[d] - fp32Losses[d]) <= 0.03 * fp32Losses[d],
+               qPrintable(QString("domain %1: bf16 %2, fp32 %3").arg(d).arg(explorer.displayedLosses()[d]).arg(fp32Losses[d])));
+    precision->setCurrentIndex(0);
+    Q_EMIT precision->activated(0);
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 4, 60000);
+    QVERIFY(!loaded.last().at(0).toString().contains(QStringLiteral("bf16")));
   }
 };
 

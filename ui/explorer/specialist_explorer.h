@@ -136,6 +136,7 @@ class SpecialistExplorer : public QWidget {
   QString m_referencePath;  // the model the bars are compared with; empty: the soup at uniform h
   QString m_bankPath;       // the bank loaded last (a new device reloads it)
   QComboBox* m_device = nullptr;  // where specialists are instantiated and evaluated
+  QComboBox* m_precision = nullptr;  // what they run in: fp32, bf16, fp16
   SpecialistPtr m_specialist;
   bool m_wantText = false;      // Generate pressed and not stopped: "follow h" may restart
   quint64 m_currentRun = 0;     // generation run whose pieces are shown

@@ -34,6 +34,9 @@ struct ModelFacts {
   RunConfig config;                  // model, bank and training config of the source run
   ParamCounts counts;
   std::string device;                // where the model's tensors live
+  // What instantiate() runs in: "fp32", or "bf16" / "fp16" when asked at load for a soup, dense
+  // or exported model (kinds that cannot keep "fp32", which load() asked for or not).
+  std::string precision = "fp32";
   DomainWeights training_mixture;    // the preset "training mixture" (empty when unknown)
   std::string corpus_dir, cache_dir; // where validation data comes from (may be missing now)
 };
@@ -50,8 +53,12 @@ class Model {
  public:
   // Opens a checkpoint (.ckpt), an exported specialist (folder or model.safetensors) or a
   // post-hoc folder (manifest.json). device: "auto", "cpu", "cuda[:i]". Errors name the file
-  // and the problem.
-  static std::shared_ptr<const Model> load(const std::string& path, const std::string& device = "auto");
+  // and the problem. precision: what instantiate() runs the specialist in, "fp32", "bf16" or
+  // "fp16" (an Error otherwise): the bank stays float32 and each specialist is summed in float32
+  // and written once in it (engine/nn/instantiate_cast); instantiate_dense, export and merging
+  // stay float32. Meant for GPUs: on the CPU bf16 runs (no faster than float32), fp16 is refused.
+  static std::shared_ptr<const Model> load(const std::string& path, const std::string& device = "auto",
+                                           const std::string& precision = "fp32");
   virtual ~Model() = default;
 
   virtual const ModelFacts& facts() const = 0;

@@ -38,6 +38,14 @@ struct TrainCallbacks {
   // Called once per step before it runs. Return true to stop (a checkpoint is saved first).
   // It may block, which is how front ends pause; time spent inside is not counted as training.
   std::function<bool()> should_stop;
+  // Pausing a job of several ranks: a rank that blocked in should_stop while another had passed
+  // its own check would hold that one in the step's collective (until the pause ended or the
+  // collective timed out). So ranks pause only when they agree: pause_requested (must not
+  // block) is polled before should_stop and OR-ed over the ranks, and when any asks every rank
+  // calls wait_while_paused (outside any collective), which blocks until the pause ends.
+  // should_stop must then not block. Either may be empty.
+  std::function<bool()> pause_requested;
+  std::function<void()> wait_while_paused;
 };
 
 enum class TrainOutcome { kFinished, kStopped };

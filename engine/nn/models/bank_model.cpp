@@ -5,6 +5,7 @@
 #include "souplab/specialist.h"
 #include "souplab/target_weights.h"
 #include "engine/nn/fit_weights.h"
+#include "engine/nn/instantiate_cast.h"
 #include "engine/nn/models/openers.h"
 #include "engine/nn/runner.h"
 #include "engine/nn/soup.h"
@@ -20,6 +21,8 @@ class BankModel final : public Model {
     if (facts_.kind == ModelKind::kDense) bank.n_experts = 0;
     bank_ = std::make_unique<SoupBank>(s.config.model, bank, int(s.domains.size()), source.torch_device);
     load_parameters(*source.checkpoint, *bank_);
+    precision_ = source.precision;
+    facts_.precision = precision_name(precision_);
   }
 
   const ModelFacts& facts() const override { return facts_; }
@@ -29,8 +32,17 @@ class BankModel final : public Model {
     return {soup, !facts_.domains.empty(), true, soup};
   }
 
-  std::shared_ptr<const Specialist> instantiate(const DomainWeights& h) const override {
-    return instantiate_dense(h);
+  // In the inference precision asked at load: a bf16/fp16 theta summed in float32 and written
+  // once (SoupBank::inference_theta), run as a plain Specialist so that nothing exports it.
+  std::shared_ptr<const Specialist> instantiate(const DomainWeights& h_in) const override {
+    if (precision_ == torch::kFloat32) return instantiate_dense(h_in);
+    const DomainWeights h = resolve(h_in);
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::Tensor theta = bank_->inference_theta(bank_->h_tensor(h.values()), precision_);
+    if (theta.is_cuda()) torch::cuda::synchronize();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return std::make_shared<Specialist>(std::make_shared<detail::DenseRunner>(theta, facts_.config.model), h, ms);
   }
 
   std::shared_ptr<const DenseSpecialist> instantiate_dense(const DomainWeights& h_in) const override {
@@ -55,6 +67,7 @@ class BankModel final : public Model {
  private:
   ModelFacts facts_;
   std::unique_ptr<SoupBank> bank_;
+  torch::ScalarType precision_ = torch::kFloat32;
 };
 
 }  // namespace

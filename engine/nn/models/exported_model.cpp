@@ -5,6 +5,7 @@
 #include "souplab/error.h"
 #include "souplab/specialist.h"
 #include "engine/export/specialist_export.h"
+#include "engine/nn/instantiate_cast.h"
 #include "engine/nn/models/openers.h"
 #include "engine/nn/runner.h"
 
@@ -18,6 +19,9 @@ class ExportedModel final : public Model {
     auto theta = torch::from_blob(const_cast<float*>(s.theta.data()), {P}, torch::kFloat32)
                      .clone()
                      .to(source.torch_device);
+    // A lower inference precision gets its own copy of theta; export and merging keep float32.
+    if (source.precision != torch::kFloat32)
+      low_ = std::make_shared<detail::DenseRunner>(theta.to(source.precision), s.config);
     runner_ = std::make_shared<detail::DenseRunner>(std::move(theta), s.config);
     facts_.path = source.path;
     facts_.kind = ModelKind::kSpecialist;
@@ -25,6 +29,7 @@ class ExportedModel final : public Model {
     facts_.config.bank.n_experts = 0;
     facts_.counts = param_counts(s.config, facts_.config.bank, 0);
     facts_.device = source.torch_device.str();
+    facts_.precision = precision_name(source.precision);
     auto meta = [&](const char* key) {
       auto it = s.metadata.find(key);
       return it == s.metadata.end() ? std::string() : it->second;
@@ -56,7 +61,9 @@ class ExportedModel final : public Model {
   ModelCapabilities capabilities() const override { return {false, !facts_.domains.empty(), true, false}; }
 
   std::shared_ptr<const Specialist> instantiate(const DomainWeights& h) const override {
-    return instantiate_dense(h);
+    if (!low_) return instantiate_dense(h);
+    resolve(h);
+    return std::make_shared<Specialist>(low_, facts_.training_mixture, 0.0);
   }
 
   // One model for every h: h is checked against the recorded domains, and the specialist
@@ -69,6 +76,7 @@ class ExportedModel final : public Model {
  private:
   ModelFacts facts_;
   std::shared_ptr<const detail::DenseRunner> runner_;
+  std::shared_ptr<const detail::DenseRunner> low_;  // the bf16/fp16 copy instantiate() runs, if asked
 };
 
 }  // namespace

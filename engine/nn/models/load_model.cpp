@@ -5,6 +5,7 @@
 #include "souplab/error.h"
 #include "souplab/atomic_file.h"
 #include "engine/core/safetensors.h"
+#include "engine/nn/instantiate_cast.h"
 #include "engine/nn/models/openers.h"
 
 namespace souplab {
@@ -58,12 +59,19 @@ ModelSource identify(const std::string& path) {
 
 }  // namespace
 
-std::shared_ptr<const Model> Model::load(const std::string& path, const std::string& device) {
+std::shared_ptr<const Model> Model::load(const std::string& path, const std::string& device,
+                                         const std::string& precision) {
+  const auto dtype = parse_inference_precision(precision);
+  if (!dtype) throw Error("precision must be fp32, bf16 or fp16, got \"" + precision + "\"");
   const DeviceChoice dev = select_device(device);
+  if (*dtype == torch::kFloat16 && !torch::Device(dev.device).is_cuda())
+    throw Error("precision fp16 runs on CUDA devices only (libtorch's CPU kernels lack float16 layer norm); "
+                "use bf16 or fp32 on " + dev.device);
   set_torch_threads(0);  // per thread under OpenMP: the thread that loads is the one that runs
   ModelSource source = identify(path);
   source.device = device;
   source.torch_device = torch::Device(dev.device);
+  source.precision = *dtype;
   switch (source.kind) {
     case ModelKind::kSoup:
     case ModelKind::kDense: return open_bank_model(std::move(source));

@@ -21,6 +21,7 @@ struct ModelSource {
   ModelKind kind = ModelKind::kSpecialist;
   std::string device;                        // as asked ("auto", "cpu", "cuda:1"), for inputs
   torch::Device torch_device = torch::kCPU;  // where this model's tensors go
+  torch::ScalarType precision = torch::kFloat32;  // what instantiate() runs in, where the kind can
   std::optional<CheckpointFile> checkpoint;  // soup, dense, moe
   nlohmann::json manifest;                   // post-hoc folders (manifest.json)
 };
