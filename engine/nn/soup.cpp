@@ -214,6 +214,8 @@ TrainingLoss SoupBank::training_loss(const std::vector<std::vector<double>>& hs,
     out.loss = grouped_loss(theta, x, y);
     out.after_backward = [this, A, theta]() { return fused_backward(A, theta.grad()); };
     out.factored_index = 1;  // "E" in named_parameters()
+    out.dtheta = theta;
+    out.dtheta_sum_index = 0;  // "S"
   } else if (hs.size() == 1) {  // autograd through E, one theta: exactly the forward of theta(h)
     out.loss = lm_loss(forward(rows[0], x), y);
   } else {

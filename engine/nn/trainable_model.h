@@ -27,6 +27,13 @@ struct TrainingLoss {
   // gradient of parameter `factored_index` in factored form, for AdamW::set_factored_grad.
   std::function<FactoredGrad()> after_backward;
   size_t factored_index = 0;
+  // The fused step's leaf theta (G, P): after backward its .grad() holds each h-group's
+  // dL/dtheta. A data-parallel trainer starts summing those rows over the ranks at once and runs
+  // after_backward (alpha's gradient: a read of E) while they travel; parameter
+  // `dtheta_sum_index` (the soup's S) has the groups' sum of dL/dtheta as its gradient, which the
+  // trainer then forms from the summed rows instead of summing it too.
+  torch::Tensor dtheta;
+  size_t dtheta_sum_index = 0;
 };
 
 class TrainableModel {

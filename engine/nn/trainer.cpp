@@ -471,8 +471,13 @@ class TrainerImpl final : public Trainer {
     // summed gradients the job's.
     (W > 1 ? loss.loss / double(W) : loss.loss).backward();
     FactoredGrad factored;
-    if (loss.after_backward) factored = loss.after_backward();
-    if (coll_) sum_over_ranks(&loss, &factored, groups, first_group, rows / std::min(rows, share));
+    const int ranks_per_group = rows / std::min(rows, share);
+    if (coll_ && !shard_bank_ && loss.dtheta.defined()) {
+      factored = sum_fused_over_ranks(&loss, groups, first_group, ranks_per_group);
+    } else {
+      if (loss.after_backward) factored = loss.after_backward();
+      if (coll_) sum_over_ranks(&loss, &factored, groups, first_group, ranks_per_group);
+    }
     const double scale =  // a sharded bank's gradients are split over the ranks
         shard_bank_ ? clip_factor(sharded_grad_norm(*shard_bank_, *coll_, factored), tc.grad_clip)
                     : grad_clip_scale(params_, tc.grad_clip, nullptr, factored.defined() ? factored.squared_norm() : 0);
@@ -481,7 +486,36 @@ class TrainerImpl final : public Trainer {
     loss.lm = loss.lm.detach();
     loss.loss = torch::Tensor();  // frees the graph now
     loss.after_backward = nullptr;
+    loss.dtheta = torch::Tensor();
     return loss;
+  }
+
+  // The soup's fused step over the ranks, overlapped: the big sum (each h-group's dL/dtheta
+  // rows, G x P floats, in their groups' places) travels while this rank forms alpha's gradient
+  // and the coefficient network's from its own rows (after_backward: a read of E); then one
+  // small sum (the network's gradients, the alphas, the loss). S's gradient is the summed rows'
+  // sum, formed here rather than summed as well: G P floats per step instead of (G + 1) P.
+  FactoredGrad sum_fused_over_ranks(TrainingLoss* loss, int groups, int first_group, int ranks_per_group) {
+    torch::NoGradGuard no_grad;
+    const torch::Tensor local = loss->dtheta.grad();
+    auto D = torch::zeros({groups, local.size(1)}, local.options());
+    D.narrow(0, first_group, local.size(0)).copy_(local);
+    auto pending = coll_->all_reduce_sum_async({D});
+    FactoredGrad mine = loss->after_backward();  // while D travels
+    pending.wait();
+    auto A = torch::zeros({groups, mine.A.size(1)}, mine.A.options());
+    A.narrow(0, first_group, mine.A.size(0)).copy_(mine.A);
+    std::vector<torch::Tensor> bucket;
+    for (size_t i = 0; i < params_.size(); ++i)
+      if (i != loss->dtheta_sum_index && i != loss->factored_index && params_[i].grad().defined())
+        bucket.push_back(params_[i].mutable_grad());
+    bucket.push_back(A);
+    auto lm = loss->lm.detach().reshape({1}).to(params_[0].dtype()).clone();
+    bucket.push_back(lm);
+    coll_->all_reduce_sum(bucket);
+    params_[loss->dtheta_sum_index].mutable_grad() = D.sum(0);
+    loss->lm = lm.reshape({}) / double(coll_->world_size());
+    return FactoredGrad{ranks_per_group > 1 ? A / double(ranks_per_group) : A, D};
   }
 
   // Sums the ranks' gradients (and train loss) in one collective. The experts' factored gradient

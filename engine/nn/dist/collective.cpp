@@ -141,18 +141,56 @@ int Collective::world_size() const { return impl_->options.world_size; }
 double Collective::timeout_s() const { return impl_->options.timeout_s; }
 
 void Collective::all_reduce_sum(const std::vector<torch::Tensor>& tensors) {
-  if (tensors.empty()) return;
-  std::vector<torch::Tensor> flat;
-  for (const auto& t : tensors) flat.push_back(t.reshape({-1}));
-  std::vector<torch::Tensor> bucket{torch::cat(flat)};
-  impl_->run("summing gradients", [&] { return impl_->group->allreduce(bucket); });
+  all_reduce_sum_async(tensors).wait();
+}
+
+struct Collective::PendingSum::State {
+  Impl* impl = nullptr;
+  c10::intrusive_ptr<c10d::Work> work;
+  std::vector<torch::Tensor> bucket;   // the flat buffer in flight
+  std::vector<torch::Tensor> tensors;  // where its sums go
+};
+
+Collective::PendingSum::PendingSum() = default;
+Collective::PendingSum::PendingSum(PendingSum&&) noexcept = default;
+Collective::PendingSum& Collective::PendingSum::operator=(PendingSum&&) noexcept = default;
+Collective::PendingSum::~PendingSum() {
+  if (!state_) return;
+  try {
+    state_->work->wait();
+  } catch (...) {
+  }
+}
+
+void Collective::PendingSum::wait() {
+  if (!state_) return;
+  const auto s = std::move(state_);
+  s->impl->run("summing gradients", [&] { return s->work; });
   int64_t offset = 0;
   torch::NoGradGuard no_grad;
-  for (const auto& t : tensors) {
+  for (const auto& t : s->tensors) {
     const int64_t n = t.numel();
-    t.copy_(bucket[0].narrow(0, offset, n).view_as(t));
+    t.copy_(s->bucket[0].narrow(0, offset, n).view_as(t));
     offset += n;
   }
+}
+
+Collective::PendingSum Collective::all_reduce_sum_async(const std::vector<torch::Tensor>& tensors) {
+  PendingSum pending;
+  if (tensors.empty()) return pending;
+  auto s = std::make_unique<PendingSum::State>();
+  s->impl = impl_.get();
+  s->tensors = tensors;
+  std::vector<torch::Tensor> flat;
+  for (const auto& t : tensors) flat.push_back(t.reshape({-1}));
+  s->bucket = {torch::cat(flat)};
+  try {
+    s->work = impl_->group->allreduce(s->bucket);
+  } catch (const std::exception& e) {
+    impl_->fail("summing gradients", e);
+  }
+  pending.state_ = std::move(s);
+  return pending;
 }
 
 torch::Tensor Collective::all_gather_columns(const torch::Tensor& local) {

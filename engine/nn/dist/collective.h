@@ -32,6 +32,23 @@ class Collective {
   // Sums the tensors over all ranks in place: one collective over one flat buffer (bucketed),
   // not one per tensor. Tensors may differ in shape; all must share a dtype and device.
   void all_reduce_sum(const std::vector<torch::Tensor>& tensors);
+  // The same sum, started now and finished by PendingSum::wait() (which writes the sums into
+  // the tensors), so the caller computes while it travels. The tensors must not be used until
+  // then, and no other collective may start in between (every rank runs them in one order).
+  class PendingSum {
+   public:
+    PendingSum();
+    PendingSum(PendingSum&&) noexcept;
+    PendingSum& operator=(PendingSum&&) noexcept;
+    ~PendingSum();  // an unwaited sum is waited for (errors swallowed: an exception is in flight)
+    void wait();    // throws Error as all_reduce_sum does
+
+   private:
+    friend class Collective;
+    struct State;
+    std::unique_ptr<State> state_;
+  };
+  PendingSum all_reduce_sum_async(const std::vector<torch::Tensor>& tensors);
   // Every rank's (rows, c) tensor side by side: (rows, world_size * c), on every rank.
   torch::Tensor all_gather_columns(const torch::Tensor& local);
   // Every rank's tensor (same shape on all) on rank 0, in rank order; empty on the others.
