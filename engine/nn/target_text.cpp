@@ -17,6 +17,13 @@ std::string read_target_text(const std::string& target, uint64_t max_bytes, int6
   return bytes;
 }
 
+TargetWindows target_windows(const std::string& target, int64_t block_size, int64_t W) {
+  const std::string bytes = read_target_text(target, 64 << 20, 9);
+  const int64_t L = int64_t(bytes.size());
+  const int64_t T = std::min<int64_t>(block_size, L - 1);
+  return {spread_windows(bytes, 0, L, T, std::max<int64_t>(1, W)), T};
+}
+
 torch::Tensor spread_windows(const std::string& bytes, int64_t begin, int64_t end, int64_t T, int64_t W) {
   const int64_t L = end - begin;
   TORCH_CHECK(L >= T + 1 && T >= 1, "spread_windows: ", L, " bytes hold no window of ", T + 1);

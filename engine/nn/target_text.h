@@ -18,4 +18,13 @@ std::string read_target_text(const std::string& target, uint64_t max_bytes, int6
 // the last flush with `end`: (W', T + 1) int64 with W' = min(W, (end - begin - 1) / T), >= 1.
 torch::Tensor spread_windows(const std::string& bytes, int64_t begin, int64_t end, int64_t T, int64_t W);
 
+// A whole target read (up to 64 MiB; at least 9 bytes) and cut into up to W windows of the
+// model's context (shorter when the target is): what fitting h is measured on, and the
+// explorer's bar for the target (ValidationSet::from_text). windows: (W', T + 1).
+struct TargetWindows {
+  torch::Tensor windows;
+  int64_t T = 0;
+};
+TargetWindows target_windows(const std::string& target, int64_t block_size, int64_t W);
+
 }  // namespace souplab

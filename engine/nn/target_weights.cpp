@@ -178,11 +178,10 @@ FitResult fit_weights_through(const SoupBank& bank, const std::vector<std::strin
   FitResult r;
   const int64_t k = bank.n_domains();
 
-  // The target as the cache would hold it: documents, each followed by a form feed.
-  const std::string bytes = read_target_text(target, 64 << 20, 9);
-  const int64_t L = int64_t(bytes.size());
-  const int64_t T = std::min<int64_t>(mc.block_size, L - 1);
-  const auto windows = spread_windows(bytes, 0, L, T, o.max_windows);  // (W, T + 1)
+  // The target as the cache would hold it (documents, each followed by a form feed), in windows.
+  const TargetWindows target_w = target_windows(target, mc.block_size, o.max_windows);
+  const auto& windows = target_w.windows;  // (W, T + 1)
+  const int64_t T = target_w.T;
   const int64_t W = windows.size(0);
   r.windows = int(W);
   r.window_tokens = int(T);

@@ -73,13 +73,11 @@ std::shared_ptr<const ValidationSet> ValidationSet::for_model(const ModelFacts& 
 
 std::shared_ptr<const ValidationSet> ValidationSet::from_text(const std::string& target, const std::string& name,
                                                               int block_size, int windows) {
-  const std::string bytes = read_target_text(target, 64 << 20, 9);
-  const int64_t L = int64_t(bytes.size());
-  const int64_t T = std::min<int64_t>(block_size, L - 1);
+  const TargetWindows t = target_windows(target, block_size, windows);  // as fitting h sees it
   auto w = std::make_shared<detail::ValidationWindows>();
-  w->domains.push_back({name, spread_windows(bytes, 0, L, T, std::max(1, windows))});
+  w->domains.push_back({name, t.windows});
   w->names.push_back(name);
-  w->block_size = int(T);
+  w->block_size = int(t.T);
   return std::make_shared<ValidationSet>(std::move(w));
 }
 

@@ -47,6 +47,18 @@ std::vector<double> random_h(std::mt19937& rng, int k) {
   return normalize_domain_weights(h, k);
 }
 
+// `bank` saved as a checkpoint over domains d0..d(k-1) in `dir`; returns its path.
+std::string save_tiny_bank(const SoupBank& bank, int n, int k, const QTemporaryDir& dir) {
+  TrainState s;
+  s.config.model = tiny_model();
+  s.config.bank = tiny_bank(n);
+  s.config.bank.n_domains = k;
+  for (int i = 0; i < k; ++i) s.domains.push_back("d" + std::to_string(i));
+  const std::string path = dir.filePath("bank.ckpt").toStdString();
+  save_checkpoint(path, bank, nullptr, s);
+  return path;
+}
+
 torch::Tensor random_tokens(int B, int T, uint64_t seed) {
   auto gen = torch::make_generator<torch::CPUGeneratorImpl>(seed);
   return torch::randint(0, 256, {B, T}, gen, torch::kInt64);
@@ -110,13 +122,7 @@ class TestSoupModel : public QObject {
     SoupBank bank(tiny_model(), tiny_bank(n), k, torch::kCPU);
     bank.init(7);
     QTemporaryDir dir;
-    TrainState s;
-    s.config.model = tiny_model();
-    s.config.bank = tiny_bank(n);
-    s.config.bank.n_domains = k;
-    for (int i = 0; i < k; ++i) s.domains.push_back("d" + std::to_string(i));
-    const std::string path = dir.filePath("bank.ckpt").toStdString();
-    save_checkpoint(path, bank, nullptr, s);
+    const std::string path = save_tiny_bank(bank, n, k, dir);
     auto loaded = Model::load(path, "cpu");
     QCOMPARE(int(loaded->kind()), int(ModelKind::kSoup));
     QVERIFY(loaded->capabilities().can_instantiate && loaded->capabilities().can_fit_weights);
@@ -176,13 +182,7 @@ class TestSoupModel : public QObject {
     SoupBank bank(tiny_model(), tiny_bank(n), k, torch::kCPU);
     bank.init(9);
     QTemporaryDir dir;
-    TrainState s;
-    s.config.model = tiny_model();
-    s.config.bank = tiny_bank(n);
-    s.config.bank.n_domains = k;
-    for (int i = 0; i < k; ++i) s.domains.push_back("d" + std::to_string(i));
-    const std::string path = dir.filePath("bank.ckpt").toStdString();
-    save_checkpoint(path, bank, nullptr, s);
+    const std::string path = save_tiny_bank(bank, n, k, dir);
     auto fp32 = Model::load(path, "cpu");
     auto bf16 = Model::load(path, "cpu", "bf16");
     QCOMPARE(QString::fromStdString(fp32->facts().precision), QString("fp32"));

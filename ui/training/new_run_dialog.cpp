@@ -77,9 +77,11 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   m_lr->setSingleStep(1e-4);
   m_lr->setValue(settings.value("lr", defaults.train.lr).toDouble());
   m_device = new QComboBox(this);
+  // auto, then every device found; "cuda" alone lets several ranks take one GPU each.
   m_device->addItem(tr("auto"), QStringLiteral("auto"));
-  m_device->addItem(tr("CPU"), QStringLiteral("cpu"));
-  if (souplab::cuda_available()) m_device->addItem(tr("CUDA"), QStringLiteral("cuda"));
+  if (souplab::cuda_available()) m_device->addItem(tr("CUDA (rank i on cuda:i)"), QStringLiteral("cuda"));
+  for (const std::string& d : souplab::available_devices())
+    m_device->addItem(QString::fromStdString(d), QString::fromStdString(d));
   // Local data-parallel ranks (one per GPU on a multi-GPU machine; on the CPU each takes
   // cores / ranks threads): the batch stays the whole step's, split between them.
   m_processes = spin(1, std::max(2, QThread::idealThreadCount()), 1, this);

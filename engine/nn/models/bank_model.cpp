@@ -37,25 +37,29 @@ class BankModel final : public Model {
   std::shared_ptr<const Specialist> instantiate(const DomainWeights& h_in) const override {
     if (precision_ == torch::kFloat32) return instantiate_dense(h_in);
     const DomainWeights h = resolve(h_in);
-    const auto t0 = std::chrono::steady_clock::now();
-    torch::Tensor theta = bank_->inference_theta(bank_->h_tensor(h.values()), precision_);
-    if (theta.is_cuda()) torch::cuda::synchronize();
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    double ms = 0;
+    torch::Tensor theta = timed(&ms, [&] { return bank_->inference_theta(bank_->h_tensor(h.values()), precision_); });
     return std::make_shared<Specialist>(std::make_shared<detail::DenseRunner>(theta, facts_.config.model), h, ms);
   }
 
   std::shared_ptr<const DenseSpecialist> instantiate_dense(const DomainWeights& h_in) const override {
     const DomainWeights h = resolve(h_in);
     torch::NoGradGuard no_grad;
-    const auto t0 = std::chrono::steady_clock::now();
-    torch::Tensor theta = bank_->theta(bank_->h_tensor(h.values()));
-    if (theta.is_cuda()) torch::cuda::synchronize();
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    double ms = 0;
+    torch::Tensor theta = timed(&ms, [&] { return bank_->theta(bank_->h_tensor(h.values())); });
     // detach: a dense bank's theta is its own S, which must stay read-only here.
     auto runner = std::make_shared<detail::DenseRunner>(theta.detach(), facts_.config.model);
     return std::make_shared<DenseSpecialist>(std::move(runner), h, ms);
+  }
+
+  // make()'s theta and its wall time in *ms (a CUDA theta is waited for: kernels run asynchronously).
+  template <class Make>
+  static torch::Tensor timed(double* ms, const Make& make) {
+    const auto t0 = std::chrono::steady_clock::now();
+    torch::Tensor theta = make();
+    if (theta.is_cuda()) torch::cuda::synchronize();
+    *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    return theta;
   }
 
   FitResult fit_weights(const std::string& target, const FitOptions& options) const override {
