@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "engine/nn/simd_clones.h"
+
 namespace souplab {
 
 AdamW::AdamW(std::vector<torch::Tensor> params, std::vector<torch::Tensor> decay_masks,
@@ -84,16 +86,8 @@ struct ElementUpdate {
   }
 };
 
-// The two hot loops are built twice, for AVX2 (8 floats per instruction) and for the baseline
-// x86-64 (SSE2, 4), and the loader picks one by the CPU's features (GCC's target_clones), so one
-// binary runs everywhere and streams E, m, v at the wider width where it can (measured 1.4x on
-// the loop). No FMA in the AVX2 clone: both clones do the same IEEE operations per element, so
-// results do not depend on the machine. Each mask case has its own loop so that it vectorises.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SOUPLAB_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SOUPLAB_SIMD_CLONES
-#endif
+// The two hot loops, built for AVX2 and baseline x86-64 (engine/nn/simd_clones.h; measured 1.4x
+// on the loop). Each mask case has its own loop so that it vectorises.
 
 // P[c], M[c], V[c] <- AdamW with gradient G[c] * grad_scale and decay decay * K[c] (K null:
 // decay_all for every element).

@@ -5,6 +5,8 @@
 #include <c10/util/BFloat16.h>
 #include <c10/util/Half.h>
 
+#include "engine/nn/simd_clones.h"
+
 #ifdef SOUPLAB_WITH_CUDA
 #include <c10/cuda/CUDAStream.h>
 
@@ -14,14 +16,7 @@
 namespace souplab {
 namespace {
 
-// Built for AVX2 and the baseline x86-64 and picked by the CPU (as AdamW's loops, adamw.cpp): the
-// same IEEE operations per element either way.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define SOUPLAB_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SOUPLAB_SIMD_CLONES
-#endif
-
+// Built for AVX2 and baseline x86-64 (engine/nn/simd_clones.h).
 // acc[c] = S[c] + alpha[0] E[0, c] + ... + alpha[n-1] E[n-1, c], in that order, for c < len.
 // Four rows per pass over acc (in a register, still one row after the other) so that acc is
 // loaded and stored n/4 times, not n: 33 GB/s on one core against 25 GB/s row by row.

@@ -476,7 +476,7 @@ class TrainerImpl final : public Trainer {
       factored = sum_fused_over_ranks(&loss, groups, first_group, ranks_per_group);
     } else {
       if (loss.after_backward) factored = loss.after_backward();
-      if (coll_) sum_over_ranks(&loss, &factored, groups, first_group, ranks_per_group);
+      if (coll_) sum_over_ranks(&loss, factored);
     }
     const double scale =  // a sharded bank's gradients are split over the ranks
         shard_bank_ ? clip_factor(sharded_grad_norm(*shard_bank_, *coll_, factored), tc.grad_clip)
@@ -497,51 +497,48 @@ class TrainerImpl final : public Trainer {
   // sum, formed here rather than summed as well: G P floats per step instead of (G + 1) P.
   FactoredGrad sum_fused_over_ranks(TrainingLoss* loss, int groups, int first_group, int ranks_per_group) {
     torch::NoGradGuard no_grad;
-    const torch::Tensor local = loss->dtheta.grad();
-    auto D = torch::zeros({groups, local.size(1)}, local.options());
-    D.narrow(0, first_group, local.size(0)).copy_(local);
+    auto D = in_group_places(loss->dtheta.grad(), groups, first_group);
     auto pending = coll_->all_reduce_sum_async({D});
     FactoredGrad mine = loss->after_backward();  // while D travels
     pending.wait();
-    auto A = torch::zeros({groups, mine.A.size(1)}, mine.A.options());
-    A.narrow(0, first_group, mine.A.size(0)).copy_(mine.A);
+    // A group split over `ranks_per_group` ranks gets its A row that many times: divided back.
+    auto A = in_group_places(mine.A, groups, first_group);
     std::vector<torch::Tensor> bucket;
     for (size_t i = 0; i < params_.size(); ++i)
       if (i != loss->dtheta_sum_index && i != loss->factored_index && params_[i].grad().defined())
         bucket.push_back(params_[i].mutable_grad());
     bucket.push_back(A);
-    auto lm = loss->lm.detach().reshape({1}).to(params_[0].dtype()).clone();
-    bucket.push_back(lm);
-    coll_->all_reduce_sum(bucket);
+    sum_with_loss(loss, std::move(bucket));
     params_[loss->dtheta_sum_index].mutable_grad() = D.sum(0);
-    loss->lm = lm.reshape({}) / double(coll_->world_size());
     return FactoredGrad{ranks_per_group > 1 ? A / double(ranks_per_group) : A, D};
   }
 
-  // Sums the ranks' gradients (and train loss) in one collective. The experts' factored gradient
-  // A^T D is summed as its factors: each rank's D rows (and A rows) go to their h-groups' places
-  // in a (groups, .) buffer; a group split over `ranks_per_group` ranks gets its A row that many
-  // times, so it is divided back.
-  void sum_over_ranks(TrainingLoss* loss, FactoredGrad* factored, int groups, int first_group,
-                      int ranks_per_group) {
+  // A rank's rows of a per-group tensor (its h-groups' dL/dtheta or alphas) in their groups'
+  // places of a (groups, .) buffer of zeros, so that the sum over the ranks is the job's.
+  static torch::Tensor in_group_places(const torch::Tensor& local, int groups, int first_group) {
+    auto out = torch::zeros({groups, local.size(1)}, local.options());
+    out.narrow(0, first_group, local.size(0)).copy_(local);
+    return out;
+  }
+
+  // Sums the ranks' gradients (and train loss) in one collective: every parameter's .grad(), or
+  // only the loss for a sharded bank (sharded_training_loss summed its gradients already). A
+  // factored gradient is summed by sum_fused_over_ranks, never here.
+  void sum_over_ranks(TrainingLoss* loss, const FactoredGrad& factored) {
+    TORCH_CHECK(shard_bank_ || !factored.defined(),
+                "training over ranks: a factored gradient is summed through TrainingLoss::dtheta");
     std::vector<torch::Tensor> bucket;
-    torch::Tensor A, D;
-    // A sharded bank's step summed its gradients already (sharded_training_loss): only the loss here.
     if (!shard_bank_)
       for (auto& p : params_)
         if (p.grad().defined()) bucket.push_back(p.mutable_grad());
-    if (factored->defined() && !shard_bank_) {
-      A = torch::zeros({groups, factored->A.size(1)}, factored->A.options());
-      D = torch::zeros({groups, factored->D.size(1)}, factored->D.options());
-      A.narrow(0, first_group, factored->A.size(0)).copy_(factored->A);
-      D.narrow(0, first_group, factored->D.size(0)).copy_(factored->D);
-      bucket.push_back(A);
-      bucket.push_back(D);
-    }
+    sum_with_loss(loss, std::move(bucket));
+  }
+
+  // `bucket` and the rank's train loss summed in one collective; the loss becomes the job's mean.
+  void sum_with_loss(TrainingLoss* loss, std::vector<torch::Tensor> bucket) {
     auto lm = loss->lm.detach().reshape({1}).to(params_[0].dtype()).clone();
     bucket.push_back(lm);
     coll_->all_reduce_sum(bucket);
-    if (A.defined()) *factored = FactoredGrad{ranks_per_group > 1 ? A / double(ranks_per_group) : A, D};
     loss->lm = lm.reshape({}) / double(coll_->world_size());
   }
 

@@ -63,12 +63,11 @@ SpecialistExplorer::SpecialistExplorer(QWidget* parent) : QWidget(parent) {
   m_precision = new QComboBox(this);
   m_precision->setObjectName(QStringLiteral("explorerPrecision"));
   m_precision->setToolTip(tr("What the specialists and the reference run in: bf16 and fp16 halve their memory and "
-                             "are faster on GPUs (slower on the CPU); the bank stays float32 and exports stay "
+                             "are faster on GPUs (no faster on the CPU); the bank stays float32 and exports stay "
                              "float32 (a change reloads the bank)"));
   m_precision->addItem(QStringLiteral("fp32"), QStringLiteral("fp32"));
   m_precision->addItem(QStringLiteral("bf16"), QStringLiteral("bf16"));
-  const auto devices = souplab::available_devices();  // fp16 runs on CUDA devices only
-  if (std::any_of(devices.begin(), devices.end(), [](const std::string& d) { return d.rfind("cuda", 0) == 0; }))
+  if (souplab::cuda_available())  // fp16 runs on CUDA devices only
     m_precision->addItem(QStringLiteral("fp16"), QStringLiteral("fp16"));
   connect(m_precision, qOverload<int>(&QComboBox::activated), this, [this] {
     m_inference->setPrecision(m_precision->currentData().toString());

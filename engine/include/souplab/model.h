@@ -34,8 +34,8 @@ struct ModelFacts {
   RunConfig config;                  // model, bank and training config of the source run
   ParamCounts counts;
   std::string device;                // where the model's tensors live
-  // What instantiate() runs in: "fp32", or "bf16" / "fp16" when asked at load for a soup, dense
-  // or exported model (kinds that cannot keep "fp32", which load() asked for or not).
+  // What instantiate() runs in: "fp32", or "bf16" / "fp16" when load() asked for it and the
+  // model is a soup, dense or exported one (every other kind stays "fp32").
   std::string precision = "fp32";
   DomainWeights training_mixture;    // the preset "training mixture" (empty when unknown)
   std::string corpus_dir, cache_dir; // where validation data comes from (may be missing now)
