@@ -1,4 +1,4 @@
-// Instantiation speed (DESIGN §4): theta(h) = S + alpha(h)^T E against a memcpy of the same
+// Instantiation speed (docs/DESIGN.md §4.1): theta(h) = S + alpha(h)^T E against a memcpy of the same
 // bytes ((n+1)*P floats of the bank plus the coefficient MLP into a preallocated buffer), and
 // the full slider path: instantiate + per-domain validation losses on a small fixed set.
 //

@@ -1,4 +1,4 @@
-// Memory of training (DESIGN §4 context): peak RSS (VmHWM from /proc/self/status) of training
+// Memory of training (docs/DESIGN.md §4.5): peak RSS (VmHWM from /proc/self/status) of training
 // a bank with the trainer's step, against the bank's bytes by formula. One bank per process,
 // since the high-water mark only grows: run it once per configuration.
 //

@@ -1,7 +1,7 @@
-// DESIGN §4 "Quality on the real corpus": for held-out domain-weight vectors h, the specialist
+// docs/DESIGN.md §4.3 "Quality on the real corpus": for held-out domain-weight vectors h, the specialist
 // instantiated from a Soup-of-Experts bank against the generic dense model (uniform mixture), the
 // oracle dense model trained on D_h, and the linear merge sum_i h_i theta_i of per-domain dense
-// experts; and, beside them, a sparse mixture-of-experts (DESIGN §1.2) trained on the generic
+// experts; and, beside them, a sparse mixture-of-experts (docs/DESIGN.md §1.2) trained on the generic
 // mixture, whose per-domain loss and total/active parameters are set against the soup's. Every
 // model has the same base architecture and the same token budget (steps x batch x T).
 //
@@ -534,7 +534,7 @@ int main(int argc, char** argv) try {
     md << "Ablation (loss on D_h of each variant's specialist; \"vs generic\" is against the "
           "generic dense model trained for the same number of steps):\n\n"
        << abl_t.markdown();
-  md << "Sparse mixture-of-experts (DESIGN §1.2): the same base model with every MLP replaced by "
+  md << "Sparse mixture-of-experts (docs/DESIGN.md §1.2): the same base model with every MLP replaced by "
      << moe_cfg.moe.n_experts << " expert MLPs and a router (token-choice top-" << moe_cfg.moe.top_k
      << ", capacity factor " << moe_cfg.moe.capacity_factor_train << " in training and "
      << moe_cfg.moe.capacity_factor_eval << " in evaluation, load-balancing coefficient "

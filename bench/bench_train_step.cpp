@@ -1,4 +1,4 @@
-// Training step (DESIGN §4): a Soup-of-Experts step against the dense base model's step at the
+// Training step (docs/DESIGN.md §4.2): a Soup-of-Experts step against the dense base model's step at the
 // same size, batch and context, on the same batch, for n = 4, 8, 16, 32. Steps are interleaved
 // (dense, soup, dense', soup', ...) and each column is the median of the timed steps after
 // warm-up. "engine" = the trainer's step today. Candidates (same math, proposed engine changes,

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The Python PyTorch peer of souplab's dense training step (DESIGN §4).
+"""The Python PyTorch peer of souplab's dense training step (docs/DESIGN.md §4.2).
 
 The same model math as engine/nn/gpt.cpp: GPT-2 pre-LayerNorm blocks, Conv1D orientation
 (x @ W + b with W of shape (in, out)), tanh GELU, learned positions, tied input/output

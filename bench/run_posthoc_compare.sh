@@ -1,5 +1,5 @@
 #!/bin/sh
-# The post-hoc comparison (issue 9, DESIGN §1.3-1.4): on 4 domains of ../shared/corpus, trains a
+# The post-hoc comparison (issue 9, docs/DESIGN.md §1.3-1.4): on 4 domains of ../shared/corpus, trains a
 # generic dense base and a soup of the same size and budget, per-domain LoRA experts, PHATGOOSE
 # (and its prototype / Arrow / merged baselines), full fine-tuned experts and WEMoE (one router per
 # target mixture), then compares their validation losses per domain and on held-out target

@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds bench_quality and regenerates the quality table of docs/RESULTS.md (DESIGN §4, "Quality
+# Builds bench_quality and regenerates the quality table of docs/RESULTS.md (docs/DESIGN.md §4.3, "Quality
 # on the real corpus"): soup specialists vs generic, oracle and linearly merged dense models.
 # The generated part sits between the "bench_quality" markers; the text around it is kept.
 #

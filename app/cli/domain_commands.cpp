@@ -1,5 +1,5 @@
 // souplab-cli corpus cluster and weights: domains from raw text, and a target's domain weights
-// (DESIGN §1.5).
+// (docs/DESIGN.md §1.5).
 #include <cstdio>
 
 #include <nlohmann/json.hpp>

@@ -1,5 +1,5 @@
 #pragma once
-// Splits a raw folder of unlabeled text into k domains (DESIGN §1.5; engine/nn/corpus_cluster.h)
+// Splits a raw folder of unlabeled text into k domains (docs/DESIGN.md §1.5; engine/nn/corpus_cluster.h)
 // off the GUI thread, as a ThreadedJob: progress(stage message, 0, 0) while it runs, then
 // finished(summary) or failed(message). Clustering cannot be interrupted half-way.
 #include <QString>

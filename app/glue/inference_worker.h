@@ -1,5 +1,5 @@
 #pragma once
-// Instantiates specialists off the GUI thread (STYLE "Threads"). Lives on its own thread
+// Instantiates specialists off the GUI thread (docs/DESIGN.md §10.3 "Threads"). Lives on its own thread
 // (WorkerThread) and holds an immutable Model snapshot plus the validation windows.
 //
 // Slider moves are coalesced, latest wins (LatestRequest): requestWeights() stores the newest h
@@ -60,7 +60,7 @@ class InferenceWorker : public QObject {
   quint64 requestWeights(const std::vector<double>& h);
 
   // Evaluation comes in two tiers, because at the demo size a full evaluation alone exceeds the
-  // 100 ms slider-to-screen budget (DESIGN §4): every request gets a QUICK estimate on short
+  // 100 ms slider-to-screen budget (docs/DESIGN.md §4.1): every request gets a QUICK estimate on short
   // windows (shown at once, precise = false); when no newer request is waiting, the same
   // specialist is then evaluated on the FULL windows (precise = true). The reference is evaluated
   // on both, so bars side by side always come from the same windows.

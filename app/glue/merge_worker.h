@@ -1,5 +1,5 @@
 #pragma once
-// Merges models off the GUI thread for the merge page (STYLE "Threads"). Lives on its own
+// Merges models off the GUI thread for the merge page (docs/DESIGN.md §10.3 "Threads"). Lives on its own
 // thread (WorkerThread); holds the opened inputs (plain float copies, immutable once loaded) and
 // the validation windows of the first input that records a corpus.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// The post-hoc page's workers, ThreadedJobs (STYLE "Threads"): CompareWorker evaluates several
+// The post-hoc page's workers, ThreadedJobs (docs/DESIGN.md §10.3 "Threads"): CompareWorker evaluates several
 // models side by side (compare_models) and PosthocWorker builds experts / PHATGOOSE / WEMoE.
 // Cancel is polled by the engine once per step (or between models).
 #include <QObject>

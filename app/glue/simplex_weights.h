@@ -2,7 +2,7 @@
 // Domain weights h edited one coordinate at a time while staying on the simplex (Qt-free, so the
 // rules are unit-tested without widgets). The domain sliders are a view of this model.
 //
-// Rules (DESIGN §1.1: h_i >= 0, sum h_i = 1):
+// Rules (docs/DESIGN.md §1.1.1: h_i >= 0, sum h_i = 1):
 //  - setWeight(i, v) moves one weight; the OTHER UNLOCKED weights absorb the difference in
 //    proportion to their current values (all zero: they share it equally).
 //  - A locked weight keeps its value under other weights' moves and cannot itself be moved.

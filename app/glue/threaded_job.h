@@ -1,5 +1,5 @@
 #pragma once
-// Background work that ends (STYLE "Threads"): each job runs on a thread of its own, exceptions
+// Background work that ends (docs/DESIGN.md §10.3 "Threads"): each job runs on a thread of its own, exceptions
 // stop at the thread boundary and become failed(message), progress and results come back as
 // queued posts on the owner's thread. Cancel is an atomic flag the engine polls, never a slot.
 // Two ways to start one:

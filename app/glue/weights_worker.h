@@ -1,5 +1,5 @@
 #pragma once
-// Estimates a target text's domain weights (DESIGN §1.5; engine/nn/target_weights.h) off the GUI
+// Estimates a target text's domain weights (docs/DESIGN.md §1.5; engine/nn/target_weights.h) off the GUI
 // thread: "histogram" (nearest training-domain centroids) or "fit" (minimise the bank's loss on
 // the target over h), as a ThreadedJob: progress(message, step, steps), then finished or failed.
 #include <QString>

@@ -1,5 +1,5 @@
 #pragma once
-// Documents read from a file or a folder of text with no domain labels (DESIGN §1.5): the input of
+// Documents read from a file or a folder of text with no domain labels (docs/DESIGN.md §1.5): the input of
 // `corpus cluster` and a target sample for its domain weights. A file is one document, or several
 // separated by a line holding only a form feed, as in a corpus domain (corpus_scan.h).
 // A folder is read recursively in path order; hidden entries, docs.tsv and *.sha256 are skipped

@@ -1,5 +1,5 @@
 #pragma once
-// Sampling for training: the meta-distribution pi over domain weights h (DESIGN §1.1) and the
+// Sampling for training: the meta-distribution pi over domain weights h (docs/DESIGN.md §1.1.4) and the
 // batch sampler that draws each sequence's domain from h and a random window in that domain.
 // All randomness comes from one seeded std::mt19937_64 whose state is saved in checkpoints, so
 // a resumed run draws exactly the batches the uninterrupted run would have drawn.

@@ -17,7 +17,7 @@ struct AdamWOptions {
 
 // The gradient of a parameter of shape (n, P) given in factored form A^T D, with A (G, n) and
 // D (G, P): the soup experts' gradient (dL/dE_j = sum_g A[g, j] dL/dtheta_g) as the backward
-// pass leaves it, so the n x P gradient is never written to memory (DESIGN §5, the fused soup
+// pass leaves it, so the n x P gradient is never written to memory (docs/DESIGN.md §1.1.3, the fused soup
 // step). G is the number of h per step, usually a few.
 struct FactoredGrad {
   torch::Tensor A, D;

@@ -3,7 +3,7 @@
 // atomically. Tensors: the model's named_parameters (soup: "S", "E", "coef.*"; MoE: "theta",
 // "moe.<l>.*") and, for training checkpoints, AdamW's
 // moments ("adam.m.<name>", "adam.v.<name>"). Metadata: format and version, the run config, the
-// domains, step, run id, the sampler's RNG state and everything else resume needs (DESIGN §3).
+// domains, step, run id, the sampler's RNG state and everything else resume needs (docs/DESIGN.md §3.1).
 #include <torch/torch.h>
 
 #include <memory>

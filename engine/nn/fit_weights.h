@@ -1,5 +1,5 @@
 #pragma once
-// Fitting h through a soup bank (DESIGN §1.5 (b)), for the bank's Model::fit_weights.
+// Fitting h through a soup bank (docs/DESIGN.md §1.5 (b)), for the bank's Model::fit_weights.
 #include <string>
 #include <vector>
 

@@ -1,5 +1,5 @@
 #pragma once
-// k-means on the rows of a float matrix (DESIGN §1.5): k-means++ initialisation from a seeded
+// k-means on the rows of a float matrix (docs/DESIGN.md §1.5): k-means++ initialisation from a seeded
 // generator, Lloyd iterations, several restarts keeping the lowest inertia; mini-batch updates
 // (Sculley 2010, per-centre learning rate 1/count) when the data are large. Vectorised: one
 // (N, k) distance matrix per pass. Internal to engine/nn (includes libtorch).

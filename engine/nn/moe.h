@@ -1,5 +1,5 @@
 #pragma once
-// The sparse mixture-of-experts (DESIGN §1.2; Switch, GShard; Fedus, Dean, Zoph 2022): the base
+// The sparse mixture-of-experts (docs/DESIGN.md §1.2; Switch, GShard; Fedus, Dean, Zoph 2022): the base
 // GPT with the MLP of every `every`-th block replaced by E expert MLPs and a router.
 // Token-choice top-k routing with a float32 softmax router, a capacity per expert (overflow
 // assignments are dropped: the token keeps only its residual for that expert), and the

@@ -1,5 +1,5 @@
 #pragma once
-// The forward-pass adapters of the post-hoc methods (DESIGN §1.3, §1.4) and their tensors.
+// The forward-pass adapters of the post-hoc methods (docs/DESIGN.md §1.3, §1.4) and their tensors.
 // Module index m = layer * kLinearSites + site, for every linear layer of every block.
 #include <torch/torch.h>
 

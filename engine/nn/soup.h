@@ -1,5 +1,5 @@
 #pragma once
-// The Soup-of-Experts bank (DESIGN §1.1): shared parameters S (P), experts E (n, P) in the
+// The Soup-of-Experts bank (docs/DESIGN.md §1.1.1): shared parameters S (P), experts E (n, P) in the
 // layout of the base model, and the coefficient MLP alpha = f(h) (k -> hidden -> n, ReLU).
 // theta(h) = S + alpha(h)^T E is one matrix-vector product over the whole bank. With n = 0 the
 // bank is a plain dense model (theta = S), so dense runs share all of this code. Low-rank
@@ -19,7 +19,7 @@
 namespace souplab {
 
 // The columns of theta a bank holds when it is one rank's shard of a bank split along the
-// parameter dimension (--shard-bank, DESIGN §6): S and every E_j for columns
+// parameter dimension (--shard-bank, docs/DESIGN.md §6.2): S and every E_j for columns
 // [begin, begin + length), zero-padded past P so that every rank's shard has the same length;
 // the coefficient MLP stays whole on every rank. length 0: the whole bank.
 struct ColumnShard {

@@ -1,5 +1,5 @@
 #pragma once
-// Documents as vectors (DESIGN §1.5): hashed character n-gram TF-IDF. Every byte n-gram with
+// Documents as vectors (docs/DESIGN.md §1.5): hashed character n-gram TF-IDF. Every byte n-gram with
 // ngram_min <= n <= ngram_max is hashed (FNV-1a) into one of `dim` buckets; a document's row holds
 // its bucket counts, then tf-idf = sqrt(count) * idf, rows L2-normalised. sqrt, not the usual
 // log(1 + count): log flattens long texts towards "every bucket present" while short ones stay

@@ -1,4 +1,4 @@
-// Domains from raw text and a target's domain weights (DESIGN §1.5): k-means over hashed n-gram
+// Domains from raw text and a target's domain weights (docs/DESIGN.md §1.5): k-means over hashed n-gram
 // TF-IDF recovers planted domains; the nearest-centroid histogram of a sample from one domain
 // puts most weight on it; fitting h through a trained soup recovers a planted mixture better
 // than uniform h, at a loss no higher than uniform h's.

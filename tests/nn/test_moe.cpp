@@ -1,4 +1,4 @@
-// The sparse mixture-of-experts (issue 8, DESIGN §1.2): routing picks the argmax expert(s);
+// The sparse mixture-of-experts (issue 8, docs/DESIGN.md §1.2): routing picks the argmax expert(s);
 // capacity drops are counted right on a crafted batch; the load-balancing loss is at its
 // minimum a under uniform routing; gradients reach router and experts; a tiny MoE's loss falls,
 // resumes exactly and opens as a Model; its config section parses strictly.

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Crash-safety test: SIGKILL `souplab-cli train` again and again, resume each time, then check
-that nothing was lost or corrupted (DESIGN §3: checkpoints and run log survive any kill).
+that nothing was lost or corrupted (docs/DESIGN.md §3.1-3.2: checkpoints and run log survive any kill).
 
     kill_test.py SOUPLAB_CLI [--kills N] [--tmp-kills N] [--steps N] [--long]
 

@@ -25,7 +25,7 @@ class TestGuiResponsiveness : public QObject {
     const QString corpus = souplab::test::writeUiTestCorpus(tmp.filePath("corpus"));
     QVERIFY(!corpus.isEmpty());
 
-    TrainRequest req;  // the default model size (DESIGN §2), the GUI's defaults
+    TrainRequest req;  // the default model size (docs/DESIGN.md §2.3), the GUI's defaults
     req.config.train.corpus_dir = corpus.toStdString();
     req.config.train.out_dir = tmp.filePath("run").toStdString();
     req.config.train.device = "cpu";

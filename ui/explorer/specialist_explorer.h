@@ -1,6 +1,6 @@
 #pragma once
 // The Specialist explorer: move h on the simplex and see the specialist theta(h) appear
-// (DESIGN §1.1): its per-domain validation loss next to a reference, and text sampled from it.
+// (docs/DESIGN.md §1.1.1): its per-domain validation loss next to a reference, and text sampled from it.
 //
 // Left: DomainSliders. Right: LossChart with the instantiation / evaluation times and the
 // slider-to-screen latency. Below: GenerationPanel. The GUI thread only edits h and draws: an

@@ -1,5 +1,5 @@
 #pragma once
-// "Specialist for this text…" (DESIGN §1.5): pick a file — or drop files or a folder on the
+// "Specialist for this text…" (docs/DESIGN.md §1.5): pick a file — or drop files or a folder on the
 // button — and the sliders move to that target's domain weights. Its menu offers the two
 // estimates: fit h through the bank (lowest loss on the text) or the nearest-domain histogram.
 // A fit shows the histogram's weights first (seconds), then refines them by the fit; while it

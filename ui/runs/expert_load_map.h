@@ -1,5 +1,5 @@
 #pragma once
-// The expert load of a MoE run as a heat map (DESIGN §1.2): one row per domain, one column per
+// The expert load of a MoE run as a heat map (docs/DESIGN.md §1.2): one row per domain, one column per
 // (MoE block, expert), colour = the fraction of the domain's token assignments in that block
 // that went to that expert, on the validation sets at the latest evaluation. Below it, the
 // dropped-token fraction (assignments over capacity) per domain and in training. The rows are

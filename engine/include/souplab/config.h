@@ -1,6 +1,6 @@
 #pragma once
 // Configuration structs with their defaults: what trains in ~5-7 minutes on 2 CPU cores and
-// where the specialists beat the equal-budget dense model. DESIGN §2's demo size (4 layers,
+// where the specialists beat the equal-budget dense model. docs/DESIGN.md §2.3's demo size (4 layers,
 // width 256, 540 steps) fits the same minutes but is far from trained there: on the 14-domain
 // corpus its dense model reaches 2.32 nats/byte on held-out mixtures and its specialists are
 // level with it on average (seed-to-seed spread ~5 points); 2 layers of width 64 trained 3,000
@@ -61,14 +61,14 @@ struct BankConfig {
   // to move as fast as S does.
   double expert_lr_scale = 0.5;
   double coef_lr_scale = 0.1;
-  // Low-rank experts (DESIGN §1.1, the paper's cheaper bank): 0 = full experts (E_j has the
+  // Low-rank experts (docs/DESIGN.md §1.1.6, the paper's cheaper bank): 0 = full experts (E_j has the
   // base model's P floats); r > 0 = every weight matrix W (in x out) of E_j is U_j V_j with U_j
   // (in x r) and V_j (r x out), vectors (biases, norms) stay full. About P/(r*(in+out)/(in*out))
   // times fewer floats per expert, so more experts fit the same memory.
   int expert_rank = 0;
 };
 
-// The sparse mixture-of-experts (DESIGN §1.2), used when train.kind is "moe": the base model
+// The sparse mixture-of-experts (docs/DESIGN.md §1.2), used when train.kind is "moe": the base model
 // with the MLP of every `every`-th block replaced by n_experts expert MLPs and a router.
 struct MoeConfig {
   int n_experts = 8;               // E experts per MoE block

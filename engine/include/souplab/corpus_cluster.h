@@ -1,5 +1,5 @@
 #pragma once
-// A raw folder of unlabeled documents split into k domains (DESIGN §1.5), torch-free header.
+// A raw folder of unlabeled documents split into k domains (docs/DESIGN.md §1.5), torch-free header.
 // Documents are embedded by hashed character n-gram TF-IDF (text_embedding.h) and clustered by
 // k-means (kmeans.h). The output is a corpus (a folder of domain folders) that `corpus build` and
 // training take as it is:

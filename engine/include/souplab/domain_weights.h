@@ -1,5 +1,5 @@
 #pragma once
-// Domain weights h: a point of the simplex, one weight per domain (DESIGN §1.1).
+// Domain weights h: a point of the simplex, one weight per domain (docs/DESIGN.md §1.1.1).
 #include <cstddef>
 #include <memory>
 #include <string>

@@ -55,7 +55,7 @@ ParamCounts param_counts(const ModelConfig& m, const BankConfig& b, int n_domain
 bool is_moe_block(const MoeConfig& moe, int layer);
 int moe_block_count(const ModelConfig& m, const MoeConfig& moe);
 
-// MoE counts (DESIGN §1.2): shared = everything but the MoE blocks' MLPs, per_expert = one
+// MoE counts (docs/DESIGN.md §1.2): shared = everything but the MoE blocks' MLPs, per_expert = one
 // expert's MLPs over all MoE blocks, experts = E of those, router = the routers, total = all of
 // it (= instantiated: a MoE ships whole), active = shared + top_k experts + router.
 ParamCounts moe_param_counts(const ModelConfig& m, const MoeConfig& moe);

@@ -1,5 +1,5 @@
 #pragma once
-// Post-hoc experts (DESIGN §1.3, §1.4), torch-free header for the front ends: per-domain LoRA or
+// Post-hoc experts (docs/DESIGN.md §1.3, §1.4), torch-free header for the front ends: per-domain LoRA or
 // full fine-tuned experts trained from a generic base, PHATGOOSE (and its baselines) routing
 // among the LoRA experts, and WEMoE merging of the full experts. Each result is a folder with a
 // manifest.json that Model::load opens, so evaluation, generation and comparison treat it like

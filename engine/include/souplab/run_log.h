@@ -1,5 +1,5 @@
 #pragma once
-// The run log: one SQLite database (DESIGN §3) that records every run, its metrics, domains,
+// The run log: one SQLite database (docs/DESIGN.md §3.2) that records every run, its metrics, domains,
 // exports and events. WAL mode, so the GUI can read while a trainer writes; every write is one
 // transaction, so a killed process leaves the file consistent. Plain C++17 + sqlite3, no Qt.
 //

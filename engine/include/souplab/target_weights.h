@@ -1,5 +1,5 @@
 #pragma once
-// A target's domain weights (DESIGN §1.5), torch-free header. The target is a file or a folder of
+// A target's domain weights (docs/DESIGN.md §1.5), torch-free header. The target is a file or a folder of
 // text (raw_documents.h) a user wants a specialist for; two estimates of h:
 //  (a) histogram: the share of the target's pieces (documents cut into chunks) nearest to each
 //      training domain's centroid, in the hashed n-gram TF-IDF space of text_embedding.h. The

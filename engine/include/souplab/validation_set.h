@@ -44,7 +44,7 @@ class ValidationSet {
 // windows of at most max_block tokens per domain, fewer and then shorter ones (down to 16
 // tokens) so that k * windows * block stays within token_budget. ~1,000 tokens evaluate in
 // ~75 ms at the demo size on 2 cores (docs/BENCHMARKS.md, slider path), which with ~8 ms of
-// instantiation keeps a slider move within DESIGN §4's 100 ms.
+// instantiation keeps a slider move within the 100 ms of docs/DESIGN.md §4.1.
 struct WindowShape {
   int block;
   int windows;

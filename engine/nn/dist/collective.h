@@ -1,5 +1,5 @@
 #pragma once
-// The collectives a data-parallel job needs, over libtorch's c10d (DESIGN §6). collective.cpp is
+// The collectives a data-parallel job needs, over libtorch's c10d (docs/DESIGN.md §6). collective.cpp is
 // the one file that includes c10d: its API moved between libtorch 1.13 (backends derive from
 // ProcessGroup) and 2.x (from c10d::Backend); what is used here (TCPStore, PrefixStore,
 // ProcessGroupGloo / ProcessGroupNCCL, allreduce, allgather, gather, barrier) is spelled the

@@ -1,6 +1,6 @@
 #pragma once
 // A soup bank split along the parameter dimension over the ranks of a job (--shard-bank,
-// ZeRO-3 style; DESIGN §6). Rank r holds columns [r c, (r + 1) c) of S and of every E_j
+// ZeRO-3 style; docs/DESIGN.md §6.2). Rank r holds columns [r c, (r + 1) c) of S and of every E_j
 // (c = ceil(P / W), the last rank's padded) with their AdamW moments, and the whole coefficient
 // MLP. A step: every rank forms its columns of theta(h_g) for all the step's h, an all-gather
 // gives each rank the whole specialists for its rows, the backward's dL/dtheta is summed over

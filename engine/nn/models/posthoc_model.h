@@ -1,5 +1,5 @@
 #pragma once
-// What the post-hoc models (DESIGN §1.3, §1.4: LoRA and full experts, PHATGOOSE, WEMoE) share:
+// What the post-hoc models (docs/DESIGN.md §1.3, §1.4: LoRA and full experts, PHATGOOSE, WEMoE) share:
 // a folder with a manifest.json naming its base model, which is opened first; its facts (domains,
 // corpus) are the post-hoc model's, and its dense theta at the training mixture is theta_0.
 #include <torch/torch.h>
