@@ -1,5 +1,5 @@
 // Writes the fuzzers' seed corpus: valid inputs of every kind, one folder per target.
-//   make_fuzz_seeds OUT_DIR  ->  OUT_DIR/{safetensors,checkpoint_meta,manifest,config}/...
+//   make_fuzz_seeds OUT_DIR  ->  OUT_DIR/{safetensors,checkpoint_meta,manifest,config,gpt2_config,documents}/...
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -67,6 +67,21 @@ std::string tiny_checkpoint(bool soup) {
   return encode_safetensors(t, m);
 }
 
+// The same file without its checksums (an older file): mutations of it reach the checkpoint
+// parser instead of stopping at the checksum, which any changed byte of a checksummed file does.
+std::string without_checksums(const std::string& file) {
+  uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(file[size_t(i)]);
+  auto header = nlohmann::ordered_json::parse(file.substr(8, size_t(n)));
+  header["__metadata__"].erase(kTensorChecksumsKey);
+  header["__metadata__"].erase(kHeaderChecksumKey);
+  std::string text = header.dump();
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::string out(8, '\0');
+  for (int i = 0; i < 8; ++i) out[size_t(i)] = char((uint64_t(text.size()) >> (8 * i)) & 0xff);
+  return out + text + file.substr(8 + size_t(n));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -75,7 +90,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string out = argv[1];
-  for (const char* d : {"", "/safetensors", "/checkpoint_meta", "/manifest", "/config"})
+  for (const char* d : {"", "/safetensors", "/checkpoint_meta", "/manifest", "/config", "/gpt2_config", "/documents"})
     ::mkdir((out + d).c_str(), 0755);
 
   // safetensors: several dtypes and shapes, with and without metadata, an empty file.
@@ -93,8 +108,25 @@ int main(int argc, char** argv) {
   put(out + "/safetensors/none.safetensors", encode_safetensors({}));
   put(out + "/safetensors/checkpoint.safetensors", tiny_checkpoint(false));
 
-  put(out + "/checkpoint_meta/dense.ckpt", tiny_checkpoint(false));
-  put(out + "/checkpoint_meta/soup.ckpt", tiny_checkpoint(true));
+  put(out + "/safetensors/old.safetensors", without_checksums(tiny_checkpoint(false)));
+
+  put(out + "/checkpoint_meta/dense.ckpt", without_checksums(tiny_checkpoint(false)));
+  put(out + "/checkpoint_meta/soup.ckpt", without_checksums(tiny_checkpoint(true)));
+  put(out + "/checkpoint_meta/checksummed.ckpt", tiny_checkpoint(true));
+
+  // An export folder's config.json (engine/export/model_card.h), as written and as transformers
+  // writes it.
+  put(out + "/gpt2_config/souplab.json",
+      R"({"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"], "vocab_size": 256, "n_positions": 256,)"
+      R"( "n_embd": 64, "n_layer": 2, "n_head": 4, "n_inner": null, "activation_function": "gelu_new",)"
+      R"( "tie_word_embeddings": true, "torch_dtype": "float32"})");
+  put(out + "/gpt2_config/minimal.json",
+      R"({"model_type":"gpt2","vocab_size":256,"n_positions":32,"n_embd":8,"n_layer":1,"n_head":2})");
+
+  // Documents: form-feed separated, with CRLF, a final form feed, empty documents, long lines.
+  put(out + "/documents/two.txt", "first document\nline two\n\f\nsecond\n\f\n");
+  put(out + "/documents/crlf.txt", "a\r\n\f\r\nb\r\n\f");
+  put(out + "/documents/long.txt", std::string(5000, 'x') + "\n" + std::string(300, 'y') + "\n\f\n\f\n\f\nz");
 
   // Manifests matching the scratch token files of fuzz_manifest.cpp (a, b: 300 + 40 bytes).
   nlohmann::json doms = nlohmann::json::array();

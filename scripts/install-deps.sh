@@ -10,6 +10,8 @@ packages=(
   qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite        # Qt 6 Widgets, Sql (+SQLite driver), Test, PrintSupport
   libqcustomplot-dev libqcustomplot2.1-qt6                 # QCustomPlot, Qt 6 build
   libtorch-dev libgloo-dev                                 # libtorch (CPU build) and its c10d/Gloo headers
+  libdnnl-dev                                              # oneDNN's header: the linear layers' GEMM (engine/nn/cpu_gemm.h)
+  libxxhash-dev                                            # XXH3 checksums of every file we write (header-only use)
   libopenblas0-openmp                                      # without it libtorch falls back to reference BLAS: 30x slower
   libsqlite3-dev nlohmann-json3-dev                        # run log, JSON
   libonnx-dev libprotobuf-dev                              # ONNX export through ONNX's protobuf definitions

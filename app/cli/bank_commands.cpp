@@ -49,11 +49,20 @@ Args& inference_flags(Args& a) {
                             "fp32 | bf16 | fp16: what the specialist runs in (the bank stays float32; for GPUs)", "fp32");
 }
 
-// Model::load with --device and --precision; says so on stderr when the model's kind runs
-// float32 whatever was asked.
+// Model::load with --device; says on stderr when the file carried no checksums to verify.
+std::shared_ptr<const Model> load_model(const Args& a, const std::string& path, const std::string& precision = "fp32") {
+  auto model = Model::load(path, a.get("device", "auto"), precision);
+  if (!model->facts().verified)
+    std::fprintf(stderr, "note: %s carries no checksums (written before SoupLab checksummed its files, or by "
+                 "another tool): loaded unverified\n", path.c_str());
+  return model;
+}
+
+// load_model with --precision; says so on stderr when the model's kind runs float32 whatever
+// was asked.
 std::shared_ptr<const Model> load_for_inference(const Args& a, const std::string& path) {
   const std::string precision = a.get("precision", "fp32");
-  auto model = Model::load(path, a.get("device", "auto"), precision);
+  auto model = load_model(a, path, precision);
   if (model->facts().precision != precision)
     std::fprintf(stderr, "note: a %s runs in %s (--precision %s is for soup, dense and exported models)\n",
                  model_kind_name(model->kind()), model->facts().precision.c_str(), precision.c_str());
@@ -187,7 +196,7 @@ int cmd_export(int argc, char** argv) {
   ExportFormat format;
   if (!parse_export_format(a.get("format", "all"), &format))
     throw Error("export: --format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
-  auto model = Model::load(a.positional_at(0, "CHECKPOINT"), a.get("device", "auto"));
+  auto model = load_model(a, a.positional_at(0, "CHECKPOINT"));
   ModelExportOptions options;
   options.format = format;
   options.overwrite = a.has("overwrite");
@@ -227,7 +236,7 @@ int cmd_finetune(int argc, char** argv) {
     throw Error("finetune: --format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
   eo.overwrite = a.has("overwrite");
   eo.run_log_path = a.get("run-log");
-  auto model = Model::load(a.positional_at(0, "MODEL"), a.get("device", "auto"));
+  auto model = load_model(a, a.positional_at(0, "MODEL"));
   FinetuneOptions o;
   o.steps = a.get_int("steps", 100);
   o.lr = a.get_double("lr", 3e-4);

@@ -21,6 +21,8 @@ namespace {
 QString summarize(const souplab::ModelFacts& f) {
   const auto millions = [](int64_t n) { return QString::number(double(n) / 1e6, 'f', 2) + "M"; };
   QString s = QString::fromUtf8(souplab::model_kind_name(f.kind));
+  // An old file loads, but the user should know its bytes were not checked.
+  if (!f.verified) s = QStringLiteral("unverified (no checksums) ") + s;
   if (!f.run_name.empty()) s += " '" + QString::fromStdString(f.run_name) + "'";
   s += QStringLiteral(" · step %1 · %2 domains").arg(f.step).arg(f.domains.size());
   if (f.kind == souplab::ModelKind::kSoup) s += QStringLiteral(" · %1 experts").arg(f.config.bank.n_experts);

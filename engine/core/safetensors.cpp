@@ -1,10 +1,22 @@
 #include "engine/core/safetensors.h"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <utility>
+
+// Header-only use of Debian's libxxhash-dev: nothing to link, nothing for the .deb to depend on.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
 
 #include "souplab/atomic_file.h"
 #include "souplab/error.h"
@@ -45,6 +57,64 @@ struct Plan {
   std::vector<Planned> order;
 };
 
+std::string hex64(uint64_t v) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016" PRIx64, v);
+  return buf;
+}
+
+// The header's meaning, independent of its layout: every metadata entry but the header checksum
+// itself, and every tensor's dtype, shape and offsets, as sorted JSON. Writer and reader hash the
+// same text, so any change of a value is caught, whatever bytes encoded it.
+uint64_t header_checksum(const SafetensorsMetadata& metadata, const std::vector<SafetensorsEntry>& tensors) {
+  nlohmann::json canon = nlohmann::json::object();
+  nlohmann::json meta = nlohmann::json::object();
+  for (const auto& [k, v] : metadata)
+    if (k != kHeaderChecksumKey) meta[k] = v;
+  canon["metadata"] = std::move(meta);
+  nlohmann::json ts = nlohmann::json::object();
+  for (const auto& t : tensors)
+    ts[t.name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {t.begin, t.end}}};
+  canon["tensors"] = std::move(ts);
+  const std::string text = canon.dump();
+  return XXH3_64bits(text.data(), text.size());
+}
+
+// Checks the file's checksums when it carries them (see the header); Error naming the file and
+// what does not match.
+Integrity verify_checksums(const SafetensorsMetadata& metadata, const std::vector<SafetensorsEntry>& tensors,
+                           const uint8_t* data, const std::string& path) {
+  const auto sums_it = metadata.find(kTensorChecksumsKey);
+  const auto head_it = metadata.find(kHeaderChecksumKey);
+  if (sums_it == metadata.end() && head_it == metadata.end()) return Integrity::kAbsent;
+  if (sums_it == metadata.end() || head_it == metadata.end())
+    throw file_error(path, std::string("has \"") + (head_it == metadata.end() ? kTensorChecksumsKey : kHeaderChecksumKey) +
+                               "\" but not its companion checksum: the header is damaged");
+  const std::string head = hex64(header_checksum(metadata, tensors));
+  if (head_it->second != head)
+    throw file_error(path, "the header fails its checksum (stored " + head_it->second + ", computed " + head +
+                               "): the file is damaged; restore it from a backup or an earlier checkpoint");
+  nlohmann::json sums;
+  try {
+    sums = nlohmann::json::parse(sums_it->second);
+  } catch (const nlohmann::json::exception&) {
+    throw file_error(path, std::string("\"") + kTensorChecksumsKey + "\" is not JSON: the header is damaged");
+  }
+  if (!sums.is_object() || sums.size() != tensors.size())
+    throw file_error(path, std::string("\"") + kTensorChecksumsKey + "\" does not list every tensor once");
+  for (const auto& t : tensors) {
+    const auto it = sums.find(t.name);
+    if (it == sums.end() || !it->is_string())
+      throw file_error(path, "tensor \"" + t.name + "\" has no checksum");
+    const std::string got = hex64(XXH3_64bits(data + t.begin, t.end - t.begin));
+    if (it->get<std::string>() != got)
+      throw file_error(path, "tensor \"" + t.name + "\" fails its checksum (stored " + it->get<std::string>() +
+                                 ", computed " + got + "): the file is damaged; restore it from a backup or an "
+                                 "earlier checkpoint");
+  }
+  return Integrity::kVerified;
+}
+
 bool checked_nbytes(const std::vector<int64_t>& shape, size_t item, size_t* out) {
   uint64_t n = item;
   for (int64_t d : shape) {
@@ -77,15 +147,23 @@ Plan plan_file(const std::vector<TensorView>& tensors, const SafetensorsMetadata
     return a.view->name < b.view->name;
   });
   std::map<std::string, std::pair<const Planned*, size_t>> by_name;  // name -> (tensor, begin)
+  std::vector<SafetensorsEntry> entries;  // what a reader will parse, for the header checksum
+  nlohmann::json tensor_sums = nlohmann::json::object();
   size_t offset = 0;
   for (const auto& p : plan.order) {
     by_name[p.view->name] = {&p, offset};
+    entries.push_back({p.view->name, p.view->dtype, p.view->shape, 0, offset, offset + p.nbytes});
+    tensor_sums[p.view->name] = hex64(XXH3_64bits(p.view->data, p.nbytes));
     offset += p.nbytes;
   }
+  SafetensorsMetadata with_sums = metadata;
+  with_sums.erase(kHeaderChecksumKey);
+  with_sums[kTensorChecksumsKey] = tensor_sums.dump();
+  with_sums[kHeaderChecksumKey] = hex64(header_checksum(with_sums, entries));
   nlohmann::ordered_json header = nlohmann::ordered_json::object();
-  if (!metadata.empty()) {
+  {
     nlohmann::ordered_json meta = nlohmann::ordered_json::object();
-    for (const auto& [k, v] : metadata) meta[k] = v;
+    for (const auto& [k, v] : with_sums) meta[k] = v;
     header["__metadata__"] = std::move(meta);
   }
   for (const auto& [name, entry] : by_name) {
@@ -197,9 +275,73 @@ void write_safetensors(const std::string& path, const std::vector<TensorView>& t
   });
 }
 
-SafetensorsFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& source) {
+// The bytes a file object reads its tensors from: a copy, or a read-only map of the file (our
+// writes replace files by rename, so a mapped file's bytes never change under the reader).
+class SafetensorsFile::Bytes {
+ public:
+  virtual ~Bytes() = default;
+  const uint8_t* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ protected:
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+namespace {
+
+class CopiedBytes final : public SafetensorsFile::Bytes {
+ public:
+  CopiedBytes(const uint8_t* bytes, size_t size) : copy_(bytes, bytes + size) {
+    data_ = copy_.data();
+    size_ = copy_.size();
+  }
+
+ private:
+  std::vector<uint8_t> copy_;
+};
+
+class MappedBytes final : public SafetensorsFile::Bytes {
+ public:
+  explicit MappedBytes(const std::string& path) {
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) throw file_error(path, std::string("cannot open: ") + std::strerror(errno));
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      const int err = errno;
+      ::close(fd);
+      throw file_error(path, S_ISDIR(st.st_mode) ? std::string("is a directory, expected a file")
+                                                 : std::string("cannot read: ") + std::strerror(err));
+    }
+    size_ = size_t(st.st_size);
+    if (size_ > 0) {
+      void* m = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (m == MAP_FAILED) {
+        const int err = errno;
+        ::close(fd);
+        throw file_error(path, std::string("cannot map: ") + std::strerror(err));
+      }
+      map_ = m;
+      data_ = static_cast<const uint8_t*>(m);
+    }
+    ::close(fd);
+  }
+  ~MappedBytes() override {
+    if (map_) ::munmap(map_, size_);
+  }
+  MappedBytes(const MappedBytes&) = delete;
+  MappedBytes& operator=(const MappedBytes&) = delete;
+
+ private:
+  void* map_ = nullptr;
+};
+
+}  // namespace
+
+SafetensorsFile parse_bytes(std::shared_ptr<const SafetensorsFile::Bytes> all, const std::string& source) {
   const std::string& path = source;
-  if (bytes == nullptr && size > 0) throw file_error(path, "no data");
+  const uint8_t* bytes = all->data();
+  const size_t size = all->size();
   if (size < 8) throw file_error(path, "too short for a safetensors file (" + std::to_string(size) + " bytes)");
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | bytes[i];
@@ -296,13 +438,20 @@ SafetensorsFile parse_safetensors(const uint8_t* bytes, size_t size, const std::
     throw file_error(path, std::to_string(data_size - covered) + " bytes after the last tensor are not indexed");
   std::sort(file.tensors_.begin(), file.tensors_.end(),
             [](const SafetensorsEntry& a, const SafetensorsEntry& b) { return a.name < b.name; });
-  file.data_.assign(bytes + 8 + n, bytes + size);
+  file.data_ = bytes + 8 + n;
+  file.integrity_ = verify_checksums(file.metadata_, file.tensors_, file.data_, path);
+  file.bytes_ = std::move(all);
   return file;
 }
 
+SafetensorsFile parse_safetensors(const uint8_t* bytes, size_t size, const std::string& source) {
+  if (bytes == nullptr && size > 0) throw file_error(source, "no data");
+  static const uint8_t kEmpty = 0;
+  return parse_bytes(std::make_shared<const CopiedBytes>(bytes ? bytes : &kEmpty, size), source);
+}
+
 SafetensorsFile read_safetensors(const std::string& path) {
-  const std::string bytes = read_file(path);
-  return parse_safetensors(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path);
+  return parse_bytes(std::make_shared<const MappedBytes>(path), path);
 }
 
 const SafetensorsEntry* SafetensorsFile::find(const std::string& name) const {
@@ -316,7 +465,7 @@ const SafetensorsEntry& SafetensorsFile::at(const std::string& name) const {
   throw file_error(source_, "no tensor named \"" + name + "\"");
 }
 
-const uint8_t* SafetensorsFile::data(const SafetensorsEntry& e) const { return data_.data() + e.begin; }
+const uint8_t* SafetensorsFile::data(const SafetensorsEntry& e) const { return data_ + e.begin; }
 
 std::vector<float> SafetensorsFile::to_f32(const std::string& name) const {
   const SafetensorsEntry& e = at(name);

@@ -5,9 +5,18 @@
 // data buffer completely and without holes or overlaps (no polyglot files).
 // The reader is strict and never trusts the file: every malformed input is an Error that names
 // the file and the problem, never a crash (it is fuzzed through parse_safetensors).
+//
+// Integrity (docs/DESIGN.md "Files"): every file SoupLab writes carries two metadata entries,
+// "souplab.xxh3" (a JSON object: tensor name -> XXH3-64 of its bytes, 16 hex digits) and
+// "souplab.header_xxh3" (XXH3-64 of the header's canonical form: every other metadata entry and
+// every tensor's dtype, shape and offsets). The reader checks both when they are present, so a
+// flipped bit anywhere in the file is refused with an Error naming the file and the tensor (or
+// the header) instead of loading as a different model; files without them (older SoupLab, other
+// tools) still load, and say so through integrity().
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,7 +60,16 @@ struct SafetensorsEntry {
   size_t end = 0;
 };
 
-// A parsed, fully validated file; owns a copy of the bytes.
+inline constexpr const char* kTensorChecksumsKey = "souplab.xxh3";
+inline constexpr const char* kHeaderChecksumKey = "souplab.header_xxh3";
+
+enum class Integrity {
+  kVerified,  // both checksums present and matching
+  kAbsent,    // the file carries no checksums: loaded as it is, unverified
+};
+
+// A parsed, fully validated file. Owns its bytes: a read-only memory map of the file
+// (read_safetensors) or a copy (parse_safetensors), shared by copies of the object.
 class SafetensorsFile {
  public:
   const std::string& source() const { return source_; }
@@ -62,19 +80,26 @@ class SafetensorsFile {
   const uint8_t* data(const SafetensorsEntry& e) const;         // e.end - e.begin bytes
   // The tensor as float32 values; Error unless its dtype is F32.
   std::vector<float> to_f32(const std::string& name) const;
+  Integrity integrity() const { return integrity_; }
+
+  class Bytes;  // the whole file's bytes (mapped or copied)
 
  private:
-  friend SafetensorsFile parse_safetensors(const uint8_t*, size_t, const std::string&);
+  friend SafetensorsFile parse_bytes(std::shared_ptr<const Bytes>, const std::string&);
   std::string source_;
-  std::vector<uint8_t> data_;  // the data buffer only (header stripped)
+  std::shared_ptr<const Bytes> bytes_;
+  const uint8_t* data_ = nullptr;  // the data buffer (after the header) inside bytes_
   SafetensorsMetadata metadata_;
   std::vector<SafetensorsEntry> tensors_;
+  Integrity integrity_ = Integrity::kAbsent;
 };
 
-// Parses bytes in memory; `source` names them in error messages (a path or "<memory>").
+// Parses (a copy of) bytes in memory; `source` names them in error messages (a path or
+// "<memory>"). Checks the checksums when the file has them.
 SafetensorsFile parse_safetensors(const uint8_t* data, size_t size, const std::string& source);
 
-// Reads and parses a file; Error "<path>: <problem>" for any I/O or format problem.
+// Maps and parses a file (the tensors are read from the map, never copied whole); Error
+// "<path>: <problem>" for any I/O, format or checksum problem.
 SafetensorsFile read_safetensors(const std::string& path);
 
 }  // namespace souplab

@@ -111,6 +111,7 @@ LoadedSpecialist load_specialist_safetensors(const std::string& dir_or_file) {
   out.source = file.string();
   const SafetensorsFile st = read_safetensors(out.source);
   out.metadata = st.metadata();
+  out.verified = st.integrity() == Integrity::kVerified;
 
   if (fs::exists(config_path, ec)) {
     out.config = parse_gpt2_config_json(read_file(config_path.string()), config_path.string());

@@ -43,6 +43,7 @@ struct LoadedSpecialist {
   std::vector<float> theta;      // in gpt_param_layout(config) order
   SafetensorsMetadata metadata;  // the file's __metadata__
   std::string source;            // the safetensors path read
+  bool verified = false;         // the file's checksums were present and matched
 };
 
 // Reads an export folder (or a model.safetensors file directly). The config comes from

@@ -66,11 +66,12 @@ start_job() {
   "$cli" train "${tiny[@]}" --steps 100000 --eval-interval 100000 --checkpoint-interval 5 --keep 2 \
     --out "$1" --nproc 2 --dist-timeout "$2" >"$tmp/out" 2>"$tmp/err" &
   job=$!
-  for _ in $(seq 600); do
+  # A generous deadline (a busy machine starts two ranks slowly); the loop ends at the checkpoint.
+  for _ in $(seq 3000); do
     compgen -G "$1/step_*.ckpt" >/dev/null && break
     sleep 0.1
   done
-  compgen -G "$1/step_*.ckpt" >/dev/null || fail "the 2-rank job wrote no checkpoint in 60 s"
+  compgen -G "$1/step_*.ckpt" >/dev/null || fail "the 2-rank job wrote no checkpoint in 300 s"
   ranks=($(children_of "$job"))
   ((${#ranks[@]} == 2)) || fail "expected 2 rank processes under the launcher, found ${#ranks[@]}"
 }

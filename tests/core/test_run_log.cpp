@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <QTemporaryDir>
+#include <QDeadlineTimer>
 #include <QtTest>
 #include <atomic>
 #include <cmath>
@@ -522,9 +523,12 @@ class TestRunLog : public QObject {
     }
     QVERIFY(child > 0);
     RunLog log(path);
-    for (int i = 0; i < 500 && log.list_runs().empty(); ++i) usleep(2000);
+    // Wait on what the kill needs (the run and some committed metrics), with a deadline a busy
+    // machine cannot reach (2 minutes), never on a fixed sleep.
+    QDeadlineTimer deadline(120000);
+    while (log.list_runs().empty() && !deadline.hasExpired()) usleep(2000);
     QCOMPARE(log.list_runs().size(), size_t(1));
-    usleep(150 * 1000);
+    while (log.metrics(log.list_runs()[0].id).size() < 50 && !deadline.hasExpired()) usleep(2000);
     kill(child, SIGKILL);
     int status = 0;
     QCOMPARE(waitpid(child, &status, 0), child);

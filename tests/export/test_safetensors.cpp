@@ -75,7 +75,10 @@ class TestSafetensors : public QObject {
     write_safetensors(path, views, meta);
     const SafetensorsFile f = read_safetensors(path);
     QCOMPARE(f.tensors().size(), views.size());
-    QVERIFY(f.metadata() == meta);
+    QVERIFY(f.integrity() == Integrity::kVerified);
+    SafetensorsMetadata read_meta = f.metadata();
+    QVERIFY(read_meta.erase(kTensorChecksumsKey) == 1 && read_meta.erase(kHeaderChecksumKey) == 1);
+    QVERIFY(read_meta == meta);
     for (const auto& v : views) {
       const SafetensorsEntry& e = f.at(v.name);
       QCOMPARE(int(e.dtype), int(v.dtype));
@@ -227,6 +230,68 @@ class TestSafetensors : public QObject {
     // A header with only metadata and no data is a valid (empty) file.
     const std::string empty = make_file(R"({"__metadata__":{"k":"v"}})", "");
     QCOMPARE(parse_safetensors(reinterpret_cast<const uint8_t*>(empty.data()), empty.size(), kSrc).tensors().size(), size_t(0));
+  }
+
+  // Every single-bit flip anywhere in a file (length prefix, header, padding, data) is refused
+  // with an Error naming the source, or provably harmless: what parses equals the original in
+  // every metadata value and every tensor byte. Flips of the data name the tensor.
+  void checksums_catch_every_flip() {
+    const auto a = random_floats(40, 11), b = random_floats(9, 12);
+    const std::vector<uint16_t> h = {0x3c00, 0x1234, 0xffff};
+    const std::string good = encode_safetensors(
+        {{"w.a", DType::kF32, {5, 8}, a.data()}, {"w.b", DType::kF32, {9}, b.data()}, {"h", DType::kBF16, {3}, h.data()}},
+        {{"config", "{\"n\":1}"}, {"step", "42"}});
+    const auto original = parse_safetensors(reinterpret_cast<const uint8_t*>(good.data()), good.size(), kSrc);
+    QVERIFY(original.integrity() == Integrity::kVerified);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; --i) n = (n << 8) | uint8_t(good[size_t(i)]);
+    const size_t data_start = 8 + size_t(n);
+    int refused = 0, harmless = 0, named_tensor = 0;
+    for (size_t pos = 0; pos < good.size(); ++pos) {
+      for (int bit = 0; bit < 8; ++bit) {
+        std::string f = good;
+        f[pos] = char(uint8_t(f[pos]) ^ (1u << bit));
+        try {
+          const auto got = parse_safetensors(reinterpret_cast<const uint8_t*>(f.data()), f.size(), kSrc);
+          QVERIFY2(got.metadata() == original.metadata(), qPrintable(QString("flip at %1 changed the metadata").arg(pos)));
+          QCOMPARE(got.tensors().size(), original.tensors().size());
+          for (const auto& e : original.tensors()) {
+            const auto& g = got.at(e.name);
+            QVERIFY(g.shape == e.shape && g.dtype == e.dtype);
+            QVERIFY2(std::memcmp(got.data(g), original.data(e), e.end - e.begin) == 0,
+                     qPrintable(QString("flip at %1 changed tensor %2").arg(pos).arg(QString::fromStdString(e.name))));
+          }
+          ++harmless;
+        } catch (const Error& e) {
+          const std::string what = e.what();
+          QVERIFY2(what.rfind(std::string(kSrc) + ": ", 0) == 0, e.what());
+          if (pos >= data_start) {
+            QVERIFY2(what.find("fails its checksum") != std::string::npos, e.what());
+            QVERIFY2(what.find("tensor \"") != std::string::npos, e.what());
+            ++named_tensor;
+          }
+          ++refused;
+        }
+      }
+    }
+    qInfo("%zu bytes x 8 bits: %d refused (%d naming the tensor), %d harmless", good.size(), refused, named_tensor, harmless);
+    QCOMPARE(named_tensor, int(8 * (good.size() - data_start)));
+  }
+
+  void files_without_checksums_still_load() {
+    const float v[3] = {1, 2, 3};
+    const std::string data(reinterpret_cast<const char*>(v), 12);
+    const std::string old = make_file(R"({"__metadata__":{"format":"pt"},"t":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})", data);
+    const auto f = parse_safetensors(reinterpret_cast<const uint8_t*>(old.data()), old.size(), kSrc);
+    QVERIFY(f.integrity() == Integrity::kAbsent);
+    QVERIFY(f.to_f32("t") == std::vector<float>({1, 2, 3}));
+    // One of the two checksums alone, or a list that misses a tensor, is damage, not an old file.
+    expect_error(make_file(R"({"__metadata__":{"souplab.xxh3":"{}"},"t":{"dtype":"F32","shape":[3],"data_offsets":[0,12]}})", data),
+                 "tensor sums without the header's");
+    const std::string good = encode_safetensors({{"t", DType::kF32, {3}, v}}, {{"format", "pt"}});
+    auto j = nlohmann::ordered_json::parse(good.substr(8, good.find_last_of('}') - 7));
+    j["__metadata__"].erase("souplab.xxh3");
+    expect_error(make_file(j.dump(), data), "header sum without the tensors'");
   }
 
   void random_mutations_never_crash() {

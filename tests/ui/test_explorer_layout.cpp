@@ -105,7 +105,10 @@ class TestExplorerLayout : public QObject {
     QVERIFY(explorer->mixtureChange() != 0);  // the summary line compares on h's mixture
 
     // Every row's % box, lock and loss column inside the slider panel sideways (rows scroll
-    // vertically only), and the loss column filled from the bars on screen.
+    // vertically only), and the loss column filled once the full windows are in: the first
+    // bars (the quick tier) cover only the chart's page, and on a busy machine the full pass
+    // can come long after them, so wait for it rather than for a fixed time.
+    QTRY_VERIFY_WITH_TIMEOUT(explorer->displayedIsPrecise(), 120000);
     for (int i = 0; i < domains; ++i) {
       for (const QWidget* w : {static_cast<const QWidget*>(sliders->lockBox(i)),
                                static_cast<const QWidget*>(sliders->findChild<QLabel*>(QStringLiteral("loss_%1").arg(i)))}) {

@@ -38,6 +38,9 @@ struct ModelFacts {
   // model is a soup, dense or exported one (every other kind stays "fp32").
   std::string precision = "fp32";
   DomainWeights training_mixture;    // the preset "training mixture" (empty when unknown)
+  // False when the file carries no checksums (written before SoupLab checksummed its files, or by
+  // another tool): it loaded as it is, unverified. Front ends say so.
+  bool verified = true;
   std::string corpus_dir, cache_dir; // where validation data comes from (may be missing now)
 };
 
@@ -89,7 +92,7 @@ class Model {
                                               std::vector<std::string>* notes = nullptr,
                                               const ModelExportProgress& progress = {}) const;
 
-  // h minimising the instantiated model's loss on a target text (DESIGN §1.5 (b)). Error unless
+  // h minimising the instantiated model's loss on a target text (docs/DESIGN.md §1.5 (b)). Error unless
   // capabilities().can_fit_weights.
   virtual FitResult fit_weights(const std::string& target, const FitOptions& options) const;
 

@@ -1,5 +1,5 @@
 // c10d's Gloo and NCCL headers are behind USE_C10D_GLOO / USE_C10D_NCCL, which libtorch's CMake
-// config does not define (../shared/SETUP.md); defined here only, after the precompiled torch
+// config does not define (docs/DESIGN.md §6); defined here only, after the precompiled torch
 // header, which never reads them. NCCL exists in the CUDA build only.
 #ifndef USE_C10D_GLOO
 #define USE_C10D_GLOO 1

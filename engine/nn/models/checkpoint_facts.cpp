@@ -17,6 +17,7 @@ ModelFacts checkpoint_facts(const ModelSource& source) {
   f.device = source.torch_device.str();
   f.corpus_dir = s.config.train.corpus_dir;
   f.cache_dir = s.config.train.cache_dir;
+  f.verified = source.checkpoint->file.integrity() == Integrity::kVerified;
   // A soup's training mixture is the mean of pi, uniform for every pi offered; the other kinds
   // trained on the config's mixture (uniform when it names none).
   if (f.kind == ModelKind::kSoup || s.config.train.mixture.empty())

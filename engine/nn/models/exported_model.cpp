@@ -30,6 +30,7 @@ class ExportedModel final : public Model {
     facts_.counts = param_counts(s.config, facts_.config.bank, 0);
     facts_.device = source.torch_device.str();
     facts_.precision = precision_name(source.precision);
+    facts_.verified = s.verified;
     auto meta = [&](const char* key) {
       auto it = s.metadata.find(key);
       return it == s.metadata.end() ? std::string() : it->second;
