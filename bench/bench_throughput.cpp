@@ -5,9 +5,10 @@
 //   soup_tok_s      the same for a soup bank (n = 8, k = 14)
 //   slider_quick_ms a slider move: instantiate + the GUI's quick per-domain tier (k = 14)
 //   slider_full_ms  ... with the full tier (2 windows of the context per domain)
-// --attention fused|matmul picks the attention kernel (fused needs libtorch 2.x).
+// --attention souplab|torch|matmul picks the attention kernel (engine/nn/torch_compat.h; torch
+// needs libtorch 2.x).
 //
-//   bench_throughput [--threads 2] [--reps N] [--attention fused|matmul]
+//   bench_throughput [--threads 2] [--reps N] [--attention souplab|torch|matmul]
 #include <torch/torch.h>
 
 #include "bench_common.h"
@@ -24,12 +25,14 @@ int main(int argc, char** argv) {
   bench::Args args(argc, argv);
   bench::set_threads(args.threads);
   const int reps = args.reps_or(7, 3), warmup = args.warmup_or(2);
-  const std::string attention = args.get("attention", "fused");
-  compat::fused_attention_enabled() = attention == "fused";
+  const std::string attention = args.get("attention", "souplab");
+  compat::attention_path() = attention == "matmul" ? compat::AttentionPath::kMatmul
+                             : attention == "torch" ? compat::AttentionPath::kTorch
+                                                    : compat::AttentionPath::kSouplab;
   const ModelConfig mc;  // the demo size
   const int T = mc.block_size, B = 16, k = 14;
   std::printf("torch %d.%d.%d\nattention %s\n", TORCH_VERSION_MAJOR, TORCH_VERSION_MINOR, TORCH_VERSION_PATCH,
-              compat::kHasFusedAttention && compat::fused_attention_enabled() ? "fused" : "matmul");
+              compat::attention_path_name(compat::attention_path()));
 
   auto batch = bench::fixed_batch(B, T);
   auto x = batch.narrow(1, 0, T), y = batch.narrow(1, 1, T);

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "engine/nn/causal_attention.h"
+#include "engine/nn/linear.h"
 #include "engine/nn/torch_compat.h"
 
 namespace souplab {
@@ -11,7 +13,7 @@ constexpr double kLayerNormEps = 1e-5;
 
 // x (N, in) @ w (in, out) + b: GPT-2's Conv1D orientation.
 torch::Tensor conv1d(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
-  return torch::addmm(b, x, w);
+  return linear_layer(x, w, b);
 }
 
 }  // namespace
@@ -139,18 +141,24 @@ torch::Tensor forward_impl(const GptWeights& w, const ModelConfig& c, const torc
     auto a = torch::layer_norm(x, {C}, b.ln_1_w, b.ln_1_b, kLayerNormEps).view({B * T, C});
     const int li = int(l);
     auto qkv = lin(li, LinearSite::kAttn, a, b.attn_w, b.attn_b).view({B, T, 3, nh, hs});
-    auto q = qkv.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
-    auto k = qkv.select(2, 1).transpose(1, 2);
-    auto v = qkv.select(2, 2).transpose(1, 2);
-    if (cache) {
-      if (past > 0) {
-        k = torch::cat({cache->keys[l], k}, 2);  // (B, nh, total, hs)
-        v = torch::cat({cache->values[l], v}, 2);
+    torch::Tensor y;  // (B*T, C)
+    if (!cache && compat::attention_path().load(std::memory_order_relaxed) == compat::AttentionPath::kSouplab &&
+        fused_causal_attention_applies(qkv)) {
+      y = fused_causal_attention(qkv).view({B * T, C});  // (B, T, nh, hs): heads side by side already
+    } else {
+      auto q = qkv.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
+      auto k = qkv.select(2, 1).transpose(1, 2);
+      auto v = qkv.select(2, 2).transpose(1, 2);
+      if (cache) {
+        if (past > 0) {
+          k = torch::cat({cache->keys[l], k}, 2);  // (B, nh, total, hs)
+          v = torch::cat({cache->values[l], v}, 2);
+        }
+        cache->keys[l] = k;
+        cache->values[l] = v;
       }
-      cache->keys[l] = k;
-      cache->values[l] = v;
+      y = compat::causal_attention(q, k, v, past).transpose(1, 2).reshape({B * T, C});
     }
-    auto y = compat::causal_attention(q, k, v, past).transpose(1, 2).reshape({B * T, C});  // (B*T, C)
     x = x + lin(li, LinearSite::kAttnProj, y, b.proj_w, b.proj_b).view({B, T, C});
     auto m = torch::layer_norm(x, {C}, b.ln_2_w, b.ln_2_b, kLayerNormEps).view({B * T, C});
     if (mlp) {  // sparse MoE blocks (moe.h)
@@ -172,7 +180,7 @@ torch::Tensor forward_impl(const GptWeights& w, const ModelConfig& c, const torc
   }
   if (cache) cache->length = total;
   x = torch::layer_norm(x, {C}, w.ln_f_w, w.ln_f_b, kLayerNormEps);
-  return torch::matmul(x, w.wte.t());  // tied output embedding: (B, T, V)
+  return linear_layer(x.view({B * T, C}), w.wte.t(), {}).view({B, T, -1});  // tied output embedding: (B, T, V)
 }
 
 }  // namespace

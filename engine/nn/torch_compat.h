@@ -13,19 +13,30 @@ namespace souplab::compat {
 // True when this libtorch has fused scaled_dot_product_attention (2.0 and later).
 constexpr bool kHasFusedAttention = TORCH_VERSION_MAJOR >= 2;
 
-// Fused attention is used where it exists unless switched off (bench/ measures both in one run).
-inline std::atomic<bool>& fused_attention_enabled() {
-  static std::atomic<bool> on{true};
-  return on;
+// How a training or evaluation forward computes causal attention (the GPT's only choice of
+// kernel; bench/ measures them side by side):
+//   kSouplab  engine/nn/causal_attention: one pass per (sequence, head), forward and backward,
+//             on float32 CPU tensors (the default with libtorch 1.13, which has nothing fused);
+//   kTorch    at::scaled_dot_product_attention (the default with libtorch 2.x, CPU and GPU);
+//   kMatmul   matmul, mask, softmax, matmul: what libtorch 1.13 offers on its own.
+// A choice that does not apply to the tensors (kSouplab on CUDA, kTorch on 1.13) falls through
+// to the next one that does. Generation with a cache always takes the libtorch paths.
+enum class AttentionPath { kSouplab, kTorch, kMatmul };
+inline std::atomic<AttentionPath>& attention_path() {
+  static std::atomic<AttentionPath> path{kHasFusedAttention ? AttentionPath::kTorch : AttentionPath::kSouplab};
+  return path;
+}
+inline const char* attention_path_name(AttentionPath p) {
+  return p == AttentionPath::kSouplab ? "souplab" : p == AttentionPath::kTorch ? "torch" : "matmul";
 }
 
 // Causal attention of q (B, nh, T, hs) over k, v (B, nh, past + T, hs): query i (position
-// past + i) sees keys 0..past + i. Returns (B, nh, T, hs).
+// past + i) sees keys 0..past + i. Returns (B, nh, T, hs). libtorch's kernels only.
 inline torch::Tensor causal_attention(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v,
                                       int64_t past) {
   const int64_t T = q.size(2), total = k.size(2);
 #if TORCH_VERSION_MAJOR >= 2
-  if (fused_attention_enabled().load(std::memory_order_relaxed)) {
+  if (attention_path().load(std::memory_order_relaxed) != AttentionPath::kMatmul) {
     // is_causal aligns the mask top-left, right only when queries and keys start together; a
     // single new token (generation) sees every cached key, so it needs no mask at all.
     if (past == 0) return at::scaled_dot_product_attention(q, k, v, {}, 0.0, /*is_causal=*/true);

@@ -3,6 +3,8 @@
 // counts match the formula; libtorch's forward equals a plain C++ reference of the same math.
 #include <torch/torch.h>
 
+#include <array>
+
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -13,10 +15,14 @@
 #include "souplab/specialist.h"
 #include "souplab/validation_set.h"
 #include "engine/nn/adamw.h"
+#include "engine/nn/causal_attention.h"
 #include "engine/nn/checkpoint.h"
+#include "engine/nn/cpu_gemm.h"
 #include "engine/nn/gpt.h"
+#include "engine/nn/linear.h"
 #include "engine/nn/instantiate_cast.h"
 #include "engine/nn/soup.h"
+#include "engine/nn/torch_compat.h"
 #include "export/reference_gpt.h"
 
 using namespace souplab;
@@ -489,6 +495,95 @@ class TestSoupModel : public QObject {
     for (size_t i = 0; i < ref.size(); ++i)
       diff = std::max(diff, std::abs(double(logits.data_ptr<float>()[i]) - ref[i]));
     QVERIFY2(diff <= 1e-4, qPrintable(QString("max abs diff %1").arg(diff)));
+  }
+
+  // engine/nn/causal_attention against libtorch's own matmul-mask-softmax-matmul in float64:
+  // outputs and the gradients of q, k and v, at head sizes with and without their own loops and
+  // lengths that are not multiples of a vector; with 1 and 2 threads.
+  void fusedAttentionMatchesLibtorch_data() {
+    QTest::addColumn<bool>("gemm");
+    QTest::newRow("loops") << false;
+    if (cpu_sgemm_available()) QTest::newRow("oneDNN blocks") << true;
+  }
+  void fusedAttentionMatchesLibtorch() {
+    QFETCH(bool, gemm);
+    const bool was = cpu_sgemm_enabled();
+    set_cpu_sgemm_enabled(gemm);
+    struct Restore {
+      bool on;
+      ~Restore() { set_cpu_sgemm_enabled(on); }
+    } restore{was};
+    QCOMPARE(cpu_sgemm_enabled(), gemm);
+    // Lengths past one block of query rows (128) and head sizes with and without their own loops.
+    for (const auto& [B, T, nh, hs] : {std::array<int64_t, 4>{3, 37, 2, 8}, std::array<int64_t, 4>{2, 64, 4, 16},
+                                       std::array<int64_t, 4>{1, 1, 1, 4}, std::array<int64_t, 4>{1, 300, 2, 32},
+                                       std::array<int64_t, 4>{2, 20, 1, 64}, std::array<int64_t, 4>{1, 130, 3, 12}}) {
+      auto gen = torch::make_generator<torch::CPUGeneratorImpl>(uint64_t(T));
+      const auto qkv = torch::randn({B, T, 3, nh, hs}, gen) * 1.5;
+      const auto dy = torch::randn({B, T, nh, hs}, gen);
+      auto mine_in = qkv.clone().requires_grad_(true);
+      const auto mine = fused_causal_attention(mine_in);
+      mine.backward(dy);
+      auto ref_in = qkv.to(torch::kFloat64).requires_grad_(true);
+      const auto q = ref_in.select(2, 0).transpose(1, 2), k = ref_in.select(2, 1).transpose(1, 2),
+                 v = ref_in.select(2, 2).transpose(1, 2);
+      const auto previous = compat::attention_path().exchange(compat::AttentionPath::kMatmul);
+      const auto ref = compat::causal_attention(q, k, v, 0).transpose(1, 2);  // (B, T, nh, hs)
+      compat::attention_path() = previous;
+      ref.backward(dy.to(torch::kFloat64));
+      const double dy_err = (mine.to(torch::kFloat64) - ref).abs().max().item<double>();
+      const double dx_err = (mine_in.grad().to(torch::kFloat64) - ref_in.grad()).abs().max().item<double>();
+      const double scale = ref_in.grad().abs().max().item<double>();
+      qInfo("B %lld T %lld nh %lld hs %lld: output %.2g, gradient %.2g (of %.2g)", (long long)B, (long long)T,
+            (long long)nh, (long long)hs, dy_err, dx_err, scale);
+      QVERIFY2(dy_err < 2e-6 * 4, qPrintable(QString("output differs by %1").arg(dy_err)));
+      QVERIFY2(dx_err < 1e-5 * std::max(1.0, scale), qPrintable(QString("gradient differs by %1").arg(dx_err)));
+
+      const int threads = at::get_num_threads();
+      at::set_num_threads(1);
+      auto one_in = qkv.clone().requires_grad_(true);
+      const auto one = fused_causal_attention(one_in);
+      one.backward(dy);
+      at::set_num_threads(2);
+      auto two_in = qkv.clone().requires_grad_(true);
+      const auto two = fused_causal_attention(two_in);
+      two.backward(dy);
+      at::set_num_threads(threads);
+      // The loops give the same bits whatever the thread count; oneDNN may block its products
+      // differently inside a parallel region, so there only rounding may differ.
+      if (gemm)
+        QVERIFY(torch::allclose(one, two, 1e-6, 1e-6) && torch::allclose(one_in.grad(), two_in.grad(), 1e-6, 1e-6));
+      else
+        QVERIFY(torch::equal(one, two) && torch::equal(one_in.grad(), two_in.grad()));
+    }
+  }
+
+  // The linear layers through oneDNN (engine/nn/linear) equal libtorch's addmm, value and
+  // gradients, with the weight as stored and as the transpose of a stored matrix.
+  void linearMatchesAddmm() {
+    auto gen = torch::make_generator<torch::CPUGeneratorImpl>(77);
+    for (const bool transposed : {false, true}) {
+      const auto x = torch::randn({37, 24}, gen);
+      const auto w_store = transposed ? torch::randn({40, 24}, gen) : torch::randn({24, 40}, gen);
+      const auto b = torch::randn({40}, gen);
+      const auto dy = torch::randn({37, 40}, gen);
+      auto run = [&](bool mine, bool bias) {
+        auto xi = x.clone().requires_grad_(true), wi = w_store.clone().requires_grad_(true),
+             bi = b.clone().requires_grad_(true);
+        const auto w = transposed ? wi.t() : wi;
+        const auto y = mine ? linear_layer(xi, w, bias ? bi : torch::Tensor())
+                            : (bias ? torch::addmm(bi, xi, w) : torch::mm(xi, w));
+        y.backward(dy);
+        return std::vector<torch::Tensor>{y.detach(), xi.grad(), wi.grad(), bias ? bi.grad() : torch::zeros({40})};
+      };
+      for (const bool bias : {true, false}) {
+        const auto a = run(true, bias), r = run(false, bias);
+        for (size_t i = 0; i < a.size(); ++i)
+          QVERIFY2(torch::allclose(a[i], r[i], 1e-5, 1e-5),
+                   qPrintable(QString("part %1 differs (transposed %2, bias %3)").arg(i).arg(transposed).arg(bias)));
+      }
+    }
+    qInfo("linear through %s", cpu_sgemm_enabled() ? "oneDNN" : "libtorch's addmm");
   }
 
   void cachedForwardMatchesFullForward() {
