@@ -1,4 +1,4 @@
-// Specialists against the equal-budget dense model (the quality issue; DESIGN §4 "Quality on the
+// Specialists against the equal-budget dense model (the quality issue; docs/DESIGN.md §4.3 "Quality on the
 // real corpus"). On the 14-domain corpus with some sources held out of training, every model has
 // the same size, steps, batch and seed; each soup variant's specialists are compared with one
 // dense model trained on the uniform mixture:
@@ -11,7 +11,7 @@
 //
 //   bench_specialists [--corpus DIR] [--work DIR] [--steps N] [--layers N --width N --context N
 //                     --batch N] [--threads N] [--variants SPEC] [--out FILE] [--json FILE]
-//                     [--curve-every N] [--fit 0|1] [--only-train 1]
+//                     [--curve-every N] [--fit 0|1] [--only-train 1|dense|VARIANT] [--train-seed S]
 //
 // SPEC: "name:section.key=value,section.key=value;name2:..." — each variant is the base config
 // (a soup unless it sets train.kind) with those keys set, e.g.
@@ -334,6 +334,7 @@ int main(int argc, char** argv) try {
   base.train.device = "cpu";
   base.train.steps = std::stoll(args.get("steps", std::to_string(base.train.steps)));
   base.train.batch_size = std::stoi(args.get("batch", std::to_string(base.train.batch_size)));
+  base.train.seed = std::stoull(args.get("train-seed", std::to_string(base.train.seed)));
   base.train.eval_interval = base.train.steps;
   base.train.eval_windows = 4;  // the trainer's own evaluation; ours is below
   base.train.checkpoint_interval = base.train.steps;
@@ -387,11 +388,25 @@ int main(int argc, char** argv) try {
     d.target_hist.push_back(histogram_weights(*cache, (dir / "fit.txt").string()).weights.values());
   }
 
-  // Training: the dense baseline, then every variant.
+  // Training: the dense baseline, then every variant. --only-train NAME trains that one model
+  // and stops, so several processes (one thread each) can train one comparison side by side.
+  const std::string only = args.get("only-train", "0");
+  if (only != "0" && only != "1") {
+    if (only == "dense") {
+      bench::train_or_reuse("dense", dense_cfg, work, fresh, curve_every);
+      return 0;
+    }
+    for (const auto& v : variants)
+      if (v.name == only) {
+        bench::train_or_reuse(v.name, v.cfg, work, fresh, curve_every);
+        return 0;
+      }
+    throw std::runtime_error("--only-train " + only + ": no such variant");
+  }
   const auto dense = bench::train_or_reuse("dense", dense_cfg, work, fresh, curve_every);
   std::vector<bench::Trained> trained;
   for (const auto& v : variants) trained.push_back(bench::train_or_reuse(v.name, v.cfg, work, fresh, curve_every));
-  if (args.get("only-train", "0") == "1") return 0;
+  if (only == "1") return 0;
 
   // Evaluation.
   std::fprintf(stderr, "evaluating...\n");

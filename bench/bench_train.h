@@ -113,12 +113,26 @@ inline Trained train_or_reuse(const std::string& name, souplab::RunConfig cfg, c
     std::fprintf(stderr, "[%s] reusing %s (trained in %.0f s)\n", name.c_str(), ckpt.c_str(), t.train_s);
     return t;
   }
-  fs::remove_all(cfg.train.out_dir);
-  std::fprintf(stderr, "[%s] training %s, %lld steps...\n", name.c_str(),
-               souplab::model_kind_name(cfg.train.kind),
-               (long long)cfg.train.steps);
+  // An interrupted training of the same run resumes from its last checkpoint (the trainer's
+  // resume is exact), so long ladder runs survive a stopped machine.
+  const fs::path pending = models / (name + ".pending.json");
+  std::string resume_from;
+  if (!fresh && fs::exists(pending) && same_run(read_file(pending.string()), key) && fs::exists(cfg.train.out_dir))
+    for (const auto& e : fs::directory_iterator(cfg.train.out_dir))
+      if (e.path().extension() == ".ckpt" && e.path().string() > resume_from) resume_from = e.path().string();
+  if (resume_from.empty()) {
+    fs::remove_all(cfg.train.out_dir);
+    std::ofstream(pending) << key;
+    std::fprintf(stderr, "[%s] training %s, %lld steps...\n", name.c_str(), souplab::model_kind_name(cfg.train.kind),
+                 (long long)cfg.train.steps);
+  } else {
+    std::fprintf(stderr, "[%s] resuming %s from %s\n", name.c_str(), souplab::model_kind_name(cfg.train.kind),
+                 resume_from.c_str());
+  }
   souplab::TrainCallbacks cb;
+  double elapsed = 0;
   cb.on_progress = [&](const souplab::TrainProgress& p) {
+    elapsed = p.elapsed_s;
     std::fprintf(stderr, "[%s] step %lld/%lld loss %.3f lr %.2e %.0f tok/s eta %.0f s\n", name.c_str(),
                  (long long)p.step, (long long)p.total_steps, p.train_loss, p.lr, p.tokens_per_sec, p.eta_s);
   };
@@ -126,15 +140,17 @@ inline Trained train_or_reuse(const std::string& name, souplab::RunConfig cfg, c
     if (keep_every > 0 && step < cfg.train.steps && step % keep_every == 0)
       fs::copy_file(path, intermediate_path(step), fs::copy_options::overwrite_existing);
   };
-  const auto t0 = Clock::now();
-  auto trainer = souplab::Trainer::start_new(cfg, (fs::path(work) / "runlogs" / (name + ".sqlite")).string(), cb);
+  const std::string run_log = (fs::path(work) / "runlogs" / (name + ".sqlite")).string();
+  auto trainer = resume_from.empty() ? souplab::Trainer::start_new(cfg, run_log, cb)
+                                     : souplab::Trainer::resume(resume_from, run_log, cb);
   trainer->run(cb);
-  t.train_s = ms_since(t0) / 1000.0;
+  t.train_s = elapsed;  // training time over every part (the trainer's own count), pauses excluded
   fs::copy_file(trainer->last_checkpoint(), ckpt, fs::copy_options::overwrite_existing);
   trainer.reset();
   fs::remove_all(cfg.train.out_dir);
   std::ofstream(meta) << key;
   std::ofstream(tfile) << t.train_s;
+  fs::remove(pending);
   list_intermediate();
   std::fprintf(stderr, "[%s] trained in %.0f s\n", name.c_str(), t.train_s);
   return t;

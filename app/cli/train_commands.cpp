@@ -15,6 +15,7 @@
 #include "souplab/domain_weights.h"
 #include "souplab/error.h"
 #include "souplab/paths.h"
+#include "souplab/presets.h"
 #include "souplab/trainer.h"
 
 namespace souplab::cli {
@@ -32,6 +33,11 @@ Args train_args(std::vector<ConfigFlag>* flags) {
          "folders). Without --corpus the demo corpus is used (built from text on this machine\n"
          "on first use). Flags override the config file.");
   a.flag("config", "FILE", "JSON run config {\"model\":{},\"bank\":{},\"moe\":{},\"train\":{}}")
+      .flag("preset", "NAME",
+            "a size and budget for a kind of machine: quick, cpu-night, gpu-30min, gpu-8h (--list-presets); "
+            "the other flags override what it sets")
+      .option("list-presets", "list the presets with their size, tokens, memory and time here, and exit")
+      .option("estimate", "print the run's size, tokens, memory and time (a few steps measured here) and exit")
       .flag("mixture", "H", "dense and moe: domain weights to train on (e.g. code_c=1 for an oracle)", "uniform");
   *flags = config_flags_of(a, {"model", "bank", "moe", "train"});
   a.flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
@@ -44,6 +50,7 @@ Args train_args(std::vector<ConfigFlag>* flags) {
 RunConfig config_from(const Args& a, const std::vector<ConfigFlag>& flags) {
   RunConfig c;
   if (a.has("config")) c = parse_run_config(read_file(a.get("config")), a.get("config"));
+  if (a.has("preset")) apply_preset(find_preset(a.get("preset")), c);
   const int bank_experts = c.bank.n_experts;
   apply_config_flags(a, flags, &c);
   // One flag for two keys: --experts is the MoE's E per block when the run is a MoE.
@@ -80,6 +87,17 @@ int train_to_end(Trainer& trainer, ProgressBar& bar, const TrainCallbacks& cb, i
   return outcome == TrainOutcome::kFinished ? 0 : 130;
 }
 
+int list_presets() {
+  std::printf("%-10s  %s\n", "preset", "what it is, and what it costs here");
+  for (const Preset& p : presets()) {
+    RunConfig c;
+    apply_preset(p, c);
+    std::printf("%-10s  %s\n            %s\n            sized by: %s\n", p.name.c_str(), p.title.c_str(),
+                describe_estimate(estimate_on_this_machine(c, 14)).c_str(), p.sized_by.c_str());
+  }
+  return 0;
+}
+
 }  // namespace
 
 // The demo corpus folder, built first if it is not there yet.
@@ -97,9 +115,16 @@ int cmd_train(int argc, char** argv) {
   Args a = train_args(&flags);
   if (!a.parse(argc, argv, 2)) return 0;
   if (!a.positional().empty()) throw Error("train: unexpected argument \"" + a.positional()[0] + "\"");
+  if (a.has("list-presets")) return list_presets();
   if (wants_local_launch(a)) return launch_local_workers(a, argc, argv);
   const DistributedOptions dist = distributed_options(a);
   RunConfig c = config_from(a, flags);
+  if (a.has("estimate") || (a.has("preset") && dist.rank == 0 && !a.has("print-config"))) {
+    // Before the run: what it costs, so a preset too big for the evening is seen in seconds.
+    const std::string line = "estimate: " + describe_estimate(estimate_on_this_machine(c, 14));
+    std::fprintf(stderr, "%s\n", line.c_str());
+    if (a.has("estimate")) return 0;
+  }
   ProgressBar bar(a.has("quiet") || dist.rank > 0);  // rank 0 speaks for the job
   if (c.train.corpus_dir.empty()) c.train.corpus_dir = ensure_demo_corpus(bar);
   if (a.has("mixture")) {

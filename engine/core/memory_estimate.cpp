@@ -22,7 +22,9 @@ uint64_t estimate_training_bytes(const RunConfig& c, int k) {
   // A MoE also stores the dense layout's (unused) MLPs of its MoE blocks, so count P on top.
   const double bank = 4.0 * (double(pc.total) + (moe ? double(pc.per_expert) : 0.0));
   const double theta = 2.0 * P;                // instantiated theta and its gradient
-  double activations = L * (34.0 * B * T * C + 3.0 * B * H * T * T) + 3.0 * B * T * V;
+  // Attention is fused on every path a run takes (engine/nn/causal_attention on the CPU, libtorch's
+  // scaled_dot_product_attention on a GPU): no (T, T) scores are kept, only a log-sum-exp per row.
+  double activations = L * (34.0 * B * T * C + B * H * T) + 3.0 * B * T * V;
   if (moe)  // capacity-padded expert buffers: in (C), hidden (2 x 4C), out (C), ~cf * k tokens each
     activations += double(moe_block_count(c.model, c.moe)) * c.moe.capacity_factor_train *
                    c.moe.top_k * B * T * 10.0 * C;

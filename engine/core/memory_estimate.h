@@ -14,8 +14,8 @@ namespace souplab {
 //   bank: (n+1)P + coef MLP floats, each with its gradient and two AdamW moments (x4);
 //   the instantiated theta and its gradient (2P);
 //   activations kept for backward: per layer ~34 B*T*C (layer norms, qkv, attention output,
-//   MLP 4C in and out, residuals) + 3 B*heads*T*T (scores, softmax, its gradient), plus
-//   3 B*T*V for the logits, their softmax and gradient.
+//   MLP 4C in and out, residuals) + B*heads*T (the fused attention's log-sum-exp; no T x T
+//   scores are kept), plus 3 B*T*V for the logits, their softmax and gradient.
 // An estimate, not a bound: it is meant to be within a factor ~2 of the peak, which is enough
 // to refuse configs that cannot fit. Saturates at UINT64_MAX.
 uint64_t estimate_training_bytes(const RunConfig& c, int k);

@@ -1,9 +1,11 @@
 // Config files: defaults survive a round trip, unknown keys and wrong types are errors that name
 // the file and the key, inconsistent sizes are refused.
 #include <QtTest>
+#include <cmath>
 
 #include "souplab/config.h"
 #include "souplab/error.h"
+#include "souplab/presets.h"
 
 using namespace souplab;
 
@@ -85,6 +87,53 @@ class TestConfig : public QObject {
     QVERIFY2(e.contains("dense_mixture"), qPrintable(e));
     QVERIFY(error_of(R"({"train": {"batch_size": 16, "h_per_step": 8}})").isEmpty());
     QVERIFY(error_of(R"({"train": {"steps": 10}})").isEmpty());
+  }
+
+  // Presets (souplab/presets.h): each is a valid config of its size; what it costs adds up; the
+  // GPU presets fit one 80 GB GPU by the same memory estimate that refuses runs.
+  void presetsAreValidAndTheirCostsAddUp() {
+    QVERIFY(presets().size() >= 4);
+    QCOMPARE(QString::fromStdString(presets().front().name), QString("quick"));
+    for (const Preset& p : presets()) {
+      RunConfig c;
+      apply_preset(p, c);
+      validate(c);
+      QCOMPARE(c.model.n_layer, p.n_layer);
+      QCOMPARE(c.train.steps, p.steps);
+      QCOMPARE(QString::fromStdString(c.train.device), QString::fromStdString(p.device));
+      const RunEstimate e = estimate_run(c, 14, 1000.0, true, "test");
+      QCOMPARE(e.tokens, p.steps * p.batch_size * p.block_size);
+      QVERIFY(std::abs(e.seconds - double(e.tokens) / 1000.0) < 1e-6);
+      QVERIFY(std::abs(e.tokens_per_param * double(e.specialist_params) - double(e.tokens)) < 1.0);
+      QVERIFY(e.trained_params > e.specialist_params);  // a soup: S, experts and the coefficient network
+      const QString line = QString::fromStdString(describe_estimate(e));
+      QVERIFY2(line.contains("measured here") && line.contains("tokens"), qPrintable(line));
+      if (p.device == "cuda") {
+        QVERIFY2(e.memory_bytes < 80ull * 1000 * 1000 * 1000, qPrintable(p.name.c_str() + QString(": ") + line));
+        const double tps = roofline_gpu_tokens_per_second(c, 14);
+        // Sized to its hours at the roofline, within a factor 1.5.
+        const double hours = double(e.tokens) / tps / 3600.0;
+        QVERIFY2(hours > p.hours / 1.5 && hours < p.hours * 1.5, qPrintable(QString::number(hours)));
+      }
+    }
+    RunConfig dense;
+    dense.bank.n_experts = 0;
+    apply_preset(find_preset("cpu-night"), dense);
+    QCOMPARE(dense.bank.n_experts, 0);  // a dense baseline of a preset stays dense
+    try {
+      find_preset("nope");
+      QFAIL("an unknown preset was found");
+    } catch (const Error& e) {
+      QVERIFY2(QString(e.what()).contains("quick") && QString(e.what()).contains("gpu-8h"), e.what());
+    }
+    // The roofline's time grows with the model and falls with bf16.
+    RunConfig a = RunConfig{}, b = RunConfig{};
+    apply_preset(find_preset("gpu-30min"), a);
+    apply_preset(find_preset("gpu-8h"), b);
+    QVERIFY(roofline_gpu_tokens_per_second(a, 14) > roofline_gpu_tokens_per_second(b, 14));
+    RunConfig a32 = a;
+    a32.train.precision = "fp32";
+    QVERIFY(roofline_gpu_tokens_per_second(a, 14) > roofline_gpu_tokens_per_second(a32, 14));
   }
 };
 

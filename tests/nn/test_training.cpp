@@ -15,6 +15,7 @@
 
 #include "souplab/domain_weights.h"
 #include "souplab/error.h"
+#include "souplab/presets.h"
 #include "souplab/run_log.h"
 #include "engine/core/safetensors.h"
 #include "souplab/model.h"
@@ -137,6 +138,21 @@ class TestTraining : public QObject {
   }
 
   // Both one h per step and several (train.h_per_step: the sampler draws h and rows in turn).
+  // A preset's time here comes from real steps of its config: a positive throughput, larger for
+  // a smaller model.
+  void throughputProbeMeasuresRealSteps() {
+    RunConfig small = tiny_config(m_corpus, m_tmp.filePath("probe-unused"), 10);
+    small.train.threads = 1;
+    RunConfig bigger = small;
+    bigger.model.n_embd *= 2;
+    bigger.model.n_layer += 1;
+    const double a = probe_training_throughput(small, 3, 1.0), b = probe_training_throughput(bigger, 3, 1.0);
+    qInfo("probe: %.0f tokens/s small, %.0f bigger", a, b);
+    QVERIFY(a > 0 && b > 0);
+    QVERIFY(a > b);
+    QVERIFY(!std::filesystem::exists(m_tmp.filePath("probe-unused").toStdString()));  // its own scratch folder
+  }
+
   void resumeContinuesExactly_data() {
     QTest::addColumn<int>("hPerStep");
     QTest::newRow("one h per step") << 1;

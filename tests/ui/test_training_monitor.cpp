@@ -3,14 +3,18 @@
 // the CSV export has one row per stored point.
 #include <QtTest>
 
+#include <QComboBox>
 #include <QProgressBar>
+#include <QSpinBox>
 #include <QTemporaryDir>
 
 #include "app/glue/baseline_runs.h"
 #include "app/glue/quick_start.h"
+#include "souplab/device.h"
 #include "souplab/model.h"
 #include "souplab/run_log.h"
 #include "ui/training/loss_plot.h"
+#include "ui/training/new_run_dialog.h"
 #include "ui/training/training_monitor.h"
 #include "ui_test_corpus.h"
 
@@ -189,6 +193,33 @@ class TestTrainingMonitor : public QObject {
     QVERIFY(monitor.startRun(r));
     QTRY_VERIFY_WITH_TIMEOUT(ended(monitor), 60000);
     QCOMPARE(monitor.state(), State::Failed);
+  }
+
+  // The new-run dialog's presets: a preset fills the fields and measures its cost here off the
+  // GUI thread; a GPU preset where there is no GPU says its time is the roofline's estimate; a
+  // field changed by hand makes the run a custom one.
+  void newRunDialogOffersPresetsWithTheirCost() {
+    souplab::gui::NewRunDialog dialog;
+    auto* preset = dialog.findChild<QComboBox*>(QStringLiteral("presetCombo"));
+    QVERIFY(preset);
+    QVERIFY(preset->count() >= 5);  // custom + the presets
+    QVERIFY(dialog.choosePreset(QStringLiteral("cpu-night")));
+    const souplab::gui::TrainRequest r = dialog.request();
+    QCOMPARE(r.config.model.n_layer, 4);
+    QCOMPARE(r.config.model.n_embd, 128);
+    QCOMPARE(r.config.train.steps, int64_t(75000));
+    QTRY_VERIFY_WITH_TIMEOUT(dialog.estimateText().contains("measured here"), 120000);
+    QVERIFY2(dialog.estimateText().contains("tokens"), qPrintable(dialog.estimateText()));
+    QVERIFY(dialog.choosePreset(QStringLiteral("gpu-30min")));
+    if (!souplab::cuda_available())
+      QTRY_VERIFY_WITH_TIMEOUT(dialog.estimateText().contains("roofline"), 120000);
+    QVERIFY(dialog.choosePreset(QStringLiteral("quick")));
+    QCOMPARE(preset->currentData().toString(), QStringLiteral("quick"));
+    const auto spins = dialog.findChildren<QSpinBox*>();
+    QVERIFY(!spins.isEmpty());
+    spins.front()->setValue(spins.front()->value() + 1);  // a field by hand: custom again
+    QCOMPARE(preset->currentIndex(), 0);
+    QVERIFY(!dialog.choosePreset(QStringLiteral("no-such-preset")));
   }
 };
 

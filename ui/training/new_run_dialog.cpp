@@ -16,10 +16,12 @@
 #include <QSpinBox>
 #include <QThread>
 
+#include "app/glue/estimate_worker.h"
 #include "app/glue/quick_start.h"
 #include "souplab/error.h"
 #include "souplab/param_layout.h"
 #include "souplab/device.h"
+#include "souplab/presets.h"
 
 namespace souplab::gui {
 
@@ -97,8 +99,23 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   m_denseAfter->setChecked(QSettings().value(QStringLiteral("newRun/dense_after"), false).toBool());
   m_summary = new QLabel(this);
   m_summary->setWordWrap(true);
+  // Presets: a size and budget per kind of machine; choosing one fills the fields below.
+  m_preset = new QComboBox(this);
+  m_preset->setObjectName(QStringLiteral("presetCombo"));
+  m_preset->addItem(tr("Custom (the fields below)"), QString());
+  for (const Preset& p : presets())
+    m_preset->addItem(QString::fromStdString(p.title), QString::fromStdString(p.name));
+  m_preset->setToolTip(tr("Fills the size, steps, batch and device for a kind of machine; shows what it costs here"));
+  m_estimate = new QLabel(this);
+  m_estimate->setObjectName(QStringLiteral("estimateLabel"));
+  m_estimate->setWordWrap(true);
+  m_estimateButton = new QPushButton(tr("Estimate time here"), this);
+  m_estimateButton->setToolTip(tr("Trains a few steps of this configuration on this machine (a few seconds) to "
+                                  "measure its speed; a GPU run where no GPU is gets the roofline estimate"));
+  m_estimator = new EstimateWorker(this);
 
   auto* form = new QFormLayout;
+  form->addRow(tr("Preset"), m_preset);
   form->addRow(tr("Name"), m_name);
   form->addRow(tr("Corpus folder"), corpusRow);
   form->addRow(tr("Kind"), m_kind);
@@ -117,6 +134,10 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   form->addRow(QString(), m_shardBank);
   form->addRow(QString(), m_denseAfter);
   form->addRow(QString(), m_summary);
+  auto* estimateRow = new QHBoxLayout;
+  estimateRow->addWidget(m_estimate, 1);
+  estimateRow->addWidget(m_estimateButton);
+  form->addRow(tr("Cost here"), estimateRow);
 
   auto* buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, this);
   buttons->button(QDialogButtonBox::Ok)->setText(tr("Start training"));
@@ -132,7 +153,60 @@ NewRunDialog::NewRunDialog(QWidget* parent) : QDialog(parent) {
   connect(m_topK, &QComboBox::currentIndexChanged, this, &NewRunDialog::updateSummary);
   for (QSpinBox* box : {m_layers, m_embd, m_heads, m_block, m_experts, m_steps, m_batch, m_processes})
     connect(box, &QSpinBox::valueChanged, this, &NewRunDialog::updateSummary);
+  connect(m_preset, qOverload<int>(&QComboBox::activated), this,
+          [this] { choosePreset(m_preset->currentData().toString()); });
+  connect(m_estimateButton, &QPushButton::clicked, this, &NewRunDialog::estimateTime);
+  connect(m_estimator, &EstimateWorker::estimated, this, [this](const QString& line) {
+    m_estimate->setText(line);
+    m_estimateButton->setEnabled(true);
+  });
+  connect(m_estimator, &EstimateWorker::failed, this, [this](const QString& message) {
+    m_estimate->setText(tr("Cannot estimate: %1").arg(message));
+    m_estimateButton->setEnabled(true);
+  });
   updateSummary();
+}
+
+bool NewRunDialog::choosePreset(const QString& name) {
+  if (name.isEmpty()) return false;
+  const Preset* preset = nullptr;
+  for (const Preset& p : presets())
+    if (QString::fromStdString(p.name) == name) preset = &p;
+  if (!preset) return false;
+  m_preset->setCurrentIndex(m_preset->findData(name));
+  m_fillingPreset = true;
+  m_layers->setValue(preset->n_layer);
+  m_embd->setValue(preset->n_embd);
+  m_heads->setValue(preset->n_head);
+  m_block->setValue(preset->block_size);
+  m_experts->setValue(preset->n_experts);
+  m_steps->setValue(int(preset->steps));
+  m_batch->setValue(preset->batch_size);
+  const int device = m_device->findData(QString::fromStdString(preset->device));
+  if (device >= 0) m_device->setCurrentIndex(device);
+  m_fillingPreset = false;
+  m_summary->setToolTip(QString::fromStdString(preset->sized_by));
+  estimateTime();
+  return true;
+}
+
+QString NewRunDialog::estimateText() const { return m_estimate->text(); }
+
+void NewRunDialog::estimateTime() {
+  RunConfig c = request().config;
+  const QString preset = m_preset->currentData().toString();
+  if (!preset.isEmpty()) {
+    // A GPU preset keeps its device and precision even where this machine has no GPU: the
+    // estimate is then the roofline's, and says so.
+    for (const Preset& p : presets())
+      if (QString::fromStdString(p.name) == preset && p.device == "cuda" && m_device->findData("cuda") < 0) {
+        c.train.device = p.device;
+        c.train.precision = p.precision;
+      }
+  }
+  m_estimate->setText(tr("Measuring a few steps here…"));
+  m_estimateButton->setEnabled(false);
+  m_estimator->estimate(c, 14);
 }
 
 void NewRunDialog::setCorpusDir(const QString& dir) { m_corpus->setText(dir); }
@@ -175,6 +249,11 @@ TrainRequest NewRunDialog::request() const {
 
 void NewRunDialog::updateSummary() {
   const TrainRequest r = request();
+  // A field changed by hand makes the run a custom one; the last estimate no longer applies.
+  if (!m_fillingPreset && m_preset && m_preset->currentIndex() > 0) {
+    m_preset->setCurrentIndex(0);
+    m_estimate->clear();
+  }
   m_experts->setEnabled(r.config.train.kind != ModelKind::kDense);
   m_topK->setEnabled(r.config.train.kind == ModelKind::kMoe);
   m_shardBank->setEnabled(r.processes > 1 && r.config.train.kind == ModelKind::kSoup);

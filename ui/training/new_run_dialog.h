@@ -11,8 +11,11 @@ class QDoubleSpinBox;
 class QLineEdit;
 class QSpinBox;
 class QLabel;
+class QPushButton;
 
 namespace souplab::gui {
+
+class EstimateWorker;
 
 class NewRunDialog : public QDialog {
   Q_OBJECT
@@ -20,12 +23,22 @@ class NewRunDialog : public QDialog {
   explicit NewRunDialog(QWidget* parent = nullptr);
   TrainRequest request() const;  // the run to start, from the fields
   void setCorpusDir(const QString& dir);
+  // Fills the fields with a preset's size and budget (souplab/presets.h) and estimates its
+  // time here; false for an unknown name. The preset picker does the same.
+  bool choosePreset(const QString& name);
+  QString estimateText() const;  // the estimate line as shown ("" until one arrived)
 
  private:
   void browseCorpus();
   void updateSummary();
+  void estimateTime();  // off the GUI thread: a few steps measured here
   void accept() override;  // validates, remembers the fields
 
+  QComboBox* m_preset = nullptr;
+  QLabel* m_estimate = nullptr;
+  QPushButton* m_estimateButton = nullptr;
+  EstimateWorker* m_estimator = nullptr;
+  bool m_fillingPreset = false;  // while choosePreset sets the fields
   QLineEdit* m_name = nullptr;
   QLineEdit* m_corpus = nullptr;
   QComboBox* m_kind = nullptr;
