@@ -191,7 +191,8 @@ ModelConfig parse_gpt2_config_json(const std::string& text, const std::string& s
     throw file_error(source, std::string("not valid JSON: ") + e.what());
   }
   if (!j.is_object()) throw file_error(source, "not a JSON object");
-  if (j.value("model_type", std::string()) != "gpt2")
+  // value() would throw nlohmann's own type_error for a non-string model_type (found by fuzzing).
+  if (!j.contains("model_type") || !j["model_type"].is_string() || j["model_type"].get<std::string>() != "gpt2")
     throw file_error(source, "model_type is not \"gpt2\"");
   auto get_int = [&](const char* key) {
     if (!j.contains(key) || !j[key].is_number_integer() || j[key].get<int64_t>() <= 0 ||
