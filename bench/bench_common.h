@@ -82,6 +82,16 @@ inline void set_threads(int n) {
   at::set_num_interop_threads(1);
 }
 
+// The non-empty pieces of `s` between the separators.
+inline std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  std::istringstream is(s);
+  while (std::getline(is, cur, sep))
+    if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
 inline std::string read_file(const std::string& path) {
   std::ifstream f(path);
   std::stringstream ss;

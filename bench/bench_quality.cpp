@@ -46,16 +46,9 @@ using namespace souplab;
 using bench::Trained;
 using bench::train_or_reuse;
 
-namespace {
+using bench::split;
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream is(s);
-  while (std::getline(is, cur, sep))
-    if (!cur.empty()) out.push_back(cur);
-  return out;
-}
+namespace {
 
 std::string pct(double a, double b) {  // (a - b) / b in %, signed
   return bench::fmt("%+.1f%%", 100.0 * (a - b) / b);

@@ -12,6 +12,7 @@
 //   bench_specialists [--corpus DIR] [--work DIR] [--steps N] [--layers N --width N --context N
 //                     --batch N] [--threads N] [--variants SPEC] [--out FILE] [--json FILE]
 //                     [--curve-every N] [--fit 0|1] [--only-train 1|dense|VARIANT] [--train-seed S]
+//                     [--prepared-corpus DIR] [--base "section.key=value,..."]
 //
 // SPEC: "name:section.key=value,section.key=value;name2:..." — each variant is the base config
 // (a soup unless it sets train.kind) with those keys set, e.g.
@@ -48,16 +49,9 @@ namespace fs = std::filesystem;
 using namespace souplab;
 using nlohmann::json;
 
-namespace {
+using bench::split;
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::string cur;
-  std::istringstream is(s);
-  while (std::getline(is, cur, sep))
-    if (!cur.empty()) out.push_back(cur);
-  return out;
-}
+namespace {
 
 // ---- the corpus with held-out sources ------------------------------------------------------
 
@@ -321,7 +315,14 @@ int main(int argc, char** argv) try {
   std::string corpus;
   EvalData d;
   build_corpus_and_targets(corpus_src, work, &corpus, &d.targets);
-  const std::string cache_dir = (fs::path(work) / "cache" / "corpus14").string();
+  std::string cache_dir = (fs::path(work) / "cache" / "corpus14").string();
+  // --prepared-corpus DIR: train on DIR as it is (e.g. `corpus cluster` of <work>/corpus14, so
+  // the held-out sources stay out), with the same held-out targets; their absolute losses then
+  // compare banks of different domain sets (labelled vs clustered) in docs/RESULTS.md.
+  if (const std::string prepared = args.get("prepared-corpus", ""); !prepared.empty()) {
+    corpus = fs::absolute(prepared).string();
+    cache_dir = (fs::path(work) / "cache" / fs::path(corpus).filename()).string();
+  }
 
   // The default configuration a user gets, with the benchmark's size flags.
   RunConfig base;
@@ -341,6 +342,9 @@ int main(int argc, char** argv) try {
   base.train.keep_checkpoints = 1;
   base.train.threads = args.threads;
   base.train.log_interval = std::max<int64_t>(1, base.train.steps / 6);
+  // --base "section.key=value,...": settings of every model, the dense baseline's too (e.g.
+  // train.domain_prior=size for clustered domains of very different sizes).
+  for (const auto& kv : split(args.get("base", ""), ',')) base = with_setting(base, kv);
   RunConfig dense_cfg = base;
   dense_cfg.train.kind = ModelKind::kDense;
   dense_cfg.bank.n_experts = 0;

@@ -52,7 +52,7 @@ inline bool same_run(const std::string& stored, const std::string& key) {
   if (stored == key) return true;
   static const std::vector<std::pair<const char*, nlohmann::json>> kAdded = {
       {"/train/h_per_step", 1}, {"/train/dense_mixture", "fixed"}, {"/train/init_from", ""},
-      {"/bank/expert_rank", 0}, {"/bank/alpha_centered", 0}};
+      {"/bank/expert_rank", 0}, {"/bank/alpha_centered", 0}, {"/train/domain_prior", "uniform"}};
   nlohmann::json a, b;
   try {
     a = nlohmann::json::parse(stored);

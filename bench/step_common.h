@@ -214,13 +214,13 @@ class Stepper {
     souplab::FactoredGrad factored;
     ph.backward = time_ms([&] {
       loss.backward();
-      if (variant_ == Variant::kEngine && engine_loss_.after_backward) factored = engine_loss_.after_backward();
+      if (variant_ == Variant::kEngine && engine_loss_.fused) factored = engine_loss_.fused->after_backward();
     });
     double scale = 1.0;
     ph.clip = time_ms([&] {
       if (variant_ == Variant::kEngine) {
         scale = souplab::grad_clip_scale(params_, clip, nullptr, factored.defined() ? factored.squared_norm() : 0);
-        if (factored.defined()) adam_->set_factored_grad(engine_loss_.factored_index, std::move(factored));
+        if (factored.defined()) adam_->set_factored_grad(engine_loss_.fused->factored_index, std::move(factored));
       } else {
         torch::NoGradGuard g;
         std::vector<torch::Tensor> norms;

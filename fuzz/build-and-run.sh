@@ -46,7 +46,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
 summary=""
-for target in safetensors checkpoint_meta manifest config gpt2_config documents; do
+for target in safetensors checkpoint_meta manifest config gpt2_config documents import; do
   corpus=$build/corpus/$target
   mkdir -p "$corpus"
   log=$build/fuzz_$target.log

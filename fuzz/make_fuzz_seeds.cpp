@@ -1,5 +1,5 @@
 // Writes the fuzzers' seed corpus: valid inputs of every kind, one folder per target.
-//   make_fuzz_seeds OUT_DIR  ->  OUT_DIR/{safetensors,checkpoint_meta,manifest,config,gpt2_config,documents}/...
+//   make_fuzz_seeds OUT_DIR  ->  OUT_DIR/{safetensors,checkpoint_meta,manifest,config,gpt2_config,documents,import}/...
 #include <sys/stat.h>
 
 #include <cstdio>
@@ -82,6 +82,36 @@ std::string without_checksums(const std::string& file) {
   return out + text + file.substr(8 + size_t(n));
 }
 
+// A folder for fuzz_import: config.json, the separator, model.safetensors of the smallest GPT-2
+// with vocabulary 256 (no checksums, so mutations reach the reader), its tensors as `dtype`
+// under `prefix`, optionally with a tied lm_head.weight and the old attention buffers.
+std::string gpt2_folder(DType dtype, const std::string& prefix, bool extras, bool with_config) {
+  ModelConfig c;
+  c.n_layer = 1;
+  c.n_embd = 4;
+  c.n_head = 2;
+  c.block_size = 4;
+  const ParamLayout layout = gpt_param_layout(c);
+  const size_t width = dtype == DType::kF32 ? 4 : 2;
+  std::vector<uint8_t> bytes(size_t(layout.total) * width);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t(i % 2 ? 0x3c : 0x00);  // 1.0 in f16, small in bf16
+  std::vector<TensorView> t;
+  for (const auto& e : layout.entries)
+    t.push_back({prefix + e.name, dtype, e.shape, bytes.data() + size_t(e.offset) * width});
+  if (extras) {
+    const auto& wte = layout.at("wte.weight");
+    t.push_back({"lm_head.weight", dtype, wte.shape, bytes.data() + size_t(wte.offset) * width});
+    t.push_back({prefix + "h.0.attn.bias", dtype, {1, 1, 2, 2}, bytes.data()});
+  }
+  SafetensorsMetadata m;
+  if (!with_config) m["n_head"] = "2";
+  const std::string config =
+      with_config ? R"({"model_type":"gpt2","vocab_size":256,"n_positions":4,"n_embd":4,"n_layer":1,"n_head":2})"
+                  : "";
+  const std::string file = without_checksums(encode_safetensors(t, m));
+  return with_config ? config + std::string("\0SPLIT\0", 7) + file : file;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -90,7 +120,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const std::string out = argv[1];
-  for (const char* d : {"", "/safetensors", "/checkpoint_meta", "/manifest", "/config", "/gpt2_config", "/documents"})
+  for (const char* d : {"", "/safetensors", "/checkpoint_meta", "/manifest", "/config", "/gpt2_config", "/documents",
+                        "/import"})
     ::mkdir((out + d).c_str(), 0755);
 
   // safetensors: several dtypes and shapes, with and without metadata, an empty file.
@@ -122,6 +153,13 @@ int main(int argc, char** argv) {
       R"( "tie_word_embeddings": true, "torch_dtype": "float32"})");
   put(out + "/gpt2_config/minimal.json",
       R"({"model_type":"gpt2","vocab_size":256,"n_positions":32,"n_embd":8,"n_layer":1,"n_head":2})");
+
+  // Folders coming back in: SoupLab's own, transformers' prefixed f16 and bf16 ones with their
+  // extras, and one without config.json.
+  put(out + "/import/f32.bin", gpt2_folder(DType::kF32, "", false, true));
+  put(out + "/import/hf_f16.bin", gpt2_folder(DType::kF16, "transformer.", true, true));
+  put(out + "/import/hf_bf16.bin", gpt2_folder(DType::kBF16, "transformer.", true, true));
+  put(out + "/import/no_config.bin", gpt2_folder(DType::kF32, "", false, false));
 
   // Documents: form-feed separated, with CRLF, a final form feed, empty documents, long lines.
   put(out + "/documents/two.txt", "first document\nline two\n\f\nsecond\n\f\n");

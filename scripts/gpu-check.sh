@@ -20,7 +20,8 @@
 # CPU; eval with --precision bf16 (the fused instantiate+cast kernel) against fp32 (1.5%); the
 # kernels' benchmark (bench_kernels, when the build has benchmarks): instantiation vs a
 # device-to-device copy of the bank, the fused bf16 instantiation vs addmm + cast, the factored
-# AdamW step vs the unfused one, on the GPU and on the CPU.
+# AdamW step vs the unfused one, on the GPU and on the CPU; the GPU presets' tokens/s and their
+# projected time (train --preset NAME --estimate: a minute of real steps each).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 report=${1:-gpu-check-report.md}
@@ -125,6 +126,17 @@ worst = max(float(np.abs(a[k] - b[k]).max()) for k in a)
 print(f"{len(a)} tensors, max |diff| {worst:.2e}")
 sys.exit(0 if a.keys() == b.keys() and worst <= 1e-5 else 1)
 EOF
+# The GPU presets (souplab/presets.h) measured: each trains for about a minute on the GPU
+# (`--estimate` times a few real steps of the preset's config), giving tokens/s and the time the
+# whole preset would take here, to replace the roofline's estimate in docs/RESULTS.md.
+say "## The GPU presets, measured here"
+for preset in gpu-30min gpu-8h; do
+  if timeout 300 "$cli" train --preset "$preset" --device cuda --estimate --estimate-seconds 60 >"$work/preset.txt" 2>&1; then
+    say "- $preset: $(grep -m1 '^estimate:' "$work/preset.txt")"
+  else
+    say "- $preset: the estimate failed:"; sed 's/^/      /' "$work/preset.txt" | tail -n 5 >>"$report"
+  fi
+done
 bench="$build/bench/bench_kernels"
 if [[ ! -x "$bench" ]] && grep -q "SOUPLAB_BUILD_BENCH:BOOL=ON" "$build/CMakeCache.txt" 2>/dev/null; then
   cmake --build "$build" --target bench_kernels >/dev/null 2>&1

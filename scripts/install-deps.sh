@@ -7,7 +7,8 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config
   dpkg-dev                                                 # dpkg-shlibdeps: the .deb's Depends
-  qt6-base-dev qt6-base-dev-tools libqt6sql6-sqlite        # Qt 6 Widgets, Sql (+SQLite driver), Test, PrintSupport
+  help2man                                                 # the .deb's man pages, made from --help
+  qt6-base-dev qt6-base-dev-tools                          # Qt 6 Widgets, Test, PrintSupport (the run log is SQLite's C API, not Qt Sql)
   libqcustomplot-dev libqcustomplot2.1-qt6                 # QCustomPlot, Qt 6 build
   libtorch-dev libgloo-dev                                 # libtorch (CPU build) and its c10d/Gloo headers
   libdnnl-dev                                              # oneDNN's header: the linear layers' GEMM (engine/nn/cpu_gemm.h)

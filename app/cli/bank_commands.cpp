@@ -74,7 +74,7 @@ void log_event_for(const ModelFacts& f, const std::string& run_log, const std::s
                    const nlohmann::json& detail) {
   if (f.run_id <= 0) return;
   try {
-    RunLog log(run_log.empty() ? default_run_log_path() : run_log);
+    RunLog log(run_log);
     log.get_run(f.run_id);
     log.log_event(f.run_id, kind, detail.dump());
   } catch (const Error& e) {
@@ -90,15 +90,30 @@ int cmd_info(int argc, char** argv) {
          "(the default demo bank unless a config or flags say otherwise).");
   a.flag("config", "FILE", "JSON run config").flag("domains", "K", "number of domains k (length of h)", "14");
   const std::vector<ConfigFlag> sizes = config_flags_of(a, {"model", "bank"});
+  a.option("json", "print JSON instead of text");
   if (!a.parse(argc, argv, 2)) return 0;
+  a.no_more_positional(0);
   RunConfig c;
   if (a.has("config")) c = parse_run_config(read_file(a.get("config")), a.get("config"));
   apply_config_flags(a, sizes, &c);
   const int k = int(a.get_int("domains", c.bank.n_domains > 0 ? c.bank.n_domains : 14));
-  if (k < 1) throw Error("info: --domains must be >= 1");
+  if (k < 1) a.usage_error("--domains must be >= 1");
   validate(c.model);
   validate(c.bank);
   const ParamCounts pc = param_counts(c.model, c.bank, k);
+  if (a.has("json")) {
+    const nlohmann::json j{
+        {"version", SOUPLAB_VERSION}, {"torch", torch_version_string()}, {"cuda", cuda_status_string()},
+        {"devices", available_devices_string()},
+        {"model", {{"n_layer", c.model.n_layer}, {"n_embd", c.model.n_embd}, {"n_head", c.model.n_head},
+                   {"block_size", c.model.block_size}, {"vocab_size", c.model.vocab_size}}},
+        {"bank", {{"n_experts", c.bank.n_experts}, {"n_domains", k}, {"coef_hidden", c.bank.coef_hidden}}},
+        {"parameters", {{"shared", pc.shared}, {"per_expert", pc.per_expert}, {"experts", pc.experts},
+                        {"coef_mlp", pc.coef_mlp}, {"total", pc.total}, {"instantiated", pc.instantiated}}},
+        {"bank_bytes_float32", pc.total * 4}};
+    std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return 0;
+  }
   std::printf("souplab-cli %s\n%s\n%s\ndevices: %s\n\n", SOUPLAB_VERSION, torch_version_string().c_str(),
               cuda_status_string().c_str(), available_devices_string().c_str());
   std::printf("bank: %d layers, width %d, %d heads, context %d, vocab %d; n = %d experts, k = %d domains, coefficient MLP %d hidden\n",
@@ -122,6 +137,7 @@ int cmd_eval(int argc, char** argv) {
       .flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
       .option("json", "print JSON instead of a table");
   if (!a.parse(argc, argv, 2)) return 0;
+  a.no_more_positional(1);
   auto model = load_for_inference(a, a.positional_at(0, "CHECKPOINT"));
   const ModelFacts& f = model->facts();
   const DomainWeights h = weights_for(a, *model);
@@ -163,6 +179,7 @@ int cmd_generate(int argc, char** argv) {
       .flag("top-k", "N", "sample among the N likeliest bytes (0 = all)", "40")
       .flag("seed", "N", "sampling seed", "0");
   if (!a.parse(argc, argv, 2)) return 0;
+  a.no_more_positional(1);
   auto model = load_for_inference(a, a.positional_at(0, "CHECKPOINT"));
   auto spec = model->instantiate(weights_for(a, *model));
   SampleOptions o;
@@ -184,7 +201,9 @@ int cmd_generate(int argc, char** argv) {
 int cmd_export(int argc, char** argv) {
   Args a("export", "souplab-cli export CHECKPOINT --weights H --out DIR [--format F]",
          "Instantiates the specialist at h and writes it as a folder other tools load:\n"
-         "model.safetensors + config.json (GPT-2 names), model.onnx, README.md model card.");
+         "model.safetensors + config.json (GPT-2 names), model.onnx, a byte-level tokenizer\n"
+         "(tokenizer.json, tokenizer_config.json), generation_config.json and a README.md model\n"
+         "card: Hugging Face transformers' AutoTokenizer, AutoModelForCausalLM and pipeline load it.");
   bank_flags(a).flag("out", "DIR", "output folder (must not exist unless --overwrite)")
       .flag("format", "F", "safetensors | onnx | all", "all")
       .flag("windows", "N", "validation windows per domain for the card's losses", "16")
@@ -192,11 +211,13 @@ int cmd_export(int argc, char** argv) {
       .option("overwrite", "replace an existing output folder")
       .option("no-eval", "skip the per-domain validation losses in the card");
   if (!a.parse(argc, argv, 2)) return 0;
-  if (!a.has("out")) throw Error("export: --out DIR is required");
+  a.no_more_positional(1);
+  const std::string checkpoint = a.positional_at(0, "CHECKPOINT");
+  a.required("out");
   ExportFormat format;
   if (!parse_export_format(a.get("format", "all"), &format))
-    throw Error("export: --format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
-  auto model = load_model(a, a.positional_at(0, "CHECKPOINT"));
+    a.usage_error("--format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
+  auto model = load_model(a, checkpoint);
   ModelExportOptions options;
   options.format = format;
   options.overwrite = a.has("overwrite");
@@ -229,14 +250,16 @@ int cmd_finetune(int argc, char** argv) {
       .flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
       .option("overwrite", "replace an existing output folder");
   if (!a.parse(argc, argv, 2)) return 0;
-  if (!a.has("target")) throw Error("finetune: --target TEXT is required");
-  if (!a.has("out")) throw Error("finetune: --out DIR is required");
+  a.no_more_positional(1);
+  const std::string source = a.positional_at(0, "MODEL");
+  a.required("target");
+  a.required("out");
   ModelExportOptions eo;
   if (!parse_export_format(a.get("format", "all"), &eo.format))
-    throw Error("finetune: --format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
+    a.usage_error("--format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
   eo.overwrite = a.has("overwrite");
   eo.run_log_path = a.get("run-log");
-  auto model = load_model(a, a.positional_at(0, "MODEL"));
+  auto model = load_model(a, source);
   FinetuneOptions o;
   o.steps = a.get_int("steps", 100);
   o.lr = a.get_double("lr", 3e-4);

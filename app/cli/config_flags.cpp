@@ -15,8 +15,14 @@ std::vector<ConfigFlag> config_flags_of(Args& a, const std::vector<std::string>&
 }
 
 void apply_config_flags(const Args& a, const std::vector<ConfigFlag>& flags, RunConfig* c) {
-  for (const ConfigFlag& f : flags)
-    if (a.has(f.flag)) set_config_flag(*c, f.flag, a.get(f.flag));
+  for (const ConfigFlag& f : flags) {
+    if (!a.has(f.flag)) continue;
+    try {
+      set_config_flag(*c, f.flag, a.get(f.flag));
+    } catch (const Error& e) {  // a value the flag cannot take ("--steps many"): the command line's fault
+      a.usage_error(e.what());
+    }
+  }
 }
 
 }  // namespace souplab::cli

@@ -1,5 +1,8 @@
 // souplab-cli corpus build|info|demo and runs list|show.
 #include <cstdio>
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
 
 #include "app/cli/cli_args.h"
 #include "app/cli/commands.h"
@@ -12,6 +15,11 @@
 
 namespace souplab::cli {
 namespace {
+
+// Names and paths are the user's bytes: invalid UTF-8 is replaced rather than failing the dump.
+void print_json(const nlohmann::json& j) {
+  std::printf("%s\n", j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+}
 
 void print_corpus(const TokenCache& c) {
   std::printf("corpus %s\ncache  %s\nhash   %s\n", c.corpus_dir().c_str(), c.cache_dir().c_str(),
@@ -45,6 +53,7 @@ int cmd_corpus(int argc, char** argv) {
   if (!a.parse(argc, argv, 2)) return 0;
   const std::string action = a.positional_at(0, "build, info or demo");
   if (action == "demo") {
+    a.no_more_positional(1);
     const std::string out = a.get("out", default_demo_corpus_dir());
     const DemoCorpusReport r = build_demo_corpus(out, {}, [](size_t i, size_t n, const std::string& m) {
       std::fprintf(stderr, "[%zu/%zu] %s\n", i + 1, n, m.c_str());
@@ -59,7 +68,8 @@ int cmd_corpus(int argc, char** argv) {
     return 0;
   }
   if (action != "build" && action != "info")
-    throw Error("corpus: unknown action \"" + action + "\" (expected build, info or demo)");
+    a.usage_error("unknown action \"" + action + "\" (expected build, info, demo or cluster)");
+  a.no_more_positional(2);
   CorpusOptions o;
   o.cache_dir = a.get("cache-dir");
   o.val_fraction = a.get_double("val-fraction", o.val_fraction);
@@ -72,13 +82,37 @@ int cmd_corpus(int argc, char** argv) {
 }
 
 int cmd_runs(int argc, char** argv) {
-  Args a("runs", "souplab-cli runs list | runs show ID",
+  Args a("runs", "souplab-cli runs list [--json] | runs show ID [--json]",
          "The run log: every train, resume, eval and export.");
-  a.flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite");
+  a.flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
+      .option("json", "print JSON instead of text");
   if (!a.parse(argc, argv, 2)) return 0;
   const std::string action = a.positional_at(0, "list or show");
+  if (action != "list" && action != "show") a.usage_error("unknown action \"" + action + "\" (expected list or show)");
+  a.no_more_positional(action == "list" ? 1 : 2);
+  long long id = 0;
+  if (action == "show") {
+    const std::string id_text = a.positional_at(1, "ID");
+    char* end = nullptr;
+    id = std::strtoll(id_text.c_str(), &end, 10);
+    if (id_text.empty() || *end) a.usage_error("\"" + id_text + "\" is not a run id");
+  }
+  const bool json = a.has("json");
   RunLog log(a.get("run-log").empty() ? default_run_log_path() : a.get("run-log"));
   if (action == "list") {
+    if (json) {
+      nlohmann::json runs = nlohmann::json::array();
+      for (const auto& r : log.list_runs())
+        runs.push_back({{"id", r.id}, {"name", r.name}, {"kind", r.kind}, {"status", r.status},
+                        {"last_step", r.last_step},
+                        {"best_val_loss", r.best_val_loss ? nlohmann::json(*r.best_val_loss) : nlohmann::json()},
+                        {"started_at", r.started_at},
+                        {"ended_at", r.ended_at ? nlohmann::json(*r.ended_at) : nlohmann::json()},
+                        {"checkpoint", r.checkpoint_path},
+                        {"parent_run_id", r.parent_run_id ? nlohmann::json(*r.parent_run_id) : nlohmann::json()}});
+      print_json(runs);
+      return 0;
+    }
     std::printf("%5s  %-28s %-6s %-11s %8s %10s  %s\n", "id", "name", "kind", "status", "step",
                 "best val", "started");
     for (const auto& r : log.list_runs()) {
@@ -90,12 +124,41 @@ int cmd_runs(int argc, char** argv) {
     }
     return 0;
   }
-  if (action != "show") throw Error("runs: unknown action \"" + action + "\" (expected list or show)");
-  const std::string id_text = a.positional_at(1, "ID");
-  char* end = nullptr;
-  const long long id = std::strtoll(id_text.c_str(), &end, 10);
-  if (id_text.empty() || *end) throw Error("runs show: \"" + id_text + "\" is not a run id");
   const RunDetails r = log.get_run(id);
+  // The last validation losses per domain.
+  const auto metrics = log.metrics(id);
+  int64_t last_val = -1;
+  for (const auto& m : metrics)
+    if (m.split == "val") last_val = m.step;
+  if (json) {
+    nlohmann::json config = nlohmann::json::parse(r.config_json, nullptr, false);  // a string if it is not JSON
+    if (config.is_discarded()) config = r.config_json;
+    nlohmann::json j{{"id", id}, {"name", r.name}, {"kind", r.kind}, {"status", r.status},
+                     {"started_at", r.started_at}, {"ended_at", r.ended_at ? nlohmann::json(*r.ended_at) : nlohmann::json()},
+                     {"last_step", r.last_step}, {"checkpoint", r.checkpoint_path},
+                     {"parent_run_id", r.parent_run_id ? nlohmann::json(*r.parent_run_id) : nlohmann::json()},
+                     {"config", config}};
+    j["domains"] = nlohmann::json::array();
+    for (const auto& d : log.domains(id)) j["domains"].push_back(d.name);
+    j["validation"] = nlohmann::json::array();
+    for (const auto& m : metrics)
+      if (m.split == "val" && m.step == last_val)
+        j["validation"].push_back({{"step", m.step}, {"domain", m.domain}, {"name", m.name}, {"value", m.value}});
+    j["events"] = nlohmann::json::array();
+    for (const auto& e : log.events(id)) {
+      nlohmann::json detail = nlohmann::json::parse(e.detail_json, nullptr, false);
+      if (detail.is_discarded()) detail = e.detail_json;
+      j["events"].push_back({{"kind", e.kind}, {"at", e.at}, {"detail", detail}});
+    }
+    j["exports"] = nlohmann::json::array();
+    for (const auto& e : log.exports(id)) {
+      nlohmann::json h = nlohmann::json::parse(e.domain_weights_json, nullptr, false);
+      if (h.is_discarded()) h = e.domain_weights_json;
+      j["exports"].push_back({{"path", e.path}, {"format", e.format}, {"domain_weights", h}});
+    }
+    print_json(j);
+    return 0;
+  }
   std::printf("run %lld: %s\n  kind       %s\n  status     %s\n  started    %s\n  ended      %s\n"
               "  last step  %lld\n  checkpoint %s\n",
               id, r.name.c_str(), r.kind.c_str(), r.status.c_str(), r.started_at.c_str(),
@@ -105,14 +168,9 @@ int cmd_runs(int argc, char** argv) {
   std::printf("  domains   ");
   for (const auto& d : log.domains(id)) std::printf(" %s", d.name.c_str());
   std::printf("\n  config     %s\n", r.config_json.c_str());
-  // The last validation losses per domain.
-  const auto val = log.metrics(id);
-  int64_t last_val = -1;
-  for (const auto& m : val)
-    if (m.split == "val") last_val = m.step;
   if (last_val >= 0) {
     std::printf("  validation at step %lld:\n", static_cast<long long>(last_val));
-    for (const auto& m : val)
+    for (const auto& m : metrics)
       if (m.split == "val" && m.step == last_val)
         std::printf("    %-20s %-16s %.4f\n", m.domain.c_str(), m.name.c_str(), m.value);
   }

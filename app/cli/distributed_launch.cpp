@@ -34,7 +34,7 @@ std::string describe_exit(int status) {
 }
 
 // argv without --nproc (and its value), plus what each rank needs.
-std::vector<std::string> worker_argv(const Args& a, int argc, char** argv, int nproc) {
+std::vector<std::string> worker_argv(const Args& a, int argc, char** argv, const LocalJobPlan& plan) {
   std::vector<std::string> out;
   for (int i = 0; i < argc; ++i) {
     const std::string s = argv[i];
@@ -46,9 +46,8 @@ std::vector<std::string> worker_argv(const Args& a, int argc, char** argv, int n
     out.push_back(s);
   }
   if (!a.has("threads") && out.size() > 1 && out[1] == "train") {  // resume keeps the run's threads
-    const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
     out.push_back("--threads");
-    out.push_back(std::to_string(std::max(1u, cores / unsigned(nproc))));
+    out.push_back(std::to_string(plan.threads_per_rank));
   }
   return out;
 }
@@ -68,7 +67,7 @@ DistributedOptions distributed_options(const Args& a) {
   DistributedOptions d = distributed_from_env();
   if (a.has("world-size")) {
     d.world_size = int(a.get_int("world-size", 1));
-    if (!a.has("rank") && d.world_size > 1) throw Error("--world-size needs --rank");
+    if (!a.has("rank") && d.world_size > 1) a.usage_error("--world-size needs --rank");
   }
   if (a.has("rank")) d.rank = int(a.get_int("rank", 0));
   if (a.has("master")) parse_master_address(a.get("master"), &d);
@@ -80,23 +79,25 @@ DistributedOptions distributed_options(const Args& a) {
 
 bool wants_local_launch(const Args& a) {
   const int64_t n = a.get_int("nproc", 1);
-  if (n < 1) throw Error("--nproc must be >= 1, got " + std::to_string(n));
+  if (n < 1) a.usage_error("--nproc must be >= 1, got " + std::to_string(n));
   if (n == 1) return false;
-  if (a.has("rank") || a.has("world-size") || std::getenv("WORLD_SIZE"))
-    throw Error("--nproc starts its own ranks; do not combine it with --rank/--world-size or torchrun");
+  if (a.has("rank") || a.has("world-size")) a.usage_error("--nproc starts its own ranks; do not combine it with --rank/--world-size");
+  if (std::getenv("WORLD_SIZE"))
+    throw Error("--nproc starts its own ranks; do not combine it with torchrun (WORLD_SIZE is set)");
   return true;
 }
 
 int launch_local_workers(const Args& a, int argc, char** argv) {
   const int nproc = int(a.get_int("nproc", 1));
   const double timeout_s = a.get_double("dist-timeout", DistributedOptions{}.timeout_s);
-  const int port = free_local_port();  // souplab/distributed.h
+  const LocalJobPlan plan = plan_local_job(nproc, 0);  // souplab/distributed.h
+  const int port = plan.master_port;
   std::fprintf(stderr, "starting %d ranks on 127.0.0.1:%d\n", nproc, port);
   g_children.assign(size_t(nproc), 0);
   std::signal(SIGINT, forward_signal);  // Ctrl-C or kill reaches every rank: each saves and stops
   std::signal(SIGTERM, forward_signal);
   for (int r = 0; r < nproc; ++r) {
-    const std::vector<std::string> args = worker_argv(a, argc, argv, nproc);
+    const std::vector<std::string> args = worker_argv(a, argc, argv, plan);
     const pid_t pid = ::fork();
     if (pid < 0) throw Error(std::string("--nproc: fork failed: ") + std::strerror(errno));
     if (pid == 0) {

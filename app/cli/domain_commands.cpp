@@ -47,7 +47,8 @@ int cmd_corpus_cluster(int argc, char** argv) {
          "or form-feed separated parts of one) are cut or grouped into units of about\n"
          "--unit-bytes; each unit is embedded by hashed character n-gram TF-IDF and clustered\n"
          "by k-means (k-means++, restarts; mini-batch when large). Writes one folder per\n"
-         "cluster, named by its most characteristic n-grams, plus clusters.json and\n"
+         "cluster, named by its two most distinctive words (its n-grams where no word stands\n"
+         "out), plus clusters.json and\n"
          "centroids.safetensors. When RAW_DIR holds sub-folders, prints the clusters' purity\n"
          "against them (by bytes).");
   a.flag("k", "K", "number of domains (clusters)")
@@ -64,8 +65,9 @@ int cmd_corpus_cluster(int argc, char** argv) {
       .option("overwrite", "replace a non-empty output folder")
       .option("json", "print the report as JSON");
   if (!a.parse(argc, argv, 3)) return 0;
-  if (!a.has("k")) throw Error("corpus cluster: --k K is required");
-  if (!a.has("out")) throw Error("corpus cluster: --out DIR is required");
+  a.no_more_positional(1);
+  a.required("k");
+  a.required("out");
   ClusterOptions o;
   o.k = int(a.get_int("k", 0));
   o.restarts = int(a.get_int("restarts", o.restarts));
@@ -75,7 +77,7 @@ int cmd_corpus_cluster(int argc, char** argv) {
   o.dim = a.get_int("dim", o.dim);
   const std::string ngrams = a.get("ngrams", "3-5");
   if (std::sscanf(ngrams.c_str(), "%d-%d", &o.ngram_min, &o.ngram_max) != 2)
-    throw Error("corpus cluster: --ngrams takes A-B, e.g. 3-5, got \"" + ngrams + "\"");
+    a.usage_error("--ngrams takes A-B, e.g. 3-5, got \"" + ngrams + "\"");
   o.unit_bytes = uint64_t(a.get_int("unit-bytes", int64_t(o.unit_bytes)));
   o.max_doc_bytes = uint64_t(a.get_int("max-doc-bytes", 0));
   o.max_bytes = uint64_t(a.get_int("max-bytes", 0));
@@ -135,8 +137,12 @@ int cmd_weights(int argc, char** argv) {
       .flag("device", "DEV", "auto | cpu | cuda | cuda:N", "auto")
       .option("json", "print JSON");
   if (!a.parse(argc, argv, 2)) return 0;
+  a.no_more_positional(1);
   const std::string target = a.positional_at(0, "TARGET");
   const std::string method = a.get("method", "fit");
+  if (method != "histogram" && method != "fit") a.usage_error("--method must be histogram or fit, got \"" + method + "\"");
+  if (method == "fit" && !a.has("bank")) a.usage_error("--method fit needs --bank CKPT");
+  if (method == "histogram" && !a.has("bank") && !a.has("corpus")) a.usage_error("--bank CKPT or --corpus DIR is required");
   nlohmann::json j{{"target", target}, {"method", method}};
   DomainWeights h;
   if (method == "histogram") {

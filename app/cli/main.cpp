@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include "app/cli/cli_args.h"
 #include "app/cli/commands.h"
 #include "souplab/error.h"
 #include "souplab/device.h"
@@ -25,7 +26,7 @@ const Command kCommands[] = {
     {"eval", souplab::cli::cmd_eval, "per-domain validation loss of the specialist at h"},
     {"generate", souplab::cli::cmd_generate, "sample text from the specialist at h"},
     {"runs", souplab::cli::cmd_runs, "list|show: the run log"},
-    {"export", souplab::cli::cmd_export, "export the specialist at h (safetensors, ONNX)"},
+    {"export", souplab::cli::cmd_export, "export the specialist at h (safetensors, ONNX, tokenizer: a folder transformers loads)"},
     {"finetune", souplab::cli::cmd_finetune, "fine-tune the specialist at h (or a dense model) on a target text and export it"},
     {"merge", souplab::cli::cmd_merge, "merge models: linear, task arithmetic, TIES, DARE (exported like a specialist)"},
     {"weights", souplab::cli::cmd_weights, "domain weights h for a target text (histogram or fit)"},
@@ -35,12 +36,13 @@ const Command kCommands[] = {
     {"compare", souplab::cli::cmd_compare, "per-domain and target losses of several models side by side"},
 };
 
-void print_help() {
-  std::printf("souplab-cli %s: train and explore Soup-of-Experts model banks\n\n"
-              "usage: souplab-cli COMMAND [ARGS] [--help]\n\ncommands:\n", SOUPLAB_VERSION);
-  for (const auto& c : kCommands) std::printf("  %-10s %s\n", c.name, c.summary);
-  std::printf("\n  --version  print the version\n  --help     this help\n\n"
-              "Each command documents its flags: souplab-cli COMMAND --help\n");
+void print_help(std::FILE* to) {
+  std::fprintf(to, "souplab-cli %s: train and explore Soup-of-Experts model banks\n\n"
+               "Usage: souplab-cli COMMAND [ARGS] [--help]\n\ncommands:\n", SOUPLAB_VERSION);
+  for (const auto& c : kCommands) std::fprintf(to, "  %-10s %s\n", c.name, c.summary);
+  std::fprintf(to, "\n  --version  print the version\n  --help     this help\n\n"
+               "Each command documents its flags: souplab-cli COMMAND --help\n\n%s",
+               souplab::cli::kExitStatusHelp);
 }
 
 }  // namespace
@@ -48,7 +50,7 @@ void print_help() {
 int main(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") ||
       !std::strcmp(argv[1], "help")) {
-    print_help();
+    print_help(argc < 2 ? stderr : stdout);  // no command at all is a usage error
     return argc < 2 ? 2 : 0;
   }
   if (!std::strcmp(argv[1], "--version")) {
@@ -60,6 +62,9 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[1], c.name) != 0) continue;
     try {
       return c.run(argc, argv);
+    } catch (const souplab::cli::UsageError& e) {
+      std::fprintf(stderr, "souplab-cli %s\n", e.what());
+      return 2;
     } catch (const souplab::Error& e) {
       std::fprintf(stderr, "souplab-cli %s: error: %s\n", c.name, e.what());
       return 1;

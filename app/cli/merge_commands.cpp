@@ -73,27 +73,29 @@ int cmd_merge(int argc, char** argv) {
       .option("overwrite", "replace an existing output folder")
       .option("no-eval", "skip the per-domain validation losses in the card");
   if (!a.parse(argc, argv, 2)) return 0;
-  if (!a.has("method")) throw Error("merge: --method is required (linear, task_arithmetic, ties, dare, dare_ties)");
+  if (!a.has("method")) a.usage_error("--method is required (linear, task_arithmetic, ties, dare, dare_ties)");
   MergeParams p;
   if (!parse_merge_method(a.get("method"), &p.method))
-    throw Error("merge: unknown --method \"" + a.get("method") +
-                "\" (linear, task_arithmetic, ties, dare, dare_ties)");
+    a.usage_error("unknown --method \"" + a.get("method") + "\" (linear, task_arithmetic, ties, dare, dare_ties)");
   p.lambda = a.get_double("lambda", 1.0);
   p.density = a.get_double("density", 0.5);
   const int64_t seed = a.get_int("seed", 0);
-  if (seed < 0) throw Error("merge: --seed must be >= 0");
+  if (seed < 0) a.usage_error("--seed must be >= 0");
   p.seed = uint64_t(seed);
-  validate(p);
-  if (!a.has("out")) throw Error("merge: --out DIR is required");
+  try {  // every parameter comes from a flag
+    validate(p);
+  } catch (const Error& e) {
+    a.usage_error(e.what());
+  }
+  a.required("out");
   ExportFormat format;
   if (!parse_export_format(a.get("format", "all"), &format))
-    throw Error("merge: --format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
-  if (a.positional().empty()) throw Error("merge: no models given (usage: " + std::string("souplab-cli merge --help") + ")");
+    a.usage_error("--format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
+  if (a.positional().empty()) a.usage_error("no models given");
   if (merge_method_uses_base(p.method) && !a.has("base"))
-    throw Error(std::string("merge: ") + merge_method_name(p.method) +
-                " merges task vectors (model - base) and needs --base BASE");
+    a.usage_error(std::string(merge_method_name(p.method)) + " merges task vectors (model - base) and needs --base BASE");
   if (!merge_method_uses_base(p.method) && a.has("base"))
-    throw Error("merge: linear averages the models and takes no --base");
+    a.usage_error("linear averages the models and takes no --base");
 
   std::vector<MergeModel> models;
   std::vector<double> weights;

@@ -45,8 +45,8 @@ void fill_common(const Args& a, PosthocCommon* o) {
   o->device = a.get("device", o->device);
   o->run_log_path = a.get("run-log");
   o->overwrite = a.has("overwrite");
-  if (o->batch_size < 1) throw Error("--batch must be >= 1");
-  if (o->eval_windows < 1) throw Error("--windows must be >= 1");
+  if (o->batch_size < 1) a.usage_error("--batch must be >= 1");
+  if (o->eval_windows < 1) a.usage_error("--windows must be >= 1");
   if (!a.has("quiet")) {
     o->on_message = [](const std::string& m) { std::fprintf(stderr, "%s\n", m.c_str()); };
     o->on_progress = [](const PosthocProgress& p) {
@@ -57,10 +57,7 @@ void fill_common(const Args& a, PosthocCommon* o) {
   }
 }
 
-std::string required_out(const Args& a) {
-  if (a.get("out").empty()) throw Error("--out DIR is required");
-  return a.get("out");
-}
+std::string required_out(const Args& a) { return a.required("out"); }
 
 }  // namespace
 
@@ -77,9 +74,10 @@ int cmd_experts(int argc, char** argv) {
       .flag("lr", "X", "learning rate (default 2e-2 for LoRA, 1e-3 for full)", "")
       .flag("domains", "A,B", "train experts for these domains only", "all");
   if (!a.parse(argc, argv, 2)) return 0;
+  a.no_more_positional(1);
   fill_common(a, &o);
   if (a.has("kind") && !parse_expert_kind(a.get("kind"), &o.kind))
-    throw Error("expert kind must be \"lora\" or \"full\", got \"" + a.get("kind") + "\"");
+    a.usage_error("--kind must be \"lora\" or \"full\", got \"" + a.get("kind") + "\"");
   o.rank = int(a.get_int("rank", o.rank));
   o.steps = a.get_int("steps", o.steps);
   o.lr = a.get_double("lr", o.lr);
@@ -114,13 +112,14 @@ int cmd_phatgoose(int argc, char** argv) {
       .flag("gate-lr", "X", "gate learning rate", text(o.gate_lr))
       .flag("top-k", "K", "experts mixed per token", std::to_string(o.top_k));
   if (!a.parse(argc, argv, 2)) return 0;
+  a.no_more_positional(1);
   fill_common(a, &o);
   if (a.has("router") && !parse_router(a.get("router"), &o.router))
-    throw Error("router must be phatgoose, prototype, arrow or merged; got \"" + a.get("router") + "\"");
+    a.usage_error("--router must be phatgoose, prototype, arrow or merged; got \"" + a.get("router") + "\"");
   o.gate_steps = a.get_int("gate-steps", o.gate_steps);
   o.gate_lr = a.get_double("gate-lr", o.gate_lr);
   o.top_k = int(a.get_int("top-k", o.top_k));
-  if (o.top_k < 1) throw Error("--top-k must be >= 1");
+  if (o.top_k < 1) a.usage_error("--top-k must be >= 1");
   const auto r = build_phatgoose(a.positional_at(0, "LORA_EXPERTS_DIR"), required_out(a), o);
   std::printf("%s router over LoRA experts in %s\n", router_name(o.router), r.dir.c_str());
   return 0;
@@ -140,6 +139,7 @@ int cmd_wemoe(int argc, char** argv) {
       .flag("lambda", "X", "task-arithmetic scale (the router's starting value)", text(o.lambda))
       .flag("hidden", "N", "router hidden width (0 = model width)", std::to_string(o.router_hidden));
   if (!a.parse(argc, argv, 2)) return 0;
+  a.no_more_positional(2);
   fill_common(a, &o);
   o.target = a.get("target");
   o.steps = a.get_int("steps", o.steps);
@@ -161,7 +161,7 @@ int cmd_compare(int argc, char** argv) {
          "merged folders. Each column's loss is the model instantiated at that column's h\n"
          "(one-hot for a domain, the target's h for a target); MODEL@H fixes h for all columns.");
   CompareOptions o;
-  a.flag("target", "H", "target mixture(s), ';'-separated: e.g. \"a=0.5,b=0.5;c=1\"")
+  a.flag("target", "H", "a target mixture, e.g. \"a=0.5,b=0.5\" (or several, ';'-separated)").repeatable()
       .flag("windows", "N", "validation windows per domain", std::to_string(o.windows))
       .flag("corpus", "DIR", "validation corpus (default: the first model's)")
       .flag("cache", "DIR", "token cache folder")
@@ -173,14 +173,14 @@ int cmd_compare(int argc, char** argv) {
   o.device = a.get("device", o.device);
   o.corpus_dir = a.get("corpus");
   o.cache_dir = a.get("cache");
-  const std::string t = a.get("target");
-  for (size_t p = 0; p < t.size();) {
-    size_t q = t.find(';', p);
-    if (q == std::string::npos) q = t.size();
-    if (q > p) o.targets.push_back(t.substr(p, q - p));
-    p = q + 1;
-  }
-  if (a.positional().empty()) throw Error("compare: give at least one MODEL");
+  for (const std::string& t : a.get_all("target"))  // each --target adds its mixtures, in order
+    for (size_t p = 0; p < t.size();) {
+      size_t q = t.find(';', p);
+      if (q == std::string::npos) q = t.size();
+      if (q > p) o.targets.push_back(t.substr(p, q - p));
+      p = q + 1;
+    }
+  if (a.positional().empty()) a.usage_error("give at least one MODEL");
   const auto r = compare_models(a.positional(), o);
   if (a.has("markdown")) write_file_atomically(a.get("markdown"), compare_markdown(r));
   if (a.has("json")) {

@@ -38,6 +38,7 @@ Args train_args(std::vector<ConfigFlag>* flags) {
             "the other flags override what it sets")
       .option("list-presets", "list the presets with their size, tokens, memory and time here, and exit")
       .option("estimate", "print the run's size, tokens, memory and time (a few steps measured here) and exit")
+      .flag("estimate-seconds", "S", "how long the estimate's measured steps run", "6")
       .flag("mixture", "H", "dense and moe: domain weights to train on (e.g. code_c=1 for an oracle)", "uniform");
   *flags = config_flags_of(a, {"model", "bank", "moe", "train"});
   a.flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
@@ -114,21 +115,22 @@ int cmd_train(int argc, char** argv) {
   std::vector<ConfigFlag> flags;
   Args a = train_args(&flags);
   if (!a.parse(argc, argv, 2)) return 0;
-  if (!a.positional().empty()) throw Error("train: unexpected argument \"" + a.positional()[0] + "\"");
+  a.no_more_positional(0);
   if (a.has("list-presets")) return list_presets();
   if (wants_local_launch(a)) return launch_local_workers(a, argc, argv);
   const DistributedOptions dist = distributed_options(a);
   RunConfig c = config_from(a, flags);
   if (a.has("estimate") || (a.has("preset") && dist.rank == 0 && !a.has("print-config"))) {
     // Before the run: what it costs, so a preset too big for the evening is seen in seconds.
-    const std::string line = "estimate: " + describe_estimate(estimate_on_this_machine(c, 14));
+    const std::string line =
+        "estimate: " + describe_estimate(estimate_on_this_machine(c, 14, a.get_double("estimate-seconds", 6.0)));
     std::fprintf(stderr, "%s\n", line.c_str());
     if (a.has("estimate")) return 0;
   }
   ProgressBar bar(a.has("quiet") || dist.rank > 0);  // rank 0 speaks for the job
   if (c.train.corpus_dir.empty()) c.train.corpus_dir = ensure_demo_corpus(bar);
   if (a.has("mixture")) {
-    if (c.train.kind == ModelKind::kSoup) throw Error("train: --mixture applies to --kind dense or moe only");
+    if (c.train.kind == ModelKind::kSoup) a.usage_error("--mixture applies to --kind dense or moe only");
     c.train.mixture = {};  // parsed against the corpus' domain names below
   }
   if (a.has("print-config")) {
@@ -155,6 +157,7 @@ int cmd_resume(int argc, char** argv) {
       .option("quiet", "no progress output");
   add_distributed_flags(a);
   if (!a.parse(argc, argv, 2)) return 0;
+  a.no_more_positional(1);
   const std::string ckpt = a.positional_at(0, "CHECKPOINT");
   if (wants_local_launch(a)) return launch_local_workers(a, argc, argv);
   const DistributedOptions dist = distributed_options(a);

@@ -11,14 +11,14 @@
 namespace souplab {
 
 ExpertLoadTable read_expert_load(const std::string& run_log_path, int64_t run_id) {
-  RunLog log(run_log_path.empty() ? default_run_log_path() : run_log_path);
+  RunLog log(run_log_path);
   ExpertLoadTable t;
   t.run_id = run_id;
   for (const auto& d : log.domains(run_id)) t.domains.push_back(d.name);
   const std::vector<Metric> rows = log.metrics(run_id);
   for (const Metric& m : rows) {
-    if (m.split == "train" && m.name == "dropped_frac") t.train_dropped = m.value;
-    if (m.split == "val" && m.name.rfind("expert_load/L", 0) == 0) t.step = std::max(t.step, m.step);
+    if (m.split == metric_key::kTrain && m.name == metric_key::kDroppedFrac) t.train_dropped = m.value;
+    if (m.split == metric_key::kVal && m.name.rfind(metric_key::kExpertLoadPrefix, 0) == 0) t.step = std::max(t.step, m.step);
   }
   if (t.step < 0) return t;
   // "expert_load/L<l>/E<e>": collect the layers and experts present at that step.
@@ -27,7 +27,7 @@ ExpertLoadTable read_expert_load(const std::string& run_log_path, int64_t run_id
   int experts = 0;
   std::map<std::string, double> dropped;
   for (const Metric& m : rows) {
-    if (m.split != "val" || m.step != t.step) continue;
+    if (m.split != metric_key::kVal || m.step != t.step) continue;
     if (m.name == "dropped_frac") dropped[m.domain] = m.value;
     if (m.name.rfind("expert_load/L", 0) != 0) continue;
     const size_t slash = m.name.find("/E", 13);

@@ -35,9 +35,8 @@ bool ExportWorker::start(const ExportRequest& request) {
         step(tr("Opening %1…").arg(request.modelPath));
         model = souplab::Model::load(request.modelPath.toStdString(), request.device.toStdString());
       }
-      // Stages: instantiate, evaluate, one per file (3, or 4 for "all"), log in the run log.
-      total = done + 1 + (request.withLosses ? 1 : 0) +
-              (request.format == souplab::ExportFormat::kAll ? 4 : 3) +
+      // Stages: instantiate, evaluate, one per file, log in the run log.
+      total = done + 1 + (request.withLosses ? 1 : 0) + souplab::export_file_count(request.format) +
               (model->facts().run_id > 0 ? 1 : 0);
       souplab::ModelExportOptions options;
       options.format = request.format;

@@ -163,11 +163,11 @@ bool TrainingSession::start(TrainRequest request) {
       const std::string logPath = run.runLogPath.toStdString();
       const auto start_peers = [&](TrainRequest& r) {
         if (r.processes <= 1) return;
-        job.world_size = r.processes;
-        job.master_port = free_local_port();
+        const LocalJobPlan plan = plan_local_job(r.processes, r.config.train.threads);
+        job.world_size = plan.ranks;
+        job.master_port = plan.master_port;
         job.shard_bank = r.shardBank;
-        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-        if (r.config.train.threads == 0) r.config.train.threads = int(std::max(1u, cores / unsigned(r.processes)));
+        r.config.train.threads = plan.threads_per_rank;
         say(tr("Training with %1 ranks on this machine%2").arg(r.processes).arg(r.shardBank ? tr(", the bank sharded") : QString()));
         peers = std::make_unique<PeerRanks>(r, job, control);
       };

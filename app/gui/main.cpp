@@ -1,6 +1,7 @@
 // souplab: the desktop app. Thin on purpose: everything lives in souplab_ui / souplab_glue.
 //   souplab                       opens the main window (welcome page on first launch)
 //   souplab --open CKPT           opens a bank (checkpoint or exported specialist)
+//   souplab CKPT                  the same (what the desktop entry's Exec=souplab %f passes)
 //   souplab --quick-start         builds the demo corpus if needed and starts training at once
 //   souplab --demo-screenshots D  (hidden) scripted session writing D/*.png, then exits
 #include <QApplication>
@@ -24,6 +25,9 @@ int main(int argc, char** argv) {
   QApplication::setApplicationName(QStringLiteral("souplab"));
   QApplication::setApplicationDisplayName(QStringLiteral("SoupLab"));
   QApplication::setApplicationVersion(QStringLiteral(SOUPLAB_VERSION));
+  // Wayland compositors and docks match the window to resources/souplab.desktop (icon, name)
+  // by this name.
+  QGuiApplication::setDesktopFileName(QStringLiteral("souplab"));
 
   QCommandLineParser parser;
   parser.setApplicationDescription(QStringLiteral("Train and explore Soup-of-Experts model banks"));

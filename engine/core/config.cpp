@@ -217,6 +217,8 @@ void bind(Binder& b, TrainConfig& c) {
   b.field("support_max", c.support_max, {"support-max", "N", "largest support of the sparse Dirichlet"});
   b.field("h_per_step", c.h_per_step, {"h-per-step", "N", "soup: h per step, at most (equal groups of --batch; 0 = one per sequence)"});
   b.field("dense_mixture", c.dense_mixture, {"dense-mixture", "fixed|sampled", "dense: fixed mixture, or drawn from pi"});
+  b.field("domain_prior", c.domain_prior,
+          {"domain-prior", "uniform|size", "domains alike, or in proportion to their size (dense mixture; soup's pi)"});
   b.field("init_from", c.init_from, {"init-from", "FILE", "soup: start S from a dense checkpoint or export"});
   b.field("mixture", c.mixture);
   b.field("threads", c.threads, {"threads", "N", "CPU threads (0 = libtorch default)"});
@@ -389,6 +391,8 @@ void validate(const TrainConfig& c) {
           "precision must be fp32 or bf16, got \"" + c.precision + "\"");
   require(c.dense_mixture == "fixed" || c.dense_mixture == "sampled",
           "dense_mixture must be fixed or sampled, got \"" + c.dense_mixture + "\"");
+  require(c.domain_prior == "uniform" || c.domain_prior == "size",
+          "domain_prior must be uniform or size, got \"" + c.domain_prior + "\"");
   require(c.threads >= 0, "threads must be >= 0");
 }
 

@@ -1,5 +1,8 @@
 #include "souplab/distributed.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -41,6 +44,16 @@ void validate(const DistributedOptions& d) {
     throw Error("master port " + std::to_string(d.master_port) + " is outside 1..65535");
   if (d.master_addr.empty()) throw Error("no master address");
   if (!(d.timeout_s > 0)) throw Error("distributed timeout must be positive");
+}
+
+LocalJobPlan plan_local_job(int ranks, int threads) {
+  if (ranks < 1) throw Error("a job needs at least one rank, got " + std::to_string(ranks));
+  LocalJobPlan p;
+  p.ranks = ranks;
+  p.master_port = free_local_port();
+  const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+  p.threads_per_rank = threads > 0 ? threads : std::max(1, cores / ranks);
+  return p;
 }
 
 int free_local_port() {

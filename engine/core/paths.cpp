@@ -28,6 +28,7 @@ std::string xdg_dir(const char* override_var, const char* xdg_var, const char* h
 std::string default_data_dir() { return xdg_dir("SOUPLAB_DATA_DIR", "XDG_DATA_HOME", "/.local/share"); }
 std::string default_cache_dir() { return xdg_dir("SOUPLAB_CACHE_DIR", "XDG_CACHE_HOME", "/.cache"); }
 std::string default_run_log_path() { return default_data_dir() + "/runs.sqlite"; }
+std::string run_log_path_or_default(const std::string& path) { return path.empty() ? default_run_log_path() : path; }
 std::string default_runs_dir() { return default_data_dir() + "/runs"; }
 std::string default_demo_corpus_dir() { return default_data_dir() + "/demo-corpus"; }
 

@@ -70,16 +70,20 @@ bool process_is_dead(const std::optional<int64_t>& pid) {
   return kill(static_cast<pid_t>(*pid), 0) != 0 && errno == ESRCH;
 }
 
-constexpr const char* kRunColumns =
-    "r.id, r.name, r.kind, r.status, r.last_step, r.started_at, r.ended_at, r.checkpoint_path, "
-    "r.checkpoint_step, r.parent_run_id, "
-    // best_val_loss: see RunSummary. COALESCE picks loss_uniform whenever the run has any.
-    "COALESCE("
-    " (SELECT MIN(m) FROM (SELECT AVG(value) AS m FROM metrics"
-    "   WHERE run_id = r.id AND split = 'val' AND name = 'loss_uniform' GROUP BY step)),"
-    " (SELECT MIN(m) FROM (SELECT AVG(value) AS m FROM metrics"
-    "   WHERE run_id = r.id AND split = 'val' AND name = 'loss' GROUP BY step))), "
-    "r.config_json, r.owner_pid ";
+// best_val_loss: see RunSummary. COALESCE picks the soup's uniform-h loss whenever the run has
+// any, else a dense run's loss (souplab/metrics.h names them).
+const std::string& run_columns() {
+  static const std::string columns =
+      std::string("r.id, r.name, r.kind, r.status, r.last_step, r.started_at, r.ended_at, r.checkpoint_path, "
+                  "r.checkpoint_step, r.parent_run_id, COALESCE("
+                  " (SELECT MIN(m) FROM (SELECT AVG(value) AS m FROM metrics"
+                  "   WHERE run_id = r.id AND split = '") + metric_key::kVal + "' AND name = '" + metric_key::kLossUniform +
+      "' GROUP BY step)),"
+      " (SELECT MIN(m) FROM (SELECT AVG(value) AS m FROM metrics"
+      "   WHERE run_id = r.id AND split = '" + metric_key::kVal + "' AND name = '" + metric_key::kLoss +
+      "' GROUP BY step))), r.config_json, r.owner_pid ";
+  return columns;
+}
 
 void read_summary(const Statement& q, RunSummary& s) {
   s.id = q.column_int(0);
@@ -102,12 +106,12 @@ void read_summary(const Statement& q, RunSummary& s) {
 
 void RunLog::Closer::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
 
-RunLog::RunLog(const std::string& path) : path_(path) {
-  std::filesystem::path parent = std::filesystem::path(path).parent_path();
+RunLog::RunLog(const std::string& path) : path_(run_log_path_or_default(path)) {
+  std::filesystem::path parent = std::filesystem::path(path_).parent_path();
   if (!parent.empty()) ensure_directory(parent.string());
 
   sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+  int rc = sqlite3_open_v2(path_.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   db_.reset(raw);  // closed by the deleter even when opening failed
   if (rc != SQLITE_OK) throw_sqlite(raw, path_, "cannot open run log");
   sqlite3_extended_result_codes(raw, 1);
@@ -327,14 +331,14 @@ std::vector<int64_t> RunLog::mark_interrupted_runs() {
 std::vector<RunSummary> RunLog::list_runs() const {
   std::vector<RunSummary> runs;
   Statement q(db(), path_,
-              (std::string("SELECT ") + kRunColumns + "FROM runs r ORDER BY r.id").c_str());
+              (std::string("SELECT ") + run_columns() + "FROM runs r ORDER BY r.id").c_str());
   while (q.step()) read_summary(q, runs.emplace_back());
   return runs;
 }
 
 RunDetails RunLog::get_run(int64_t run_id) const {
   Statement q(db(), path_,
-              (std::string("SELECT ") + kRunColumns + "FROM runs r WHERE r.id = ?1").c_str());
+              (std::string("SELECT ") + run_columns() + "FROM runs r WHERE r.id = ?1").c_str());
   if (!q.bind_int(1, run_id).step()) throw file_error(path_, no_run(run_id));
   RunDetails d;
   read_summary(q, d);

@@ -64,9 +64,10 @@ BatchSampler::BatchSampler(std::shared_ptr<const TokenCache> cache, int block_si
                   std::to_string(block_size_ + 1));
 }
 
-std::vector<double> BatchSampler::sample_h(MetaDistribution pi, int support_max) {
+std::vector<double> BatchSampler::sample_h(MetaDistribution pi, int support_max, const std::vector<double>& prior) {
   const size_t k = cache_->num_domains();
   std::vector<double> h(k, 0.0);
+  if (!prior.empty()) return sample_h_with_prior(pi, support_max, prior);
   switch (pi) {
     case MetaDistribution::kOneHot:
       h[uniform_below(rng_, k)] = 1.0;
@@ -86,6 +87,50 @@ std::vector<double> BatchSampler::sample_h(MetaDistribution pi, int support_max)
       for (size_t i = 0; i < s; ++i) h[idx[i]] = exponential1(rng_);
       // A zero draw would shrink the support; keep every chosen domain strictly positive.
       for (size_t i = 0; i < s; ++i) h[idx[i]] = std::max(h[idx[i]], 1e-300);
+      return normalised(h);
+    }
+  }
+  throw Error("unknown meta-distribution");
+}
+
+std::vector<double> BatchSampler::sample_h_with_prior(MetaDistribution pi, int support_max,
+                                                      const std::vector<double>& prior) {
+  const size_t k = cache_->num_domains();
+  if (prior.size() != k) throw Error("domain prior has " + std::to_string(prior.size()) + " entries for " + std::to_string(k) + " domains");
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  // One index drawn in proportion to `weights` (which must not all be 0).
+  auto pick = [&](const std::vector<double>& weights) {
+    double total = 0;
+    for (double w : weights) total += w;
+    double u = unit(rng_) * total;
+    for (size_t i = 0; i < weights.size(); ++i) {
+      if (weights[i] <= 0) continue;
+      if (u < weights[i]) return i;
+      u -= weights[i];
+    }
+    for (size_t i = weights.size(); i-- > 0;)
+      if (weights[i] > 0) return i;  // rounding left u at the very end
+    throw Error("domain prior is all zero");
+  };
+  std::vector<double> h(k, 0.0);
+  switch (pi) {
+    case MetaDistribution::kOneHot:
+      h[pick(prior)] = 1.0;
+      return h;
+    case MetaDistribution::kDirichlet:
+      for (size_t i = 0; i < k; ++i) h[i] = exponential1(rng_) * prior[i];
+      return normalised(h);
+    case MetaDistribution::kSparseDirichlet: {
+      if (support_max < 1) throw Error("support_max must be >= 1, got " + std::to_string(support_max));
+      size_t nonzero = 0;
+      for (double w : prior) nonzero += w > 0;
+      const size_t s = 1 + size_t(uniform_below(rng_, std::min({k, size_t(support_max), nonzero})));
+      std::vector<double> left = prior;  // drawn without replacement, each in proportion to its weight
+      for (size_t i = 0; i < s; ++i) {
+        const size_t d = pick(left);
+        left[d] = 0;
+        h[d] = std::max(exponential1(rng_), 1e-300);
+      }
       return normalised(h);
     }
   }

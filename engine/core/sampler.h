@@ -24,8 +24,10 @@ class BatchSampler {
  public:
   BatchSampler(std::shared_ptr<const TokenCache> cache, int block_size, uint64_t seed);
 
-  // h ~ pi. support_max is capped at k.
-  std::vector<double> sample_h(MetaDistribution pi, int support_max);
+  // h ~ pi. support_max is capped at k. `prior` (k non-negative weights, or empty for
+  // uniform) weights which domains a sparse or one-hot h picks, and scales a flat Dirichlet's
+  // draws; empty keeps the uniform draws exactly (runs resume bit for bit).
+  std::vector<double> sample_h(MetaDistribution pi, int support_max, const std::vector<double>& prior = {});
 
   // Fills `tokens` with batch_size rows of block_size + 1 consecutive training tokens (inputs
   // are [0, T), targets [1, T]); row b's domain is drawn from h and written to domains[b] if
@@ -41,6 +43,8 @@ class BatchSampler {
   int block_size() const { return block_size_; }
 
  private:
+  std::vector<double> sample_h_with_prior(MetaDistribution pi, int support_max, const std::vector<double>& prior);
+
   std::shared_ptr<const TokenCache> cache_;
   int block_size_;
   std::mt19937_64 rng_;

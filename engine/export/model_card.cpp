@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "souplab/error.h"
+#include "souplab/specialist.h"  // SampleOptions (torch-free header)
 
 namespace souplab {
 
@@ -46,6 +47,27 @@ ordered_json val_losses_json(const SpecialistCard& card) {
 
 const char* kTokenizer = "bytes: token id = byte value (0..255), no special tokens";
 
+// A YAML scalar that any text survives: a JSON string is a YAML double-quoted scalar.
+std::string yaml_string(const std::string& s) {
+  return ordered_json(s).dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+}
+
+// The Hub's front matter: licence, library, task, lineage, tags.
+std::string front_matter(const SpecialistCard& card) {
+  std::ostringstream o;
+  o << "---\nlicense: " << yaml_string(card.license.empty() ? "other" : card.license) << "\n";
+  o << "library_name: transformers\npipeline_tag: text-generation\n";
+  if (!card.base_models.empty()) {
+    o << "base_model:\n";
+    for (const auto& b : card.base_models) o << "- " << yaml_string(b) << "\n";
+    if (!card.base_model_relation.empty()) o << "base_model_relation: " << yaml_string(card.base_model_relation) << "\n";
+  }
+  o << "tags:\n- gpt2\n- souplab\n- soup-of-experts\n- byte-level\n";
+  if (card.base_model_relation == "merge") o << "- merge\n";
+  o << "---\n\n";
+  return o.str();
+}
+
 }  // namespace
 
 void validate(const SpecialistCard& card) {
@@ -59,6 +81,15 @@ void validate(const SpecialistCard& card) {
   for (size_t i = 0; i < card.h.size(); ++i)
     if (!std::isfinite(card.h[i]) || card.h[i] < 0)
       throw Error("specialist card: weight of domain \"" + card.domain_names[i] + "\" is " + std::to_string(card.h[i]));
+  if (!card.base_model_relation.empty()) {
+    if (card.base_model_relation != "finetune" && card.base_model_relation != "merge" &&
+        card.base_model_relation != "adapter" && card.base_model_relation != "quantized")
+      throw Error("specialist card: base_model_relation \"" + card.base_model_relation +
+                  "\" is none of finetune, merge, adapter, quantized");
+    if (card.base_models.empty()) throw Error("specialist card: base_model_relation without a base model");
+  }
+  for (const auto& b : card.base_models)
+    if (b.empty()) throw Error("specialist card: an empty base model name");
   for (size_t i = 0; i < card.domain_names.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (card.domain_names[i] == card.domain_names[j])
@@ -86,6 +117,8 @@ std::string gpt2_config_json(const ModelConfig& c, const SpecialistCard& card) {
   j["initializer_range"] = 0.02;
   j["bos_token_id"] = nullptr;  // bytes only: GPT-2's 50256 would lie outside the vocabulary
   j["eos_token_id"] = nullptr;
+  // "dtype" is what transformers 5 reads and writes; "torch_dtype" what releases before it read.
+  j["dtype"] = "float32";
   j["torch_dtype"] = "float32";
   j["souplab_tokenizer"] = kTokenizer;
   ordered_json s;
@@ -122,7 +155,7 @@ SafetensorsMetadata specialist_metadata(const ModelConfig& c, const SpecialistCa
 std::string model_card_markdown(const ModelConfig& c, const SpecialistCard& card, int64_t n_params,
                                 const std::vector<std::string>& files) {
   std::ostringstream o;
-  o << "---\nlibrary_name: transformers\ntags:\n- gpt2\n- souplab\n- soup-of-experts\n- byte-level\n---\n\n";
+  o << front_matter(card);
   o << "# SoupLab specialist" << (card.run_name.empty() ? "" : ": " + card.run_name) << "\n\n";
   if (card.run_kind == ModelKind::kSoup)
     o << "A byte-level GPT-2 layout language model instantiated from a Soup-of-Experts bank for the "
@@ -162,15 +195,43 @@ std::string model_card_markdown(const ModelConfig& c, const SpecialistCard& card
     << c.block_size << " bytes, vocabulary " << c.vocab_size << "\n";
   o << "- pre-LayerNorm (eps 1e-5), learned positions, GELU (tanh approximation, `gelu_new`), "
        "GPT-2 tensor names with Conv1D weights stored as (in, out)\n";
-  o << "- tokenisation: " << kTokenizer << "; there is no tokenizer file\n";
+  o << "- tokenisation: " << kTokenizer << ". `tokenizer.json` spells them as a byte-level BPE with the 256 "
+       "bytes as its vocabulary (GPT-2's byte-to-character mapping) and no merges, so "
+       "`tokenizer.encode(text)` is the text's UTF-8 bytes and any byte string has its ids. Decoding ids that are "
+       "not valid UTF-8 gives U+FFFD replacement characters (as any transformers tokenizer does): take "
+       "`bytes(ids)` for the exact bytes\n";
+  o << "- special tokens: none. There is no end-of-text token (`eos_token_id` is null), so generation runs "
+       "until `max_new_tokens`; there is no padding token, so prompts are generated one at a time. "
+       "`generation_config.json` samples as `souplab-cli generate` does by default (temperature "
+    << fixed(SampleOptions().temperature, 1) << ", top-k " << SampleOptions().top_k
+    << "); `do_sample=False` is greedy\n";
+  o << "- context: prompt and continuation together at most " << c.block_size
+    << " bytes in transformers (learned positions stop there); `souplab-cli generate` slides the window "
+       "beyond it\n";
   o << "- files:";
   for (const auto& f : files) o << " `" << f << "`";
   o << "\n";
 
-  o << "\n## How to load\n\nWith transformers (PyTorch):\n\n```python\nimport torch\n"
-       "from transformers import GPT2LMHeadModel\n"
-       "model = GPT2LMHeadModel.from_pretrained(\"path/to/this/folder\").eval()\n"
-       "ids = torch.tensor([list(\"Hello\".encode(\"utf-8\"))])  # bytes are the token ids\n"
+  o << "\n## Licence\n\nThe front matter's `license` is "
+    << (card.license.empty() ? std::string("`other`: the weights were trained by whoever exported them, on their "
+                                           "data, and their licence is theirs to state (replace it before "
+                                           "publishing). SoupLab, the software that trained them, is "
+                                           "GPL-3.0-or-later; that licence is not the weights'.")
+                             : "`" + card.license + "`, as given by the exporter.")
+    << "\n";
+  if (!card.base_models.empty())
+    o << "\n`base_model` names what this model was made from as the exporter named it (a local path, or a Hub "
+         "id); replace local paths by Hub ids before publishing.\n";
+
+  o << "\n## How to load\n\nWith transformers (PyTorch), tokenizer included:\n\n```python\n"
+       "from transformers import pipeline\n"
+       "generate = pipeline(\"text-generation\", model=\"path/to/this/folder\")\n"
+       "print(generate(\"Hello\", do_sample=False, max_new_tokens=40)[0][\"generated_text\"])\n```\n\n"
+       "or the model and tokenizer themselves:\n\n```python\nimport torch\n"
+       "from transformers import AutoModelForCausalLM, AutoTokenizer\n"
+       "tokenizer = AutoTokenizer.from_pretrained(\"path/to/this/folder\")\n"
+       "model = AutoModelForCausalLM.from_pretrained(\"path/to/this/folder\").eval()  # GPT2LMHeadModel\n"
+       "ids = torch.tensor([tokenizer.encode(\"Hello\")])  # the UTF-8 bytes: [[72, 101, 108, 108, 111]]\n"
        "logits = model(ids).logits  # (1, 5, 256)\n```\n\n";
   o << "With ONNX Runtime (`model.onnx`: input `input_ids` int64 [batch, sequence] with sequence <= "
     << c.block_size << ", output `logits` float32 [batch, sequence, " << c.vocab_size << "]):\n\n"
@@ -213,6 +274,15 @@ ModelConfig parse_gpt2_config_json(const std::string& text, const std::string& s
     throw file_error(source, "activation_function " + j["activation_function"].dump() + " is not supported (gelu_new)");
   if (j.contains("tie_word_embeddings") && j["tie_word_embeddings"] != true)
     throw file_error(source, "untied output embeddings are not supported");
+  // Options of transformers' GPT-2 that change what the model computes (a folder saved by
+  // transformers may carry any of them): refused rather than run as a different model.
+  if (j.contains("layer_norm_epsilon") &&
+      !(j["layer_norm_epsilon"].is_number() && std::abs(j["layer_norm_epsilon"].get<double>() - 1e-5) <= 1e-12))
+    throw file_error(source, "layer_norm_epsilon " + j["layer_norm_epsilon"].dump() + " is not supported (1e-5)");
+  if (j.contains("scale_attn_weights") && j["scale_attn_weights"] != true)
+    throw file_error(source, "scale_attn_weights other than true is not supported");
+  if (j.contains("scale_attn_by_inverse_layer_idx") && j["scale_attn_by_inverse_layer_idx"] != false)
+    throw file_error(source, "scale_attn_by_inverse_layer_idx other than false is not supported");
   try {
     validate(c);
   } catch (const Error& e) {

@@ -2,12 +2,12 @@
 
 
 #include <cerrno>
-#include <cstring>
 #include <filesystem>
 
 #include "souplab/atomic_file.h"
 #include "souplab/error.h"
 #include "engine/core/staged_folder.h"
+#include "engine/export/byte_tokenizer.h"
 #include "engine/export/model_card.h"
 #include "engine/export/onnx_writer.h"
 
@@ -16,12 +16,6 @@ namespace souplab {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string shape_text(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
 
 void check_layout(const ModelConfig& c, const ParamLayout& layout) {
   const ParamLayout expected = gpt_param_layout(c);
@@ -56,6 +50,14 @@ std::vector<std::string> write_files(const fs::path& dir, const ModelConfig& c, 
     write_gpt_onnx((dir / "model.onnx").string(), c, layout, theta, meta);
     done("model.onnx");
   }
+  // The tokenizer and generation defaults go with every format: ONNX runtimes' generation
+  // tools (onnxruntime-genai, optimum) read the same files.
+  write_file_atomically((dir / "tokenizer.json").string(), tokenizer_json());
+  done("tokenizer.json");
+  write_file_atomically((dir / "tokenizer_config.json").string(), tokenizer_config_json(c));
+  done("tokenizer_config.json");
+  write_file_atomically((dir / "generation_config.json").string(), generation_config_json());
+  done("generation_config.json");
   std::vector<std::string> listed = files;
   listed.push_back("README.md");
   write_file_atomically((dir / "README.md").string(), model_card_markdown(c, card, layout.total, listed));
@@ -64,6 +66,12 @@ std::vector<std::string> write_files(const fs::path& dir, const ModelConfig& c, 
 }
 
 }  // namespace
+
+int export_file_count(ExportFormat f) {
+  // config.json, the two tokenizer files, generation_config.json and README.md with every
+  // format, plus model.safetensors and/or model.onnx (write_files).
+  return 5 + (f == ExportFormat::kAll ? 2 : 1);
+}
 
 const char* export_format_name(ExportFormat f) {
   switch (f) {
@@ -101,63 +109,5 @@ ExportResult export_specialist(const ModelConfig& config, const ParamLayout& lay
   return result;
 }
 
-LoadedSpecialist load_specialist_safetensors(const std::string& dir_or_file) {
-  std::error_code ec;
-  const fs::path in(dir_or_file);
-  const bool is_dir = fs::is_directory(in, ec);
-  const fs::path file = is_dir ? in / "model.safetensors" : in;
-  const fs::path config_path = (is_dir ? in : file.parent_path()) / "config.json";
-  LoadedSpecialist out;
-  out.source = file.string();
-  const SafetensorsFile st = read_safetensors(out.source);
-  out.metadata = st.metadata();
-  out.verified = st.integrity() == Integrity::kVerified;
-
-  if (fs::exists(config_path, ec)) {
-    out.config = parse_gpt2_config_json(read_file(config_path.string()), config_path.string());
-  } else {
-    // No config.json: sizes from the shapes; n_head is invisible in them, so the metadata says it.
-    const auto& wte = st.at("wte.weight");
-    const auto& wpe = st.at("wpe.weight");
-    if (wte.shape.size() != 2 || wpe.shape.size() != 2)
-      throw file_error(out.source, "wte.weight and wpe.weight must be matrices");
-    auto it = out.metadata.find("n_head");
-    if (it == out.metadata.end())
-      throw file_error(out.source, "no config.json beside it and no n_head in its metadata: cannot tell the head count");
-    int n_layer = 0;
-    while (st.find("h." + std::to_string(n_layer) + ".ln_1.weight")) ++n_layer;
-    out.config.vocab_size = int(wte.shape[0]);
-    out.config.n_embd = int(wte.shape[1]);
-    out.config.block_size = int(wpe.shape[0]);
-    out.config.n_layer = n_layer;
-    try {
-      out.config.n_head = std::stoi(it->second);
-      validate(out.config);
-    } catch (const std::exception& e) {
-      throw file_error(out.source, std::string("inconsistent model sizes: ") + e.what());
-    }
-  }
-
-  const ParamLayout layout = gpt_param_layout(out.config);
-  out.theta.assign(size_t(layout.total), 0.0f);
-  for (const auto& e : layout.entries) {
-    const SafetensorsEntry* t = st.find(e.name);
-    if (!t) throw file_error(out.source, "missing tensor \"" + e.name + "\" (expected shape " + shape_text(e.shape) + ")");
-    if (t->dtype != DType::kF32)
-      throw file_error(out.source, "tensor \"" + e.name + "\" is " + dtype_name(t->dtype) + ", expected F32");
-    if (t->shape != e.shape)
-      throw file_error(out.source, "tensor \"" + e.name + "\" has shape " + shape_text(t->shape) + ", the config needs " +
-                                       shape_text(e.shape));
-    std::memcpy(out.theta.data() + e.offset, st.data(*t), size_t(e.numel) * sizeof(float));
-  }
-  if (st.tensors().size() != layout.entries.size()) {
-    for (const auto& t : st.tensors()) {
-      bool known = false;
-      for (const auto& e : layout.entries) known = known || e.name == t.name;
-      if (!known) throw file_error(out.source, "unexpected tensor \"" + t.name + "\" for this model config");
-    }
-  }
-  return out;
-}
 
 }  // namespace souplab

@@ -1,7 +1,8 @@
 #pragma once
 // Export of one specialist (theta instantiated for domain weights h) as a folder that other
-// tools load without SoupLab: model.safetensors + config.json in GPT-2 naming, model.onnx,
-// and a README.md model card. The folder appears complete or not at all: it is built in a
+// tools load without SoupLab: model.safetensors + config.json in GPT-2 naming, model.onnx, a
+// byte-level tokenizer (tokenizer.json, tokenizer_config.json), generation_config.json and a
+// README.md model card. The folder appears complete or not at all: it is built in a
 // temporary sibling folder and renamed into place at the end.
 #include <cstdint>
 #include <functional>
@@ -12,6 +13,7 @@
 #include "souplab/export.h"  // ExportFormat, ExportResult, ExportProgress
 #include "souplab/param_layout.h"
 #include "engine/core/safetensors.h"
+#include "engine/export/specialist_import.h"  // the way back in
 
 namespace souplab {
 
@@ -26,10 +28,21 @@ struct SpecialistCard {
   std::vector<double> h;                  // domain weights the specialist was instantiated for
   std::vector<double> val_losses;         // per-domain validation loss (nats/byte); empty = unknown
   std::string notes;                      // optional free text for the card
+  // The model card's YAML front matter (what the Hugging Face Hub reads):
+  // the weights' licence, a Hub licence id or SPDX id such as "apache-2.0"; empty = "other".
+  // SoupLab (the software) is GPL-3.0-or-later, but the weights are the user's, trained on the
+  // user's data: their licence is the user's to state, so none is assumed.
+  std::string license;
+  // What the model was made from, as the exporter names them (paths or Hub ids), and how:
+  // "finetune" (one base) or "merge" (the merged models and the merge's base). Written as
+  // base_model / base_model_relation; empty for a specialist instantiated from a bank.
+  std::vector<std::string> base_models;
+  std::string base_model_relation;
 };
 
-// Writes the export folder `out_dir`. Files: kSafetensors -> model.safetensors, config.json,
-// README.md; kOnnx -> model.onnx, config.json, README.md; kAll -> all four.
+// Writes the export folder `out_dir`. Files: kSafetensors -> model.safetensors; kOnnx ->
+// model.onnx; kAll -> both; and with every format config.json, tokenizer.json,
+// tokenizer_config.json, generation_config.json (engine/export/byte_tokenizer.h) and README.md.
 // An existing `out_dir` is an Error naming it (left untouched) unless `overwrite`; then the
 // old folder is renamed aside, the new one renamed in, and the old one deleted.
 // Throws Error naming the file or folder on any failure; no temporary folder survives it.
@@ -37,19 +50,5 @@ ExportResult export_specialist(const ModelConfig& config, const ParamLayout& lay
                                const SpecialistCard& card, const std::string& out_dir,
                                ExportFormat formats = ExportFormat::kAll, bool overwrite = false,
                                const ExportProgress& progress = {});
-
-struct LoadedSpecialist {
-  ModelConfig config;
-  std::vector<float> theta;      // in gpt_param_layout(config) order
-  SafetensorsMetadata metadata;  // the file's __metadata__
-  std::string source;            // the safetensors path read
-  bool verified = false;         // the file's checksums were present and matched
-};
-
-// Reads an export folder (or a model.safetensors file directly). The config comes from
-// config.json beside the file, else from the tensor shapes plus n_head in the metadata.
-// Every tensor of the layout must be present as F32 with the right shape, and no other tensor
-// may be present: otherwise an Error names the file and the tensor.
-LoadedSpecialist load_specialist_safetensors(const std::string& dir_or_file);
 
 }  // namespace souplab

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -130,6 +131,77 @@ std::vector<std::string> characteristic_ngrams(const RawDocuments& raw,
   return out;
 }
 
+// Each cluster's two most distinctive words: lower-cased runs of letters (any script) of at
+// least 3 characters, in a sample of up to 1 MB of the cluster's text, scored by how much more
+// often the cluster uses them than the other clusters do (smoothed log ratio of rates, times the
+// square root of the count, so a word must be both frequent here and rare elsewhere). Names by
+// n-grams alone gave several clusters of English prose "..._th_the"; words tell "darcy_elizabeth"
+// from "congress_america" (docs/RESULTS.md, "Clustered domains").
+std::vector<std::vector<std::string>> distinctive_words(const RawDocuments& raw,
+                                                        const std::vector<RawDocuments::Doc>& pieces,
+                                                        const std::vector<std::vector<int>>& members) {
+  const size_t k = members.size();
+  std::vector<std::unordered_map<std::string, double>> counts(k);
+  std::vector<double> totals(k, 0.0);
+  for (size_t c = 0; c < k; ++c) {
+    uint64_t scanned = 0;
+    for (int d : members[c]) {
+      const auto& doc = pieces[size_t(d)];
+      const std::string text = raw.buffer.substr(size_t(doc.offset), size_t(std::min<uint64_t>(doc.size, 64 * 1024)));
+      std::string word;
+      size_t letters = 0;
+      auto flush = [&] {
+        if (letters >= 3 && letters <= 24) {
+          counts[c][word] += 1;
+          totals[c] += 1;
+        }
+        word.clear();
+        letters = 0;
+      };
+      for (size_t i = 0; i < text.size();) {
+        const unsigned char ch = static_cast<unsigned char>(text[i]);
+        const size_t len = utf8_length_at(text, i);
+        if (len == 1 && std::isalpha(ch)) {
+          word += char(std::tolower(ch));
+          ++letters;
+        } else if (len > 1) {  // a letter of another script (or a symbol): kept whole
+          word.append(text, i, len);
+          ++letters;
+        } else {
+          flush();
+        }
+        i += len ? len : 1;
+      }
+      flush();
+      if ((scanned += text.size()) > (1u << 20)) break;
+    }
+  }
+  std::unordered_map<std::string, double> all;
+  double all_total = 0;
+  for (size_t c = 0; c < k; ++c) {
+    for (const auto& [w, n] : counts[c]) all[w] += n;
+    all_total += totals[c];
+  }
+  std::vector<std::vector<std::string>> out(k);
+  for (size_t c = 0; c < k; ++c) {
+    std::vector<std::pair<double, std::string>> scored;
+    const double rest_total = std::max(1.0, all_total - totals[c]);
+    for (const auto& [w, n] : counts[c]) {
+      if (n < 3) continue;
+      const double here = n / std::max(1.0, totals[c]), elsewhere = (all[w] - n + 0.5) / rest_total;
+      scored.emplace_back(std::log(here / elsewhere) * std::sqrt(n), w);
+    }
+    std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
+      return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    for (const auto& [score, w] : scored) {
+      if (score <= 0 || out[c].size() == 2) break;
+      out[c].push_back(w);
+    }
+  }
+  return out;
+}
+
 void prepare_out_dir(const std::string& raw_dir, const std::string& out_dir, bool overwrite) {
   std::error_code ec;
   const fs::path raw = fs::weakly_canonical(raw_dir, ec), out = fs::weakly_canonical(out_dir, ec);
@@ -248,6 +320,7 @@ ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_
   for (size_t u = 0; u < n_units; ++u)
     for (size_t i = starts[u]; i < starts[u + 1]; ++i) members[size_t(rep.assignment[u])].push_back(int(i));
   const torch::Tensor centres = km.centroids.contiguous();
+  const auto words = distinctive_words(raw, pieces, members);
   nlohmann::json clusters = nlohmann::json::array();
   for (int c = 0; c < o.k; ++c) {
     ClusterInfo info;
@@ -255,7 +328,8 @@ ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_
     for (const auto& g : grams) info.top_ngrams.push_back(escaped(g));
     char prefix[16];
     std::snprintf(prefix, sizeof prefix, "%02d_", c);
-    info.name = prefix + slug(grams);
+    // Named by its distinctive words; by its n-grams where too few words stand out (code, tables).
+    info.name = prefix + (words[size_t(c)].size() == 2 ? slug(words[size_t(c)]) : slug(grams));
     std::string text;
     for (int d : members[size_t(c)]) {
       const auto& doc = pieces[size_t(d)];

@@ -7,18 +7,16 @@
 #include "souplab/error.h"
 #include "souplab/finetune.h"
 #include "souplab/model.h"
-#include "souplab/paths.h"
 #include "souplab/run_log.h"
 #include "souplab/specialist.h"
-#include "engine/export/specialist_export.h"
-#include "engine/nn/gpt.h"
+#include "engine/export/logged_export.h"
 
 namespace souplab {
 
 FinetuneExportResult finetune_and_export(const Model& model, const DomainWeights& h, const std::string& target,
                                          const FinetuneOptions& options, const std::string& out_dir,
                                          const ModelExportOptions& eo, std::vector<std::string>* notes) {
-  std::error_code ec;
+  std::error_code ec;  // checked again when writing; here so that a taken folder costs no training
   if (!eo.overwrite && std::filesystem::exists(out_dir, ec))
     throw file_error(out_dir, "already exists; choose another folder or pass --overwrite");
   const ModelFacts& f = model.facts();
@@ -44,26 +42,27 @@ FinetuneExportResult finetune_and_export(const Model& model, const DomainWeights
   const nlohmann::json detail{{"source", f.path}, {"weights", card.h}, {"target", target}, {"steps", t.steps},
                               {"lr", options.lr}, {"batch", options.batch_size}, {"holdout", options.holdout},
                               {"loss_before", t.loss_before}, {"loss_after", t.loss_after}, {"out", out_dir}};
-  try {  // a fine-tune is a run of its own, child of the source's run when the log knows it
-    RunLog log(eo.run_log_path.empty() ? default_run_log_path() : eo.run_log_path);
-    RunInfo info;
-    info.name = card.run_name;
-    info.kind = "finetune";
-    info.config_json = detail.dump();
+  // A fine-tune is a run of its own, child of the source's run when the log knows it.
+  ExportRunRecord record;
+  record.new_run.emplace();
+  record.new_run->name = card.run_name;
+  record.new_run->kind = "finetune";
+  record.new_run->config_json = detail.dump();
+  if (f.run_id > 0) {
     try {
-      if (f.run_id > 0 && log.get_run(f.run_id).id == f.run_id) info.parent_run_id = f.run_id;
-    } catch (const Error&) {  // the source's run is in another log: no parent
+      if (RunLog(eo.run_log_path).get_run(f.run_id).id == f.run_id) record.new_run->parent_run_id = f.run_id;
+    } catch (const Error&) {  // the source's run is in another log (or none): no parent
     }
-    r.run_id = log.create_run(info);
-    card.run_id = std::to_string(r.run_id);
-    log.log_metrics(r.run_id, {{t.steps, "target", "", "loss_before", t.loss_before, 0},
-                               {t.steps, "target", "", "loss", t.loss_after, 0}});
-    log.set_run_status(r.run_id, "finished", iso8601_utc_now());
-  } catch (const Error& e) {
-    if (notes) notes->push_back(std::string("not logged in the run log: ") + e.what());
   }
-  const ParamLayout layout = gpt_param_layout(t.model);
-  r.exported = export_specialist(t.model, layout, t.theta.data(), card, out_dir, eo.format, eo.overwrite);
+  record.new_run_metrics = {{t.steps, "target", "", "loss_before", t.loss_before, 0},
+                            {t.steps, "target", "", "loss", t.loss_after, 0}};
+  record.step = t.steps;
+  ModelExportOptions no_losses = eo;  // the card states the target's losses instead
+  no_losses.with_losses = false;
+  const ModelExportResult written = write_logged_export(t.model, t.theta.data(), card, out_dir, no_losses, record,
+                                                        notes, ModelExportProgress());
+  r.exported = written;
+  r.run_id = written.run_id;
   return r;
 }
 

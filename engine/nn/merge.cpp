@@ -1,18 +1,15 @@
 // Opening merge inputs, merging them, and exporting the result like a specialist.
 #include "souplab/merge.h"
 
-#include <filesystem>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "souplab/domain_weights.h"
 #include "souplab/error.h"
-#include "souplab/paths.h"
-#include "souplab/run_log.h"
 #include "souplab/specialist.h"
 #include "souplab/validation_set.h"
-#include "engine/export/specialist_export.h"
+#include "engine/export/logged_export.h"
 #include "engine/nn/runner.h"
 
 namespace souplab {
@@ -159,12 +156,6 @@ ModelExportResult MergedModel::export_specialist(const DomainWeights&, const std
                                                  const ModelExportOptions& options,
                                                  std::vector<std::string>* notes,
                                                  const ModelExportProgress& progress) const {
-  const auto note = [&](const std::string& text) {
-    if (notes) notes->push_back(text);
-  };
-  const auto report = [&](const std::string& stage) {
-    if (progress) progress(stage);
-  };
   nlohmann::json j;
   j["method"] = merge_method_name(params_.method);
   j["lambda"] = params_.lambda;
@@ -177,15 +168,9 @@ ModelExportResult MergedModel::export_specialist(const DomainWeights&, const std
   SpecialistCard card;
   card.run_kind = ModelKind::kMerged;
   card.run_name = facts_.run_name;
-  std::vector<double> losses = options.known_losses;
-  if (losses.empty() && options.with_losses) {
-    report("evaluating");
-    try {
-      losses = specialist_->evaluate(*ValidationSet::for_model(facts_, options.windows));
-    } catch (const std::exception& e) {  // e.g. the corpus is gone: export without losses
-      note(std::string("no validation losses in the card: ") + e.what());
-    }
-  }
+  const std::vector<double> losses = export_card_losses(
+      options, [&](int windows) { return specialist_->evaluate(*ValidationSet::for_model(facts_, windows)); }, notes,
+      progress);
   if (!losses.empty() && losses.size() == facts_.domains.size()) {
     card.domain_names = facts_.domains;
     card.val_losses = losses;
@@ -202,63 +187,14 @@ ModelExportResult MergedModel::export_specialist(const DomainWeights&, const std
   for (size_t i = 0; i < inputs_.size(); ++i) n << "| `" << inputs_[i] << "` | " << weights_[i] << " |\n";
   card.notes = n.str();
 
-  // The common refusal before any run row exists, so a mistyped --out leaves no failed run behind.
-  std::error_code ec;
-  if (!options.overwrite && std::filesystem::exists(out_dir, ec))
-    throw file_error(out_dir, "already exists; choose another folder or allow overwriting");
-  // The run row first, so the card can name it; it is marked failed if the folder is not written.
-  RunLog* log = nullptr;
-  std::unique_ptr<RunLog> owned;
-  int64_t run_id = 0;
-  try {
-    owned = std::make_unique<RunLog>(options.run_log_path.empty() ? default_run_log_path() : options.run_log_path);
-    RunInfo info;
-    info.name = card.run_name;
-    info.kind = model_kind_name(ModelKind::kMerged);
-    info.config_json = j.dump();
-    run_id = owned->create_run(info);
-    log = owned.get();
-    card.run_id = std::to_string(run_id);
-  } catch (const std::exception& e) {
-    note(std::string("merge not logged in the run log: ") + e.what());
-  }
-
-  ModelExportResult result;
-  result.val_losses = card.val_losses;
-  const ParamLayout layout = gpt_param_layout(config());
-  try {
-    const std::vector<float> values = theta();
-    static_cast<ExportResult&>(result) =
-        souplab::export_specialist(config(), layout, values.data(), card, out_dir, options.format, options.overwrite,
-                                   [&](const std::string& file) { report("writing " + file); });
-  } catch (...) {
-    if (log) {
-      try {
-        log->set_run_status(run_id, "failed", iso8601_utc_now());
-      } catch (const std::exception&) {
-      }
-    }
-    throw;
-  }
-  if (log) {
-    report("logging");
-    try {
-      ExportRecord rec;
-      rec.run_id = run_id;
-      rec.domain_weights_json = "{}";
-      rec.path = result.dir;
-      rec.format = export_format_name(options.format);
-      nlohmann::json per_domain = nlohmann::json::object();
-      for (size_t i = 0; i < card.val_losses.size(); ++i) per_domain[card.domain_names[i]] = card.val_losses[i];
-      rec.losses_json = per_domain.dump();
-      result.export_id = log->log_export(rec);
-      log->set_run_status(run_id, "finished", iso8601_utc_now());
-      result.run_id = run_id;
-    } catch (const std::exception& e) {
-      note(std::string("export not logged in the run log: ") + e.what());
-    }
-  }
-  return result;
+  // A merge is a run of its own (kind "merged"), created before the folder so the card names it.
+  ExportRunRecord record;
+  record.new_run.emplace();
+  record.new_run->name = card.run_name;
+  record.new_run->kind = model_kind_name(ModelKind::kMerged);
+  record.new_run->config_json = j.dump();
+  const std::vector<float> values = theta();
+  return write_logged_export(config(), values.data(), card, out_dir, options, record, notes, progress);
 }
 
 }  // namespace souplab

@@ -182,9 +182,9 @@ TrainingLoss MoeModel::training_loss(const std::vector<std::vector<double>>& /*h
   // are per block, so a perfectly balanced router logs balance_loss = balance_coef.
   out.loss = out.lm + s.balance_loss + s.z_loss;
   const double blocks = double(moe_layers_.size());
-  out.metrics.emplace_back("balance_loss", s.balance_loss.detach() / blocks);
-  out.metrics.emplace_back("z_loss", s.z_loss.detach() / blocks);
-  out.metrics.emplace_back("dropped_frac", (s.dropped / s.assigned).to(torch::kFloat32));
+  out.metrics.emplace_back(metric_key::kBalanceLoss, s.balance_loss.detach() / blocks);
+  out.metrics.emplace_back(metric_key::kZLoss, s.z_loss.detach() / blocks);
+  out.metrics.emplace_back(metric_key::kDroppedFrac, (s.dropped / s.assigned).to(torch::kFloat32));
   return out;
 }
 
@@ -221,7 +221,7 @@ EvalResult MoeModel::evaluate(const std::vector<DomainWindows>& val, int64_t ste
       auto frac = (load[l] / load[l].sum()).to(torch::kCPU);
       for (int e = 0; e < moe_.n_experts; ++e)
         extra->push_back({step, "val", d.name,
-                          "expert_load/L" + std::to_string(moe_layers_[l]) + "/E" + std::to_string(e),
+                          metric_key::kExpertLoadPrefix + std::to_string(moe_layers_[l]) + "/E" + std::to_string(e),
                           frac[e].item<double>(), 0});
     }
   }

@@ -69,7 +69,7 @@ Context open_context(const std::string& base_path, const PosthocCommon& o) {
   ctx.facts.corpus_dir = corpus;
   ctx.facts.cache_dir = co.cache_dir;
   ctx.val = load_validation_windows(*ctx.cache, ctx.c.block_size, o.eval_windows);
-  ctx.log = std::make_unique<RunLog>(o.run_log_path.empty() ? default_run_log_path() : o.run_log_path);
+  ctx.log = std::make_unique<RunLog>(o.run_log_path);
   if (ctx.facts.run_id > 0) {
     try {
       ctx.log->get_run(ctx.facts.run_id);

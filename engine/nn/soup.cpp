@@ -208,14 +208,15 @@ TrainingLoss SoupBank::training_loss(const std::vector<std::vector<double>>& hs,
   for (const auto& h : hs) rows.push_back(h_tensor(h));
   if (bank_.n_experts == 0) {
     out.loss = lm_loss(gpt_forward(shared_, model_, layout_, x), y);
-  } else if (fused_ && blocks_.empty()) {
+  } else if (fused_gradient()) {  // n > 0 here
     auto A = alphas(torch::stack(rows));  // (G, n)
     const auto theta = fused_thetas(A);   // (G, P)
     out.loss = grouped_loss(theta, x, y);
-    out.after_backward = [this, A, theta]() { return fused_backward(A, theta.grad()); };
-    out.factored_index = 1;  // "E" in named_parameters()
-    out.dtheta = theta;
-    out.dtheta_sum_index = 0;  // "S"
+    FusedGradient& fused = out.fused.emplace();
+    fused.after_backward = [this, A, theta]() { return fused_backward(A, theta.grad()); };
+    fused.factored_index = 1;  // "E" in named_parameters()
+    fused.dtheta = theta;
+    fused.dtheta_sum_index = 0;  // "S"
   } else if (hs.size() == 1) {  // autograd through E, one theta: exactly the forward of theta(h)
     out.loss = lm_loss(forward(rows[0], x), y);
   } else {

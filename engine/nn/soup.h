@@ -85,6 +85,8 @@ class SoupBank final : public TrainableModel {
 
   // The fused step (default) or plain autograd through E (the reference; tests compare them).
   void set_fused_step(bool on) { fused_ = on; }
+  // training_loss returns a FusedGradient: experts, full rank, the fused step on.
+  bool fused_gradient() const override { return bank_.n_experts > 0 && fused_ && blocks_.empty(); }
 
   const ModelConfig& model_config() const { return model_; }
   const BankConfig& bank_config() const { return bank_; }

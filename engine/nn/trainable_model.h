@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,24 +17,30 @@
 
 namespace souplab {
 
+// The soup's fused step (engine/nn/soup.h): autograd stops at each h-group's theta and the
+// model completes its own gradients after backward. Only the soup sets it; every other kind
+// trains through plain autograd.
+struct FusedGradient {
+  // Called once after loss.backward(): completes the .grad() the model owns and returns the
+  // gradient of parameter `factored_index` (E) in factored form, for AdamW::set_factored_grad.
+  std::function<FactoredGrad()> after_backward;
+  size_t factored_index = 0;
+  // The leaf theta (G, P): after backward its .grad() holds each h-group's dL/dtheta. A
+  // data-parallel job sums those rows over the ranks and runs after_backward (alpha's gradient:
+  // a read of E) while they travel; parameter `dtheta_sum_index` (S) has the groups' sum of
+  // dL/dtheta as its gradient, formed from the summed rows (engine/nn/dist/gradient_sync.h).
+  // Undefined for a sharded bank, which sums its columns inside after_backward.
+  torch::Tensor dtheta;
+  size_t dtheta_sum_index = 0;
+};
+
 struct TrainingLoss {
   torch::Tensor loss;  // what backward runs on: the LM loss plus any auxiliary losses
   torch::Tensor lm;    // the LM loss alone, logged as the train "loss" of every kind
   // Detached scalars the trainer averages over its log window and logs as train metrics
   // (the MoE's balance_loss, z_loss, dropped_frac). Same names in the same order every step.
   std::vector<std::pair<std::string, torch::Tensor>> metrics;
-  // Set by a model whose backward pass leaves part of its gradients to it (the soup's fused
-  // step): called once after loss.backward(), it completes the .grad() it owns and returns the
-  // gradient of parameter `factored_index` in factored form, for AdamW::set_factored_grad.
-  std::function<FactoredGrad()> after_backward;
-  size_t factored_index = 0;
-  // The fused step's leaf theta (G, P): after backward its .grad() holds each h-group's
-  // dL/dtheta. A data-parallel trainer starts summing those rows over the ranks at once and runs
-  // after_backward (alpha's gradient: a read of E) while they travel; parameter
-  // `dtheta_sum_index` (the soup's S) has the groups' sum of dL/dtheta as its gradient, which the
-  // trainer then forms from the summed rows instead of summing it too.
-  torch::Tensor dtheta;
-  size_t dtheta_sum_index = 0;
+  std::optional<FusedGradient> fused;  // the soup's fused step only
 };
 
 class TrainableModel {
@@ -54,6 +61,9 @@ class TrainableModel {
   // True if every step draws its own domain weights h from pi (the soup); otherwise each step
   // samples its batch from the run's fixed mixture (dense and MoE: the generic mixture).
   virtual bool trains_on_sampled_h() const = 0;
+  // Whether training_loss returns TrainingLoss::fused (the soup's fused step), known before the
+  // first step so that the trainer chooses its gradient sync once.
+  virtual bool fused_gradient() const { return false; }
   // The loss of one batch x, y (B, T), with autograd. The rows come in hs.size() equal,
   // consecutive groups; group g was drawn from mixture hs[g] (one group unless the run draws
   // several h per step, train.h_per_step).

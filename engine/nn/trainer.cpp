@@ -19,6 +19,7 @@
 #include "engine/nn/adamw.h"
 #include "engine/nn/checkpoint.h"
 #include "engine/nn/dist/collective.h"
+#include "engine/nn/dist/gradient_sync.h"
 #include "engine/nn/dist/sharded_soup.h"
 #include "souplab/device.h"
 #include "engine/nn/gpt.h"
@@ -107,7 +108,7 @@ class TrainerImpl final : public Trainer {
       config_.train.out_dir = coll_->from_rank0("out_dir", "");
       return;
     }
-    open_log(run_log_path.empty() ? default_run_log_path() : run_log_path);
+    open_log(run_log_path);
     RunInfo info;
     info.name = run_name_;
     info.kind = model_kind_name(config_.train.kind);
@@ -191,7 +192,7 @@ class TrainerImpl final : public Trainer {
     }
     std::string log_path = run_log_path;
     if (log_path.empty()) log_path = ck.state.run_log_path;
-    if (log_path.empty()) log_path = default_run_log_path();
+    log_path = run_log_path_or_default(log_path);
     open_log(log_path);
     try {
       log_->get_run(run_id_);
@@ -418,8 +419,14 @@ class TrainerImpl final : public Trainer {
   void init_mixture() {
     const size_t k = domains_.size();
     pi_ = parse_meta_distribution(config_.train.meta_distribution);
-    dense_h_ = config_.train.mixture.empty() ? uniform_domain_weights(k)
-                                             : normalize_domain_weights(config_.train.mixture, k);
+    prior_.clear();
+    if (config_.train.domain_prior == "size") {  // the natural mixture: each domain's training tokens
+      for (const DomainInfo& d : cache_->domains()) prior_.push_back(double(d.train_tokens));
+      prior_ = normalize_domain_weights(prior_, k);
+    }
+    dense_h_ = !config_.train.mixture.empty() ? normalize_domain_weights(config_.train.mixture, k)
+               : prior_.empty()               ? uniform_domain_weights(k)
+                                              : prior_;
   }
 
   void make_optimizer() {
@@ -432,6 +439,7 @@ class TrainerImpl final : public Trainer {
     o.weight_decay = config_.train.weight_decay;
     optimizer_ = std::make_unique<AdamW>(params, bank_->decay_masks(), o, bank_->lr_scales());
     params_ = params;
+    sync_ = make_gradient_sync(params_, coll_.get(), shard_bank_, bank_->fused_gradient());
   }
 
   void open_log(const std::string& path) { log_ = std::make_unique<RunLog>(path); }
@@ -449,7 +457,7 @@ class TrainerImpl final : public Trainer {
                                              device_.is_cuda()));
     std::vector<std::vector<double>> hs;
     for (int g = 0; g < groups; ++g) {
-      hs.push_back(sampled ? sampler_->sample_h(pi_, tc.support_max) : dense_h_);
+      hs.push_back(sampled ? sampler_->sample_h(pi_, tc.support_max, prior_) : dense_h_);
       sampler_->sample_batch(hs.back(), rows, host.data_ptr<uint8_t>() + int64_t(g) * rows * (T + 1));
     }
     // Every rank drew the whole batch above (same seed, same draws as one process); it trains
@@ -470,76 +478,14 @@ class TrainerImpl final : public Trainer {
     // The job's loss is the mean of the ranks' (equal shares): scaling each by 1/W makes the
     // summed gradients the job's.
     (W > 1 ? loss.loss / double(W) : loss.loss).backward();
-    FactoredGrad factored;
-    const int ranks_per_group = rows / std::min(rows, share);
-    if (coll_ && !shard_bank_ && loss.dtheta.defined()) {
-      factored = sum_fused_over_ranks(&loss, groups, first_group, ranks_per_group);
-    } else {
-      if (loss.after_backward) factored = loss.after_backward();
-      if (coll_) sum_over_ranks(&loss, factored);
-    }
-    const double scale =  // a sharded bank's gradients are split over the ranks
-        shard_bank_ ? clip_factor(sharded_grad_norm(*shard_bank_, *coll_, factored), tc.grad_clip)
-                    : grad_clip_scale(params_, tc.grad_clip, nullptr, factored.defined() ? factored.squared_norm() : 0);
-    if (factored.defined()) optimizer_->set_factored_grad(loss.factored_index, std::move(factored));
-    optimizer_->step(lr, scale);
+    const StepGroups placement{groups, first_group, rows / std::min(rows, share)};
+    SyncedGradients synced = sync_->finish(&loss, placement, tc.grad_clip);
+    if (synced.factored.defined()) optimizer_->set_factored_grad(loss.fused->factored_index, std::move(synced.factored));
+    optimizer_->step(lr, synced.clip_scale);
     loss.lm = loss.lm.detach();
     loss.loss = torch::Tensor();  // frees the graph now
-    loss.after_backward = nullptr;
-    loss.dtheta = torch::Tensor();
+    loss.fused.reset();
     return loss;
-  }
-
-  // The soup's fused step over the ranks, overlapped: the big sum (each h-group's dL/dtheta
-  // rows, G x P floats, in their groups' places) travels while this rank forms alpha's gradient
-  // and the coefficient network's from its own rows (after_backward: a read of E); then one
-  // small sum (the network's gradients, the alphas, the loss). S's gradient is the summed rows'
-  // sum, formed here rather than summed as well: G P floats per step instead of (G + 1) P.
-  FactoredGrad sum_fused_over_ranks(TrainingLoss* loss, int groups, int first_group, int ranks_per_group) {
-    torch::NoGradGuard no_grad;
-    auto D = in_group_places(loss->dtheta.grad(), groups, first_group);
-    auto pending = coll_->all_reduce_sum_async({D});
-    FactoredGrad mine = loss->after_backward();  // while D travels
-    pending.wait();
-    // A group split over `ranks_per_group` ranks gets its A row that many times: divided back.
-    auto A = in_group_places(mine.A, groups, first_group);
-    std::vector<torch::Tensor> bucket;
-    for (size_t i = 0; i < params_.size(); ++i)
-      if (i != loss->dtheta_sum_index && i != loss->factored_index && params_[i].grad().defined())
-        bucket.push_back(params_[i].mutable_grad());
-    bucket.push_back(A);
-    sum_with_loss(loss, std::move(bucket));
-    params_[loss->dtheta_sum_index].mutable_grad() = D.sum(0);
-    return FactoredGrad{ranks_per_group > 1 ? A / double(ranks_per_group) : A, D};
-  }
-
-  // A rank's rows of a per-group tensor (its h-groups' dL/dtheta or alphas) in their groups'
-  // places of a (groups, .) buffer of zeros, so that the sum over the ranks is the job's.
-  static torch::Tensor in_group_places(const torch::Tensor& local, int groups, int first_group) {
-    auto out = torch::zeros({groups, local.size(1)}, local.options());
-    out.narrow(0, first_group, local.size(0)).copy_(local);
-    return out;
-  }
-
-  // Sums the ranks' gradients (and train loss) in one collective: every parameter's .grad(), or
-  // only the loss for a sharded bank (sharded_training_loss summed its gradients already). A
-  // factored gradient is summed by sum_fused_over_ranks, never here.
-  void sum_over_ranks(TrainingLoss* loss, const FactoredGrad& factored) {
-    TORCH_CHECK(shard_bank_ || !factored.defined(),
-                "training over ranks: a factored gradient is summed through TrainingLoss::dtheta");
-    std::vector<torch::Tensor> bucket;
-    if (!shard_bank_)
-      for (auto& p : params_)
-        if (p.grad().defined()) bucket.push_back(p.mutable_grad());
-    sum_with_loss(loss, std::move(bucket));
-  }
-
-  // `bucket` and the rank's train loss summed in one collective; the loss becomes the job's mean.
-  void sum_with_loss(TrainingLoss* loss, std::vector<torch::Tensor> bucket) {
-    auto lm = loss->lm.detach().reshape({1}).to(params_[0].dtype()).clone();
-    bucket.push_back(lm);
-    coll_->all_reduce_sum(bucket);
-    loss->lm = lm.reshape({}) / double(coll_->world_size());
   }
 
   // Every rank's own tokens/s over its compute time in the log window (one small all-reduce).
@@ -571,8 +517,10 @@ class TrainerImpl final : public Trainer {
     EvalResult r = model.evaluate(val_, step_, &rows);
     const bool soup = !r.loss_specialist.empty();
     for (size_t i = 0; i < r.domains.size(); ++i) {
-      rows.push_back({r.step, "val", r.domains[i], soup ? "loss_uniform" : "loss", r.loss_uniform[i], 0});
-      if (soup) rows.push_back({r.step, "val", r.domains[i], "loss_specialist", r.loss_specialist[i], 0});
+      rows.push_back({r.step, metric_key::kVal, r.domains[i], soup ? metric_key::kLossUniform : metric_key::kLoss,
+                      r.loss_uniform[i], 0});
+      if (soup)
+        rows.push_back({r.step, metric_key::kVal, r.domains[i], metric_key::kLossSpecialist, r.loss_specialist[i], 0});
     }
     log_->log_metrics(run_id_, rows);
     return r;
@@ -642,11 +590,11 @@ class TrainerImpl final : public Trainer {
         if (coll_) p.rank_tokens_per_sec = rank_throughputs(compute_s, window_steps);
         p.world_size = world_size();
         compute_s = 0;
-        std::vector<Metric> rows{{step_, "train", "", "loss", p.train_loss, 0},
-                                 {step_, "train", "", "lr", lr, 0},
-                                 {step_, "train", "", "tokens_per_sec", p.tokens_per_sec, 0}};
+        std::vector<Metric> rows{{step_, metric_key::kTrain, "", metric_key::kLoss, p.train_loss, 0},
+                                 {step_, metric_key::kTrain, "", metric_key::kLearningRate, lr, 0},
+                                 {step_, metric_key::kTrain, "", metric_key::kTokensPerSec, p.tokens_per_sec, 0}};
         for (auto& [name, sum] : metric_sums) {
-          rows.push_back({step_, "train", "", name, sum.item<double>() / double(window_steps), 0});
+          rows.push_back({step_, metric_key::kTrain, "", name, sum.item<double>() / double(window_steps), 0});
           sum.zero_();
         }
         if (log_) log_->log_metrics(run_id_, rows);
@@ -676,9 +624,11 @@ class TrainerImpl final : public Trainer {
   std::unique_ptr<TrainableModel> bank_;  // the model of the run's kind
   std::unique_ptr<AdamW> optimizer_;
   std::vector<torch::Tensor> params_;
+  std::unique_ptr<GradientSync> sync_;  // after backward: none, all-reduce, fused overlap or sharded
   std::unique_ptr<BatchSampler> sampler_;
   MetaDistribution pi_ = MetaDistribution::kSparseDirichlet;
   std::vector<double> dense_h_;
+  std::vector<double> prior_;  // train.domain_prior as weights (empty: uniform)
   std::unique_ptr<RunLog> log_;
   int64_t run_id_ = 0;
   std::string run_name_;

@@ -28,6 +28,38 @@ must_fail() {
   ok "souplab-cli $* fails (exit $rc): $(head -1 "$tmp/err")"
 }
 
+# must_exit CODE PATTERN ARGS...: exit status CODE (2 usage error, 1 runtime error) and an error
+# on stderr matching PATTERN (grep -E).
+must_exit() {
+  local code=$1 pattern=$2
+  shift 2
+  run "$@"
+  ((rc == code)) || fail "souplab-cli $* exited $rc, expected $code"
+  grep -Eq -- "$pattern" "$tmp/err" || fail "souplab-cli $*: stderr does not match /$pattern/"
+  ok "souplab-cli $* exits $rc: $(head -1 "$tmp/err")"
+}
+# json_check PYTHON_EXPRESSION [ARGS...]: $tmp/out parses as JSON (json.load) and the expression,
+# evaluated with the document as d and the arguments as a, is true.
+json_check() {
+  local expr=$1
+  shift
+  python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+a = sys.argv[3:]
+sys.exit(0 if eval(sys.argv[2]) else 1)' "$tmp/out" "$expr" "$@" || fail "JSON check failed: $expr ($*) on $(head -c 300 "$tmp/out")"
+}
+# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND until it succeeds (the event a test needs,
+# never a fixed sleep); fails after SECONDS.
+wait_for() {
+  local what=$1 limit=$2
+  shift 2
+  local deadline=$((SECONDS + limit))
+  until "$@"; do
+    ((SECONDS < deadline)) || fail "timed out after ${limit} s waiting for $what"
+    sleep 0.2
+  done
+}
+
 # The corpus: 3 domains of > 40 KB each, in $corpus; their names in ${domains[@]}.
 make_test_corpus() {
   corpus=$tmp/corpus

@@ -5,7 +5,9 @@
 
 #include "souplab/config.h"
 #include "souplab/error.h"
+#include "souplab/distributed.h"
 #include "souplab/presets.h"
+#include <thread>
 
 using namespace souplab;
 
@@ -134,6 +136,18 @@ class TestConfig : public QObject {
     RunConfig a32 = a;
     a32.train.precision = "fp32";
     QVERIFY(roofline_gpu_tokens_per_second(a, 14) > roofline_gpu_tokens_per_second(a32, 14));
+  }
+
+  // The one rule for a local job's ranks (CLI processes and GUI threads alike).
+  void localJobPlanSplitsTheCores() {
+    const int cores = int(std::max(1u, std::thread::hardware_concurrency()));
+    const LocalJobPlan two = plan_local_job(2, 0);
+    QCOMPARE(two.ranks, 2);
+    QCOMPARE(two.threads_per_rank, std::max(1, cores / 2));
+    QVERIFY(two.master_port > 0 && two.master_port < 65536);
+    QCOMPARE(plan_local_job(2, 3).threads_per_rank, 3);          // the user's choice stands
+    QCOMPARE(plan_local_job(4 * cores, 0).threads_per_rank, 1);  // never 0
+    QVERIFY_THROWS_EXCEPTION(Error, plan_local_job(0, 0));
   }
 };
 

@@ -9,21 +9,15 @@
 
 #include "souplab/corpus.h"
 #include "souplab/error.h"
+#include "tests/core/file_helpers.h"
 
 using namespace souplab;
+using test_util::write;
+using test_util::read_all;
+using test_util::error_of;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // The documents of a split: its bytes cut at each 0x0C end marker.
 std::vector<std::string> docs_of(const uint8_t* p, uint64_t n) {
@@ -39,15 +33,6 @@ std::vector<std::string> docs_of(const uint8_t* p, uint64_t n) {
   }
   if (!cur.empty()) docs.push_back(cur + "<missing end marker>");
   return docs;
-}
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
 }
 
 CorpusOptions small_options(const QTemporaryDir& tmp) {

@@ -7,21 +7,14 @@
 #include "souplab/corpus.h"
 #include "souplab/demo_corpus.h"
 #include "souplab/error.h"
+#include "tests/core/file_helpers.h"
 
 using namespace souplab;
+using test_util::write;
+using test_util::read_all;
 namespace fs = std::filesystem;
 
 namespace {
-
-void write(const std::string& path, const std::string& text) {
-  fs::create_directories(fs::path(path).parent_path());
-  std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 const DemoDomainReport* find(const DemoCorpusReport& r, const std::string& name) {
   for (const auto& d : r.domains)

@@ -1,14 +1,17 @@
 // BatchSampler and validation windows: determinism, resumable state, and draws that follow h.
 #include <QTemporaryDir>
 #include <QtTest>
+#include <numeric>
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "souplab/error.h"
+#include "tests/core/file_helpers.h"
 #include "engine/core/sampler.h"
 
 using namespace souplab;
+using test_util::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -36,15 +39,6 @@ std::shared_ptr<const TokenCache> make_cache(const QTemporaryDir& tmp) {
   return TokenCache::open(c, o);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "<no error>";
-}
-
 std::vector<uint8_t> batch(BatchSampler& s, const std::vector<double>& h, int b,
                            std::vector<int>* domains = nullptr) {
   std::vector<uint8_t> tokens(size_t(b) * kRow);
@@ -67,6 +61,7 @@ class TestSampler : public QObject {
   void rowsAreTrainingWindowsOfTheDrawnDomain();
   void domainsFollowH();
   void sampleHShapes();
+  void priorWeightsTheDomains();
   void parseAndBadInput();
   void validationWindowsLieInsideTheSplit();
 
@@ -187,6 +182,34 @@ void TestSampler::sampleHShapes() {
   for (int c : hot) QVERIFY(c > 850);
   QVERIFY(error_of([&] { s.sample_h(MetaDistribution::kSparseDirichlet, 0); }).find("support_max") !=
           std::string::npos);
+}
+
+// train.domain_prior "size": h picks its domains in proportion to the prior. One-hot h land on
+// a domain as often as its weight says; a sparse h's support holds the heavy domain far more
+// often; a domain of weight 0 is never picked; the empty prior is the uniform draw, bit for bit.
+void TestSampler::priorWeightsTheDomains() {
+  const std::vector<double> prior = {0.8, 0.2, 0.0};
+  BatchSampler s(cache_, kT, 11);
+  std::vector<int> hot(3, 0), in_support(3, 0);
+  const int n = 4000;
+  for (int i = 0; i < n; ++i) {
+    const auto h = s.sample_h(MetaDistribution::kOneHot, 1, prior);
+    ++hot[size_t(std::max_element(h.begin(), h.end()) - h.begin())];
+    const auto sparse = s.sample_h(MetaDistribution::kSparseDirichlet, 1, prior);
+    for (size_t d = 0; d < 3; ++d) in_support[d] += sparse[d] > 0;
+    const auto both = s.sample_h(MetaDistribution::kSparseDirichlet, 4, prior);
+    QCOMPARE(both[2], 0.0);
+    QVERIFY(std::abs(std::accumulate(both.begin(), both.end(), 0.0) - 1) < 1e-12);
+  }
+  // Binomial(4000, 0.8): sd ~25; 4 sd either side.
+  QVERIFY2(std::abs(hot[0] - 0.8 * n) < 100, qPrintable(QString::number(hot[0])));
+  QCOMPARE(hot[2], 0);
+  QVERIFY2(std::abs(in_support[0] - 0.8 * n) < 100, qPrintable(QString::number(in_support[0])));
+  QCOMPARE(in_support[2], 0);
+  BatchSampler a(cache_, kT, 3), b(cache_, kT, 3);
+  for (int i = 0; i < 50; ++i)
+    QVERIFY(a.sample_h(MetaDistribution::kSparseDirichlet, 4) == b.sample_h(MetaDistribution::kSparseDirichlet, 4, {}));
+  QVERIFY(error_of([&] { s.sample_h(MetaDistribution::kOneHot, 1, {1.0}); }).find("prior") != std::string::npos);
 }
 
 void TestSampler::parseAndBadInput() {

@@ -28,6 +28,10 @@ souplab_add_test(test_specialist_export
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_specialist_export.cpp
   LIBS souplab_export
   LABELS export)
+# test_specialist_export compares transformers' pipeline with souplab-cli generate, and checks that
+# souplab-cli opens folders saved by transformers: it runs the CLI built with it.
+add_dependencies(test_specialist_export souplab-cli)
+target_compile_definitions(test_specialist_export PRIVATE SOUPLAB_CLI="$<TARGET_FILE:souplab-cli>")
 foreach(t test_safetensors test_onnx_export test_specialist_export)
   set_target_properties(${t} PROPERTIES AUTOMOC ON)
   target_include_directories(${t} PRIVATE ${CMAKE_CURRENT_LIST_DIR})

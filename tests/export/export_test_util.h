@@ -87,18 +87,18 @@ struct LogitsCase {
   std::vector<int64_t> ids;  // batch * seq
 };
 
-// Runs tests/export/<script> MODEL CASES.json PREFIX in the venv (run_onnx.py, run_transformers.py)
-// and returns each case's logits (batch * seq * 256 floats), checking the shapes it reports.
-// Fails the calling test (returns empty) on any error.
+// Runs tests/export/<script> MODEL CASES.json PREFIX [EXTRA...] in the venv (run_onnx.py,
+// run_transformers.py) and returns each case's logits (batch * seq * 256 floats), checking the
+// shapes it reports. Fails the calling test (returns empty) on any error.
 inline std::vector<std::vector<float>> run_logits_script(const char* script, const QString& model,
                                                          const std::vector<LogitsCase>& cases,
-                                                         const QString& work_dir) {
+                                                         const QString& work_dir, const QStringList& extra = {}) {
   nlohmann::json js = nlohmann::json::array();
   for (const auto& c : cases) js.push_back({{"batch", c.batch}, {"seq", c.seq}, {"ids", c.ids}});
   const QString cases_file = work_dir + "/" + script + ".cases.json";
   std::ofstream(cases_file.toStdString()) << js.dump();
   const QString prefix = work_dir + "/" + script + ".logits_";
-  const auto r = run_process(py_venv_python(), {script_path(script), model, cases_file, prefix});
+  const auto r = run_process(py_venv_python(), QStringList{script_path(script), model, cases_file, prefix} + extra);
   if (!r.started || r.exit_code != 0) {
     qWarning("%s failed (started %d, exit %d):\n%s", script, int(r.started), r.exit_code, r.err.constData());
     return {};

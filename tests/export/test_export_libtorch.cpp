@@ -116,8 +116,9 @@ class TestExportLibtorch : public QObject {
     m_export = m_dir.filePath("specialist");
     const ExportResult r = export_specialist(m_spec->model_config(), layout, theta.data(), card,
                                              m_export.toStdString(), ExportFormat::kAll);
-    QCOMPARE(r.files.size(), size_t(4));
-    for (const char* f : {"model.safetensors", "config.json", "model.onnx", "README.md"})
+    QCOMPARE(r.files.size(), size_t(7));
+    for (const char* f : {"model.safetensors", "config.json", "model.onnx", "tokenizer.json", "tokenizer_config.json",
+                          "generation_config.json", "README.md"})
       QVERIFY2(QFileInfo::exists(m_export + "/" + f), f);
   }
 

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds the .deb from a build tree, unpacks it and checks it:
-#   test_deb.sh CPACK BUILD_DIR VERSION gui|nogui
-# Files (binaries, copyright, desktop entry and icon with the GUI), control fields (Depends
-# names libtorch, and Qt with the GUI), the unpacked binaries run and print the version, and
-# apt-get can resolve the package on this machine (simulated, nothing is installed).
+#   test_deb.sh CPACK BUILD_DIR VERSION gui|nogui [man|noman]
+# Files (binaries, copyright, desktop entry and icon with the GUI, man pages made by help2man),
+# control fields (Depends names libtorch, and Qt with the GUI), the unpacked binaries run and
+# print the version, and apt-get can resolve the package on this machine (simulated, nothing
+# is installed).
 set -euo pipefail
 
-cpack=$1 build=$2 version=$3 gui=$4
+cpack=$1 build=$2 version=$3 gui=$4 man=${5:-noman}
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/souplab-deb-test.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
@@ -63,6 +64,8 @@ if [[ $gui == gui ]]; then
   grep -qx "Type=Application" "$desktop" || fail "souplab.desktop: Type is not Application"
   exec_bin=$(sed -n 's/^Exec=\([^ ]*\).*/\1/p' "$desktop")
   [[ -x "$root/usr/bin/$exec_bin" ]] || fail "souplab.desktop: Exec=$exec_bin is not in usr/bin"
+  # A bank given to the entry (a file manager's "Open with") reaches the app as its argument.
+  grep -qx "Exec=$exec_bin %f" "$desktop" || fail "souplab.desktop: Exec does not pass the file (%f)"
   icon_name=$(sed -n 's/^Icon=//p' "$desktop")
   [[ "$icon_name" == souplab ]] || fail "souplab.desktop: Icon=$icon_name, want souplab"
   [[ -f "$icon" ]] || fail "usr/share/icons/hicolor/scalable/apps/souplab.svg missing"
@@ -77,7 +80,27 @@ else
   ok "no GUI in this build: no desktop entry packaged (the GUI build checks it and the icon)"
 fi
 
-# 4. The unpacked binaries run (their libraries come from this machine's Debian packages).
+# 4. Man pages, made from --help by help2man: one for souplab-cli, one per command, one for the GUI.
+mandir=$root/usr/share/man/man1
+if [[ $man == man ]]; then
+  pages=(souplab-cli souplab-cli-train souplab-cli-generate souplab-cli-export souplab-cli-runs souplab-cli-compare)
+  [[ $gui == gui ]] && pages+=(souplab)
+  for p in "${pages[@]}"; do
+    [[ -f "$mandir/$p.1.gz" ]] || fail "usr/share/man/man1/$p.1.gz missing"
+    gzip -t "$mandir/$p.1.gz" || fail "$p.1.gz is not gzip"
+    zcat "$mandir/$p.1.gz" | grep -q '^\.TH ' || fail "$p.1.gz is not a man page (no .TH)"
+  done
+  zcat "$mandir/souplab-cli.1.gz" | grep -q "usage error" || fail "souplab-cli.1 does not state the exit statuses"
+  zcat "$mandir/souplab-cli-runs.1.gz" | grep -q -- 'json' || fail "souplab-cli-runs.1 does not document --json"
+  if command -v man >/dev/null; then
+    man -l "$mandir/souplab-cli-train.1.gz" 2>/dev/null | grep -q "steps" || fail "man cannot render souplab-cli-train.1"
+  fi
+  ok "man pages in usr/share/man/man1: $(ls "$mandir" | wc -l) pages (${pages[*]} among them), gzipped, rendered by man"
+else
+  ok "no help2man on the build machine: no man pages expected"
+fi
+
+# 5. The unpacked binaries run (their libraries come from this machine's Debian packages).
 out=$("$root/usr/bin/souplab-cli" --version)
 [[ "$out" == "souplab-cli $version" ]] || fail "souplab-cli --version printed '$out'"
 ok "unpacked usr/bin/souplab-cli --version: $out"
@@ -88,7 +111,7 @@ if [[ $gui == gui ]]; then
   ok "unpacked usr/bin/souplab --version: $out"
 fi
 
-# 5. apt would resolve its Depends here (simulation: nothing is installed).
+# 6. apt would resolve its Depends here (simulation: nothing is installed).
 if command -v apt-get >/dev/null; then
   apt-get install -y --simulate "$deb" >"$tmp/apt.log" 2>&1 ||
     { cat "$tmp/apt.log" >&2; fail "apt-get install --simulate cannot resolve the package"; }

@@ -58,8 +58,7 @@ class TestMerge : public QObject {
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
-    qputenv("SOUPLAB_CACHE_DIR", m_tmp.filePath("cache").toUtf8());
-    qputenv("SOUPLAB_DATA_DIR", m_tmp.filePath("data").toUtf8());
+    test_util::isolate_in(m_tmp);
     m_log = m_tmp.filePath("runs.sqlite").toStdString();
   }
 

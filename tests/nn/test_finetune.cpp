@@ -49,8 +49,7 @@ class TestFinetune : public QObject {
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
-    qputenv("SOUPLAB_CACHE_DIR", m_tmp.filePath("cache").toUtf8());
-    qputenv("SOUPLAB_DATA_DIR", m_tmp.filePath("data").toUtf8());
+    test_util::isolate_in(m_tmp);
     const QString corpus = m_tmp.filePath("corpus");
     test_util::make_corpus(corpus, 3, 40000);
     m_log = m_tmp.filePath("runs.sqlite").toStdString();
@@ -109,6 +108,11 @@ class TestFinetune : public QObject {
     const auto after = log.metrics(r.run_id, std::string("loss"));
     QCOMPARE(int(after.size()), 1);
     QCOMPARE(after[0].value, r.tuned.loss_after);
+    // Its folder is recorded as its export (the one export path: engine/export/logged_export.h).
+    QCOMPARE(QString::fromStdString(run.status), QString("finished"));
+    const auto exports = log.exports(r.run_id);
+    QCOMPARE(exports.size(), size_t(1));
+    QCOMPARE(exports[0].path, r.exported.dir);
   }
 
   void badTargetsAndFoldersAreClearErrors() {

@@ -54,8 +54,7 @@ class TestPosthoc : public QObject {
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
     torch::set_num_threads(2);
-    qputenv("SOUPLAB_CACHE_DIR", m_tmp.filePath("cache").toUtf8());
-    qputenv("SOUPLAB_DATA_DIR", m_tmp.filePath("data").toUtf8());
+    test_util::isolate_in(m_tmp);
   }
 
   void loraWithZeroBLeavesTheBaseUnchanged() {

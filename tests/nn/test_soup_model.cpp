@@ -332,14 +332,14 @@ class TestSoupModel : public QObject {
     auto x = idx.narrow(1, 0, 16), y = idx.narrow(1, 1, 16);
     auto lf = fused.training_loss(hs, x, y);
     lf.loss.backward();
-    QVERIFY(bool(lf.after_backward));
-    const FactoredGrad fg = lf.after_backward();
+    QVERIFY(lf.fused.has_value());
+    const FactoredGrad fg = lf.fused->after_backward();
     auto lp = plain.training_loss(hs, x, y);
-    QVERIFY(!lp.after_backward);
+    QVERIFY(!lp.fused);
     lp.loss.backward();
     QVERIFY(std::abs(lf.loss.item<double>() - lp.loss.item<double>()) < 1e-6);
     const auto nf = fused.named_parameters(), np = plain.named_parameters();
-    QCOMPARE(nf[lf.factored_index].first, std::string("E"));
+    QCOMPARE(nf[lf.fused->factored_index].first, std::string("E"));
     QVERIFY(!nf[1].second.grad().defined());  // never materialised
     auto close = [](const torch::Tensor& a, const torch::Tensor& b) {
       const double scale = std::max(1.0, b.abs().max().item<double>());
@@ -347,7 +347,7 @@ class TestSoupModel : public QObject {
     };
     for (size_t i = 0; i < np.size(); ++i) {
       const auto want = np[i].second.grad();
-      const auto got = i == lf.factored_index ? fg.materialize() : nf[i].second.grad();
+      const auto got = i == lf.fused->factored_index ? fg.materialize() : nf[i].second.grad();
       QVERIFY2(want.abs().sum().item<double>() > 0, np[i].first.c_str());
       QVERIFY2(close(got, want), np[i].first.c_str());
     }
@@ -391,14 +391,14 @@ class TestSoupModel : public QObject {
       ar.zero_grad();
       auto loss = bank.training_loss(hs, idx.narrow(1, 0, 16), idx.narrow(1, 1, 16));
       loss.loss.backward();
-      FactoredGrad fg = loss.after_backward();
+      FactoredGrad fg = loss.fused->after_backward();
       for (size_t i = 0; i < pf.size(); ++i)
-        pr[i].mutable_grad() = i == loss.factored_index ? fg.materialize() : pf[i].grad().clone();
+        pr[i].mutable_grad() = i == loss.fused->factored_index ? fg.materialize() : pf[i].grad().clone();
       const double scale = grad_clip_scale(pr, 0.5);  // small enough that clipping is active
       QVERIFY(scale < 1.0);
       // The factored norm is the materialised gradient's (both summed in float32).
       QVERIFY(std::abs(grad_clip_scale(pf, 0.5, nullptr, fg.squared_norm()) - scale) <= 1e-5 * scale);
-      af.set_factored_grad(loss.factored_index, fg);
+      af.set_factored_grad(loss.fused->factored_index, fg);
       af.step(1e-2, scale);
       ar.step(1e-2, scale);
     }
@@ -550,9 +550,10 @@ class TestSoupModel : public QObject {
       two.backward(dy);
       at::set_num_threads(threads);
       // The loops give the same bits whatever the thread count; oneDNN may block its products
-      // differently inside a parallel region, so there only rounding may differ.
+      // differently inside a parallel region (how differently depends on the CPU's vector width),
+      // so there only rounding may differ: a few float32 ulps of sums over up to 300 rows.
       if (gemm)
-        QVERIFY(torch::allclose(one, two, 1e-6, 1e-6) && torch::allclose(one_in.grad(), two_in.grad(), 1e-6, 1e-6));
+        QVERIFY(torch::allclose(one, two, 1e-5, 1e-5) && torch::allclose(one_in.grad(), two_in.grad(), 1e-5, 1e-5));
       else
         QVERIFY(torch::equal(one, two) && torch::equal(one_in.grad(), two_in.grad()));
     }

@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QFile>
 #include <QString>
+#include <QTemporaryDir>
 
 #include <cstdlib>
 #include <random>
@@ -59,6 +60,13 @@ inline std::vector<std::string> make_corpus(const QString& root, int domains, si
     names.push_back(name);
   }
   return names;
+}
+
+// Points this process's cache and data folders into `tmp`, so that no test reads or writes the
+// user's (corpus caches, the default run log).
+inline void isolate_in(const QTemporaryDir& tmp) {
+  qputenv("SOUPLAB_CACHE_DIR", tmp.filePath("cache").toUtf8());
+  qputenv("SOUPLAB_DATA_DIR", tmp.filePath("data").toUtf8());
 }
 
 }  // namespace test_util

@@ -36,8 +36,7 @@ class TestBaselinePicker : public QObject {
   void initTestCase() {
     QStandardPaths::setTestModeEnabled(true);
     QVERIFY(m_tmp.isValid());
-    qputenv("SOUPLAB_DATA_DIR", m_tmp.filePath("data").toUtf8());
-    qputenv("SOUPLAB_CACHE_DIR", m_tmp.filePath("cache").toUtf8());
+    souplab::test::isolateIn(m_tmp);
     const QString corpus = souplab::test::writeUiTestCorpus(m_tmp.filePath("corpus"));
     const QString other = souplab::test::writeUiTestCorpus(m_tmp.filePath("other"));
     QDir(other).rename("numbers", "tables");  // other domains: never offered

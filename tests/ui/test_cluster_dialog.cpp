@@ -28,8 +28,7 @@ class TestClusterDialog : public QObject {
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
-    qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(m_tmp.filePath("data")));
-    qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(m_tmp.filePath("cache")));
+    souplab::test::isolateIn(m_tmp);
   }
 
   void clustersARawFolderAndOffersTraining() {

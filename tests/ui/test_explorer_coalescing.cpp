@@ -23,6 +23,7 @@
 #include "souplab/config.h"
 #include "souplab/trainer.h"
 #include "ui_test_bank.h"
+#include "ui_test_corpus.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
 #include "ui/explorer/loss_chart.h"
@@ -84,8 +85,7 @@ class TestExplorerCoalescing : public QObject {
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
-    qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(m_tmp.filePath("data")));
-    qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(m_tmp.filePath("cache")));
+    souplab::test::isolateIn(m_tmp);
     writeCorpus(m_tmp.filePath("corpus"));
     if (QTest::currentTestFailed()) return;
 

@@ -69,8 +69,7 @@ class TestExportDialog : public QObject {
     QVERIFY(m_tmp.isValid());
     QStandardPaths::setTestModeEnabled(true);  // QSettings away from the user's
     QSettings().remove("export");  // test-mode settings outlive a run: start from first use
-    qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(m_tmp.filePath("data")));
-    qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(m_tmp.filePath("cache")));
+    souplab::test::isolateIn(m_tmp);
     const QString corpus = souplab::test::writeUiTestCorpus(m_tmp.filePath("corpus"));
     QVERIFY(!corpus.isEmpty());
 
@@ -106,14 +105,16 @@ class TestExportDialog : public QObject {
     QVERIFY(!worker.isRunning());
     QCOMPARE(finished.at(0).at(0).toString(), m_exported);
     QCOMPARE(sortedFiles(m_exported),
-             (QStringList{"README.md", "config.json", "model.onnx", "model.safetensors"}));
+             (QStringList{"README.md", "config.json", "generation_config.json", "model.onnx", "model.safetensors",
+                          "tokenizer.json", "tokenizer_config.json"}));
     const auto losses = finished.at(0).at(3).value<std::vector<double>>();
     QCOMPARE(losses.size(), size_t(3));
     QVERIFY(finished.at(0).at(4).toStringList().isEmpty());  // no notes: losses and log both done
-    // instantiate, evaluate, 4 files, log: 7 stages, the last one 7/7.
-    QCOMPARE(progress.size(), 7);
-    QCOMPARE(progress.last().at(1).toInt(), 7);
-    QCOMPARE(progress.last().at(2).toInt(), 7);
+    // instantiate, evaluate, 7 files, log: 10 stages, the last one 10/10.
+    QCOMPARE(souplab::export_file_count(souplab::ExportFormat::kAll), 7);
+    QCOMPARE(progress.size(), 10);
+    QCOMPARE(progress.last().at(1).toInt(), 10);
+    QCOMPARE(progress.last().at(2).toInt(), 10);
 
     // The folder is the specialist: exactly the bank's logits at h.
     auto reloaded = souplab::Model::load(m_exported.toStdString(), "cpu");
@@ -150,7 +151,7 @@ class TestExportDialog : public QObject {
   void secondExportWithoutOverwriteFails() {
     QVERIFY(!m_exported.isEmpty());
     const auto before = snapshot(m_exported);
-    QCOMPARE(before.size(), 4);
+    QCOMPARE(before.size(), 7);
     ExportWorker worker;
     QSignalSpy finished(&worker, &ExportWorker::finished);
     QSignalSpy failed(&worker, &ExportWorker::exportFailed);
@@ -205,7 +206,8 @@ class TestExportDialog : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(!exported.isEmpty() || !failed.isEmpty(), 300000);
     QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(1).toString()));
     QCOMPARE(exported.at(0).at(0).toString(), dir);
-    QCOMPARE(sortedFiles(dir), (QStringList{"README.md", "config.json", "model.safetensors"}));
+    QCOMPARE(sortedFiles(dir), (QStringList{"README.md", "config.json", "generation_config.json", "model.safetensors",
+                                            "tokenizer.json", "tokenizer_config.json"}));
     QVERIFY(dialog.openFolderButton()->isVisible());
     auto* result = dialog.findChild<QLabel*>("resultLabel");
     QVERIFY(result->isVisible() && result->text().contains(QDir::toNativeSeparators(dir)));

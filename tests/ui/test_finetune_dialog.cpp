@@ -33,8 +33,7 @@ class TestFinetuneDialog : public QObject {
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
     QStandardPaths::setTestModeEnabled(true);
-    qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(m_tmp.filePath("data")));
-    qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(m_tmp.filePath("cache")));
+    souplab::test::isolateIn(m_tmp);
     const QString corpus = souplab::test::writeUiTestCorpus(m_tmp.filePath("corpus"));
     QVERIFY(!corpus.isEmpty());
     m_log = m_tmp.filePath("runs.sqlite");

@@ -29,8 +29,7 @@ class TestQuitSignals : public QObject {
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
     QStandardPaths::setTestModeEnabled(true);  // QSettings away from the user's
-    qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(m_tmp.filePath("data")));
-    qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(m_tmp.filePath("cache")));
+    souplab::test::isolateIn(m_tmp);
     // Closing the window must not end the test process's event handling.
     QApplication::setQuitOnLastWindowClosed(false);
   }

@@ -30,8 +30,7 @@ class TestTargetWeightsButton : public QObject {
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
-    qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(m_tmp.filePath("data")));
-    qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(m_tmp.filePath("cache")));
+    souplab::test::isolateIn(m_tmp);
     QVERIFY(!souplab::test::writeUiTestCorpus(m_tmp.filePath("corpus")).isEmpty());
     m_checkpoint = souplab::test::trainTinyTestBank(m_tmp.filePath("corpus"), 10, 4, "",
                                                     m_tmp.filePath("runs.sqlite").toStdString());

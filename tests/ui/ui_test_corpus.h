@@ -5,8 +5,16 @@
 #include <QFile>
 #include <QString>
 #include <QStringList>
+#include <QTemporaryDir>
 
 namespace souplab::test {
+
+// Points this process's data and cache folders (run log, corpus caches) into `tmp`, so that no
+// test reads or writes the user's.
+inline void isolateIn(const QTemporaryDir& tmp) {
+  qputenv("SOUPLAB_DATA_DIR", QFile::encodeName(tmp.filePath("data")));
+  qputenv("SOUPLAB_CACHE_DIR", QFile::encodeName(tmp.filePath("cache")));
+}
 
 inline QString writeUiTestCorpus(const QString& dir, int bytesPerDomain = 48 * 1024) {
   const QStringList words = {"the", "garden", "river", "quiet", "morning", "letter", "walked",

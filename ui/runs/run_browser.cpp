@@ -105,7 +105,7 @@ int RunBrowser::runCount() const { return m_model->rowCount(); }
 
 bool RunBrowser::ensureLog() {
   if (m_log) return true;
-  const std::string path = m_path.isEmpty() ? default_run_log_path() : m_path.toStdString();
+  const std::string path = run_log_path_or_default(m_path.toStdString());
   // A first launch has no log yet: say so instead of creating an empty database here.
   if (!QFileInfo::exists(QString::fromStdString(path))) {
     m_status->setText(tr("No runs yet: train one from the Training tab."));
@@ -173,9 +173,9 @@ void RunBrowser::updateOverlay() {
     // step, or of "loss" for runs (dense) that have no uniform-h rows.
     QMap<qint64, QPair<double, int>> sums;
     try {
-      for (const char* metric : {"loss_uniform", "loss"}) {
+      for (const char* metric : {metric_key::kLossUniform, metric_key::kLoss}) {
         for (const Metric& m : m_log->metrics(id, std::string(metric))) {
-          if (m.split != "val" || !std::isfinite(m.value)) continue;
+          if (m.split != metric_key::kVal || !std::isfinite(m.value)) continue;
           auto& s = sums[m.step];
           s.first += m.value;
           s.second += 1;

@@ -364,16 +364,15 @@ void TrainingMonitor::onFailed(const QString& message) {
 void TrainingMonitor::loadHistory(qint64 runId) {
   // Only a resumed run has history; reading is cheap and uses a connection of this thread.
   try {
-    const std::string path = m_runLogPath.isEmpty() ? default_run_log_path()
-                                                    : m_runLogPath.toStdString();
+    const std::string path = run_log_path_or_default(m_runLogPath.toStdString());
     if (!QFileInfo::exists(QString::fromStdString(path))) return;
     RunLog log(path);
     for (const Metric& m : log.metrics(runId)) {
       const QString domain = QString::fromStdString(m.domain);
-      if (m.split == "train" && m.name == "loss") m_trainPlot->append(kTrainKey, m.step, m.value);
-      else if (m.split == "val" && m.name == "loss_uniform")
+      if (m.split == metric_key::kTrain && m.name == metric_key::kLoss) m_trainPlot->append(kTrainKey, m.step, m.value);
+      else if (m.split == metric_key::kVal && m.name == metric_key::kLossUniform)
         m_valPlot->append(uniformKey(domain), m.step, m.value);
-      else if (m.split == "val" && m.name == "loss_specialist")
+      else if (m.split == metric_key::kVal && m.name == metric_key::kLossSpecialist)
         m_valPlot->append(specialistKey(domain), m.step, m.value);
     }
   } catch (const std::exception& e) {

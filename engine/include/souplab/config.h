@@ -127,9 +127,17 @@ struct TrainConfig {
   // uniform-h specialist) or an exported specialist folder of the same model size. The experts
   // keep their own initialisation (bank.expert_init_scale; 0 makes the soup start as that model).
   std::string init_from;
-  // Dense runs: "fixed" trains on `mixture` (uniform when empty); "sampled" draws each step's
-  // mixtures from pi like a soup (a diagnostic for the skewed-batch effect).
+  // Dense runs: "fixed" trains on `mixture` (the prior below when empty); "sampled" draws each
+  // step's mixtures from pi like a soup (a diagnostic for the skewed-batch effect).
   std::string dense_mixture = "fixed";
+  // What "no preference among domains" means: "uniform" (every domain alike) or "size" (in
+  // proportion to each domain's training tokens: the corpus's natural mixture). It is a dense
+  // run's mixture when `mixture` is empty, and it weights how a soup's pi picks the domains of
+  // each h (the sparse Dirichlet's support drawn in proportion to size, one-hot h likewise).
+  // Labelled domains of similar sizes train alike either way; clusters of a raw corpus range
+  // from kilobytes to megabytes, and uniform sampled an 8 KB cluster as often as a 5 MB one
+  // (docs/RESULTS.md "Clustered domains"). Checkpoints written before the key resume with uniform.
+  std::string domain_prior = "uniform";
   // Domain weights for dense runs: empty = uniform mixture (generic), else the oracle's h.
   std::vector<double> mixture;
   int threads = 0;                  // intra-op threads; 0 = libtorch's default

@@ -46,6 +46,17 @@ void parse_master_address(const std::string& text, DistributedOptions* out);
 // binds it moments later). Throws an Error when no socket can be had.
 int free_local_port();
 
+// A job of `ranks` ranks on this machine, as both front ends start one (the CLI's --nproc as
+// processes, the GUI's "Processes" as threads): the rendezvous port rank 0 will bind, and each
+// rank's intra-op threads, `threads` when the user set one (> 0), else this machine's cores split
+// evenly (at least 1): two ranks of 2 threads on 2 cores would oversubscribe them ~10x.
+struct LocalJobPlan {
+  int ranks = 1;
+  int master_port = 0;
+  int threads_per_rank = 1;
+};
+LocalJobPlan plan_local_job(int ranks, int threads);
+
 // Throws an Error unless 0 <= rank < world_size, 1 <= world_size and the port is valid.
 void validate(const DistributedOptions& d);
 

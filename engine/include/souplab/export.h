@@ -1,6 +1,7 @@
 #pragma once
 // Exporting a specialist (torch-free header): a folder other tools load without SoupLab,
-// model.safetensors + config.json in GPT-2 naming, model.onnx and a README.md model card. Front
+// model.safetensors + config.json in GPT-2 naming, model.onnx, a byte-level tokenizer,
+// generation_config.json and a README.md model card. Front
 // ends export through Model::export_specialist (souplab/model.h); this header holds its options
 // and results.
 #include <cstdint>
@@ -16,6 +17,8 @@ enum class ExportFormat { kSafetensors, kOnnx, kAll };
 
 const char* export_format_name(ExportFormat f);                   // "safetensors" | "onnx" | "all"
 bool parse_export_format(const std::string& name, ExportFormat* out);  // false if unknown
+// How many files an export in format `f` writes (progress displays count them in advance).
+int export_file_count(ExportFormat f);
 
 // Called with a file name each time a file of the export is complete (progress display).
 // An exception thrown from it aborts the export like any failure: nothing is left behind.

@@ -17,6 +17,22 @@ struct EvalResult {
   std::vector<double> loss_specialist;
 };
 
+// The run log's split and metric names, spelled once: the trainer and the models write them,
+// the run log's SQL, the training monitor, the run browser and the expert-load view read them.
+namespace metric_key {
+inline constexpr char kTrain[] = "train";                    // split: training steps
+inline constexpr char kVal[] = "val";                        // split: validation
+inline constexpr char kLoss[] = "loss";                      // train loss; a dense run's val loss
+inline constexpr char kLossUniform[] = "loss_uniform";       // val: the soup at uniform h
+inline constexpr char kLossSpecialist[] = "loss_specialist"; // val: a domain's one-hot specialist
+inline constexpr char kLearningRate[] = "lr";
+inline constexpr char kTokensPerSec[] = "tokens_per_sec";
+inline constexpr char kBalanceLoss[] = "balance_loss";       // MoE, train
+inline constexpr char kZLoss[] = "z_loss";                   // MoE, train
+inline constexpr char kDroppedFrac[] = "dropped_frac";       // MoE, train
+inline constexpr char kExpertLoadPrefix[] = "expert_load/L"; // MoE, val: expert_load/L<layer>/E<expert>
+}  // namespace metric_key
+
 // One row of the run log's metrics table.
 struct Metric {
   int64_t step = 0;

@@ -87,9 +87,9 @@ struct EventRecord {
 
 class RunLog {
  public:
-  // Opens (creating the file and its folder if needed) and migrates to kRunLogSchemaVersion.
-  // Error naming the path if it is not a SQLite database, is corrupt, or was created by a newer
-  // SoupLab.
+  // Opens the run log at `path` (empty: default_run_log_path()), creating the file and its
+  // folder if needed, and migrates it to kRunLogSchemaVersion. Error naming the path if it is
+  // not a SQLite database, is corrupt, or was created by a newer SoupLab.
   explicit RunLog(const std::string& path);
   static RunLog open(const std::string& path) { return RunLog(path); }
 

@@ -38,7 +38,8 @@ TrainingLoss sharded_training_loss(const SoupBank& shard, Collective& coll,
   TrainingLoss out;
   out.loss = shard.grouped_loss(theta.narrow(0, first_group, local_groups), x, y);
   out.lm = out.loss;
-  out.after_backward = [&shard, &coll, A, theta, P]() {
+  FusedGradient& fused = out.fused.emplace();
+  fused.after_backward = [&shard, &coll, A, theta, P]() {
     torch::NoGradGuard no_grad;
     // dL/dtheta of the job: the groups other ranks ran are zero here until summed.
     const ColumnShard cols = shard.shard();
@@ -51,7 +52,7 @@ TrainingLoss sharded_training_loss(const SoupBank& shard, Collective& coll,
     // D E^T over my columns is my share of alpha's gradient: summed, it is the same on every rank.
     return shard.fused_backward(A, D, [&coll](torch::Tensor& dA) { coll.all_reduce_sum({dA}); });
   };
-  out.factored_index = 1;  // "E"
+  fused.factored_index = 1;  // "E"
   return out;
 }
 
