@@ -64,11 +64,11 @@ std::vector<Preset> make_presets() {
     p.device = "cuda";
     p.hours = 8;
     p.sized_by = "12 layers of width 768, context 1024 (86 M parameters, the paper's scale), 16 experts (the "
-                 "bank, its gradients and moments: ~23 GB): ~15 G tokens in 8 h at the roofline of docs/GPU.md "
+                 "bank, its gradients and moments: ~23 GB): ~13 G tokens in 8 h at the roofline of docs/GPU.md "
                  "(an estimate until scripts/gpu-check.sh has run)";
     p.n_layer = 12, p.n_embd = 768, p.n_head = 12, p.block_size = 1024, p.batch_size = 32;
     p.n_experts = 16;
-    p.steps = 460000;
+    p.steps = 410000;  // 13.4 G tokens: 8.0 h at the roofline's 467 k tokens/s
     p.precision = "bf16";
     out.push_back(p);
   }
