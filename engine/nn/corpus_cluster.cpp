@@ -136,7 +136,7 @@ std::vector<std::string> characteristic_ngrams(const RawDocuments& raw,
 // often the cluster uses them than the other clusters do (smoothed log ratio of rates, times the
 // square root of the count, so a word must be both frequent here and rare elsewhere). Names by
 // n-grams alone gave several clusters of English prose "..._th_the"; words tell "darcy_elizabeth"
-// from "congress_america" (docs/RESULTS.md, "Clustered domains").
+// from "congress_america" (tests/nn/test_domains.cpp, clustersAreNamedByTheirWords).
 std::vector<std::vector<std::string>> distinctive_words(const RawDocuments& raw,
                                                         const std::vector<RawDocuments::Doc>& pieces,
                                                         const std::vector<std::vector<int>>& members) {

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <algorithm>
+#include <random>
 #include <set>
 
 #include "souplab/corpus.h"
@@ -136,6 +137,46 @@ class TestDomains : public QObject {
                 .contains("missing"));
     QVERIFY(error_of([&] { cluster_corpus(raw.toStdString(), (raw + "/inside").toStdString(), o); })
                 .contains("inside"));
+  }
+
+  // Clusters are named by the words that set them apart: two sources of English-like text that
+  // share their common words ("the", "and") and differ in their topics get names from their
+  // topic words, each cluster only its own.
+  void clustersAreNamedByTheirWords() {
+    const QString raw = m_tmp.filePath("raw-words");
+    const std::vector<std::vector<std::string>> topics = {{"garden", "river", "orchard"},
+                                                          {"congress", "senate", "tariff"}};
+    std::mt19937 rng(5);
+    for (int s = 0; s < 2; ++s)
+      for (int d = 0; d < 12; ++d) {
+        std::string doc;
+        while (doc.size() < 3000) {
+          doc += (rng() % 2 ? "the " : "and ");
+          doc += topics[size_t(s)][rng() % 3] + (rng() % 8 ? " " : ".\n");
+        }
+        test_util::write_text(raw + QString("/source_%1/doc_%2.txt").arg(s).arg(d), doc);
+      }
+    ClusterOptions o;
+    o.k = 2;
+    o.seed = 3;
+    o.dim = 1024;
+    const ClusterReport r = cluster_corpus(raw.toStdString(), m_tmp.filePath("named").toStdString(), o);
+    QCOMPARE(int(r.clusters.size()), 2);
+    std::set<int> named_after;
+    for (const auto& c : r.clusters) {
+      qInfo("%s", c.name.c_str());
+      int topic = -1;
+      for (int t = 0; t < 2; ++t)
+        for (const auto& w : topics[size_t(t)])
+          if (c.name.find(w) != std::string::npos) {
+            QVERIFY2(topic == -1 || topic == t, c.name.c_str());  // never both topics' words
+            topic = t;
+          }
+      QVERIFY2(topic >= 0, c.name.c_str());
+      QVERIFY2(c.name.find("the") == std::string::npos && c.name.find("and") == std::string::npos, c.name.c_str());
+      named_after.insert(topic);
+    }
+    QCOMPARE(int(named_after.size()), 2);  // one cluster per topic
   }
 
   // Clustering works on units of about unit_bytes: 300 one-line documents of one file are
