@@ -86,7 +86,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
   connect(m_compare, &CompareView::errorOccurred, this, &MainWindow::showError);
   connect(m_explorer, &SpecialistExplorer::exportRequested, this, [this](const std::vector<double>& h) {
     // The explorer's own bank: what the sliders show is what gets exported.
-    auto bank = m_explorer->inferenceWorker()->bank();
+    auto bank = m_explorer->session()->bank();
     if (!bank) return showError(tr("No bank is loaded: nothing to export"));
     auto* dialog = new ExportDialog(bank, h, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
@@ -94,7 +94,7 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     dialog->open();
   });
   connect(m_explorer, &SpecialistExplorer::finetuneRequested, this, [this](const std::vector<double>& h) {
-    auto bank = m_explorer->inferenceWorker()->bank();
+    auto bank = m_explorer->session()->bank();
     if (!bank) return showError(tr("No bank is loaded: nothing to fine-tune"));
     auto* dialog = new FinetuneDialog(bank, h, this);
     dialog->setAttribute(Qt::WA_DeleteOnClose);

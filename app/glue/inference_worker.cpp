@@ -3,7 +3,6 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 #include <QMetaObject>
-#include <QTimer>
 #include <algorithm>
 #include <cmath>
 #include <exception>
@@ -11,7 +10,6 @@
 
 #include "app/glue/core_share.h"
 #include "souplab/domain_weights.h"
-#include "souplab/loss_estimate.h"
 #include "souplab/specialist.h"
 #include "souplab/validation_set.h"
 
@@ -50,26 +48,38 @@ double mean(const std::vector<double>& windows) {
 
 InferenceWorker::InferenceWorker(QObject* parent) : QObject(parent) {
   qRegisterMetaType<std::vector<double>>("std::vector<double>");
-  qRegisterMetaType<SpecialistPtr>("SpecialistPtr");
+  qRegisterMetaType<SpecialistPtr>("souplab::gui::SpecialistPtr");
+  qRegisterMetaType<ValidationSetPtr>("souplab::gui::ValidationSetPtr");
   qRegisterMetaType<souplab::ModelCapabilities>("souplab::ModelCapabilities");
-  qRegisterMetaType<souplab::gui::RefinedLosses>("souplab::gui::RefinedLosses");
+  qRegisterMetaType<LoadOptions>("souplab::gui::LoadOptions");
+  qRegisterMetaType<LoadedBank>("souplab::gui::LoadedBank");
+  qRegisterMetaType<ModelEvaluation>("souplab::gui::ModelEvaluation");
+  qRegisterMetaType<SpecialistResult>("souplab::gui::SpecialistResult");
+  qRegisterMetaType<SliceResult>("souplab::gui::SliceResult");
 }
 
 InferenceWorker::~InferenceWorker() = default;
 
-void InferenceWorker::setDevice(const QString& device) {
-  std::lock_guard<std::mutex> lock(m_mutex);
-  m_device = device;
-}
-
-void InferenceWorker::setPrecision(const QString& precision) {
-  std::lock_guard<std::mutex> lock(m_mutex);
-  m_precision = precision;
-}
-
 void InferenceWorker::setQuickDomains(const std::vector<int>& domains) {
   std::lock_guard<std::mutex> lock(m_mutex);
   m_quickDomains = domains;
+}
+
+std::shared_ptr<const souplab::Model> InferenceWorker::bank() {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  return m_bank;
+}
+
+void InferenceWorker::reportFailure(const QString& what) {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    Q_EMIT errorOccurred(what.isEmpty() ? QString::fromStdString(e.what())
+                                        : what + QStringLiteral(": ") + QString::fromStdString(e.what()));
+  } catch (...) {
+    Q_EMIT errorOccurred((what.isEmpty() ? QStringLiteral("the explorer's worker") : what) +
+                         QStringLiteral(": failed with an unknown error"));
+  }
 }
 
 std::vector<double> InferenceWorker::quickLosses(const souplab::Specialist& model) {
@@ -86,11 +96,6 @@ std::vector<double> InferenceWorker::quickLosses(const souplab::Specialist& mode
   return out;
 }
 
-std::shared_ptr<const souplab::Model> InferenceWorker::bank() {
-  std::lock_guard<std::mutex> lock(m_mutex);
-  return m_bank;
-}
-
 quint64 InferenceWorker::requestWeights(const std::vector<double>& h) {
   // One queued call at most: the slot, not the event queue, carries the data.
   return m_requests.put(h, [this] {
@@ -98,9 +103,8 @@ quint64 InferenceWorker::requestWeights(const std::vector<double>& h) {
   });
 }
 
-std::vector<std::vector<double>> InferenceWorker::firstWindows(const souplab::Specialist& model,
-                                                               bool cancellable) const {
-  std::vector<std::vector<double>> out;
+PerWindow InferenceWorker::firstWindows(const souplab::Specialist& model, bool cancellable) const {
+  PerWindow out;
   for (size_t d = 0; d < m_domainCount; ++d) {
     if (cancellable && m_requests.newerWaiting()) return {};
     out.push_back(model.window_losses(*m_validation, d, 0, m_firstWindows));
@@ -112,158 +116,92 @@ void InferenceWorker::processLatest() {
   // Without a bank a request stays pending; loadBank() drops or serves it.
   while (auto taken = m_requests.take(m_bank != nullptr)) {
     fitThisThreadToFreeCores();  // a training may have started or ended since the last move
-    const std::vector<double>& h = taken->request;
-    const quint64 generation = taken->generation;
+    SpecialistResult r;
+    r.generation = taken->generation;
+    r.h = std::move(taken->request);
     // A request sized for the previous bank (moves in flight during a reload) is dropped.
-    if (h.size() != m_domainCount) continue;
-    m_refine.active = false;  // the h refined so far is no longer the one asked for
+    if (r.h.size() != m_domainCount) continue;
     try {
       QElapsedTimer timer;
       timer.start();
-      SpecialistPtr specialist = m_bank->instantiate(m_bank->weights(h));
-      const double instantiateMs = double(timer.nsecsElapsed()) / 1e6;
+      r.specialist = m_bank->instantiate(m_bank->weights(r.h));
+      r.instantiateMs = double(timer.nsecsElapsed()) / 1e6;
       ++m_instantiations;
-      // Echo the h as requested (not the engine's renormalised copy): the GUI compares it with
-      // its sliders bit for bit.
       if (m_quick) {
         timer.restart();
-        std::vector<double> losses = quickLosses(*specialist);
-        Q_EMIT specialistReady(generation, h, losses, instantiateMs,
-                               double(timer.nsecsElapsed()) / 1e6, specialist, false);
-        // Still moving: the precise pass would only delay the next move's specialist.
+        r.quick = quickLosses(*r.specialist);
+        r.evalMs = double(timer.nsecsElapsed()) / 1e6;
+        Q_EMIT specialistReady(r);
+        r.quick.clear();
+        // Still moving: the full tier would only delay the next move's specialist.
         if (m_requests.newerWaiting()) continue;
       }
-      if (!m_validation) {
-        Q_EMIT specialistReady(generation, h, {}, instantiateMs, 0, specialist, true);
-        continue;
+      r.precise = true;
+      r.evalMs = 0;
+      if (m_validation) {
+        timer.restart();
+        r.windows = firstWindows(*r.specialist, true);
+        if (r.windows.empty()) continue;  // a newer move came in: its specialist comes first
+        r.evalMs = double(timer.nsecsElapsed()) / 1e6;
       }
-      timer.restart();
-      auto windows = firstWindows(*specialist, true);
-      if (windows.empty()) continue;  // a newer move came in: its specialist comes first
-      std::vector<double> losses;
-      for (const auto& w : windows) losses.push_back(mean(w));
-      Q_EMIT specialistReady(generation, h, losses, instantiateMs, double(timer.nsecsElapsed()) / 1e6,
-                             specialist, true);
-      emitTarget(generation, *specialist);
-      m_refine.generation = generation;
-      m_refine.specialist = specialist;
-      m_refine.windows = std::move(windows);
-      startRefinement(m_firstWindows);
-    } catch (const std::exception& e) {
-      Q_EMIT errorOccurred(QString::fromStdString(e.what()));
+      Q_EMIT specialistReady(r);
     } catch (...) {
-      Q_EMIT errorOccurred(QStringLiteral("instantiation failed with an unknown error"));
+      reportFailure(QString());
     }
   }
 }
 
-void InferenceWorker::startRefinement(int windows) {
-  m_refine.active = m_reference && m_refine.specialist && m_refine.windows.size() == m_domainCount;
-  m_refine.target = windows;
-  m_refine.nextDomain = 0;
-  const quint64 chain = ++m_refine.chain;  // a slice still posted for an earlier one is void
-  if (m_refine.active) QMetaObject::invokeMethod(this, [this, chain] { refineSlice(chain); }, Qt::QueuedConnection);
+ModelEvaluation InferenceWorker::evaluate(SpecialistPtr model, const QString& label) {
+  ModelEvaluation e;
+  e.model = std::move(model);
+  e.label = label;
+  if (m_validation) e.windows = firstWindows(*e.model, false);
+  if (m_quick) e.quick = e.model->evaluate(*m_quick);
+  return e;
 }
 
-void InferenceWorker::refineSlice(quint64 chain) {
-  if (chain != m_refine.chain || !m_refine.active) return;
-  // A newer request is served first (its wake-up is already posted) and ends this refinement.
-  if (m_requests.newerWaiting()) {
-    m_refine.active = false;
-    return;
-  }
+void InferenceWorker::evaluateSlice(quint64 chain, const SpecialistPtr& mine, const SpecialistPtr& reference,
+                                    size_t domain, int mineFrom, int mineCount, int referenceFrom,
+                                    int referenceCount) {
+  if (!m_validation || domain >= m_domainCount || !mine || !reference) return;  // a bank since replaced
   QElapsedTimer timer;
   timer.start();
   try {
     fitThisThreadToFreeCores();
-    // A slice of at most ~kSliceTokens tokens (both models), so that a slider move waits ~75 ms
-    // at most behind it at the demo size (quick_window_shape's measured rate).
-    constexpr int kSliceTokens = 1024;
-    const size_t d = m_refine.nextDomain;
-    const int want = std::min(m_refine.target, m_validation->windows(d));
-    const int chunk = std::max(1, kSliceTokens / (2 * m_validation->block_size()));
-    auto extend = [&](const souplab::Specialist& model, std::vector<double>& have) {
-      const int more = std::min(chunk, want - int(have.size()));
-      if (more <= 0) return;
-      const auto losses = model.window_losses(*m_validation, d, int(have.size()), more);
-      have.insert(have.end(), losses.begin(), losses.end());
-    };
-    extend(*m_refine.specialist, m_refine.windows[d]);
-    extend(*m_reference, m_referenceWindows[d]);
-    if (int(m_refine.windows[d].size()) >= want && int(m_referenceWindows[d].size()) >= want) ++m_refine.nextDomain;
-    if (m_refine.nextDomain == m_domainCount) {
-      emitRound();
-      if (!m_refine.active) return;
-      m_refine.target = std::min(2 * m_refine.target, m_refineWindows.load());
-      m_refine.nextDomain = 0;
-    }
-  } catch (const std::exception& e) {
-    m_refine.active = false;
-    Q_EMIT errorOccurred(QString::fromStdString(e.what()));
-    return;
+    SliceResult r;
+    r.chain = chain;
+    r.domain = domain;
+    if (mineCount > 0) r.mine = mine->window_losses(*m_validation, domain, mineFrom, mineCount);
+    if (referenceCount > 0) r.reference = reference->window_losses(*m_validation, domain, referenceFrom, referenceCount);
+    r.ms = double(timer.nsecsElapsed()) / 1e6;
+    Q_EMIT sliceEvaluated(r);
+  } catch (...) {
+    reportFailure(QString());
   }
-  // Beside a training the refinement rests between slices, so that the training keeps most of
-  // the cores (core_share.h); a slider move is served at once either way.
-  const int rest = restAfterBackgroundWorkMs(double(timer.nsecsElapsed()) / 1e6);
-  if (rest > 0)
-    QTimer::singleShot(rest, this, [this, chain] { refineSlice(chain); });
-  else
-    QMetaObject::invokeMethod(this, [this, chain] { refineSlice(chain); }, Qt::QueuedConnection);
 }
 
-void InferenceWorker::emitRound() {
-  RefinedLosses r;
-  bool more = false;  // a domain has windows beyond this round's
-  double worst = 0;
-  for (size_t d = 0; d < m_domainCount; ++d) {
-    const auto& mine = m_refine.windows[d];
-    const auto e = souplab::paired_estimate(mine, m_referenceWindows[d]);
-    r.windows = std::max(r.windows, e.windows);
-    r.specialist.push_back(e.mine);
-    r.reference.push_back(e.reference);
-    r.diffSe.push_back(e.diff_se);
-    r.bytes.push_back(qint64(e.windows) * m_validation->block_size());
-    worst = std::isnan(e.diff_se) ? std::numeric_limits<double>::infinity() : std::max(worst, e.diff_se);
-    more = more || (m_validation->windows(d) > e.windows && e.windows < m_refineWindows.load());
-  }
-  r.final = !more || worst <= m_tightSe.load();
-  if (r.final) m_refine.active = false;
-  Q_EMIT refinedLosses(m_refine.generation, r);
-}
-
-void InferenceWorker::loadBank(const QString& path) {
-  QString device, precision;
+void InferenceWorker::loadBank(const QString& path, const LoadOptions& options) {
   {
     std::lock_guard<std::mutex> lock(m_mutex);
-    device = m_device;
-    precision = m_precision;
     m_bank.reset();
   }
   m_validation.reset();
   m_quick.reset();
-  m_reference.reset();
-  m_referenceWindows.clear();
-  m_refine.specialist.reset();  // of the previous bank
-  m_refine.windows.clear();
-  m_refine.active = false;
   m_domainCount = 0;
-  m_target.reset();  // fitted for the previous bank's domains and context
-  m_targetLabel.clear();
+  m_options = options;
   try {
-    auto bank = souplab::Model::load(path.toStdString(), device.toStdString(), precision.toStdString());
+    auto bank = souplab::Model::load(path.toStdString(), options.device.toStdString(), options.precision.toStdString());
     const souplab::ModelFacts& facts = bank->facts();
+    LoadedBank loaded;
     try {
-      m_firstWindows = std::max(1, m_windows.load());
-      m_validation = souplab::ValidationSet::for_model(facts, std::max(m_firstWindows, m_refineWindows.load()));
+      m_firstWindows = std::max(1, options.fullWindows);
+      m_validation = souplab::ValidationSet::for_model(facts, std::max(m_firstWindows, options.refineWindows));
       // A fixed token budget per slider move: fewer, then shorter windows for more domains.
-      const int askedBlock = m_quickBlock.load();  // read once: the setter may run meanwhile
-      const souplab::WindowShape quick = souplab::quick_window_shape(
-          int(facts.domains.size()), askedBlock, m_quickWindows.load());
-      const int quickBlock = askedBlock > 0 ? quick.block : 0;
-      const int quickWindows = quick.windows;
+      const souplab::WindowShape quick =
+          souplab::quick_window_shape(int(facts.domains.size()), options.quickBlock, options.quickWindows);
+      const int quickBlock = options.quickBlock > 0 ? quick.block : 0;
       if (quickBlock > 0 && quickBlock < facts.config.model.block_size) {
-        m_quick = souplab::ValidationSet::from_corpus(facts.corpus_dir, facts.cache_dir, quickBlock,
-                                                      quickWindows);
+        m_quick = souplab::ValidationSet::from_corpus(facts.corpus_dir, facts.cache_dir, quickBlock, quick.windows);
         // Same domains in the same order, or the quick bars would be mislabelled.
         if (m_quick->domains() != m_validation->domains()) m_quick.reset();
       }
@@ -275,105 +213,45 @@ void InferenceWorker::loadBank(const QString& path) {
                                .arg(QFileInfo(path).fileName(), QString::fromStdString(e.what())));
     }
     m_domainCount = facts.domains.size();
-    // The generic reference before announcing the bank, so that the first slider request is not
-    // timed behind it.
-    const std::vector<double> quickReference = setReference(bank->instantiate(bank->reference_weights()));
-    QStringList domains;
-    for (const auto& d : facts.domains) domains << QString::fromStdString(d);
+    loaded.summary = summarize(facts);
+    for (const auto& d : facts.domains) loaded.domains << QString::fromStdString(d);
+    loaded.trainingMixture = facts.training_mixture.values();
+    loaded.can = bank->capabilities();
+    loaded.modelBlockSize = facts.config.model.block_size;
+    loaded.hasValidation = m_validation != nullptr;
+    loaded.firstWindows = m_validation ? m_firstWindows : 0;
+    if (m_validation) {
+      loaded.blockSize = m_validation->block_size();
+      for (size_t d = 0; d < m_domainCount; ++d)
+        loaded.windowsPerDomain.push_back(std::min(m_validation->windows(d), std::max(m_firstWindows, options.refineWindows)));
+    }
+    loaded.reference = evaluate(bank->instantiate(bank->reference_weights()),
+                                m_domainCount == 0 ? QStringLiteral("this model") : QStringLiteral("soup at uniform h"));
     {
       std::lock_guard<std::mutex> lock(m_mutex);
       m_bank = bank;
     }
-    // Requests made for the previous bank are void; the GUI re-requests after bankLoaded.
+    // Requests made for the previous bank are void; the session re-requests after bankLoaded.
     m_requests.dropPending();
-    Q_EMIT bankLoaded(summarize(facts), domains, facts.training_mixture.values(), bank->capabilities());
-    announceReference(quickReference, bankReferenceLabel());
-  } catch (const std::exception& e) {
-    m_validation.reset();
-    m_quick.reset();
-    m_domainCount = 0;
-    Q_EMIT errorOccurred(QString::fromStdString(e.what()));
+    Q_EMIT bankLoaded(loaded);
   } catch (...) {
     m_validation.reset();
     m_quick.reset();
     m_domainCount = 0;
-    Q_EMIT errorOccurred(path + QStringLiteral(": loading failed with an unknown error"));
+    reportFailure(QString());
   }
   processLatest();
-}
-
-std::vector<double> InferenceWorker::setReference(SpecialistPtr model) {
-  m_reference = std::move(model);
-  m_referenceWindows.clear();
-  if (m_validation) m_referenceWindows = firstWindows(*m_reference, false);
-  if (m_target) {
-    m_targetReference = targetLoss(*m_reference);
-    if (m_refine.specialist) emitTarget(m_refine.generation, *m_refine.specialist);
-  }
-  return m_quick ? m_reference->evaluate(*m_quick) : std::vector<double>{};
-}
-
-void InferenceWorker::announceReference(const std::vector<double>& quick, const QString& label) {
-  if (!quick.empty()) Q_EMIT referenceReady(quick, label, false);
-  if (!m_validation) return;
-  std::vector<double> full;
-  for (const auto& w : m_referenceWindows) full.push_back(mean(w));
-  Q_EMIT referenceReady(full, label, true);
-  // The specialist on screen is now compared with this reference: pair it from the first
-  // windows again (its own per-window losses are kept).
-  startRefinement(m_firstWindows);
-}
-
-QString InferenceWorker::bankReferenceLabel() const {
-  return m_domainCount == 0 ? QStringLiteral("this model") : QStringLiteral("soup at uniform h");
 }
 
 void InferenceWorker::useBankReference() {
   if (!m_bank) return;
   try {
-    announceReference(setReference(m_bank->instantiate(m_bank->reference_weights())), bankReferenceLabel());
-  } catch (const std::exception& e) {
-    Q_EMIT errorOccurred(QString::fromStdString(e.what()));
+    Q_EMIT referenceEvaluated(evaluate(m_bank->instantiate(m_bank->reference_weights()),
+                                       m_domainCount == 0 ? QStringLiteral("this model")
+                                                          : QStringLiteral("soup at uniform h")));
+  } catch (...) {
+    reportFailure(QString());
   }
-}
-
-void InferenceWorker::setTarget(const QString& path) {
-  m_target.reset();
-  m_targetLabel.clear();
-  if (path.isEmpty() || !m_bank) {
-    Q_EMIT targetLosses(m_refine.generation, QString(), 0, 0);
-    return;
-  }
-  try {
-    // 16 windows spread over the text: the fit's own sample (it takes up to 32), so the bar says
-    // how well the specialist fits the text it was made for.
-    const QString label = QFileInfo(path).fileName();
-    m_target = souplab::ValidationSet::from_text(path.toStdString(), label.toStdString(),
-                                                 m_bank->facts().config.model.block_size, 16);
-    m_targetLabel = label;
-    m_targetReference = m_reference ? targetLoss(*m_reference) : std::numeric_limits<double>::quiet_NaN();
-    if (m_refine.specialist) emitTarget(m_refine.generation, *m_refine.specialist);
-  } catch (const std::exception& e) {
-    m_target.reset();
-    Q_EMIT errorOccurred(QString::fromStdString(e.what()));
-  }
-}
-
-double InferenceWorker::targetLoss(const souplab::Specialist& model) {
-  if (!m_target) return std::numeric_limits<double>::quiet_NaN();
-  try {
-    return model.evaluate(*m_target).at(0);
-  } catch (const std::exception& e) {
-    Q_EMIT errorOccurred(m_targetLabel + QStringLiteral(": ") + QString::fromStdString(e.what()));
-    m_target.reset();
-    return std::numeric_limits<double>::quiet_NaN();
-  }
-}
-
-void InferenceWorker::emitTarget(quint64 generation, const souplab::Specialist& specialist) {
-  if (!m_target) return;
-  const double mine = targetLoss(specialist);
-  if (m_target) Q_EMIT targetLosses(generation, m_targetLabel, mine, m_targetReference);
 }
 
 void InferenceWorker::loadReference(const QString& path) {
@@ -382,24 +260,43 @@ void InferenceWorker::loadReference(const QString& path) {
     return;
   }
   try {
-    QString device, precision;
-    {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      device = m_device;
-      precision = m_precision;
-    }
     // In the bank's precision: the bars compare like with like.
-    auto other = souplab::Model::load(path.toStdString(), device.toStdString(), precision.toStdString());
+    auto other = souplab::Model::load(path.toStdString(), m_options.device.toStdString(),
+                                      m_options.precision.toStdString());
     const auto& facts = other->facts();
     QString name = QFileInfo(path).fileName();
     if (!facts.run_name.empty()) name = QString::fromStdString(facts.run_name);
     // Evaluated on the bank's windows whatever it was trained on: the pairs are window by window.
-    announceReference(setReference(other->instantiate(other->reference_weights())),
-                      QStringLiteral("%1 (%2)").arg(name, QString::fromUtf8(souplab::model_kind_name(facts.kind))));
-  } catch (const std::exception& e) {
-    Q_EMIT errorOccurred(QString::fromStdString(e.what()));
+    Q_EMIT referenceEvaluated(
+        evaluate(other->instantiate(other->reference_weights()),
+                 QStringLiteral("%1 (%2)").arg(name, QString::fromUtf8(souplab::model_kind_name(facts.kind)))));
   } catch (...) {
-    Q_EMIT errorOccurred(path + QStringLiteral(": loading failed with an unknown error"));
+    reportFailure(path);
+  }
+}
+
+void InferenceWorker::loadTarget(const QString& path) {
+  if (!m_bank) return;
+  try {
+    const QString label = QFileInfo(path).fileName();
+    Q_EMIT targetLoaded(souplab::ValidationSet::from_text(path.toStdString(), label.toStdString(),
+                                                          m_bank->facts().config.model.block_size, 16),
+                        label);
+  } catch (...) {
+    reportFailure(QString());
+  }
+}
+
+void InferenceWorker::evaluateTarget(quint64 generation, const ValidationSetPtr& target, const SpecialistPtr& mine,
+                                     const SpecialistPtr& reference) {
+  if (!target || !mine) return;
+  try {
+    fitThisThreadToFreeCores();
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const double theirs = reference ? reference->evaluate(*target).at(0) : nan;
+    Q_EMIT targetEvaluated(generation, mine->evaluate(*target).at(0), theirs);
+  } catch (...) {
+    reportFailure(QString::fromStdString(target->domains().empty() ? std::string("target") : target->domains()[0]));
   }
 }
 

@@ -1,19 +1,15 @@
 #pragma once
-// Instantiates specialists off the GUI thread (docs/DESIGN.md §10.3 "Threads"). Lives on its own thread
-// (WorkerThread) and holds an immutable Model snapshot plus the validation windows.
+// The explorer's evaluation service (docs/DESIGN.md "Threads"): lives on its own thread
+// (WorkerThread) and answers "instantiate h", "evaluate these models on these windows", "load
+// this model"; it keeps no results. What to ask, which answer is still wanted, how the answers
+// pair up and what the screen shows is the ExplorerSession's business (explorer_session.h).
 //
-// Slider moves are coalesced, latest wins (LatestRequest): requestWeights() stores the newest h
-// and posts at most one wake-up to the worker's event loop; the worker processes only the newest
-// h it finds. Intermediate moves are dropped, never queued, so a burst of 50 moves costs at most
-// 2 instantiations (the first may already be running when the rest arrive).
-//
-// Once the full-window losses of a request are out, the worker REFINES them in the background:
-// more validation windows per domain (2, 4, 8, ... up to setRefinementWindows), the reference on
-// the same windows, and after each round refinedLosses() with the paired standard error of
-// every domain's difference (souplab/loss_estimate.h). The work runs in slices of ~1,000 tokens
-// of one domain posted to the worker's own event loop, so a slider move, a new reference or a new bank is
-// served after at most one slice; a move stops the refinement of the old h. It stops when
-// every domain's standard error is below setTightError, or when the windows run out.
+// What it does hold is what it loaded: the bank (an immutable Model) and its validation windows
+// (the full tier's, and the quick tier's shorter ones). And one rule of its own, because only the
+// worker thread can apply it in time: slider moves are coalesced, latest wins (LatestRequest).
+// requestWeights() stores the newest h and posts at most one wake-up; the worker serves only the
+// newest h it finds, and skips the full tier while a newer one waits. A burst of 50 moves costs at
+// most 2 instantiations (the first may already be running when the rest arrive).
 //
 // Exceptions never leave the worker thread: they become errorOccurred(message).
 #include <QObject>
@@ -22,7 +18,6 @@
 #include <atomic>
 #include <memory>
 #include <mutex>
-#include <utility>
 #include <vector>
 
 #include "app/glue/latest_request.h"
@@ -35,18 +30,63 @@ class ValidationSet;
 
 namespace souplab::gui {
 
-// One round of refinement: both models' per-domain means over the same windows, and how far
-// to trust their difference.
-struct RefinedLosses {
-  int windows = 0;                 // windows per domain in this round (a short domain may have fewer)
-  std::vector<double> specialist;  // mean loss per domain (nats/byte)
-  std::vector<double> reference;   // the reference's, on the same windows
-  std::vector<double> diffSe;      // standard error of specialist - reference; NaN below 2 windows
-  std::vector<qint64> bytes;       // bytes (predicted tokens) each domain's pair of bars rests on
-  bool final = false;              // no further round: tight enough, or every window is used
+using SpecialistPtr = std::shared_ptr<const souplab::Specialist>;
+using ValidationSetPtr = std::shared_ptr<const souplab::ValidationSet>;
+using PerWindow = std::vector<std::vector<double>>;  // [domain][window] mean loss, nats/byte
+
+// How a bank is opened: where and in what precision its specialists run, and the windows of the
+// two evaluation tiers (at the demo size a full evaluation alone exceeds the 100 ms slider budget,
+// so every move first gets a QUICK estimate on short windows; docs/DESIGN.md "The explorer").
+struct LoadOptions {
+  QString device = QStringLiteral("auto");
+  QString precision = QStringLiteral("fp32");  // "fp32", "bf16", "fp16" (Model::load's; the bank stays float32)
+  int fullWindows = 2;     // full tier: windows per domain of the model's context
+  int refineWindows = 32;  // windows per domain kept for refinement (no more than this is ever asked)
+  int quickBlock = 64;     // quick tier: tokens per window; 0, or >= the context: one tier only
+  int quickWindows = 2;    // quick tier: windows per domain (fewer for many domains)
 };
 
-using SpecialistPtr = std::shared_ptr<const souplab::Specialist>;
+// One model evaluated on the explorer's windows: what a reference needs to be paired with.
+struct ModelEvaluation {
+  SpecialistPtr model;
+  QString label;                // how the chart names it
+  std::vector<double> quick;    // quick tier, per domain; empty with one tier
+  PerWindow windows;            // full tier's first windows; empty without validation data
+};
+
+// What a loaded bank offers the session.
+struct LoadedBank {
+  QString summary;
+  QStringList domains;
+  std::vector<double> trainingMixture;
+  souplab::ModelCapabilities can;
+  bool hasValidation = false;
+  int firstWindows = 0;              // windows per domain of the full tier
+  int blockSize = 0;                 // bytes (predicted tokens) per full-tier window
+  std::vector<int> windowsPerDomain;  // how many the refinement may use, per domain
+  int modelBlockSize = 0;            // the model's context (a target text is cut into it)
+  ModelEvaluation reference;         // the bank's own reference: the soup at uniform h
+};
+
+// One request's specialist: the quick tier (precise = false) or the full tier (precise = true).
+struct SpecialistResult {
+  quint64 generation = 0;
+  std::vector<double> h;          // as requested, bit for bit (the GUI compares it with its sliders)
+  SpecialistPtr specialist;
+  bool precise = false;
+  std::vector<double> quick;      // quick tier: per domain, NaN off the quick domains
+  PerWindow windows;              // full tier: per domain, per window; empty without validation data
+  double instantiateMs = 0;
+  double evalMs = 0;
+};
+
+// Both models on more windows of one domain (a refinement slice).
+struct SliceResult {
+  quint64 chain = 0;  // the session's refinement it belongs to
+  size_t domain = 0;
+  std::vector<double> mine, reference;  // the windows asked for, in order
+  double ms = 0;
+};
 
 class InferenceWorker : public QObject {
   Q_OBJECT
@@ -55,135 +95,77 @@ class InferenceWorker : public QObject {
   explicit InferenceWorker(QObject* parent = nullptr);
   ~InferenceWorker() override;
 
-  // Thread-safe (called from the GUI thread). Returns the request's generation number, which
-  // specialistReady() echoes so the caller can time slider-to-screen latency.
+  // Thread-safe (the GUI thread). Returns the request's generation, echoed by specialistReady.
   quint64 requestWeights(const std::vector<double>& h);
-
-  // Evaluation comes in two tiers, because at the demo size a full evaluation alone exceeds the
-  // 100 ms slider-to-screen budget (docs/DESIGN.md §4.1): every request gets a QUICK estimate on short
-  // windows (shown at once, precise = false); when no newer request is waiting, the same
-  // specialist is then evaluated on the FULL windows (precise = true). The reference is evaluated
-  // on both, so bars side by side always come from the same windows.
-  // Full tier: windows per domain of the model's context. Takes effect at the next loadBank().
-  void setValidationWindows(int windowsPerDomain) { m_windows = windowsPerDomain; }
-  // Quick tier: up to `windowsPerDomain` windows of up to `blockSize` tokens, fewer and shorter
-  // for many domains (souplab::quick_window_shape's token budget). blockSize 0, or a model
-  // context no longer than the window, leaves only the full tier. Takes effect at loadBank().
-  void setQuickEvaluation(int blockSize, int windowsPerDomain) {
-    m_quickBlock = blockSize;
-    m_quickWindows = windowsPerDomain;
-  }
-  void setDevice(const QString& device);
-  // Thread-safe: what the specialists (and the reference) run in from the next load: "fp32",
-  // "bf16" or "fp16" (Model::load's precision; the bank stays float32).
-  void setPrecision(const QString& precision);
   // Thread-safe: the domains the quick tier evaluates (the chart's page); the others' quick
   // losses are NaN until the full tier. Empty: every domain. At k = 256 the quick tier of every
   // domain is 4x the 100 ms budget (docs/BENCHMARKS.md); a page of ~60 fits it.
   void setQuickDomains(const std::vector<int>& domains);
-  // Refinement: up to `windowsPerDomain` windows per domain (<= the full tier's: no
-  // refinement); rounds stop early once every domain's paired standard error is at most
-  // `tightNats`. Take effect at the next loadBank().
-  void setRefinementWindows(int windowsPerDomain) { m_refineWindows = windowsPerDomain; }
-  void setTightError(double tightNats) { m_tightSe = tightNats; }
-
   // Thread-safe: the model loaded last, null while loading or after a failed load. A Model is
   // immutable, so other threads may use it (the export dialog and the domain-weights fit reuse
   // it rather than reading a checkpoint that training may since have pruned).
   std::shared_ptr<const souplab::Model> bank();
-
-  // Instantiations done for requests (the reference is not counted): the coalescing test's probe.
+  // Instantiations done for requests (references are not counted): the coalescing tests' probe.
   quint64 instantiationCount() const { return m_instantiations.load(); }
 
  public Q_SLOTS:
-  // Both run on the worker thread (invoke them queued).
-  // Opens a checkpoint or an exported specialist, its validation set, and the generic reference
-  // (the bank at uniform h). Pending requests from a previous bank are dropped.
-  void loadBank(const QString& path);
-  // Replaces the reference by another model's losses on the same validation set: a dense
-  // baseline or an exported specialist ("Compare with...").
+  // All run on the worker thread (invoke them queued).
+  // Opens a checkpoint or an exported specialist, its validation windows, and evaluates its
+  // reference (before bankLoaded, so that the first move is not timed behind it). Requests made
+  // for the previous bank are dropped.
+  void loadBank(const QString& path, const souplab::gui::LoadOptions& options);
+  // Another model (a dense baseline, an exported specialist) evaluated on the bank's windows,
+  // in the bank's precision: referenceEvaluated.
   void loadReference(const QString& path);
-  // Back to the bank's own reference (the soup at uniform h) after loadReference.
+  // The bank's own reference again (the soup at uniform h): referenceEvaluated.
   void useBankReference();
-  // A target text ("Specialist for this text"): from now on every precise specialist, and the
-  // reference, are also evaluated on it (targetLosses). Empty: none. A new bank clears it.
-  void setTarget(const QString& path);
+  // Windows [mineFrom, mineFrom + mineCount) of `domain` for `mine`, and likewise for the reference.
+  void evaluateSlice(quint64 chain, const souplab::gui::SpecialistPtr& mine,
+                     const souplab::gui::SpecialistPtr& reference, size_t domain, int mineFrom, int mineCount,
+                     int referenceFrom, int referenceCount);
+  // A target text cut into the bank's context: 16 windows spread over it (the fit's own sample,
+  // it takes up to 32), so its bar says how well a specialist fits the text it was made for.
+  void loadTarget(const QString& path);
+  // `target`'s loss under `mine` and, when given, `reference` (NaN for one not given).
+  void evaluateTarget(quint64 generation, const souplab::gui::ValidationSetPtr& target,
+                      const souplab::gui::SpecialistPtr& mine, const souplab::gui::SpecialistPtr& reference);
 
  Q_SIGNALS:
-  // can: what the model offers (the explorer enables its actions by it).
-  void bankLoaded(const QString& summary, const QStringList& domains,
-                  const std::vector<double>& trainingMixture, const souplab::ModelCapabilities& can);
-  void referenceReady(const std::vector<double>& losses, const QString& label, bool precise);
-  // Once or twice per processed request (quick, then precise; precise only with one tier).
-  // losses is empty when the validation data is unavailable (the error was reported once).
-  void specialistReady(quint64 generation, const std::vector<double>& h,
-                       const std::vector<double>& losses, double instantiateMs, double evalMs,
-                       SpecialistPtr specialist, bool precise);
-  // After the precise specialistReady of `generation`, then after every refinement round.
-  void refinedLosses(quint64 generation, const souplab::gui::RefinedLosses& losses);
-  // The target text's loss (nats/byte) under the specialist of `generation` and the reference,
-  // on the same windows spread over the text; label names the text. Empty label: no target.
-  void targetLosses(quint64 generation, const QString& label, double specialist, double reference);
+  void bankLoaded(const souplab::gui::LoadedBank& bank);
+  // Once or twice per served request: the quick tier, then the full tier unless a newer request
+  // came in meanwhile (only the full tier with one tier).
+  void specialistReady(const souplab::gui::SpecialistResult& result);
+  void referenceEvaluated(const souplab::gui::ModelEvaluation& reference);
+  void sliceEvaluated(const souplab::gui::SliceResult& slice);
+  void targetLoaded(const souplab::gui::ValidationSetPtr& target, const QString& label);
+  void targetEvaluated(quint64 generation, double mine, double reference);
   void errorOccurred(const QString& message);
 
  private:
-  void processLatest();  // worker thread
-  // The full tier of `model`: the first m_windows windows of every domain, per window (empty
-  // when cancelled by a newer request).
-  std::vector<std::vector<double>> firstWindows(const souplab::Specialist& model, bool cancellable) const;
-  // The quick tier of `model` on the domains of setQuickDomains (NaN elsewhere).
+  void processLatest();
+  ModelEvaluation evaluate(SpecialistPtr model, const QString& label);
   std::vector<double> quickLosses(const souplab::Specialist& model);
-  // Makes `model` the reference: its per-window losses on the full tier kept for pairing;
-  // returns its quick-tier losses. announceReference then emits both as referenceReady(label)
-  // and restarts the refinement of the specialist on screen against it.
-  std::vector<double> setReference(SpecialistPtr model);
-  void announceReference(const std::vector<double>& quick, const QString& label);
-  QString bankReferenceLabel() const;
-  // Refinement from `windows` per domain; one slice (one domain) per posted call, the next one
-  // posted by it; a round is emitted when every domain has its windows.
-  void startRefinement(int windows);
-  void refineSlice(quint64 chain);
-  void emitRound();
-  // The target's loss under `model` (NaN without a target or on an error, which is reported).
-  double targetLoss(const souplab::Specialist& model);
-  void emitTarget(quint64 generation, const souplab::Specialist& specialist);
+  // The full tier of `model` (empty when cancelled by a newer request).
+  PerWindow firstWindows(const souplab::Specialist& model, bool cancellable) const;
+  void reportFailure(const QString& what);  // inside a catch: the exception as errorOccurred
 
-  // Worker-thread state (m_bank is written under m_mutex, for bank()).
-  SpecialistPtr m_reference;                          // what the specialist is compared with
-  std::vector<std::vector<double>> m_referenceWindows;  // its per-window losses, per domain, so far
-  struct Refinement {
-    quint64 generation = 0;
-    SpecialistPtr specialist;                  // the h displayed last (precise)
-    std::vector<std::vector<double>> windows;  // its per-window losses, per domain, so far
-    int target = 0;                            // windows per domain of the round under way
-    size_t nextDomain = 0;
-    bool active = false;
-    quint64 chain = 0;  // startRefinement's count: slices posted for an earlier chain are void
-  } m_refine;
-
+  // Worker thread, except m_bank (written under m_mutex, for bank()).
   std::shared_ptr<const souplab::Model> m_bank;
-  std::shared_ptr<const souplab::ValidationSet> m_validation;  // full tier (its first m_windows) and refinement
-  std::shared_ptr<const souplab::ValidationSet> m_quick;       // null: one tier only
-  std::shared_ptr<const souplab::ValidationSet> m_target;      // null: no target text
-  QString m_targetLabel;
-  double m_targetReference = 0;  // the reference's loss on the target
+  ValidationSetPtr m_validation;  // full tier (its first m_firstWindows) and refinement
+  ValidationSetPtr m_quick;       // null: one tier only
+  LoadOptions m_options;          // of the bank loaded last
+  int m_firstWindows = 2;
   size_t m_domainCount = 0;
 
-  // Shared with the GUI thread.
-  LatestRequest<std::vector<double>> m_requests;  // the newest requested h
+  LatestRequest<std::vector<double>> m_requests;  // the newest requested h (shared with the GUI thread)
   std::mutex m_mutex;
-  QString m_device = QStringLiteral("auto");
-  QString m_precision = QStringLiteral("fp32");
   std::vector<int> m_quickDomains;  // under m_mutex
-
-  std::atomic<int> m_windows{2};
-  std::atomic<int> m_refineWindows{32};
-  std::atomic<double> m_tightSe{0.005};
-  int m_firstWindows = 2;  // m_windows as of the last loadBank (worker thread)
-  std::atomic<int> m_quickBlock{64};
-  std::atomic<int> m_quickWindows{2};
   std::atomic<quint64> m_instantiations{0};
 };
 
 }  // namespace souplab::gui
-Q_DECLARE_METATYPE(souplab::gui::RefinedLosses)
+Q_DECLARE_METATYPE(souplab::gui::LoadOptions)
+Q_DECLARE_METATYPE(souplab::gui::LoadedBank)
+Q_DECLARE_METATYPE(souplab::gui::ModelEvaluation)
+Q_DECLARE_METATYPE(souplab::gui::SpecialistResult)
+Q_DECLARE_METATYPE(souplab::gui::SliceResult)

@@ -10,18 +10,11 @@
 #include <thread>
 #include <vector>
 
-#include "engine/core/safetensors.h"
+#include "checkpoint_tensors.h"
 #include "souplab/distributed.h"
 #include "souplab/trainer.h"
 
 namespace test_util {
-
-inline std::map<std::string, std::vector<float>> tensors_of(const std::string& ckpt) {
-  const souplab::SafetensorsFile f = souplab::read_safetensors(ckpt);
-  std::map<std::string, std::vector<float>> out;
-  for (const auto& e : f.tensors()) out[e.name] = f.to_f32(e.name);
-  return out;
-}
 
 // The largest |a - b| over every tensor of two checkpoints (parameters and AdamW moments);
 // infinity when their tensor names or sizes differ.

@@ -51,9 +51,7 @@ class TestDistributed : public QObject {
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
-    test_util::isolate_in(m_tmp);
-    m_corpus = m_tmp.filePath("corpus");
-    test_util::make_corpus(m_corpus, 3, 60000);
+    m_corpus = test_util::corpus_in(m_tmp, 3, 60000);
     m_log = m_tmp.filePath("runs.sqlite").toStdString();
   }
 

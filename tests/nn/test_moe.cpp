@@ -20,6 +20,7 @@
 #include "engine/nn/gpt.h"
 #include "engine/nn/moe.h"
 #include "souplab/trainer.h"
+#include "checkpoint_tensors.h"
 #include "tests/tiny_run_config.h"
 #include "tiny_corpus.h"
 
@@ -38,12 +39,7 @@ RunConfig tiny_moe_config(const QString& corpus, const QString& out, int64_t ste
   return c;
 }
 
-std::map<std::string, std::vector<float>> tensors_of(const std::string& ckpt) {
-  const SafetensorsFile f = read_safetensors(ckpt);
-  std::map<std::string, std::vector<float>> out;
-  for (const auto& e : f.tensors()) out[e.name] = f.to_f32(e.name);
-  return out;
-}
+using test_util::tensors_of;
 
 }  // namespace
 
@@ -56,9 +52,7 @@ class TestMoe : public QObject {
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
-    test_util::isolate_in(m_tmp);
-    m_corpus = m_tmp.filePath("corpus");
-    test_util::make_corpus(m_corpus, 3, 40000);
+    m_corpus = test_util::corpus_in(m_tmp, 3, 40000);
     m_log = m_tmp.filePath("runs.sqlite").toStdString();
     torch::manual_seed(3);
   }

@@ -69,4 +69,13 @@ inline void isolate_in(const QTemporaryDir& tmp) {
   qputenv("SOUPLAB_DATA_DIR", tmp.filePath("data").toUtf8());
 }
 
+// The set-up most engine tests share: this process's data and caches in `tmp` (isolate_in) and
+// a corpus of `domains` domains of about `bytes` bytes each in tmp/corpus, whose path it returns.
+inline QString corpus_in(const QTemporaryDir& tmp, int domains, size_t bytes) {
+  isolate_in(tmp);
+  const QString corpus = tmp.filePath("corpus");
+  make_corpus(corpus, domains, bytes);
+  return corpus;
+}
+
 }  // namespace test_util

@@ -121,7 +121,7 @@ class TestExplorerCoalescing : public QObject {
     QCOMPARE(explorer.displayedWeights(), sliders->weights());
     QTRY_COMPARE_WITH_TIMEOUT(explorer.lossChart()->referenceBars()->data()->size(), 3, 30000);
 
-    InferenceWorker* worker = explorer.inferenceWorker();
+    InferenceWorker* worker = explorer.session()->service();
     // The first specialist's precise pass, waited for (not slept on): a busy machine is slow.
     QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedIsPrecise(), 60000);
     const quint64 before = worker->instantiationCount();
@@ -201,11 +201,11 @@ class TestExplorerCoalescing : public QObject {
   // the tier on screen. (The tiny bank's context is 32, so quick windows of 16 force two tiers.)
   void quickThenPreciseFromOneInstantiation() {
     SpecialistExplorer explorer;
-    explorer.inferenceWorker()->setQuickEvaluation(16, 2);
+    explorer.session()->setQuickEvaluation(16, 2);
     QSignalSpy displayed(&explorer, &SpecialistExplorer::specialistDisplayed);
     explorer.setBank(m_checkpoint);
     QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedIsPrecise(), 60000);
-    const quint64 before = explorer.inferenceWorker()->instantiationCount();
+    const quint64 before = explorer.session()->service()->instantiationCount();
     const int shown = displayed.count();
 
     std::vector<bool> tiers;
@@ -220,7 +220,7 @@ class TestExplorerCoalescing : public QObject {
     explorer.domainSliders()->slider(1)->setValue(700);
     QTRY_COMPARE_WITH_TIMEOUT(displayed.count(), shown + 2, 30000);
     QCOMPARE(tiers, (std::vector<bool>{false, true}));
-    QCOMPARE(explorer.inferenceWorker()->instantiationCount() - before, quint64(1));
+    QCOMPARE(explorer.session()->service()->instantiationCount() - before, quint64(1));
     QCOMPARE(explorer.displayedWeights(), explorer.domainSliders()->weights());
     // The quick reference differs from the full one (other windows), and both have 3 bars.
     QCOMPARE(int(referenceFirst.size()), 3);
@@ -281,11 +281,11 @@ class TestExplorerCoalescing : public QObject {
   // many bytes each bar rests on, and a slider move ends the old h's refinement.
   void refinementNarrowsErrorBarsAndStopsOnAMove() {
     SpecialistExplorer explorer;
-    InferenceWorker* worker = explorer.inferenceWorker();
-    worker->setRefinementWindows(16);
-    worker->setTightError(0);  // refine until the windows run out
+    ExplorerSession* session = explorer.session();
+    session->setRefinementWindows(16);
+    session->setTightError(0);  // refine until the windows run out
     QSignalSpy displayed(&explorer, &SpecialistExplorer::specialistDisplayed);
-    QSignalSpy refined(worker, &InferenceWorker::refinedLosses);
+    QSignalSpy refined(session, &ExplorerSession::refined);
     explorer.setBank(m_checkpoint);
     // At the first h (uniform) the specialist IS the reference: differences 0, done at once.
     QTRY_VERIFY_WITH_TIMEOUT(!refined.isEmpty() && refined.last().at(1).value<RefinedLosses>().final, 120000);
@@ -312,9 +312,8 @@ class TestExplorerCoalescing : public QObject {
     qInfo("paired SE, mean over domains: %.5f (2 windows) -> %.5f (16 windows)", meanSe(rounds.front()),
           meanSe(rounds.back()));
     QVERIFY(meanSe(rounds.back()) < meanSe(rounds.front()));
-    // The chart shows the last round: its bars, whiskers, and what they rest on. The spy saw the
-    // round on the worker's thread; the chart gets it through the GUI thread's queue (a fresh-clone run
-    // once showed the previous round's bars here), so wait for it to arrive.
+    // The chart shows the last round: its bars, whiskers, and what they rest on (the session
+    // publishes the round's frame right after the signal the spy saw).
     LossChart* chart = explorer.lossChart();
     QTRY_COMPARE_WITH_TIMEOUT(chart->specialistBars()->data()->at(0)->value, rounds.back().specialist[0], 10000);
     QCOMPARE(chart->referenceBars()->data()->at(0)->value, rounds.back().reference[0]);
@@ -324,7 +323,7 @@ class TestExplorerCoalescing : public QObject {
     QVERIFY(std::isfinite(explorer.mixtureChangeSe()) && explorer.mixtureChangeSe() > 0);
 
     // A move during a refinement: the old h gets no round after the new h's bars are up.
-    worker->setRefinementWindows(256);  // (takes effect at the next load)
+    session->setRefinementWindows(256);  // (takes effect at the next load)
     explorer.setBank(m_checkpoint);
     QTRY_VERIFY_WITH_TIMEOUT(displayed.count() >= 3, 60000);
     refined.clear();

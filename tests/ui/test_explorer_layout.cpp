@@ -82,7 +82,7 @@ class TestExplorerLayout : public QObject {
     SpecialistExplorer* explorer = window.explorer();
     QSignalSpy shown(explorer, &SpecialistExplorer::specialistDisplayed);
     window.showTab(MainWindow::ExplorerTab);
-    explorer->inferenceWorker()->setQuickEvaluation(16, 2);  // two tiers (the tiny bank's context is 32)
+    explorer->session()->setQuickEvaluation(16, 2);  // two tiers (the tiny bank's context is 32)
     window.openBank(bank);
     QTRY_VERIFY_WITH_TIMEOUT(!shown.isEmpty(), 120000);
     QTest::qWait(200);

@@ -7,16 +7,16 @@
 #include <QMimeData>
 #include <QUrl>
 
-#include "app/glue/inference_worker.h"
+#include "app/glue/explorer_session.h"
 #include "app/glue/weights_worker.h"
 #include "souplab/model.h"
 #include "ui/explorer/domain_sliders.h"
 
 namespace souplab::gui {
 
-TargetWeightsButton::TargetWeightsButton(InferenceWorker* inference, DomainSliders* sliders, QWidget* parent)
+TargetWeightsButton::TargetWeightsButton(ExplorerSession* session, DomainSliders* sliders, QWidget* parent)
     : QPushButton(tr("Specialist for this text…"), parent),
-      m_inference(inference),
+      m_session(session),
       m_sliders(sliders),
       m_worker(new WeightsWorker(this)),
       m_menu(new QMenu(this)) {
@@ -34,12 +34,10 @@ TargetWeightsButton::TargetWeightsButton(InferenceWorker* inference, DomainSlide
   connect(this, &QPushButton::clicked, this, [this] {
     if (m_busy) cancel();
   });
-  connect(m_inference, &InferenceWorker::bankLoaded, this,
-          [this](const QString&, const QStringList&, const std::vector<double>&,
-                 const souplab::ModelCapabilities& can) {
-            m_available = can.has_domains;
-            setEnabled(m_available || m_busy);
-          });
+  connect(m_session, &ExplorerSession::bankLoaded, this, [this](const LoadedBank& bank) {
+    m_available = bank.can.has_domains;
+    setEnabled(m_available || m_busy);
+  });
   connect(m_worker, &WeightsWorker::progress, this, [this](const QString& message, int done, int total) {
     if (!m_busy || m_cancelling) return;
     const QString stage = m_stage == QLatin1String("fit") ? tr("Fitting h") : tr("Nearest domains");
@@ -87,7 +85,7 @@ void TargetWeightsButton::choose(const QString& method) {
 
 void TargetWeightsButton::estimate(const QString& targetPath, const QString& method) {
   if (m_busy) return;
-  const auto bank = m_inference->bank();
+  const auto bank = m_session->bank();
   if (!bank) {
     Q_EMIT failed(tr("Load a bank first: domain weights are estimated for its domains"));
     return;
@@ -109,7 +107,7 @@ bool TargetWeightsButton::startStage(const QString& method) {
   WeightsRequest r;
   r.method = method;
   r.targetPath = m_target;
-  r.model = m_inference->bank();
+  r.model = m_session->bank();
   if (!r.model || !m_worker->start(r)) return false;
   m_stage = method;
   setBusy(true);

@@ -17,14 +17,14 @@ class QMenu;
 namespace souplab::gui {
 
 class DomainSliders;
-class InferenceWorker;
+class ExplorerSession;
 class WeightsWorker;
 
 class TargetWeightsButton : public QPushButton {
   Q_OBJECT
 
  public:
-  TargetWeightsButton(InferenceWorker* inference, DomainSliders* sliders, QWidget* parent = nullptr);
+  TargetWeightsButton(ExplorerSession* session, DomainSliders* sliders, QWidget* parent = nullptr);
   ~TargetWeightsButton() override;
 
   WeightsWorker* worker() const { return m_worker; }
@@ -52,7 +52,7 @@ class TargetWeightsButton : public QPushButton {
   bool startStage(const QString& method);
   void setBusy(bool busy);
 
-  InferenceWorker* m_inference;
+  ExplorerSession* m_session;
   DomainSliders* m_sliders;
   WeightsWorker* m_worker;
   QMenu* m_menu;
