@@ -6,7 +6,7 @@
 # over steps. Every rung trains the same number of tokens per specialist parameter (--ratio).
 #
 #   bench/run_ladder.sh RUNG [--ratio R] [--seed S] [--threads N] [--only-train dense|soup|1]
-#                            [--variants SPEC] [--build-dir DIR] [--work-root DIR]
+#                            [--variants SPEC] [--fit 0|1] [--build-dir DIR] [--work-root DIR]
 #
 # RUNG: r1 = 2 layers x 64 (0.133 M specialist parameters), r2 = 4 x 128 (0.859 M),
 #       r3 = 4 x 256 (3.29 M). Steps = ratio x parameters / 4,096 tokens per step.
@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
 rung=${1:?"usage: bench/run_ladder.sh r1|r2|r3 [--ratio R] [--seed S] [--threads N] [--only-train NAME]"}
 shift
-ratio=14.307 seed=1337 threads=2 only=0 variants="soup:train.kind=soup"
+ratio=14.307 seed=1337 threads=2 only=0 variants="soup:train.kind=soup" fit=1
 build=${SOUPLAB_LADDER_BUILD:-$src/build-torch2}
 root=${SOUPLAB_LADDER_WORK:-$src/../ladder-work}
 while (($# > 0)); do
@@ -30,6 +30,7 @@ while (($# > 0)); do
     --threads) threads=$2; shift 2 ;;
     --only-train) only=$2; shift 2 ;;
     --variants) variants=$2; shift 2 ;;
+    --fit) fit=$2; shift 2 ;;  # 0: no fitted-h column (the fit is the slow part of the evaluation at r3)
     --build-dir) build=$2; shift 2 ;;
     --work-root) root=$2; shift 2 ;;
     *) echo "run_ladder: unknown argument $1" >&2; exit 2 ;;
@@ -48,6 +49,6 @@ mkdir -p "$work"
 echo "ladder $rung: L$layers C$width, $params parameters, ratio $ratio -> $steps steps, seed $seed, work $work" >&2
 "$build/bench/bench_specialists" --corpus "${SOUPLAB_SHARED_CORPUS:-$src/../shared/corpus}" --work "$work" \
   --layers "$layers" --width "$width" --steps "$steps" --train-seed "$seed" --threads "$threads" \
-  --curve-every "$curve" --variants "$variants" --only-train "$only" --json "$work/report.json" >"$work/report.md.tmp"
+  --curve-every "$curve" --variants "$variants" --fit "$fit" --only-train "$only" --json "$work/report.json" >"$work/report.md.tmp"
 mv "$work/report.md.tmp" "$work/report.md"
 cat "$work/report.md"

@@ -13,6 +13,7 @@
 #include "souplab/error.h"
 #include "souplab/export.h"
 #include "souplab/finetune.h"
+#include "souplab/inspect.h"
 #include "souplab/model.h"
 #include "souplab/param_layout.h"
 #include "souplab/paths.h"
@@ -195,6 +196,45 @@ int cmd_generate(int argc, char** argv) {
     return true;
   });
   std::fputs("\n", stdout);
+  return 0;
+}
+
+int cmd_inspect(int argc, char** argv) {
+  Args a("inspect", "souplab-cli inspect CHECKPOINT [--weights H] [--json]",
+         "What makes up the specialist at h: the coefficients alpha(h) of every expert, the formula\n"
+         "theta = S + sum_j alpha_j E_j with its numbers, and how far theta(h) is from the shared\n"
+         "parameters S and from the uniform-h specialist (||theta_h - theta_u|| / ||theta_u||), per\n"
+         "transformer block and per tensor (GPT-2 names). A soup bank with experts only.");
+  bank_flags(a).option("json", "print JSON (every tensor) instead of tables");
+  if (!a.parse(argc, argv, 2)) return 0;
+  a.no_more_positional(1);
+  auto model = load_model(a, a.positional_at(0, "CHECKPOINT"));
+  const ModelFacts& f = model->facts();
+  const SoupInspection in = model->inspect(weights_for(a, *model));
+  auto distances = [](const std::vector<ParamDistance>& rows) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const ParamDistance& d : rows)
+      out.push_back({{"name", d.name}, {"layer", d.layer}, {"numel", d.numel}, {"from_shared", d.from_shared},
+                     {"from_uniform", d.from_uniform}});
+    return out;
+  };
+  if (a.has("json")) {
+    const nlohmann::json j{{"checkpoint", f.path}, {"step", f.step}, {"domains", f.domains},
+                           {"weights", in.h.values()}, {"alpha", in.alpha}, {"alpha_uniform", in.alpha_uniform},
+                           {"formula", soup_formula(in.alpha, 4)}, {"blocks", distances(in.blocks)},
+                           {"tensors", distances(in.tensors)}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s (step %lld), specialist at %s\n\n%s\n\n", f.path.c_str(), static_cast<long long>(f.step),
+              in.h.format().c_str(), soup_formula(in.alpha).c_str());
+  std::printf("  %-8s %10s %10s\n", "expert", "alpha(h)", "uniform h");
+  for (size_t j = 0; j < in.alpha.size(); ++j)
+    std::printf("  E%-7zu %10.4f %10.4f\n", j + 1, in.alpha[j], in.alpha_uniform[j]);
+  std::printf("\n  %-34s %10s %14s\n", "relative distance", "from S", "from uniform h");
+  for (const ParamDistance& d : in.blocks) std::printf("  %-34s %10.4f %14.4f\n", d.name.c_str(), d.from_shared, d.from_uniform);
+  std::printf("\n");
+  for (const ParamDistance& d : in.tensors) std::printf("  %-34s %10.4f %14.4f\n", d.name.c_str(), d.from_shared, d.from_uniform);
   return 0;
 }
 

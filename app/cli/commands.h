@@ -15,6 +15,7 @@ int cmd_train(int argc, char** argv);
 int cmd_resume(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
 int cmd_generate(int argc, char** argv);
+int cmd_inspect(int argc, char** argv);
 int cmd_runs(int argc, char** argv);
 int cmd_export(int argc, char** argv);
 int cmd_finetune(int argc, char** argv);

@@ -25,6 +25,7 @@ const Command kCommands[] = {
     {"resume", souplab::cli::cmd_resume, "continue a run from its checkpoint"},
     {"eval", souplab::cli::cmd_eval, "per-domain validation loss of the specialist at h"},
     {"generate", souplab::cli::cmd_generate, "sample text from the specialist at h"},
+    {"inspect", souplab::cli::cmd_inspect, "inside the soup at h: alpha(h), the formula, distances from S and uniform h"},
     {"runs", souplab::cli::cmd_runs, "list|show: the run log"},
     {"export", souplab::cli::cmd_export, "export the specialist at h (safetensors, ONNX, tokenizer: a folder transformers loads)"},
     {"finetune", souplab::cli::cmd_finetune, "fine-tune the specialist at h (or a dense model) on a target text and export it"},

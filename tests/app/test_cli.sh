@@ -85,6 +85,15 @@ must_succeed eval "$ckpt" --weights "onehot:$d0" --json
 grep -q '"loss"' "$tmp/out" || fail "eval --json: no loss field"
 ok "eval --json prints JSON with the losses"
 
+# --- inspect: alpha(h), the formula, distances -----------------------------------------------
+must_succeed inspect "$ckpt" --weights "onehot:$d0" --json
+json_check 'len(d["alpha"]) == len(d["alpha_uniform"]) > 0 and d["formula"].startswith("theta = S ") and d["formula"].count(" E") == len(d["alpha"]) and d["weights"][0] in (0, 1) and len(d["blocks"]) >= 2 and all(t["from_shared"] > 0 for t in d["tensors"])'
+must_succeed inspect "$ckpt" --json
+json_check 'd["alpha"] == d["alpha_uniform"] and all(t["from_uniform"] == 0 for t in d["tensors"] + d["blocks"])'
+must_succeed inspect "$ckpt" --weights "onehot:$d0"
+grep -q "^theta = S [+-] [0-9.]* E1" "$tmp/out" || fail "inspect: no formula line"
+ok "inspect: alpha(h) per expert, the formula, distances per block and tensor (none from itself at uniform h)"
+
 must_succeed generate "$ckpt" --weights "onehot:$d0" --prompt "int " --length 40 --seed 3
 out_bytes=$(wc -c <"$tmp/out")
 head -c 4 "$tmp/out" | grep -q "^int " || fail "generate: output does not start with the prompt"

@@ -15,6 +15,7 @@
 
 #include "souplab/domain_weights.h"
 #include "souplab/error.h"
+#include "souplab/inspect.h"
 #include "souplab/presets.h"
 #include "souplab/run_log.h"
 #include "engine/core/safetensors.h"
@@ -26,6 +27,7 @@
 #include "engine/nn/make_model.h"
 #include "engine/nn/validation.h"
 #include "souplab/trainer.h"
+#include "checkpoint_tensors.h"
 #include "tests/tiny_run_config.h"
 #include "tiny_corpus.h"
 
@@ -37,12 +39,7 @@ RunConfig tiny_config(const QString& corpus, const QString& out, int64_t steps) 
   return test_util::tiny_run_config(corpus, out, steps);
 }
 
-std::map<std::string, std::vector<float>> tensors_of(const std::string& ckpt) {
-  const SafetensorsFile f = read_safetensors(ckpt);
-  std::map<std::string, std::vector<float>> out;
-  for (const auto& e : f.tensors()) out[e.name] = f.to_f32(e.name);
-  return out;
-}
+using test_util::tensors_of;
 
 }  // namespace
 
@@ -55,9 +52,7 @@ class TestTraining : public QObject {
  private Q_SLOTS:
   void initTestCase() {
     QVERIFY(m_tmp.isValid());
-    test_util::isolate_in(m_tmp);
-    m_corpus = m_tmp.filePath("corpus");
-    test_util::make_corpus(m_corpus, 3, 60000);
+    m_corpus = test_util::corpus_in(m_tmp, 3, 60000);
     m_log = m_tmp.filePath("runs.sqlite").toStdString();
   }
 
@@ -134,6 +129,72 @@ class TestTraining : public QObject {
       QVERIFY2(loss[d][d] < uniform[d], qPrintable(QString("domain %1: own %2 vs uniform %3")
                                                       .arg(d).arg(loss[d][d]).arg(uniform[d])));
     }
+  }
+
+  // Inside the soup at h (souplab-cli inspect): alpha(h) is the coefficients theta(h) is made
+  // of (theta = S + alpha^T E with S and E read from the checkpoint file), and the distances are
+  // those of the instantiated specialists, tensor by tensor and block by block.
+  void inspectionIsTheBanksOwnParts() {
+    RunConfig c = tiny_config(m_corpus, m_tmp.filePath("run-inspect"), 30);
+    auto trainer = Trainer::start_new(c, m_log);
+    QCOMPARE(int(trainer->run({})), int(TrainOutcome::kFinished));
+    const std::string ckpt = trainer->last_checkpoint();
+    auto bank = Model::load(ckpt, "cpu");
+    const DomainWeights h = bank->weights({0.7, 0.2, 0.1});
+    const SoupInspection in = bank->inspect(h);
+    const auto file = tensors_of(ckpt);
+    const std::vector<float>& S = file.at("S");
+    const std::vector<float>& E = file.at("E");
+    const size_t P = S.size(), n = size_t(c.bank.n_experts);
+    QCOMPARE(in.alpha.size(), n);
+    QCOMPARE(E.size(), n * P);
+    const std::vector<float> theta = bank->instantiate_dense(h)->parameters();
+    const std::vector<float> uniform = bank->instantiate_dense(bank->reference_weights())->parameters();
+    double worst = 0;
+    for (size_t i = 0; i < P; ++i) {
+      double sum = S[i];
+      for (size_t j = 0; j < n; ++j) sum += in.alpha[j] * E[j * P + i];
+      worst = std::max(worst, std::abs(sum - theta[i]));
+    }
+    QVERIFY2(worst < 1e-5, qPrintable(QString("theta(h) - (S + alpha^T E): %1").arg(worst)));
+    // At uniform h the specialist is the uniform one: no distance from it.
+    const SoupInspection at_uniform = bank->inspect(bank->reference_weights());
+    QCOMPARE(at_uniform.alpha, in.alpha_uniform);
+    for (const ParamDistance& d : at_uniform.tensors) QCOMPARE(d.from_uniform, 0.0);
+    // Distances from the instantiated thetas, per tensor and per block.
+    const ParamLayout layout = gpt_param_layout(c.model);
+    QCOMPARE(in.tensors.size(), layout.entries.size());
+    QCOMPARE(int(in.blocks.size()), c.model.n_layer + 1);
+    std::vector<double> block_num(in.blocks.size()), block_den(in.blocks.size());
+    for (size_t t = 0; t < layout.entries.size(); ++t) {
+      const ParamEntry& e = layout.entries[t];
+      double to_s = 0, s2 = 0, to_u = 0, u2 = 0;
+      for (int64_t i = e.offset; i < e.offset + e.numel; ++i) {
+        to_s += std::pow(double(theta[size_t(i)]) - S[size_t(i)], 2);
+        s2 += std::pow(double(S[size_t(i)]), 2);
+        to_u += std::pow(double(theta[size_t(i)]) - uniform[size_t(i)], 2);
+        u2 += std::pow(double(uniform[size_t(i)]), 2);
+      }
+      const ParamDistance& d = in.tensors[t];
+      QCOMPARE(QString::fromStdString(d.name), QString::fromStdString(e.name));
+      QVERIFY2(std::abs(d.from_shared - std::sqrt(to_s / s2)) < 1e-6 * std::max(1.0, d.from_shared), e.name.c_str());
+      QVERIFY2(std::abs(d.from_uniform - std::sqrt(to_u / u2)) < 1e-6 * std::max(1.0, d.from_uniform), e.name.c_str());
+      const size_t b = d.layer < 0 ? in.blocks.size() - 1 : size_t(d.layer);
+      QCOMPARE(d.layer, e.name.rfind("h.", 0) == 0 ? std::stoi(e.name.substr(2)) : -1);
+      block_num[b] += to_u;
+      block_den[b] += u2;
+    }
+    for (size_t b = 0; b < in.blocks.size(); ++b)
+      QVERIFY(std::abs(in.blocks[b].from_uniform - std::sqrt(block_num[b] / block_den[b])) < 1e-6);
+    QVERIFY(in.blocks.front().from_uniform > 0);  // 0.7/0.2/0.1 is not the uniform specialist
+    // The formula says the same numbers; a dense model has none to say.
+    QCOMPARE(QString::fromStdString(soup_formula({0.41, -0.07})), QStringLiteral("theta = S + 0.41 E1 - 0.07 E2"));
+    RunConfig dc = tiny_config(m_corpus, m_tmp.filePath("run-inspect-dense"), 2);
+    dc.train.kind = ModelKind::kDense;
+    auto dense = Trainer::start_new(dc, m_log);
+    dense->run({});
+    auto dense_model = Model::load(dense->last_checkpoint(), "cpu");
+    QVERIFY_THROWS_EXCEPTION(Error, dense_model->inspect(dense_model->reference_weights()));
   }
 
   // Both one h per step and several (train.h_per_step: the sampler draws h and rows in turn).

@@ -23,6 +23,7 @@ class Specialist;
 class DenseSpecialist;
 struct FitOptions;  // souplab/target_weights.h
 struct FitResult;
+struct SoupInspection;  // souplab/inspect.h
 
 struct ModelFacts {
   std::string path;                  // checkpoint file or folder
@@ -91,6 +92,11 @@ class Model {
                                               const ModelExportOptions& options,
                                               std::vector<std::string>* notes = nullptr,
                                               const ModelExportProgress& progress = {}) const;
+
+  // What makes up the specialist at h: alpha(h), the formula, and how far theta(h) is from S and
+  // from the uniform-h specialist per tensor and per block (souplab/inspect.h). Error unless the
+  // model is a soup bank with experts.
+  virtual SoupInspection inspect(const DomainWeights& h) const;
 
   // h minimising the instantiated model's loss on a target text (docs/DESIGN.md §1.5 (b)). Error unless
   // capabilities().can_fit_weights.

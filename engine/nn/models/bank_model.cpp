@@ -1,7 +1,10 @@
 // A soup or dense checkpoint opened for exploration: theta(h) = S + alpha(h)^T E, or S alone.
 #include <chrono>
+#include <cmath>
+#include <cstdlib>
 
 #include "souplab/error.h"
+#include "souplab/inspect.h"
 #include "souplab/specialist.h"
 #include "souplab/target_weights.h"
 #include "engine/nn/fit_weights.h"
@@ -12,6 +15,17 @@
 
 namespace souplab {
 namespace {
+
+std::vector<double> to_doubles(const torch::Tensor& t) {
+  const torch::Tensor c = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(c.data_ptr<double>(), c.data_ptr<double>() + c.numel());
+}
+
+// The transformer block a GPT-2 tensor belongs to ("h.3.mlp.c_fc.weight" -> 3), -1 for the rest.
+int block_of(const std::string& name) {
+  if (name.rfind("h.", 0) != 0) return -1;
+  return std::atoi(name.c_str() + 2);
+}
 
 class BankModel final : public Model {
  public:
@@ -66,6 +80,46 @@ class BankModel final : public Model {
     if (bank_->n_experts() == 0)
       throw file_error(facts_.path, "a dense model has no domain weights to fit (the bank has no experts)");
     return fit_weights_through(*bank_, facts_.domains, target, options);
+  }
+
+  SoupInspection inspect(const DomainWeights& h_in) const override {
+    if (bank_->n_experts() == 0)
+      throw file_error(facts_.path, "a dense model has no coefficients alpha(h) to inspect (the bank has no experts)");
+    SoupInspection out;
+    out.h = resolve(h_in);
+    torch::NoGradGuard no_grad;
+    const torch::Tensor h = bank_->h_tensor(out.h.values()), u = bank_->h_tensor(reference_weights().values());
+    out.alpha = to_doubles(bank_->alpha(h));
+    out.alpha_uniform = to_doubles(bank_->alpha(u));
+    const torch::Tensor theta = bank_->theta(h).to(torch::kCPU), uniform = bank_->theta(u).to(torch::kCPU);
+    torch::Tensor shared;
+    for (const auto& [name, t] : bank_->named_parameters())
+      if (name == "S") shared = t.detach().to(torch::kCPU);
+    // Per tensor, and per block from the blocks' summed squares.
+    struct Squares { double to_s = 0, s = 0, to_u = 0, u = 0; int64_t numel = 0; };
+    std::vector<Squares> blocks(size_t(facts_.config.model.n_layer) + 1);  // the last: the rest
+    auto sq = [](const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); };
+    auto ratio = [](double num, double den) { return den > 0 ? std::sqrt(num / den) : 0.0; };
+    for (const ParamEntry& e : bank_->layout().entries) {
+      const torch::Tensor mine = theta.narrow(0, e.offset, e.numel), base = shared.narrow(0, e.offset, e.numel),
+                          uni = uniform.narrow(0, e.offset, e.numel);
+      Squares q{sq(mine - base), sq(base), sq(mine - uni), sq(uni), e.numel};
+      ParamDistance d;
+      d.name = e.name;
+      d.layer = block_of(e.name);
+      d.numel = e.numel;
+      d.from_shared = ratio(q.to_s, q.s);
+      d.from_uniform = ratio(q.to_u, q.u);
+      out.tensors.push_back(d);
+      Squares& b = blocks[d.layer < 0 ? blocks.size() - 1 : size_t(d.layer)];
+      b.to_s += q.to_s, b.s += q.s, b.to_u += q.to_u, b.u += q.u, b.numel += q.numel;
+    }
+    for (size_t i = 0; i < blocks.size(); ++i) {
+      const bool rest = i + 1 == blocks.size();
+      out.blocks.push_back({rest ? "rest" : "block " + std::to_string(i), rest ? -1 : int(i), blocks[i].numel,
+                            ratio(blocks[i].to_s, blocks[i].s), ratio(blocks[i].to_u, blocks[i].u)});
+    }
+    return out;
   }
 
  private:

@@ -3,6 +3,7 @@
 #include "souplab/model.h"
 
 #include "souplab/error.h"
+#include "souplab/inspect.h"
 #include "souplab/specialist.h"
 #include "souplab/target_weights.h"
 #include "souplab/validation_set.h"
@@ -35,6 +36,11 @@ std::shared_ptr<const DenseSpecialist> Model::instantiate_dense(const DomainWeig
 FitResult Model::fit_weights(const std::string&, const FitOptions&) const {
   throw Error(facts().path + ": a " + model_kind_name(kind()) +
               " model has no domain weights to fit (fitting h needs a soup bank with experts)");
+}
+
+SoupInspection Model::inspect(const DomainWeights&) const {
+  throw Error(facts().path + ": a " + model_kind_name(kind()) +
+              " model has no coefficients alpha(h) to inspect (that needs a soup bank with experts)");
 }
 
 ModelExportResult Model::export_specialist(const DomainWeights& h_in, const std::string& out_dir,
