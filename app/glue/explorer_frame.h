@@ -11,6 +11,7 @@
 
 namespace souplab {
 class Specialist;
+struct SoupInspection;
 }
 
 namespace souplab::gui {
@@ -29,6 +30,9 @@ struct ExplorerFrame {
   std::vector<double> h;      // its domain weights, as requested (empty: none yet)
   std::shared_ptr<const souplab::Specialist> specialist;  // its model (null: none yet)
   bool newSpecialist = false;  // the model differs from the previous frame's (text restarts)
+  // Inside the soup at h (full tier of a soup bank; null otherwise or before the full tier):
+  // alpha(h), and the specialist's distance from S and from the uniform-h one per block and tensor.
+  std::shared_ptr<const souplab::SoupInspection> inspection;
 
   Tier tier = Tier::kNone;
   std::vector<double> losses;     // the specialist's bars, per domain (NaN: not evaluated; empty: no data)

@@ -125,8 +125,13 @@ void ExplorerSession::onSpecialist(const SpecialistResult& r) {
   m_now.instantiateMs = r.instantiateMs;
   m_now.evalMs = r.evalMs;
   m_now.twoTiers = m_now.twoTiers || !r.precise;
-  // The target's bar was the previous specialist's: blank until this one's is in (full tier).
-  if (newSpecialist) m_now.targetSpecialist = kNaN;
+  // The target's bar and the inspection were the previous specialist's: blank until this one's
+  // are in (full tier).
+  if (newSpecialist) {
+    m_now.targetSpecialist = kNaN;
+    m_now.inspection.reset();
+  }
+  if (r.inspection) m_now.inspection = r.inspection;
   recordLatency(r.generation, r.precise);
   if (!r.precise) {
     m_now.tier = ExplorerFrame::Tier::kQuick;

@@ -10,6 +10,7 @@
 
 #include "app/glue/core_share.h"
 #include "souplab/domain_weights.h"
+#include "souplab/inspect.h"
 #include "souplab/specialist.h"
 #include "souplab/validation_set.h"
 
@@ -138,6 +139,7 @@ void InferenceWorker::processLatest() {
       }
       r.precise = true;
       r.evalMs = 0;
+      if (m_inspectable) r.inspection = std::make_shared<const souplab::SoupInspection>(m_bank->inspect(m_bank->weights(r.h)));
       if (m_validation) {
         timer.restart();
         r.windows = firstWindows(*r.specialist, true);
@@ -213,6 +215,7 @@ void InferenceWorker::loadBank(const QString& path, const LoadOptions& options) 
                                .arg(QFileInfo(path).fileName(), QString::fromStdString(e.what())));
     }
     m_domainCount = facts.domains.size();
+    m_inspectable = facts.kind == souplab::ModelKind::kSoup && facts.config.bank.n_experts > 0;
     loaded.summary = summarize(facts);
     for (const auto& d : facts.domains) loaded.domains << QString::fromStdString(d);
     loaded.trainingMixture = facts.training_mixture.values();

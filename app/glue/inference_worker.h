@@ -26,6 +26,7 @@
 namespace souplab {
 class Specialist;
 class ValidationSet;
+struct SoupInspection;
 }  // namespace souplab
 
 namespace souplab::gui {
@@ -76,6 +77,8 @@ struct SpecialistResult {
   bool precise = false;
   std::vector<double> quick;      // quick tier: per domain, NaN off the quick domains
   PerWindow windows;              // full tier: per domain, per window; empty without validation data
+  // Full tier of a soup bank: alpha(h) and the specialist's distances (souplab/inspect.h).
+  std::shared_ptr<const souplab::SoupInspection> inspection;
   double instantiateMs = 0;
   double evalMs = 0;
 };
@@ -156,6 +159,7 @@ class InferenceWorker : public QObject {
   LoadOptions m_options;          // of the bank loaded last
   int m_firstWindows = 2;
   size_t m_domainCount = 0;
+  bool m_inspectable = false;  // a soup bank with experts: every full tier carries its inspection
 
   LatestRequest<std::vector<double>> m_requests;  // the newest requested h (shared with the GUI thread)
   std::mutex m_mutex;

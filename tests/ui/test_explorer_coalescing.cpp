@@ -21,11 +21,14 @@
 #include "app/glue/generation_worker.h"
 #include "app/glue/inference_worker.h"
 #include "souplab/config.h"
+#include "souplab/inspect.h"
+#include "souplab/model.h"
 #include "souplab/trainer.h"
 #include "ui_test_bank.h"
 #include "ui_test_corpus.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
+#include "ui/explorer/inside_panel.h"
 #include "ui/explorer/loss_chart.h"
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/qcustomplot_include.h"
@@ -227,6 +230,43 @@ class TestExplorerCoalescing : public QObject {
     QCOMPARE(explorer.lossChart()->referenceBars()->data()->size(), 3);
     QVERIFY(explorer.lossChart()->referenceBars()->data()->at(0)->value != referenceFirst[0]);
     QVERIFY(explorer.medianPreciseLatencyMs() >= explorer.medianLatencyMs());
+  }
+
+  // Inside the soup: the specialist on screen's alpha(h) as bars beside alpha at uniform h, the
+  // formula with the same numbers, a distance bar per block; exported as CSV and PNG.
+  void insidePanelShowsTheSpecialistsCoefficients() {
+    SpecialistExplorer explorer;
+    explorer.resize(1100, 760);
+    explorer.show();
+    explorer.setBank(m_checkpoint);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedIsPrecise(), 60000);
+    explorer.domainSliders()->slider(2)->setValue(800);
+    const std::vector<double> h = explorer.domainSliders()->weights();
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedWeights() == h && explorer.displayedIsPrecise(), 60000);
+    InsidePanel* inside = explorer.insidePanel();
+    QVERIFY(inside->inspection() != nullptr);
+    const souplab::SoupInspection direct = explorer.session()->bank()->inspect(explorer.session()->bank()->weights(h));
+    QCOMPARE(inside->alphaBars()->data()->size(), 2);  // the tiny bank's two experts
+    for (int j = 0; j < 2; ++j)
+      QVERIFY(std::abs(inside->alphaBars()->data()->at(j)->value - direct.alpha[size_t(j)]) < 1e-6);
+    QCOMPARE(inside->formula(), QString::fromStdString(souplab::soup_formula(direct.alpha)));
+    QCOMPARE(inside->blockBars()->data()->size(), 2);  // block 0 and the rest
+    QVERIFY(inside->blockBars()->data()->at(0)->value > 0);
+
+    QString error;
+    const QString csv = m_tmp.filePath("inside.csv"), png = m_tmp.filePath("inside.png");
+    QVERIFY2(inside->exportTo(csv, &error), qPrintable(error));
+    QFile f(csv);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(f.readAll());
+    QVERIFY2(text.startsWith("kind,name,alpha_h") && text.contains("\nexpert,E2,") &&
+                 text.contains("\ntensor,h.0.attn.c_attn.weight,"),
+             qPrintable(text.left(300)));
+    QVERIFY2(inside->exportTo(png, &error), qPrintable(error));
+    QVERIFY(QFileInfo(png).size() > 1000);
+    const QString bad = m_tmp.filePath("no-such-dir/inside.csv");
+    QVERIFY(!inside->exportTo(bad, &error));
+    QVERIFY2(error.contains("no-such-dir"), qPrintable(error));
   }
 
   // Opt-in (SOUPLAB_EXPLORER_DEMO=1): the slider-to-screen latency at the demo size of docs/DESIGN.md §2.3

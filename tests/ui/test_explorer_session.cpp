@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/glue/explorer_session.h"
+#include "souplab/inspect.h"
 #include "souplab/model.h"
 #include "souplab/specialist.h"
 #include "souplab/validation_set.h"
@@ -141,15 +142,22 @@ class TestExplorerSession : public QObject {
       if (f->generation == g) tiers.push_back(f->tier);
     QVERIFY(tiers.size() >= 6);
     QCOMPARE(tiers[0], Tier::kQuick);
+
     QCOMPARE(tiers[1], Tier::kFull);
     for (size_t i = 2; i < tiers.size(); ++i) QVERIFY(tiers[i] == Tier::kRefined || tiers[i] == Tier::kFull);
 
     const FramePtr full = log.find(g, Change::kSpecialist);
     QCOMPARE(full->tier, Tier::kFull);
+    // The full tier brings what the specialist is made of: alpha(h) of the coefficient network.
+    QVERIFY(full->inspection != nullptr);
+    const souplab::SoupInspection direct = session.bank()->inspect(session.bank()->weights(h));
+    QCOMPARE(full->inspection->alpha.size(), direct.alpha.size());
+    for (size_t j = 0; j < direct.alpha.size(); ++j) QCLOSE(full->inspection->alpha[j], direct.alpha[j]);
     QVERIFY(full->newSpecialist == false);  // the quick frame brought this specialist
     for (const auto& f : log.frames)
       if (f->generation == g) {
-        QVERIFY(f->newSpecialist);  // the request's first frame brings its specialist
+        QVERIFY(f->newSpecialist);  // the request's first frame brings its specialist,
+        QVERIFY(!f->inspection);    // and no inspection until the full tier
         break;
       }
     const auto set = windows(16);

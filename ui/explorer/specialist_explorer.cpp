@@ -10,6 +10,7 @@
 #include <QPushButton>
 #include <QSignalBlocker>
 #include <QSplitter>
+#include <QTabWidget>
 #include <QVBoxLayout>
 #include <algorithm>
 #include <cmath>
@@ -20,6 +21,7 @@
 #include "souplab/paths.h"
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
+#include "ui/explorer/inside_panel.h"
 #include "ui/explorer/loss_chart.h"
 #include "ui/explorer/target_weights_button.h"
 
@@ -108,10 +110,16 @@ void SpecialistExplorer::buildLayout() {
   top->setStretchFactor(0, 0);
   top->setStretchFactor(1, 1);
   top->setChildrenCollapsible(false);  // the slider panel keeps its minimum: every % box stays in view
+  // Below: the specialist's text, or what it is made of (a soup bank's alpha(h) and distances).
   m_panel = new GenerationPanel(this);
+  m_inside = new InsidePanel(this);
+  auto* below = new QTabWidget(this);
+  below->setObjectName(QStringLiteral("explorerBelowTabs"));
+  below->addTab(m_panel, tr("Generated text"));
+  below->addTab(m_inside, tr("Inside the soup"));
   auto* split = new QSplitter(Qt::Vertical, this);
   split->addWidget(top);
-  split->addWidget(m_panel);
+  split->addWidget(below);
   split->setStretchFactor(0, 3);
   split->setStretchFactor(1, 2);
 
@@ -338,6 +346,7 @@ void SpecialistExplorer::render(const FramePtr& frame) {
   }
   // The domain table's loss column shows the same pairs as the chart.
   m_sliders->setLosses(f.losses, f.reference);
+  m_inside->setInspection(f.inspection);
   renderSummary(f);
   renderTimings(f);
   m_chart->replotNow();

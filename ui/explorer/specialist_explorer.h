@@ -3,7 +3,8 @@
 // (docs/DESIGN.md §1.1.1): its per-domain validation loss next to a reference, and text sampled from it.
 //
 // Left: DomainSliders. Right: LossChart with the instantiation / evaluation times and the
-// slider-to-screen latency. Below: GenerationPanel. The widget lays out and renders: what it shows
+// slider-to-screen latency. Below, in tabs: GenerationPanel and InsidePanel (alpha(h), the formula,
+// the specialist's distances). The widget lays out and renders: what it shows
 // is the ExplorerSession's newest frame (app/glue/explorer_session.h, which owns the rules and the
 // evaluation thread); text comes from a GenerationWorker (restart on a new specialist) on a
 // WorkerThread of its own.
@@ -27,6 +28,7 @@ namespace souplab::gui {
 
 class DomainSliders;
 class GenerationPanel;
+class InsidePanel;
 class LossChart;
 
 class SpecialistExplorer : public QWidget {
@@ -39,6 +41,7 @@ class SpecialistExplorer : public QWidget {
   DomainSliders* domainSliders() const { return m_sliders; }
   LossChart* lossChart() const { return m_chart; }
   GenerationPanel* generationPanel() const { return m_panel; }
+  InsidePanel* insidePanel() const { return m_inside; }
   ExplorerSession* session() const { return m_session; }
   GenerationWorker* generationWorker() const { return m_generation.get(); }
 
@@ -104,6 +107,7 @@ class SpecialistExplorer : public QWidget {
   DomainSliders* m_sliders = nullptr;
   LossChart* m_chart = nullptr;
   GenerationPanel* m_panel = nullptr;
+  InsidePanel* m_inside = nullptr;
   QLabel* m_facts = nullptr;
   QLabel* m_timing = nullptr;
   QLabel* m_latency = nullptr;

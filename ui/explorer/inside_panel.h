@@ -1,0 +1,50 @@
+#pragma once
+// "Inside the soup" (docs/DESIGN.md §8): what the specialist on screen is made of. The formula
+// theta = S + sum_j alpha_j E_j with its numbers, alpha(h) of every expert as bars beside alpha
+// at uniform h (how they move while a slider moves), and per transformer block how far the
+// specialist is from the uniform-h specialist, ||theta_h - theta_u|| / ||theta_u||. A view: the
+// explorer hands it each frame's inspection (computed off the GUI thread with the full tier).
+// Export: CSV (alpha, and every block's and tensor's distances), PNG or PDF (both plots).
+#include <QString>
+#include <QWidget>
+#include <memory>
+
+class QCPBars;
+class QCustomPlot;
+class QLabel;
+class QPushButton;
+
+namespace souplab {
+struct SoupInspection;
+}
+
+namespace souplab::gui {
+
+class InsidePanel : public QWidget {
+  Q_OBJECT
+
+ public:
+  explicit InsidePanel(QWidget* parent = nullptr);
+
+  // Null: nothing to show (a model without experts, or the full tier not in yet).
+  void setInspection(std::shared_ptr<const souplab::SoupInspection> inspection);
+  const souplab::SoupInspection* inspection() const { return m_inspection.get(); }
+  QString formula() const;
+  QCPBars* alphaBars() const { return m_alpha; }
+  QCPBars* blockBars() const { return m_blocks; }
+  // By the suffix: .csv the numbers, .pdf / .png the two plots side by side. False with *error
+  // naming the file and the problem.
+  bool exportTo(const QString& path, QString* error) const;
+
+ private:
+  void exportDialog();
+
+  std::shared_ptr<const souplab::SoupInspection> m_inspection;
+  QLabel* m_formula = nullptr;
+  QPushButton* m_export = nullptr;
+  QCustomPlot *m_alphaPlot = nullptr, *m_blockPlot = nullptr;
+  QCPBars *m_alpha = nullptr, *m_alphaUniform = nullptr;  // alpha(h), alpha(uniform h)
+  QCPBars* m_blocks = nullptr;                            // distance per block
+};
+
+}  // namespace souplab::gui
