@@ -199,16 +199,66 @@ int cmd_generate(int argc, char** argv) {
   return 0;
 }
 
+namespace {
+
+// "H_A:H_B", where either side may itself hold a colon (onehot:NAME): the first split at which
+// both sides parse as weights over the model's domains.
+std::pair<DomainWeights, DomainWeights> parse_path(const Args& a, const Model& model, const std::string& text) {
+  for (size_t i = text.find(':'); i != std::string::npos; i = text.find(':', i + 1)) {
+    try {
+      return {model.parse_weights(text.substr(0, i)), model.parse_weights(text.substr(i + 1))};
+    } catch (const Error&) {
+      // not this colon
+    }
+  }
+  a.usage_error("--path expects H_A:H_B (two domain weights), got \"" + text + "\"");
+}
+
+// The losses along a path between two specialists: one row per point, per domain both ways.
+int print_path(const Args& a, const Model& model) {
+  const ModelFacts& f = model.facts();
+  const auto [from, to] = parse_path(a, model, a.get("path"));
+  const auto windows = ValidationSet::for_model(f, int(a.get_int("windows", 4)));
+  const std::vector<PathPoint> path = loss_path(model, from, to, int(a.get_int("points", 10)), *windows);
+  if (a.has("json")) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const PathPoint& p : path)
+      points.push_back({{"t", p.t}, {"weights", p.h.values()}, {"along_h", p.along_h}, {"along_weights", p.along_weights}});
+    std::printf("%s\n", nlohmann::json{{"checkpoint", f.path}, {"domains", f.domains}, {"from", from.values()},
+                                       {"to", to.values()}, {"points", points}}.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s: from %s to %s; per domain, the specialist at h(t) / the straight blend of the two\n"
+              "specialists' weights (nats/byte)\n\n  %5s", f.path.c_str(), from.format().c_str(), to.format().c_str(), "t");
+  for (const auto& d : f.domains) std::printf(" %17.17s", d.c_str());
+  std::printf("\n");
+  for (const PathPoint& p : path) {
+    std::printf("  %5.2f", p.t);
+    for (size_t d = 0; d < f.domains.size(); ++d) std::printf("    %6.4f/%6.4f", p.along_h[d], p.along_weights[d]);
+    std::printf("\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
 int cmd_inspect(int argc, char** argv) {
-  Args a("inspect", "souplab-cli inspect CHECKPOINT [--weights H] [--json]",
+  Args a("inspect", "souplab-cli inspect CHECKPOINT [--weights H | --path H_A:H_B [--points N]] [--json]",
          "What makes up the specialist at h: the coefficients alpha(h) of every expert, the formula\n"
          "theta = S + sum_j alpha_j E_j with its numbers, and how far theta(h) is from the shared\n"
          "parameters S and from the uniform-h specialist (||theta_h - theta_u|| / ||theta_u||), per\n"
-         "transformer block and per tensor (GPT-2 names). A soup bank with experts only.");
-  bank_flags(a).option("json", "print JSON (every tensor) instead of tables");
+         "transformer block and per tensor (GPT-2 names). A soup bank with experts only.\n"
+         "--path H_A:H_B: instead, the per-domain validation loss along h(t) = (1 - t) h_A + t h_B and\n"
+         "along the straight segment between the two specialists' weights (not the same thing).");
+  bank_flags(a)
+      .flag("path", "H_A:H_B", "losses along the path between two specialists (e.g. onehot:code_c:onehot:prose)")
+      .flag("points", "N", "--path: steps between the two ends", "10")
+      .flag("windows", "N", "--path: validation windows per domain", "4")
+      .option("json", "print JSON (every tensor; every point) instead of tables");
   if (!a.parse(argc, argv, 2)) return 0;
   a.no_more_positional(1);
   auto model = load_model(a, a.positional_at(0, "CHECKPOINT"));
+  if (a.has("path")) return print_path(a, *model);
   const ModelFacts& f = model->facts();
   const SoupInspection in = model->inspect(weights_for(a, *model));
   auto distances = [](const std::vector<ParamDistance>& rows) {

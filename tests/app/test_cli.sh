@@ -93,6 +93,10 @@ json_check 'd["alpha"] == d["alpha_uniform"] and all(t["from_uniform"] == 0 for 
 must_succeed inspect "$ckpt" --weights "onehot:$d0"
 grep -q "^theta = S [+-] [0-9.]* E1" "$tmp/out" || fail "inspect: no formula line"
 ok "inspect: alpha(h) per expert, the formula, distances per block and tensor (none from itself at uniform h)"
+must_succeed inspect "$ckpt" --path "onehot:$d0:onehot:${domains[1]}" --points 2 --windows 2 --json
+json_check 'len(d["points"]) == 3 and d["points"][1]["t"] == 0.5 and all(p["along_h"][0] == p["along_weights"][0] for p in (d["points"][0], d["points"][2])) and d["points"][0]["weights"] == d["from"]'
+must_fail "expects H_A:H_B" inspect "$ckpt" --path "onehot:$d0"
+ok "inspect --path: 3 points from one specialist to the other, both curves meeting at the ends; a bad path is a usage error"
 
 must_succeed generate "$ckpt" --weights "onehot:$d0" --prompt "int " --length 40 --seed 3
 out_bytes=$(wc -c <"$tmp/out")

@@ -187,6 +187,28 @@ class TestTraining : public QObject {
     for (size_t b = 0; b < in.blocks.size(); ++b)
       QVERIFY(std::abs(in.blocks[b].from_uniform - std::sqrt(block_num[b] / block_den[b])) < 1e-6);
     QVERIFY(in.blocks.front().from_uniform > 0);  // 0.7/0.2/0.1 is not the uniform specialist
+    // A path between two specialists: both curves start and end at the two specialists; on the
+    // way, h(t)'s specialist is the soup's own, the weights' blend is another model.
+    const DomainWeights a = DomainWeights::one_hot(bank->facts().domains, 0), b = DomainWeights::one_hot(bank->facts().domains, 2);
+    const auto val = ValidationSet::for_model(bank->facts(), 4);
+    const std::vector<PathPoint> path = loss_path(*bank, a, b, 4, *val);
+    QCOMPARE(int(path.size()), 5);
+    QCOMPARE(path[2].t, 0.5);
+    QCOMPARE(path[2].h.values(), (std::vector<double>{0.5, 0, 0.5}));
+    const auto ends = std::vector<std::vector<double>>{bank->instantiate(a)->evaluate(*val), bank->instantiate(b)->evaluate(*val)};
+    const auto mid = bank->instantiate(path[2].h)->evaluate(*val);
+    double blend_gap = 0;
+    for (size_t d = 0; d < 3; ++d) {
+      QCOMPARE(path.front().along_h[d], ends[0][d]);
+      QCOMPARE(path.front().along_weights[d], ends[0][d]);
+      QCOMPARE(path.back().along_h[d], ends[1][d]);
+      QCOMPARE(path.back().along_weights[d], ends[1][d]);
+      QVERIFY(std::abs(path[2].along_h[d] - mid[d]) < 1e-9);
+      blend_gap = std::max(blend_gap, std::abs(path[2].along_weights[d] - mid[d]));
+    }
+    QVERIFY2(blend_gap > 0, "the weights' midpoint is the soup at the mid h: alpha(h) would be linear in h");
+    QVERIFY_THROWS_EXCEPTION(Error, loss_path(*bank, a, b, 0, *val));
+
     // The formula says the same numbers; a dense model has none to say.
     QCOMPARE(QString::fromStdString(soup_formula({0.41, -0.07})), QStringLiteral("theta = S + 0.41 E1 - 0.07 E2"));
     RunConfig dc = tiny_config(m_corpus, m_tmp.filePath("run-inspect-dense"), 2);

@@ -2,7 +2,8 @@
 // Inside the soup at h (docs/DESIGN.md §8 "Inside the soup"), torch-free: the coefficients
 // alpha(h) the coefficient network gives, the formula theta = S + sum_j alpha_j E_j they make, and
 // where the specialist differs from the shared parameters S and from the uniform-h specialist,
-// per tensor of the GPT-2 layout and per transformer block. Model::inspect computes it.
+// per tensor of the GPT-2 layout and per transformer block (Model::inspect); and the losses along
+// a path between two specialists (loss_path).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -10,6 +11,9 @@
 #include "souplab/domain_weights.h"
 
 namespace souplab {
+
+class Model;
+class ValidationSet;
 
 // Relative distances over one tensor (or one block's tensors together): ||a - b|| / ||b||.
 struct ParamDistance {
@@ -27,6 +31,21 @@ struct SoupInspection {
   std::vector<ParamDistance> tensors;  // in layout order
   std::vector<ParamDistance> blocks;   // block 0, 1, ..., then "rest" (layer -1)
 };
+
+// One point of a path between two specialists: its per-domain losses on a validation set.
+struct PathPoint {
+  double t = 0;
+  DomainWeights h;                     // (1 - t) h_A + t h_B
+  std::vector<double> along_h;         // the specialist at h(t)
+  std::vector<double> along_weights;   // the model (1 - t) theta(h_A) + t theta(h_B)
+};
+
+// `points` + 1 evenly spaced points from h_A (t = 0) to h_B (t = 1), each evaluated both ways:
+// moving h (the soup's own path) and moving straight between the two specialists' weights (a
+// linear merge, which is not the same thing). Both ends of both curves are the two specialists.
+// Needs a model that instantiates one dense GPT-2 per h (an Error naming the file otherwise).
+std::vector<PathPoint> loss_path(const Model& model, const DomainWeights& a, const DomainWeights& b, int points,
+                                 const ValidationSet& windows);
 
 // "theta = S + 0.41 E1 - 0.07 E2 + ..." with `decimals` digits after the point.
 std::string soup_formula(const std::vector<double>& alpha, int decimals = 2);

@@ -8,6 +8,7 @@
 #include "souplab/target_weights.h"
 #include "souplab/validation_set.h"
 #include "engine/export/logged_export.h"
+#include "engine/nn/runner.h"
 
 namespace souplab {
 
@@ -41,6 +42,29 @@ FitResult Model::fit_weights(const std::string&, const FitOptions&) const {
 SoupInspection Model::inspect(const DomainWeights&) const {
   throw Error(facts().path + ": a " + model_kind_name(kind()) +
               " model has no coefficients alpha(h) to inspect (that needs a soup bank with experts)");
+}
+
+std::vector<PathPoint> loss_path(const Model& model, const DomainWeights& a, const DomainWeights& b, int points,
+                                 const ValidationSet& windows) {
+  if (points < 1) throw Error("a path needs at least 1 step between its ends, got " + std::to_string(points));
+  const auto from = model.instantiate_dense(a), to = model.instantiate_dense(b);
+  // The straight segment between the two sets of weights, evaluated where the bank lives.
+  const torch::Tensor ta = from->dense_runner().theta(), tb = to->dense_runner().theta();
+  std::vector<PathPoint> out;
+  for (int i = 0; i <= points; ++i) {
+    PathPoint p;
+    p.t = double(i) / points;
+    std::vector<double> h(a.size());
+    for (size_t d = 0; d < h.size(); ++d) h[d] = (1 - p.t) * a[d] + p.t * b[d];
+    p.h = model.weights(h);
+    p.along_h = model.instantiate(p.h)->evaluate(windows);
+    // The ends exactly: t = 0 and 1 are the two specialists' own weights, not a rounded blend.
+    const torch::Tensor theta = i == 0 ? ta : i == points ? tb : ta * float(1 - p.t) + tb * float(p.t);
+    const auto runner = std::make_shared<detail::DenseRunner>(theta, model.facts().config.model);
+    p.along_weights = DenseSpecialist(runner, p.h, 0).evaluate(windows);
+    out.push_back(std::move(p));
+  }
+  return out;
 }
 
 ModelExportResult Model::export_specialist(const DomainWeights& h_in, const std::string& out_dir,
