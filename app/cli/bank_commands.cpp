@@ -1,4 +1,6 @@
 // souplab-cli info / eval / generate / export / finetune: everything that opens a bank.
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 
@@ -240,25 +242,75 @@ int print_path(const Args& a, const Model& model) {
   return 0;
 }
 
+// The loss on a target over the 2-simplex of three domains' weights: one row per grid point.
+int print_landscape(const Args& a, const Model& model) {
+  const ModelFacts& f = model.facts();
+  std::array<size_t, 3> corners{};
+  const std::vector<std::string> names = split_list(a.get("landscape"));
+  if (names.size() != 3) a.usage_error("--landscape expects three domains D1,D2,D3, got \"" + a.get("landscape") + "\"");
+  for (size_t c = 0; c < 3; ++c) {
+    const auto it = std::find(f.domains.begin(), f.domains.end(), names[c]);
+    if (it == f.domains.end()) a.usage_error("--landscape: \"" + names[c] + "\" is not a domain of " + f.path);
+    corners[c] = size_t(it - f.domains.begin());
+  }
+  // The target: a file or folder of text, a domain, or a mixture of the domains.
+  const std::string target = a.get("target", "uniform");
+  std::shared_ptr<const ValidationSet> windows;
+  std::vector<double> mixture;
+  if (std::filesystem::exists(target)) {
+    windows = ValidationSet::from_text(target, std::filesystem::path(target).filename().string(), f.config.model.block_size,
+                                       int(a.get_int("windows", 16)));
+  } else {
+    const bool domain = std::find(f.domains.begin(), f.domains.end(), target) != f.domains.end();
+    mixture = model.parse_weights(domain ? "onehot:" + target : target).values();
+    windows = ValidationSet::for_model(f, int(a.get_int("windows", 4)));
+  }
+  const auto grid = loss_landscape(model, weights_for(a, model), corners, int(a.get_int("resolution", 6)), *windows, mixture);
+  const auto best = std::min_element(grid.begin(), grid.end(), [](const auto& x, const auto& y) { return x.loss < y.loss; });
+  if (a.has("json")) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const LandscapePoint& p : grid) points.push_back({{"share", p.share}, {"weights", p.h.values()}, {"loss", p.loss}});
+    std::printf("%s\n", nlohmann::json{{"checkpoint", f.path}, {"domains", f.domains}, {"corners", names},
+                                       {"target", target}, {"points", points}}.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s: loss on %s over the shares of %s, %s and %s (the other domains as in --weights)\n\n"
+              "  %8.8s %8.8s %8.8s %10s\n", f.path.c_str(), target.c_str(), names[0].c_str(), names[1].c_str(),
+              names[2].c_str(), names[0].c_str(), names[1].c_str(), names[2].c_str(), "loss");
+  for (const LandscapePoint& p : grid)
+    std::printf("  %8.3f %8.3f %8.3f %10.4f%s\n", p.share[0], p.share[1], p.share[2], p.loss, &p == &*best ? "  <- lowest" : "");
+  return 0;
+}
+
 }  // namespace
 
 int cmd_inspect(int argc, char** argv) {
-  Args a("inspect", "souplab-cli inspect CHECKPOINT [--weights H | --path H_A:H_B [--points N]] [--json]",
+  Args a("inspect",
+         "souplab-cli inspect CHECKPOINT [--weights H] [--path H_A:H_B [--points N] | --landscape D1,D2,D3 "
+         "[--target T] [--resolution R]] [--json]",
          "What makes up the specialist at h: the coefficients alpha(h) of every expert, the formula\n"
          "theta = S + sum_j alpha_j E_j with its numbers, and how far theta(h) is from the shared\n"
          "parameters S and from the uniform-h specialist (||theta_h - theta_u|| / ||theta_u||), per\n"
          "transformer block and per tensor (GPT-2 names). A soup bank with experts only.\n"
          "--path H_A:H_B: instead, the per-domain validation loss along h(t) = (1 - t) h_A + t h_B and\n"
-         "along the straight segment between the two specialists' weights (not the same thing).");
+         "along the straight segment between the two specialists' weights (not the same thing).\n"
+         "--landscape D1,D2,D3: instead, the loss on a target (a domain, a mixture like --weights, or a\n"
+         "file or folder of text) over the 2-simplex of those three domains' weights, the others as in\n"
+         "--weights, on a grid of R steps per edge.");
   bank_flags(a)
       .flag("path", "H_A:H_B", "losses along the path between two specialists (e.g. onehot:code_c:onehot:prose)")
       .flag("points", "N", "--path: steps between the two ends", "10")
-      .flag("windows", "N", "--path: validation windows per domain", "4")
+      .flag("landscape", "D1,D2,D3", "the loss over the simplex of three domains' weights")
+      .flag("target", "T", "--landscape: a domain, a mixture (0.2,0.8 | name=0.7,...) or a text file/folder", "uniform")
+      .flag("resolution", "R", "--landscape: grid steps per edge ((R+1)(R+2)/2 specialists)", "6")
+      .flag("windows", "N", "--path, --landscape: validation windows per domain (16 of a target text)", "4")
       .option("json", "print JSON (every tensor; every point) instead of tables");
   if (!a.parse(argc, argv, 2)) return 0;
   a.no_more_positional(1);
   auto model = load_model(a, a.positional_at(0, "CHECKPOINT"));
+  if (a.has("path") && a.has("landscape")) a.usage_error("--path and --landscape are two views: give one");
   if (a.has("path")) return print_path(a, *model);
+  if (a.has("landscape")) return print_landscape(a, *model);
   const ModelFacts& f = model->facts();
   const SoupInspection in = model->inspect(weights_for(a, *model));
   auto distances = [](const std::vector<ParamDistance>& rows) {

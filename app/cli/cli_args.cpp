@@ -149,4 +149,15 @@ std::string Args::help_text() const {
   return out;
 }
 
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> out;
+  for (size_t p = 0; p <= text.size();) {
+    size_t q = text.find(',', p);
+    if (q == std::string::npos) q = text.size();
+    if (q > p) out.push_back(text.substr(p, q - p));
+    p = q + 1;
+  }
+  return out;
+}
+
 }  // namespace souplab::cli

@@ -70,4 +70,7 @@ class Args {
   std::vector<std::string> positional_;
 };
 
+// "a,b,,c" -> {"a", "b", "c"}: a flag's comma-separated list, empty items dropped.
+std::vector<std::string> split_list(const std::string& text);
+
 }  // namespace souplab::cli

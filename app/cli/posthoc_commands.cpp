@@ -81,15 +81,7 @@ int cmd_experts(int argc, char** argv) {
   o.rank = int(a.get_int("rank", o.rank));
   o.steps = a.get_int("steps", o.steps);
   o.lr = a.get_double("lr", o.lr);
-  if (a.has("domains")) {
-    std::string s = a.get("domains");
-    for (size_t p = 0; p <= s.size();) {
-      size_t q = s.find(',', p);
-      if (q == std::string::npos) q = s.size();
-      if (q > p) o.domains.push_back(s.substr(p, q - p));
-      p = q + 1;
-    }
-  }
+  if (a.has("domains")) o.domains = split_list(a.get("domains"));
   const auto r = train_experts(a.positional_at(0, "BASE"), required_out(a), o);
   std::printf("%s experts in %s\n  %-20s %10s %10s %8s\n", expert_kind_name(o.kind), r.dir.c_str(), "domain",
               "base", "expert", "run");

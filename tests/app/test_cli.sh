@@ -97,6 +97,10 @@ must_succeed inspect "$ckpt" --path "onehot:$d0:onehot:${domains[1]}" --points 2
 json_check 'len(d["points"]) == 3 and d["points"][1]["t"] == 0.5 and all(p["along_h"][0] == p["along_weights"][0] for p in (d["points"][0], d["points"][2])) and d["points"][0]["weights"] == d["from"]'
 must_fail "expects H_A:H_B" inspect "$ckpt" --path "onehot:$d0"
 ok "inspect --path: 3 points from one specialist to the other, both curves meeting at the ends; a bad path is a usage error"
+must_succeed inspect "$ckpt" --landscape "${domains[0]},${domains[1]},${domains[2]}" --target "${domains[1]}" --resolution 2 --json
+json_check 'len(d["points"]) == 6 and all(abs(sum(p["share"]) - 1) < 1e-9 and p["loss"] > 0 for p in d["points"]) and d["corners"] == a' "${domains[0]}" "${domains[1]}" "${domains[2]}"
+must_fail "is not a domain" inspect "$ckpt" --landscape "${domains[0]},${domains[1]},no-such-domain"
+ok "inspect --landscape: a loss at each of the 6 points of the 3 domains' simplex; an unknown domain is a usage error"
 
 must_succeed generate "$ckpt" --weights "onehot:$d0" --prompt "int " --length 40 --seed 3
 out_bytes=$(wc -c <"$tmp/out")

@@ -209,6 +209,24 @@ class TestTraining : public QObject {
     QVERIFY2(blend_gap > 0, "the weights' midpoint is the soup at the mid h: alpha(h) would be linear in h");
     QVERIFY_THROWS_EXCEPTION(Error, loss_path(*bank, a, b, 0, *val));
 
+    // The landscape over the three domains' simplex: (R + 1)(R + 2) / 2 specialists, each point's
+    // loss that specialist's on the target mixture; its corners are the one-hot specialists.
+    const std::vector<double> target = {0.2, 0.3, 0.5};
+    const std::vector<LandscapePoint> grid = loss_landscape(*bank, bank->reference_weights(), {2, 0, 1}, 2, *val, target);
+    QCOMPARE(int(grid.size()), 6);
+    auto on_target = [&](const DomainWeights& at) {
+      const auto l = bank->instantiate(at)->evaluate(*val);
+      return target[0] * l[0] + target[1] * l[1] + target[2] * l[2];
+    };
+    for (const LandscapePoint& p : grid) {
+      QVERIFY(std::abs(p.share[0] + p.share[1] + p.share[2] - 1) < 1e-12);
+      QVERIFY(std::abs(p.h[2] - p.share[0]) < 1e-12 && std::abs(p.h[0] - p.share[1]) < 1e-12);
+      if (p.share[0] == 1) QVERIFY(std::abs(p.loss - on_target(b)) < 1e-9);  // corner 0 is domain 2: b
+      if (p.share[1] == 1) QVERIFY(std::abs(p.loss - on_target(a)) < 1e-9);
+    }
+    QVERIFY(std::abs(grid[4].loss - on_target(grid[4].h)) < 1e-9);
+    QVERIFY_THROWS_EXCEPTION(Error, loss_landscape(*bank, bank->reference_weights(), {0, 0, 1}, 2, *val, target));
+
     // The formula says the same numbers; a dense model has none to say.
     QCOMPARE(QString::fromStdString(soup_formula({0.41, -0.07})), QStringLiteral("theta = S + 0.41 E1 - 0.07 E2"));
     RunConfig dc = tiny_config(m_corpus, m_tmp.filePath("run-inspect-dense"), 2);

@@ -4,6 +4,7 @@
 // where the specialist differs from the shared parameters S and from the uniform-h specialist,
 // per tensor of the GPT-2 layout and per transformer block (Model::inspect); and the losses along
 // a path between two specialists (loss_path).
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -46,6 +47,24 @@ struct PathPoint {
 // Needs a model that instantiates one dense GPT-2 per h (an Error naming the file otherwise).
 std::vector<PathPoint> loss_path(const Model& model, const DomainWeights& a, const DomainWeights& b, int points,
                                  const ValidationSet& windows);
+
+// One point of a landscape: three domains' share of their joint weight, the h it makes, and the
+// specialist's loss on the target there.
+struct LandscapePoint {
+  std::array<double, 3> share{};  // of the three domains' joint weight; sums to 1
+  DomainWeights h;
+  double loss = 0;
+};
+
+// The loss over the 2-simplex of three domains' weights (`corners`, indices into the model's
+// domains): their joint weight and every other domain's stay as in `base` (a joint weight of 0
+// becomes 1, the others 0), shared among the three on a grid of `resolution` steps per edge,
+// (R + 1)(R + 2) / 2 points. The loss at a point is the specialist's on `target`: its domains'
+// losses weighted by `mixture` (one weight per domain of `target`), or, with an empty mixture,
+// the mean over target's domains (a text's windows are one domain).
+std::vector<LandscapePoint> loss_landscape(const Model& model, const DomainWeights& base,
+                                           const std::array<size_t, 3>& corners, int resolution,
+                                           const ValidationSet& target, const std::vector<double>& mixture = {});
 
 // "theta = S + 0.41 E1 - 0.07 E2 + ..." with `decimals` digits after the point.
 std::string soup_formula(const std::vector<double>& alpha, int decimals = 2);

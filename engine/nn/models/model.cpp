@@ -2,6 +2,8 @@
 // its capabilities say so (the defaults below refuse with the reason).
 #include "souplab/model.h"
 
+#include <algorithm>
+
 #include "souplab/error.h"
 #include "souplab/inspect.h"
 #include "souplab/specialist.h"
@@ -64,6 +66,46 @@ std::vector<PathPoint> loss_path(const Model& model, const DomainWeights& a, con
     p.along_weights = DenseSpecialist(runner, p.h, 0).evaluate(windows);
     out.push_back(std::move(p));
   }
+  return out;
+}
+
+std::vector<LandscapePoint> loss_landscape(const Model& model, const DomainWeights& base,
+                                           const std::array<size_t, 3>& corners, int resolution,
+                                           const ValidationSet& target, const std::vector<double>& mixture) {
+  const std::vector<std::string>& names = model.facts().domains;
+  if (resolution < 1) throw Error("a landscape needs at least 1 step per edge, got " + std::to_string(resolution));
+  if (base.size() != names.size()) throw Error("a landscape's base h must cover the model's " + std::to_string(names.size()) + " domains");
+  for (size_t c : corners)
+    if (c >= names.size()) throw Error("a landscape corner is not a domain of this model: " + std::to_string(c));
+  if (corners[0] == corners[1] || corners[0] == corners[2] || corners[1] == corners[2])
+    throw Error("a landscape needs three different domains");
+  if (!mixture.empty() && mixture.size() != target.domains().size())
+    throw Error("the target mixture has " + std::to_string(mixture.size()) + " weights for " +
+                std::to_string(target.domains().size()) + " domains");
+  std::vector<double> rest = base.values();
+  double joint = 0;
+  for (size_t c : corners) {
+    joint += rest[c];
+    rest[c] = 0;
+  }
+  if (joint <= 0) {  // the three carry nothing in base: the simplex of the three alone
+    joint = 1;
+    std::fill(rest.begin(), rest.end(), 0.0);
+  }
+  std::vector<LandscapePoint> out;
+  for (int i = 0; i <= resolution; ++i)
+    for (int j = 0; i + j <= resolution; ++j) {
+      LandscapePoint p;
+      p.share = {double(i) / resolution, double(j) / resolution, double(resolution - i - j) / resolution};
+      std::vector<double> h = rest;
+      for (size_t c = 0; c < 3; ++c) h[corners[c]] = joint * p.share[c];
+      p.h = model.weights(h);
+      const std::vector<double> losses = model.instantiate(p.h)->evaluate(target);
+      double sum = 0;
+      for (size_t d = 0; d < losses.size(); ++d) sum += (mixture.empty() ? 1.0 / double(losses.size()) : mixture[d]) * losses[d];
+      p.loss = sum;
+      out.push_back(std::move(p));
+    }
   return out;
 }
 
