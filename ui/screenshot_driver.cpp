@@ -79,6 +79,13 @@ void ScreenshotDriver::onBankShown() {
     QTimer::singleShot(2500, this, [this] {
       m_window->showTab(MainWindow::ExplorerTab);
       grab(m_window, QStringLiteral("explorer.png"));
+      // The same specialist, seen from inside: alpha(h), the formula, the distance per block.
+      if (auto* below = m_window->explorer()->findChild<QTabWidget*>(QStringLiteral("explorerBelowTabs"))) {
+        below->setCurrentIndex(1);
+        QApplication::processEvents();  // the tab's plots take their size and replot before the grab
+        grab(m_window, QStringLiteral("explorer-inside.png"));
+        below->setCurrentIndex(0);
+      }
       m_window->showTab(MainWindow::RunsTab);
       RunBrowser* runs = m_window->runBrowser();
       runs->refresh();
