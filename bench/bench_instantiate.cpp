@@ -7,6 +7,7 @@
 // a proposed replacement written here (not in the engine), so the gain can be judged.
 //
 //   bench_instantiate [--quick] [--threads 2] [--reps N] [--domains 14] [--windows 2]
+//                     [--layers N --width N --heads N]   (the slider path's model; default: the default's)
 #include <torch/torch.h>
 
 #include <cstring>
@@ -232,14 +233,18 @@ int main(int argc, char** argv) {
     tf.print();
   }
 
-  // ---- 2. slider path at the demo size ---------------------------------------------------------
+  // ---- 2. slider path at the default size (or --layers/--width, e.g. the cpu-night preset's) ----
   // What the inference worker runs per slider move: Model::instantiate (SoupBank::theta under
   // NoGradGuard) then Specialist::evaluate (mean_window_loss per domain). Rows: the GUI's full
   // tier (2 windows of the model's context per domain) on the real corpus (k = 14) and on the
   // demo corpus (k = 8), then the GUI's quick tier (shown first; quick_window_shape, used by
   // app/glue/inference_worker), then other shapes.
-  std::printf("### Slider path at the demo size: instantiate + per-domain validation losses "
-              "(demo bank n = 8; median of %d)\n\n", reps);
+  ModelConfig slider_model;
+  slider_model.n_layer = std::stoi(args.get("layers", std::to_string(slider_model.n_layer)));
+  slider_model.n_embd = std::stoi(args.get("width", std::to_string(slider_model.n_embd)));
+  slider_model.n_head = std::stoi(args.get("heads", std::to_string(slider_model.n_head)));
+  std::printf("### Slider path at L%d C%d: instantiate + per-domain validation losses "
+              "(bank n = 8; median of %d)\n\n", slider_model.n_layer, slider_model.n_embd, reps);
   Table t2{{"domains k", "tier", "windows/domain x tokens", "tokens/move", "instantiate ms",
             "per-domain losses ms", "total ms", "total / 100 ms budget"}};
   struct Shape {
@@ -267,7 +272,7 @@ int main(int argc, char** argv) {
   }
   for (const Shape& sh : shapes) {
     const int kk = sh.k;
-    const ModelConfig mc;
+    const ModelConfig mc = slider_model;
     BankConfig bc;
     SoupBank bank(mc, bc, kk, torch::kCPU);
     bank.init(1);

@@ -8,8 +8,13 @@
 #include <QTextStream>
 
 #include <cstdio>
+#include <functional>
+#include <memory>
 
 #include "app/glue/quick_start.h"
+#include "ui/explorer/inside_panel.h"
+#include "ui/explorer/landscape_panel.h"
+#include "ui/explorer/path_panel.h"
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/main_window.h"
 #include "ui/runs/run_browser.h"
@@ -27,7 +32,7 @@ ScreenshotDriver::ScreenshotDriver(MainWindow* window, const QString& outDir, QO
 void ScreenshotDriver::start() {
   QDir().mkpath(m_outDir);
   m_deadline.start();
-  m_window->resize(1280, 820);
+  m_window->resize(1366, 768);  // a laptop's screen: every view must fit it
   // The welcome page first, as a first launch shows it.
   QTimer::singleShot(500, this, [this] {
     // A fresh profile (the script's) shows the welcome page of a first launch.
@@ -79,34 +84,79 @@ void ScreenshotDriver::onBankShown() {
     QTimer::singleShot(2500, this, [this] {
       m_window->showTab(MainWindow::ExplorerTab);
       grab(m_window, QStringLiteral("explorer.png"));
-      // The same specialist, seen from inside: alpha(h), the formula, the distance per block.
-      if (auto* below = m_window->explorer()->findChild<QTabWidget*>(QStringLiteral("explorerBelowTabs"))) {
-        below->setCurrentIndex(1);
-        QApplication::processEvents();  // the tab's plots take their size and replot before the grab
-        grab(m_window, QStringLiteral("explorer-inside.png"));
-        below->setCurrentIndex(0);
-      }
-      m_window->showTab(MainWindow::RunsTab);
-      RunBrowser* runs = m_window->runBrowser();
-      runs->refresh();
-      QList<qint64> ids;
-      if (m_window->monitor()->runId() > 0) ids << m_window->monitor()->runId();
-      runs->selectRuns(ids);
-      QTimer::singleShot(500, this, [this] {
-        grab(m_window, QStringLiteral("runs.png"));
-        finish(0, QStringLiteral("done"));
-      });
+      // The same specialist, seen from inside: alpha(h), the formula, the distance per block;
+      // then the path from it to another specialist, and the landscape; then the run browser.
+      grabInsideViews([this] { grabRuns(); });
     });
   });
 }
 
-void ScreenshotDriver::moveSliders() {
-  // The explorer's sliders are its own business: drive them as a user would, by value.
+void ScreenshotDriver::grabInsideViews(std::function<void()> then) {
+  SpecialistExplorer* explorer = m_window->explorer();
+  auto* below = explorer->findChild<QTabWidget*>(QStringLiteral("explorerBelowTabs"));
+  if (!below) {
+    then();
+    return;
+  }
+  below->setCurrentWidget(explorer->insidePanel());
+  QApplication::processEvents();  // the tab's plots take their size and replot before the grab
+  grab(m_window, QStringLiteral("explorer-inside.png"));
+  // Path: A is the specialist on screen, B the sliders moved the other way.
+  below->setCurrentWidget(explorer->pathPanel());
+  explorer->pathPanel()->pinCurrent();
+  // Each view waits for its own signal, or moves on after its deadline (a screenshot of a view
+  // still computing is better than none).
+  auto step = std::make_shared<int>(0);
+  auto landscape = [this, explorer, below, then, step] {
+    if (*step != 1) return;
+    *step = 2;
+    below->setCurrentWidget(explorer->landscapePanel());
+    auto done = [this, below, then, step] {
+      if (*step != 2) return;
+      *step = 3;
+      QApplication::processEvents();
+      grab(m_window, QStringLiteral("explorer-landscape.png"));
+      below->setCurrentIndex(0);
+      then();
+    };
+    connect(explorer->landscapePanel(), &LandscapePanel::gridShown, this,
+            [done](int, bool finest) { if (finest) done(); });
+    QTimer::singleShot(20000, this, done);
+  };
+  auto path = [this, landscape, step] {
+    if (*step != 0) return;
+    *step = 1;
+    QApplication::processEvents();
+    grab(m_window, QStringLiteral("explorer-path.png"));
+    landscape();
+  };
+  connect(explorer->pathPanel(), &PathPanel::pathShown, this, path);
+  moveSliders(true);
+  QTimer::singleShot(20000, this, path);
+}
+
+void ScreenshotDriver::grabRuns() {
+  m_window->showTab(MainWindow::RunsTab);
+  RunBrowser* runs = m_window->runBrowser();
+  runs->refresh();
+  QList<qint64> ids;
+  if (m_window->monitor()->runId() > 0) ids << m_window->monitor()->runId();
+  runs->selectRuns(ids);
+  QTimer::singleShot(500, this, [this] {
+    grab(m_window, QStringLiteral("runs.png"));
+    finish(0, QStringLiteral("done"));
+  });
+}
+
+void ScreenshotDriver::moveSliders(bool towardsLast) {
+  // The explorer's sliders are its own business: drive them as a user would, by value. The first
+  // slider high and the rest low; towardsLast: the last one high instead.
   const QList<QSlider*> sliders = m_window->explorer()->findChildren<QSlider*>();
+  const int high = towardsLast ? int(sliders.size()) - 1 : 0;
   for (int i = 0; i < sliders.size(); ++i) {
     QSlider* s = sliders[i];
     const int span = s->maximum() - s->minimum();
-    s->setValue(s->minimum() + (i == 0 ? span * 8 / 10 : span / 10));
+    s->setValue(s->minimum() + (i == high ? span * 8 / 10 : span / 10));
   }
 }
 

@@ -6,6 +6,7 @@
 #include <QObject>
 #include <QString>
 #include <QTimer>
+#include <functional>
 
 namespace souplab::gui {
 
@@ -21,7 +22,10 @@ class ScreenshotDriver : public QObject {
   bool grab(QWidget* widget, const QString& name);
   void onTrainingEnded();
   void onBankShown();
-  void moveSliders();
+  // The explorer's tabs below the chart: inside the soup, the path, the landscape; then `then`.
+  void grabInsideViews(std::function<void()> then);
+  void grabRuns();
+  void moveSliders(bool towardsLast = false);
   void finish(int code, const QString& why);
 
   MainWindow* m_window;

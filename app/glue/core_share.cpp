@@ -2,7 +2,14 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <thread>
+
+#ifdef __linux__
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "souplab/device.h"
 
@@ -29,11 +36,30 @@ int restAfterBackgroundWorkMs(double workMs) {
 }
 
 void fitThisThreadToFreeCores() {
-  thread_local int current = 0;  // what this thread was set to last
-  const int want = coresLeftForOtherWork();
-  if (want == current) return;
-  souplab::set_this_thread_torch_threads(want);
-  current = want;
+  // Compared with the thread's team as it is now, not with what was set here last: Model::load
+  // sizes the loading thread's team to every core (the thread that loads is usually the one that
+  // runs), and a cached "already 1" then left the explorer's service at 2 threads beside a
+  // training after every reference switch (the soak: its OpenMP worker spinning at barriers).
+  souplab::set_this_thread_torch_threads(coresLeftForOtherWork());  // no-op when unchanged
+}
+
+int runThisThreadInBackground() {
+#ifdef __linux__
+  // setpriority(PRIO_PROCESS, tid) sets one thread's nice on Linux (threads are tasks).
+  constexpr int kBackgroundNice = 10;  // weight 110 against 1024 at nice 0: ~10 % when contended
+  const auto tid = static_cast<id_t>(::syscall(SYS_gettid));
+  thread_local bool lowered = false;
+  if (!lowered) {
+    errno = 0;
+    const int now = ::getpriority(PRIO_PROCESS, tid);
+    if (errno == 0 && now < kBackgroundNice) ::setpriority(PRIO_PROCESS, tid, kBackgroundNice);
+    lowered = true;
+  }
+  errno = 0;
+  return ::getpriority(PRIO_PROCESS, tid);
+#else
+  return 0;
+#endif
 }
 
 }  // namespace souplab::gui

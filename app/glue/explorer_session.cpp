@@ -14,16 +14,9 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-// A domain's loss over its windows: every window has the same number of bytes.
-double mean(const std::vector<double>& windows) {
-  double sum = 0;
-  for (double w : windows) sum += w;
-  return windows.empty() ? kNaN : sum / double(windows.size());
-}
-
 std::vector<double> means(const PerWindow& windows) {
   std::vector<double> out;
-  for (const auto& w : windows) out.push_back(mean(w));
+  for (const auto& w : windows) out.push_back(meanOfWindows(w));
   return out;
 }
 
@@ -48,6 +41,9 @@ ExplorerSession::ExplorerSession(QObject* parent) : QObject(parent), m_frame(std
   connect(service, &InferenceWorker::sliceEvaluated, this, &ExplorerSession::onSlice);
   connect(service, &InferenceWorker::targetLoaded, this, &ExplorerSession::onTargetLoaded);
   connect(service, &InferenceWorker::targetEvaluated, this, &ExplorerSession::onTargetEvaluated);
+  connect(service, &InferenceWorker::pathEvaluated, this, [this](const PathResult& path) {
+    if (m_hasBank && path.id == m_pathRequest) Q_EMIT pathReady(path);
+  });
   connect(service, &InferenceWorker::errorOccurred, this, &ExplorerSession::errorOccurred);
 }
 
@@ -57,6 +53,7 @@ void ExplorerSession::loadBank(const QString& path) {
   m_hasBank = false;  // answers still queued for the previous bank are dropped until bankLoaded
   m_refine = {m_refine.chain + 1};
   m_target.reset();  // fitted for the previous bank's domains and context
+  ++m_pathRequest;    // a path in flight belongs to the previous bank
   InferenceWorker* service = m_service.get();
   const LoadOptions options = m_options;
   QMetaObject::invokeMethod(service, [service, path, options] { service->loadBank(path, options); },
@@ -336,6 +333,16 @@ void ExplorerSession::publish(ExplorerFrame::Change change) {
   m_frame = std::make_shared<const ExplorerFrame>(m_now);
   m_now.newSpecialist = false;  // said once, by the frame that brought it
   Q_EMIT frameChanged(m_frame);
+}
+
+quint64 ExplorerSession::requestPath(const std::vector<double>& hA, const std::vector<double>& hB, int points) {
+  if (!m_hasBank) return 0;
+  const quint64 id = ++m_pathRequest;
+  InferenceWorker* service = m_service.get();
+  QMetaObject::invokeMethod(
+      service, [service, id, hA, hB, points, reference = m_reference.model] { service->evaluatePath(id, hA, hB, points, reference); },
+      Qt::QueuedConnection);
+  return id;
 }
 
 }  // namespace souplab::gui

@@ -17,6 +17,8 @@
 //   reference is paired from the first windows again.
 // - A target text: its loss under every full-tier specialist and the reference, dropped for an h
 //   no longer shown; a new bank clears it.
+// - A path between two specialists (requestPath): the newest request's answer only, with the
+//   reference in use on the same windows; a new bank voids the ones in flight.
 #include <QElapsedTimer>
 #include <QObject>
 #include <QString>
@@ -70,6 +72,7 @@ class ExplorerSession : public QObject {
   // The model loaded last (any thread may use it: a Model is immutable); null while loading.
   std::shared_ptr<const souplab::Model> bank() const { return m_service->bank(); }
   FramePtr frame() const { return m_frame; }  // the newest frame (never null)
+  ValidationSetPtr target() const { return m_target; }  // the target text's windows (null: none)
   InferenceWorker* service() const { return m_service.get(); }
 
  public Q_SLOTS:
@@ -79,11 +82,16 @@ class ExplorerSession : public QObject {
   void useBankReference();
   void compareWith(const QString& path);
   void setTarget(const QString& path);  // empty: none
+  // The per-domain losses from h_A to h_B (`points` steps; the service's evaluatePath), with the
+  // reference in use on the same windows; returns the request's id, echoed by pathReady (0
+  // without a bank). Only the newest request's answer is delivered.
+  quint64 requestPath(const std::vector<double>& hA, const std::vector<double>& hB, int points);
 
  Q_SIGNALS:
   void bankLoaded(const souplab::gui::LoadedBank& bank);
   void frameChanged(const souplab::gui::FramePtr& frame);
   void refined(quint64 generation, const souplab::gui::RefinedLosses& round);  // also in the frame
+  void pathReady(const souplab::gui::PathResult& path);
   void errorOccurred(const QString& message);
 
  private:
@@ -127,6 +135,7 @@ class ExplorerSession : public QObject {
   } m_refine;
 
   ValidationSetPtr m_target;  // null: no target text
+  quint64 m_pathRequest = 0;  // the newest path request; older answers are dropped
 
   QElapsedTimer m_clock;
   std::map<quint64, qint64> m_requestedAtNs;  // request generation -> when it was made

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "app/glue/core_share.h"
+#include "app/glue/memory_tuning.h"
 
 namespace souplab::gui {
 
@@ -71,6 +72,8 @@ void GenerationWorker::runPending() {
       m_cancel = false;
     }
     Q_EMIT started(runId);
+    // The text is background work: it takes what the training, the GUI and the slider moves leave.
+    runThisThreadInBackground();
     fitThisThreadToFreeCores();  // beside a training, only the cores it left (core_share.h)
     bool cancelled = false;
     try {
@@ -93,6 +96,8 @@ void GenerationWorker::runPending() {
       // Ran to its end (or failed) with nothing newer asked for: done until the next start().
       if (m_done == m_request) m_wanted = false;
     }
+    specialist.reset();
+    returnFreedMemory();  // the generation's caches are gone (memory_tuning.h)
     Q_EMIT finished(runId, cancelled);
   }
 }

@@ -38,19 +38,19 @@ QString summarize(const souplab::ModelFacts& f) {
   return s;
 }
 
-// A domain's loss over its windows: every window has the same number of bytes.
-double mean(const std::vector<double>& windows) {
+}  // namespace
+
+double meanOfWindows(const std::vector<double>& windows) {
   double sum = 0;
   for (double w : windows) sum += w;
   return windows.empty() ? std::numeric_limits<double>::quiet_NaN() : sum / double(windows.size());
 }
 
-}  // namespace
-
 InferenceWorker::InferenceWorker(QObject* parent) : QObject(parent) {
   qRegisterMetaType<std::vector<double>>("std::vector<double>");
   qRegisterMetaType<SpecialistPtr>("souplab::gui::SpecialistPtr");
   qRegisterMetaType<ValidationSetPtr>("souplab::gui::ValidationSetPtr");
+  qRegisterMetaType<PathResult>("souplab::gui::PathResult");
   qRegisterMetaType<souplab::ModelCapabilities>("souplab::ModelCapabilities");
   qRegisterMetaType<LoadOptions>("souplab::gui::LoadOptions");
   qRegisterMetaType<LoadedBank>("souplab::gui::LoadedBank");
@@ -69,6 +69,11 @@ void InferenceWorker::setQuickDomains(const std::vector<int>& domains) {
 std::shared_ptr<const souplab::Model> InferenceWorker::bank() {
   std::lock_guard<std::mutex> lock(m_mutex);
   return m_bank;
+}
+
+ValidationSetPtr InferenceWorker::validation() {
+  std::lock_guard<std::mutex> lock(m_mutex);
+  return m_sharedValidation;
 }
 
 void InferenceWorker::reportFailure(const QString& what) {
@@ -93,7 +98,7 @@ std::vector<double> InferenceWorker::quickLosses(const souplab::Specialist& mode
   std::vector<double> out(m_domainCount, std::numeric_limits<double>::quiet_NaN());
   for (int d : domains)
     if (d >= 0 && size_t(d) < m_domainCount)
-      out[size_t(d)] = mean(model.window_losses(*m_quick, size_t(d), 0, m_quick->windows(size_t(d))));
+      out[size_t(d)] = meanOfWindows(model.window_losses(*m_quick, size_t(d), 0, m_quick->windows(size_t(d))));
   return out;
 }
 
@@ -154,6 +159,7 @@ void InferenceWorker::processLatest() {
 }
 
 ModelEvaluation InferenceWorker::evaluate(SpecialistPtr model, const QString& label) {
+  fitThisThreadToFreeCores();  // after Model::load, which sized this thread's team to every core
   ModelEvaluation e;
   e.model = std::move(model);
   e.label = label;
@@ -186,6 +192,7 @@ void InferenceWorker::loadBank(const QString& path, const LoadOptions& options) 
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     m_bank.reset();
+    m_sharedValidation.reset();
   }
   m_validation.reset();
   m_quick.reset();
@@ -233,6 +240,7 @@ void InferenceWorker::loadBank(const QString& path, const LoadOptions& options) 
     {
       std::lock_guard<std::mutex> lock(m_mutex);
       m_bank = bank;
+      m_sharedValidation = m_validation;
     }
     // Requests made for the previous bank are void; the session re-requests after bankLoaded.
     m_requests.dropPending();
@@ -300,6 +308,38 @@ void InferenceWorker::evaluateTarget(quint64 generation, const ValidationSetPtr&
     Q_EMIT targetEvaluated(generation, mine->evaluate(*target).at(0), theirs);
   } catch (...) {
     reportFailure(QString::fromStdString(target->domains().empty() ? std::string("target") : target->domains()[0]));
+  }
+}
+
+void InferenceWorker::evaluatePath(quint64 id, const std::vector<double>& hA, const std::vector<double>& hB,
+                                   int points, const SpecialistPtr& reference) {
+  if (!m_bank || hA.size() != m_domainCount || hB.size() != m_domainCount) return;  // a bank since replaced
+  // The quick tier's short windows: 2 x (points + 1) evaluations stay near a second at the
+  // default size; with one tier, the full tier's first windows (as its bars).
+  const ValidationSetPtr windows = m_quick ? m_quick : m_validation;
+  if (!windows) {
+    Q_EMIT errorOccurred(tr("path: this model has no validation windows to evaluate a path on"));
+    return;
+  }
+  try {
+    fitThisThreadToFreeCores();
+    QElapsedTimer timer;
+    timer.start();
+    PathResult r;
+    r.id = id;
+    // The quick set whole; the full tier's set (which keeps windows for the refinement) on its
+    // first windows only, as the full-tier bars.
+    const int cap = m_quick ? 0 : m_firstWindows;
+    r.points = souplab::loss_path(*m_bank, m_bank->weights(hA), m_bank->weights(hB), points, *windows, cap);
+    if (reference && cap == 0) r.reference = reference->evaluate(*windows);
+    for (size_t d = 0; reference && cap > 0 && d < m_domainCount; ++d)  // the same first windows
+      r.reference.push_back(meanOfWindows(reference->window_losses(*windows, d, 0, cap)));
+    const int perDomain = cap > 0 ? std::min(cap, windows->windows(0)) : windows->windows(0);
+    r.windows = tr("%1 windows of %2 bytes per domain").arg(perDomain).arg(windows->block_size());
+    r.ms = double(timer.nsecsElapsed()) / 1e6;
+    Q_EMIT pathEvaluated(r);
+  } catch (...) {
+    reportFailure(tr("path"));
   }
 }
 

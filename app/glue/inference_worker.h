@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "app/glue/latest_request.h"
+#include "souplab/inspect.h"
 #include "souplab/model.h"
 
 namespace souplab {
@@ -34,6 +35,8 @@ namespace souplab::gui {
 using SpecialistPtr = std::shared_ptr<const souplab::Specialist>;
 using ValidationSetPtr = std::shared_ptr<const souplab::ValidationSet>;
 using PerWindow = std::vector<std::vector<double>>;  // [domain][window] mean loss, nats/byte
+// A domain's loss over its windows (every window has the same number of bytes); NaN for none.
+double meanOfWindows(const std::vector<double>& windows);
 
 // How a bank is opened: where and in what precision its specialists run, and the windows of the
 // two evaluation tiers (at the demo size a full evaluation alone exceeds the 100 ms slider budget,
@@ -53,6 +56,16 @@ struct ModelEvaluation {
   QString label;                // how the chart names it
   std::vector<double> quick;    // quick tier, per domain; empty with one tier
   PerWindow windows;            // full tier's first windows; empty without validation data
+};
+
+// A path between two specialists (souplab/inspect.h loss_path) on the quick tier's windows (the
+// full tier's first windows with one tier), and the reference's level on the same windows.
+struct PathResult {
+  quint64 id = 0;                            // the session's request it answers
+  std::vector<souplab::PathPoint> points;    // t = 0 (h_A) .. 1 (h_B)
+  std::vector<double> reference;             // the reference's per-domain loss (empty: none given)
+  QString windows;                           // what the losses rest on, for the caption
+  double ms = 0;
 };
 
 // What a loaded bank offers the session.
@@ -108,6 +121,9 @@ class InferenceWorker : public QObject {
   // immutable, so other threads may use it (the export dialog and the domain-weights fit reuse
   // it rather than reading a checkpoint that training may since have pruned).
   std::shared_ptr<const souplab::Model> bank();
+  // Thread-safe: the loaded bank's validation windows (immutable; null while loading or without
+  // its corpus), for work on other threads (the landscape) to evaluate on the same windows.
+  ValidationSetPtr validation();
   // Instantiations done for requests (references are not counted): the coalescing tests' probe.
   quint64 instantiationCount() const { return m_instantiations.load(); }
 
@@ -132,6 +148,10 @@ class InferenceWorker : public QObject {
   // `target`'s loss under `mine` and, when given, `reference` (NaN for one not given).
   void evaluateTarget(quint64 generation, const souplab::gui::ValidationSetPtr& target,
                       const souplab::gui::SpecialistPtr& mine, const souplab::gui::SpecialistPtr& reference);
+  // The per-domain losses at `points` + 1 points from h_A to h_B, along h and along the weights
+  // between the two specialists, and `reference`'s on the same windows: pathEvaluated.
+  void evaluatePath(quint64 id, const std::vector<double>& hA, const std::vector<double>& hB, int points,
+                    const souplab::gui::SpecialistPtr& reference);
 
  Q_SIGNALS:
   void bankLoaded(const souplab::gui::LoadedBank& bank);
@@ -142,6 +162,7 @@ class InferenceWorker : public QObject {
   void sliceEvaluated(const souplab::gui::SliceResult& slice);
   void targetLoaded(const souplab::gui::ValidationSetPtr& target, const QString& label);
   void targetEvaluated(quint64 generation, double mine, double reference);
+  void pathEvaluated(const souplab::gui::PathResult& path);
   void errorOccurred(const QString& message);
 
  private:
@@ -152,8 +173,10 @@ class InferenceWorker : public QObject {
   PerWindow firstWindows(const souplab::Specialist& model, bool cancellable) const;
   void reportFailure(const QString& what);  // inside a catch: the exception as errorOccurred
 
-  // Worker thread, except m_bank (written under m_mutex, for bank()).
+  // Worker thread, except m_bank and m_sharedValidation (written under m_mutex, for bank() and
+  // validation()).
   std::shared_ptr<const souplab::Model> m_bank;
+  ValidationSetPtr m_sharedValidation;
   ValidationSetPtr m_validation;  // full tier (its first m_firstWindows) and refinement
   ValidationSetPtr m_quick;       // null: one tier only
   LoadOptions m_options;          // of the bank loaded last
@@ -173,3 +196,4 @@ Q_DECLARE_METATYPE(souplab::gui::LoadedBank)
 Q_DECLARE_METATYPE(souplab::gui::ModelEvaluation)
 Q_DECLARE_METATYPE(souplab::gui::SpecialistResult)
 Q_DECLARE_METATYPE(souplab::gui::SliceResult)
+Q_DECLARE_METATYPE(souplab::gui::PathResult)

@@ -8,6 +8,7 @@
 #include <new>
 
 #include "app/glue/core_share.h"
+#include "app/glue/memory_tuning.h"
 
 namespace souplab::gui {
 
@@ -52,7 +53,8 @@ void ThreadedJob::start(const QString& name, Body body) {
   const quint64 generation = ++m_generation;
   m_cancel = std::make_shared<std::atomic<bool>>(false);
   auto flag = m_cancel;
-  QThread* thread = QThread::create([this, body = std::move(body), flag, generation] {
+  const bool background = m_background;
+  QThread* thread = QThread::create([this, body = std::move(body), flag, generation, background] {
     const Post post = [this, generation](std::function<void()> fn) {
       QMetaObject::invokeMethod(
           this,
@@ -62,8 +64,10 @@ void ThreadedJob::start(const QString& name, Body body) {
           Qt::QueuedConnection);
     };
     try {
+      if (background) runThisThreadInBackground();  // yields to a training and the GUI (core_share.h)
       fitThisThreadToFreeCores();  // beside a training, only the cores it left (core_share.h)
       body(post, *flag);
+      returnFreedMemory();  // the job's tensors are gone: its arena's pages go back (memory_tuning.h)
     } catch (const std::bad_alloc&) {
       post([this] {
         markDone();

@@ -43,12 +43,16 @@ class ThreadedJob : public QObject {
   void supersede(const QString& name, Body body);
   // Subclasses call it in the post that delivers the job's end.
   void markDone() { m_running = false; }
+  // Jobs started from now on run in the background class (core_share.h): work a user does not
+  // wait for move by move, which must not slow a training or the GUI (fits of h).
+  void runInBackground() { m_background = true; }
 
  private:
   void start(const QString& name, Body body);
 
   std::vector<QThread*> m_threads;  // running or finished, reaped at the next start
   bool m_running = false;
+  bool m_background = false;
   quint64 m_generation = 0;         // the newest job's; posts of older ones are dropped
   std::shared_ptr<std::atomic<bool>> m_cancel = std::make_shared<std::atomic<bool>>(false);
 };

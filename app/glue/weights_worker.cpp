@@ -9,6 +9,7 @@
 namespace souplab::gui {
 
 WeightsWorker::WeightsWorker(QObject* parent) : ThreadedJob(parent) {
+  runInBackground();  // a fit beside a training takes what the training and the GUI leave
   qRegisterMetaType<souplab::DomainWeights>("souplab::DomainWeights");
 }
 

@@ -11,6 +11,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "app/glue/memory_tuning.h"
 #include "app/glue/quit_signals.h"
 #include "app/glue/training_session.h"
 #include "souplab/run_log.h"
@@ -20,6 +21,7 @@
 #include "ui/screenshot_driver.h"
 
 int main(int argc, char** argv) {
+  souplab::gui::capMallocArenas();  // before any thread starts (memory_tuning.h)
   QApplication app(argc, argv);
   QApplication::setOrganizationName(QStringLiteral("SoupLab"));
   QApplication::setApplicationName(QStringLiteral("souplab"));

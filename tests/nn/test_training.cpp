@@ -165,16 +165,20 @@ class TestTraining : public QObject {
     const ParamLayout layout = gpt_param_layout(c.model);
     QCOMPARE(in.tensors.size(), layout.entries.size());
     QCOMPARE(int(in.blocks.size()), c.model.n_layer + 1);
-    std::vector<double> block_num(in.blocks.size()), block_den(in.blocks.size());
+    std::vector<double> block_num(in.blocks.size()), block_den(in.blocks.size()), block_s2(in.blocks.size());
+    std::vector<std::vector<double>> expert_sq(n, std::vector<double>(in.blocks.size()));  // ||E_j||^2 per block
     for (size_t t = 0; t < layout.entries.size(); ++t) {
       const ParamEntry& e = layout.entries[t];
       double to_s = 0, s2 = 0, to_u = 0, u2 = 0;
+      const size_t block = e.name.rfind("h.", 0) == 0 ? size_t(std::stoi(e.name.substr(2))) : in.blocks.size() - 1;
       for (int64_t i = e.offset; i < e.offset + e.numel; ++i) {
         to_s += std::pow(double(theta[size_t(i)]) - S[size_t(i)], 2);
         s2 += std::pow(double(S[size_t(i)]), 2);
         to_u += std::pow(double(theta[size_t(i)]) - uniform[size_t(i)], 2);
         u2 += std::pow(double(uniform[size_t(i)]), 2);
+        for (size_t j = 0; j < n; ++j) expert_sq[j][block] += std::pow(double(E[j * P + size_t(i)]), 2);
       }
+      block_s2[block] += s2;
       const ParamDistance& d = in.tensors[t];
       QCOMPARE(QString::fromStdString(d.name), QString::fromStdString(e.name));
       QVERIFY2(std::abs(d.from_shared - std::sqrt(to_s / s2)) < 1e-6 * std::max(1.0, d.from_shared), e.name.c_str());
@@ -187,6 +191,21 @@ class TestTraining : public QObject {
     for (size_t b = 0; b < in.blocks.size(); ++b)
       QVERIFY(std::abs(in.blocks[b].from_uniform - std::sqrt(block_num[b] / block_den[b])) < 1e-6);
     QVERIFY(in.blocks.front().from_uniform > 0);  // 0.7/0.2/0.1 is not the uniform specialist
+    // Each expert's share per block: |alpha_j| ||E_j|| / ||S|| over the block, from the file's E and S.
+    QCOMPARE(in.expert_blocks.size(), n);
+    for (size_t j = 0; j < n; ++j) {
+      QCOMPARE(in.expert_blocks[j].size(), in.blocks.size());
+      for (size_t b = 0; b < in.blocks.size(); ++b) {
+        const double direct = std::abs(in.alpha[j]) * std::sqrt(expert_sq[j][b] / block_s2[b]);
+        QVERIFY2(std::abs(in.expert_blocks[j][b] - direct) < 1e-6 * std::max(1.0, direct),
+                 qPrintable(QString("expert %1 block %2: %3 vs %4").arg(j).arg(b).arg(in.expert_blocks[j][b]).arg(direct)));
+      }
+    }
+    // Inspections share the bank's constants (computed once): a second one is the same.
+    const SoupInspection again = bank->inspect(h);
+    QCOMPARE(again.alpha, in.alpha);
+    QCOMPARE(again.expert_blocks, in.expert_blocks);
+    QCOMPARE(again.blocks.front().from_shared, in.blocks.front().from_shared);
     // A path between two specialists: both curves start and end at the two specialists; on the
     // way, h(t)'s specialist is the soup's own, the weights' blend is another model.
     const DomainWeights a = DomainWeights::one_hot(bank->facts().domains, 0), b = DomainWeights::one_hot(bank->facts().domains, 2);

@@ -15,6 +15,8 @@
 #include <QSemaphore>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QTabWidget>
+#include <QTableWidget>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -29,6 +31,8 @@
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
 #include "ui/explorer/inside_panel.h"
+#include "ui/explorer/landscape_panel.h"
+#include "ui/explorer/path_panel.h"
 #include "ui/explorer/loss_chart.h"
 #include "ui/explorer/specialist_explorer.h"
 #include "ui/qcustomplot_include.h"
@@ -252,6 +256,22 @@ class TestExplorerCoalescing : public QObject {
     QCOMPARE(inside->formula(), QString::fromStdString(souplab::soup_formula(direct.alpha)));
     QCOMPARE(inside->blockBars()->data()->size(), 2);  // block 0 and the rest
     QVERIFY(inside->blockBars()->data()->at(0)->value > 0);
+    // Per matrix: one row per tensor, sorted by a column's values (largest distance first).
+    QTableWidget* table = inside->tensorTable();
+    QCOMPARE(table->rowCount(), int(direct.tensors.size()));
+    table->sortItems(4, Qt::DescendingOrder);
+    double most = 0;
+    for (const auto& d : direct.tensors) most = std::max(most, d.from_uniform);
+    QVERIFY(std::abs(table->item(0, 4)->data(Qt::DisplayRole).toDouble() - most) < 1e-9);
+    for (int r = 1; r < table->rowCount(); ++r)
+      QVERIFY(table->item(r - 1, 4)->data(Qt::DisplayRole).toDouble() >= table->item(r, 4)->data(Qt::DisplayRole).toDouble());
+    // Experts x blocks: each cell is that expert's share in that block.
+    QCPColorMapData* shares = inside->expertMap()->data();
+    QCOMPARE(shares->keySize(), 2);
+    QCOMPARE(shares->valueSize(), 2);
+    for (int j = 0; j < 2; ++j)
+      for (int b = 0; b < 2; ++b)
+        QVERIFY(std::abs(shares->cell(j, b) - direct.expert_blocks[size_t(j)][size_t(b)]) < 1e-6);
 
     QString error;
     const QString csv = m_tmp.filePath("inside.csv"), png = m_tmp.filePath("inside.png");
@@ -260,13 +280,119 @@ class TestExplorerCoalescing : public QObject {
     QVERIFY(f.open(QIODevice::ReadOnly));
     const QString text = QString::fromUtf8(f.readAll());
     QVERIFY2(text.startsWith("kind,name,alpha_h") && text.contains("\nexpert,E2,") &&
-                 text.contains("\ntensor,h.0.attn.c_attn.weight,"),
+                 text.contains("\ntensor,h.0.attn.c_attn.weight,") && text.contains("\nexpert_share,E2@block 0,"),
              qPrintable(text.left(300)));
     QVERIFY2(inside->exportTo(png, &error), qPrintable(error));
     QVERIFY(QFileInfo(png).size() > 1000);
     const QString bad = m_tmp.filePath("no-such-dir/inside.csv");
     QVERIFY(!inside->exportTo(bad, &error));
     QVERIFY2(error.contains("no-such-dir"), qPrintable(error));
+  }
+
+  // Path A -> B: pin the specialist on screen, move a slider; the curves (a point per step, both
+  // ways) follow the full-tier specialist, start at A's and end at B's losses, and export as CSV.
+  void pathPanelFollowsTheSliders() {
+    SpecialistExplorer explorer;
+    explorer.resize(1100, 760);
+    explorer.show();
+    explorer.setBank(m_checkpoint);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedIsPrecise(), 60000);
+    PathPanel* path = explorer.pathPanel();
+    QVERIFY(path->pinCurrent());
+    QSignalSpy shown(path, &PathPanel::pathShown);
+    explorer.domainSliders()->slider(1)->setValue(900);
+    QVERIFY(shown.wait(60000));
+    QVERIFY(path->path() != nullptr);
+    const int points = int(path->path()->points.size());
+    QCOMPARE(points, 9);  // the default 8 steps
+    QCOMPARE(path->alongH()->data()->size(), points);
+    QCOMPARE(path->alongWeights()->data()->size(), points);
+    QCOMPARE(path->referenceLevel()->data()->size(), 2);  // a level across t = 0..1
+    // Both curves meet at the ends (the two specialists) and show the mean over domains.
+    const auto& first = path->path()->points.front();
+    double meanA = 0;
+    for (double v : first.along_h) meanA += v / double(first.along_h.size());
+    QVERIFY(std::abs(path->alongH()->data()->at(0)->value - meanA) < 1e-9);
+    QVERIFY(std::abs(path->alongH()->data()->at(points - 1)->value - path->alongWeights()->data()->at(points - 1)->value) < 1e-5);
+    path->setShownDomain(2);
+    QVERIFY(std::abs(path->alongH()->data()->at(0)->value - first.along_h[2]) < 1e-9);
+
+    QString error;
+    const QString csv = m_tmp.filePath("path.csv");
+    QVERIFY2(path->exportTo(csv, &error), qPrintable(error));
+    QFile f(csv);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QStringList lines = QString::fromUtf8(f.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QCOMPARE(lines.front(), QStringLiteral("t,domain,along_h,along_weights"));
+    QCOMPARE(int(lines.size()), 1 + points * 3 + 3);  // 3 domains per point, then the reference's
+    QVERIFY2(path->exportTo(m_tmp.filePath("path.png"), &error), qPrintable(error));
+    QVERIFY(QFileInfo(m_tmp.filePath("path.png")).size() > 1000);
+    QVERIFY(!path->exportTo(m_tmp.filePath("path.gif"), &error));
+    QVERIFY2(error.contains("path.gif"), qPrintable(error));
+    path->unpin();
+    QVERIFY(path->path() == nullptr);
+    QCOMPARE(path->alongH()->data()->size(), 0);
+  }
+
+  // The landscape: computed coarse then finer while its tab shows; its corner equals the one-hot
+  // specialist's loss on the target domain's windows; the map is drawn inside the triangle only;
+  // a pick moves the sliders there; the finest grid exports as CSV.
+  void landscapePanelMapsAndPicks() {
+    SpecialistExplorer explorer;
+    explorer.resize(1100, 760);
+    explorer.show();
+    explorer.setBank(m_checkpoint);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedIsPrecise(), 60000);
+    LandscapePanel* land = explorer.landscapePanel();
+    QSignalSpy grids(land, &LandscapePanel::gridShown);
+    auto* tabs = explorer.findChild<QTabWidget*>(QStringLiteral("explorerBelowTabs"));
+    QVERIFY(tabs);
+    tabs->setCurrentWidget(land);  // computed only while shown
+    land->setTarget(1);
+    QTRY_VERIFY_WITH_TIMEOUT(!grids.isEmpty() && grids.last().at(1).toBool(), 120000);
+    QVERIFY(grids.first().at(0).toInt() < grids.last().at(0).toInt());  // coarse first, then finer
+    const LandscapeGrid* grid = land->grid();
+    QVERIFY(grid);
+    const int R = grid->resolution;
+    QCOMPARE(int(grid->points.size()), (R + 1) * (R + 2) / 2);
+    // Corner 1 (all the weight on domain 1: the three corners are the tiny bank's 3 domains).
+    const auto bank = explorer.session()->bank();
+    const auto windows = explorer.session()->service()->validation();
+    const int first = explorer.session()->loadedBank().firstWindows;
+    const std::vector<double> perWindow = bank->instantiate(bank->weights({0, 1, 0}))->window_losses(*windows, 1, 0, first);
+    double direct = 0;
+    for (double w : perWindow) direct += w / double(perWindow.size());
+    bool seen = false;
+    for (const auto& p : grid->points)
+      if (p.share[1] == 1) {
+        seen = true;
+        QVERIFY2(std::abs(p.loss - direct) < 1e-5, qPrintable(QStringLiteral("%1 vs %2").arg(p.loss).arg(direct)));
+      }
+    QVERIFY(seen);
+    // Inside the triangle drawn, outside transparent.
+    QCPColorMapData* map = land->map()->data();
+    int kx = 0, ky = 0;
+    map->coordToCell(0.5, 0.3, &kx, &ky);
+    QCOMPARE(int(map->alpha(kx, ky)), 255);
+    map->coordToCell(0.05, 0.8, &kx, &ky);
+    QCOMPARE(int(map->alpha(kx, ky)), 0);
+    const QPointF p = LandscapePanel::toPlane({0.2, 0.3, 0.5});
+    const auto back = LandscapePanel::toShares(p);
+    QVERIFY(std::abs(back[0] - 0.2) < 1e-12 && std::abs(back[1] - 0.3) < 1e-12 && std::abs(back[2] - 0.5) < 1e-12);
+
+    land->pick({0.2, 0.3, 0.5});
+    QTRY_VERIFY_WITH_TIMEOUT(std::abs(explorer.domainSliders()->weights()[2] - 0.5) < 2e-3, 30000);
+    QVERIFY(std::abs(explorer.domainSliders()->weights()[0] - 0.2) < 2e-3);
+
+    QString error;
+    const QString csv = m_tmp.filePath("landscape.csv");
+    QVERIFY2(land->exportTo(csv, &error), qPrintable(error));
+    QFile f(csv);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QStringList lines = QString::fromUtf8(f.readAll()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QVERIFY2(lines.front().startsWith(QStringLiteral("share_")) && lines.front().endsWith(QStringLiteral(",loss")),
+             qPrintable(lines.front()));
+    QCOMPARE(int(lines.size()), 1 + int(grid->points.size()));
   }
 
   // Opt-in (SOUPLAB_EXPLORER_DEMO=1): the slider-to-screen latency at the demo size of docs/DESIGN.md §2.3

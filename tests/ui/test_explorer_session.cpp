@@ -3,7 +3,8 @@
 // Latest wins (a burst of moves: one instantiation, frames end on the last h); two tiers then
 // refinement (quick, full, rounds of 2, 4, ... windows, each frame's bars equal to the models'
 // own window losses); pairing (a new reference is paired on the same windows, from the first
-// again); cancellation (a move ends the old h's refinement); the target text's bar.
+// again); cancellation (a move ends the old h's refinement); the target text's bar; a path
+// between two specialists.
 #include <QSemaphore>
 #include <QTemporaryDir>
 #include <QTest>
@@ -265,6 +266,54 @@ class TestExplorerSession : public QObject {
     session.loadBank(m_soup);
     QTRY_VERIFY_WITH_TIMEOUT(session.hasBank() && log.last()->change == Change::kBank, 120000);
     QVERIFY(log.last()->targetLabel.isEmpty());
+  }
+
+  // A path between two specialists: both curves start at h_A's specialist and end at h_B's (the
+  // quick tier's bars of each, on the same windows), differ in between, and the reference's
+  // level equals its quick bars; only the newest request is answered.
+  void pathEndsAreTheTwoSpecialists() {
+    ExplorerSession session;
+    FrameLog log(session);
+    load(session, log, true);
+    const auto quickFrame = [&](quint64 g) -> FramePtr {
+      for (const auto& f : log.frames)
+        if (f->generation == g && f->tier == Tier::kQuick) return f;
+      return nullptr;
+    };
+    const std::vector<double> hA = {0.8, 0.1, 0.1}, hB = {0.1, 0.1, 0.8};
+    const quint64 gA = session.requestWeights(hA);
+    QTRY_VERIFY_WITH_TIMEOUT(log.find(gA, Change::kSpecialist) && log.find(gA, Change::kSpecialist)->tier == Tier::kFull, 60000);
+    const quint64 gB = session.requestWeights(hB);
+    QTRY_VERIFY_WITH_TIMEOUT(log.find(gB, Change::kSpecialist) && log.find(gB, Change::kSpecialist)->tier == Tier::kFull, 60000);
+    const FramePtr a = quickFrame(gA), b = quickFrame(gB);
+    QVERIFY(a && b);
+
+    std::vector<PathResult> answers;
+    connect(&session, &ExplorerSession::pathReady, this, [&](const PathResult& p) { answers.push_back(p); });
+    const quint64 stale = session.requestPath(hB, hA, 2);  // superseded before it can be delivered
+    const quint64 id = session.requestPath(hA, hB, 4);
+    QVERIFY(stale != 0 && id > stale);
+    QTRY_VERIFY_WITH_TIMEOUT(!answers.empty(), 60000);
+    QTest::qWait(100);
+    QCOMPARE(int(answers.size()), 1);
+    const PathResult& path = answers.front();
+    QCOMPARE(path.id, id);
+    QCOMPARE(int(path.points.size()), 5);
+    QCOMPARE(path.points.front().t, 0.0);
+    QCOMPARE(path.points.back().t, 1.0);
+    const size_t k = hA.size();
+    for (size_t d = 0; d < k; ++d) {
+      QCLOSE(path.points.front().along_h[d], a->losses[d]);
+      QCLOSE(path.points.front().along_weights[d], a->losses[d]);
+      QCLOSE(path.points.back().along_h[d], b->losses[d]);
+      QCLOSE(path.points.back().along_weights[d], b->losses[d]);
+      QCLOSE(path.reference[d], a->reference[d]);
+    }
+    // In between, the soup's path and the linear merge are different models.
+    bool differ = false;
+    for (size_t d = 0; d < k; ++d) differ = differ || !close(path.points[2].along_h[d], path.points[2].along_weights[d]);
+    QVERIFY(differ);
+    QVERIFY(!path.windows.isEmpty());
   }
 };
 

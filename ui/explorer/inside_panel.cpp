@@ -1,20 +1,18 @@
 #include "ui/explorer/inside_panel.h"
 
-#include <QBuffer>
-#include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
+#include <QHeaderView>
 #include <QLabel>
-#include <QMessageBox>
-#include <QPainter>
-#include <QPdfWriter>
 #include <QPushButton>
 #include <QSharedPointer>
+#include <QTabWidget>
+#include <QTableWidget>
 #include <QVBoxLayout>
-#include <exception>
 
 #include "souplab/atomic_file.h"
 #include "souplab/inspect.h"
+#include "ui/explorer/plot_export.h"
 #include "ui/qcustomplot_include.h"
 
 namespace souplab::gui {
@@ -67,16 +65,44 @@ InsidePanel::InsidePanel(QWidget* parent) : QWidget(parent) {
     bars->setWidth(0.38);
     bars->setBarsGroup(group);
   }
-  m_blockPlot = makePlot(this, QStringLiteral("blockDistancePlot"), tr("‖θh − θu‖ / ‖θu‖"));
+  m_views = new QTabWidget(this);
+  m_views->setObjectName(QStringLiteral("insideViews"));
+  m_views->setDocumentMode(true);
+  m_blockPlot = makePlot(m_views, QStringLiteral("blockDistancePlot"), tr("‖θh − θu‖ / ‖θu‖"));
   m_blocks = makeBars(m_blockPlot, tr("distance from the uniform-h specialist"), QColor(214, 39, 40));
   m_blocks->setWidth(0.6);
+  m_views->addTab(m_blockPlot, tr("per block"));
+  // Per weight matrix, sortable by any column (a click on its header): where h moves the model.
+  m_tensorTable = new QTableWidget(0, 5, m_views);
+  m_tensorTable->setObjectName(QStringLiteral("tensorTable"));
+  m_tensorTable->setHorizontalHeaderLabels(
+      {tr("tensor"), tr("block"), tr("parameters"), tr("‖θh − S‖ / ‖S‖"), tr("‖θh − θu‖ / ‖θu‖")});
+  m_tensorTable->verticalHeader()->setVisible(false);
+  m_tensorTable->setEditTriggers(QAbstractItemView::NoEditTriggers);
+  m_tensorTable->setSortingEnabled(true);
+  m_tensorTable->horizontalHeader()->setSectionResizeMode(0, QHeaderView::Stretch);
+  m_views->addTab(m_tensorTable, tr("per matrix"));
+  // Which experts carry the specialist in which block: |alpha_j| ||E_j|| / ||S||.
+  m_expertPlot = new QCustomPlot(m_views);
+  m_expertPlot->setObjectName(QStringLiteral("expertBlockPlot"));
+  m_expertPlot->setMinimumSize(240, 150);
+  m_expertPlot->xAxis->setLabel(tr("expert"));
+  m_expertPlot->yAxis->setLabel(tr("block"));
+  m_expertMap = new QCPColorMap(m_expertPlot->xAxis, m_expertPlot->yAxis);
+  m_expertMap->setGradient(QCPColorGradient::gpThermal);
+  m_expertMap->setInterpolate(false);
+  auto* scale = new QCPColorScale(m_expertPlot);
+  scale->setLabel(tr("|αj| ‖Ej‖ / ‖S‖"));
+  m_expertPlot->plotLayout()->addElement(0, 1, scale);
+  m_expertMap->setColorScale(scale);
+  m_views->addTab(m_expertPlot, tr("experts × blocks"));
 
   auto* top = new QHBoxLayout;
   top->addWidget(m_formula, 1);
   top->addWidget(m_export);
   auto* plots = new QHBoxLayout;
   plots->addWidget(m_alphaPlot, 3);
-  plots->addWidget(m_blockPlot, 2);
+  plots->addWidget(m_views, 2);
   auto* layout = new QVBoxLayout(this);
   layout->addLayout(top);
   layout->addLayout(plots, 1);
@@ -93,12 +119,12 @@ void InsidePanel::setInspection(std::shared_ptr<const souplab::SoupInspection> i
     // The last numbers stay greyed until the next specialist's arrive: bars that blink on every
     // move would be harder to follow than bars that lag one evaluation.
     m_alphaPlot->setEnabled(false);
-    m_blockPlot->setEnabled(false);
+    m_views->setEnabled(false);
     return;
   }
   const souplab::SoupInspection& in = *m_inspection;
   m_alphaPlot->setEnabled(true);
-  m_blockPlot->setEnabled(true);
+  m_views->setEnabled(true);
   m_formula->setText(QString::fromStdString(souplab::soup_formula(in.alpha)));
   QVector<double> keys, alpha, uniform;
   QVector<QString> names;
@@ -131,60 +157,85 @@ void InsidePanel::setInspection(std::shared_ptr<const souplab::SoupInspection> i
   setTicks(m_blockPlot, blockNames);
   m_blockPlot->yAxis->setRange(0, std::max(most * 1.15, 1e-6));
   m_blockPlot->replot(QCustomPlot::rpQueuedReplot);
+  fillTensorTable(in);
+  drawExpertMap(in, blockNames);
+}
+
+void InsidePanel::fillTensorTable(const souplab::SoupInspection& in) {
+  // Numbers as numbers (DisplayRole doubles), so that a column sorts by value.
+  const auto number = [](double v) {
+    auto* item = new QTableWidgetItem;
+    item->setData(Qt::DisplayRole, v);
+    return item;
+  };
+  m_tensorTable->setSortingEnabled(false);  // rows keep their place while they are filled
+  m_tensorTable->setRowCount(int(in.tensors.size()));
+  for (int r = 0; r < int(in.tensors.size()); ++r) {
+    const souplab::ParamDistance& d = in.tensors[size_t(r)];
+    m_tensorTable->setItem(r, 0, new QTableWidgetItem(QString::fromStdString(d.name)));
+    m_tensorTable->setItem(r, 1, d.layer < 0 ? new QTableWidgetItem(tr("rest")) : number(d.layer));
+    m_tensorTable->setItem(r, 2, number(double(d.numel)));
+    m_tensorTable->setItem(r, 3, number(d.from_shared));
+    m_tensorTable->setItem(r, 4, number(d.from_uniform));
+  }
+  m_tensorTable->setSortingEnabled(true);
+}
+
+void InsidePanel::drawExpertMap(const souplab::SoupInspection& in, const QVector<QString>& blockNames) {
+  const int experts = int(in.expert_blocks.size()), blocks = experts > 0 ? int(in.expert_blocks[0].size()) : 0;
+  QCPColorMapData* data = m_expertMap->data();
+  data->setSize(std::max(1, experts), std::max(1, blocks));
+  data->setRange(QCPRange(1, std::max(1, experts)), QCPRange(1, std::max(1, blocks)));
+  data->fill(0);
+  for (int j = 0; j < experts; ++j)
+    for (int b = 0; b < blocks; ++b) data->setCell(j, b, in.expert_blocks[size_t(j)][size_t(b)]);
+  m_expertMap->rescaleDataRange(true);
+  QVector<QString> names;
+  for (int j = 0; j < experts; ++j) names << QStringLiteral("E%1").arg(j + 1);
+  setTicks(m_expertPlot, names);
+  QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+  for (int b = 0; b < blocks && b < blockNames.size(); ++b) ticker->addTick(b + 1, blockNames[b]);
+  m_expertPlot->yAxis->setTicker(ticker);
+  m_expertPlot->yAxis->setRange(0.5, blocks + 0.5);
+  m_expertPlot->xAxis->setRange(0.5, experts + 0.5);
+  m_expertPlot->replot(QCustomPlot::rpQueuedReplot);
 }
 
 bool InsidePanel::exportTo(const QString& path, QString* error) const {
-  const auto fail = [&](const QString& why) {
-    if (error) *error = tr("%1: %2").arg(path, why);
-    return false;
-  };
-  if (!m_inspection) return fail(tr("nothing to export yet (no soup bank's specialist is evaluated)"));
-  const souplab::SoupInspection& in = *m_inspection;
-  const QString suffix = QFileInfo(path).suffix().toLower();
-  try {
-    if (suffix == QLatin1String("csv")) {
-      // One table: the experts' coefficients, then every block's and tensor's distances.
-      std::string csv = "kind,name,alpha_h,alpha_uniform,from_shared,from_uniform,numel\n";
-      for (size_t j = 0; j < in.alpha.size(); ++j)
-        csv += "expert,E" + std::to_string(j + 1) + ',' + std::to_string(in.alpha[j]) + ',' +
-               std::to_string(in.alpha_uniform.at(j)) + ",,,\n";
-      for (const auto* rows : {&in.blocks, &in.tensors})
-        for (const souplab::ParamDistance& d : *rows)
-          csv += std::string(rows == &in.blocks ? "block," : "tensor,") + d.name + ",,," +
-                 std::to_string(d.from_shared) + ',' + std::to_string(d.from_uniform) + ',' + std::to_string(d.numel) + '\n';
-      souplab::write_file_atomically(path.toStdString(), csv);
-      return true;
-    }
-    // Both plots side by side, as on screen.
-    const QWidget* plots = m_alphaPlot->parentWidget();
-    const QRect area = m_alphaPlot->geometry().united(m_blockPlot->geometry());
-    QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
-    if (suffix == QLatin1String("pdf")) {
-      QPdfWriter pdf(&buffer);
-      pdf.setPageSize(QPageSize(area.size(), QPageSize::Point));
-      pdf.setPageMargins(QMarginsF(0, 0, 0, 0));
-      QPainter painter(&pdf);
-      painter.scale(double(pdf.width()) / area.width(), double(pdf.height()) / area.height());
-      const_cast<QWidget*>(plots)->render(&painter, QPoint(), QRegion(area));
-    } else if (!const_cast<QWidget*>(plots)->grab(area).save(&buffer, "PNG")) {
-      return fail(tr("could not encode the image"));
-    }
-    souplab::write_file_atomically(path.toStdString(), bytes.toStdString());
-    return true;
-  } catch (const std::exception& e) {  // write_file_atomically's message names the file
-    if (error) *error = QString::fromStdString(e.what());
+  if (!m_inspection) {
+    if (error) *error = tr("%1: nothing to export yet (no soup bank's specialist is evaluated)").arg(path);
     return false;
   }
+  const souplab::SoupInspection& in = *m_inspection;
+  return exportOrExplain(
+      [&] {
+        if (QFileInfo(path).suffix().toLower() != QLatin1String("csv")) {
+          // The alpha plot and the view beside it, as on screen.
+          writeWidgetImage(m_alphaPlot->parentWidget(), m_alphaPlot->geometry().united(m_views->geometry()), path);
+          return;
+        }
+        // One table: the experts' coefficients, then every block's and tensor's distances.
+        std::string csv = "kind,name,alpha_h,alpha_uniform,from_shared,from_uniform,numel\n";
+        for (size_t j = 0; j < in.alpha.size(); ++j)
+          csv += "expert,E" + std::to_string(j + 1) + ',' + std::to_string(in.alpha[j]) + ',' +
+                 std::to_string(in.alpha_uniform.at(j)) + ",,,\n";
+        for (const auto* rows : {&in.blocks, &in.tensors})
+          for (const souplab::ParamDistance& d : *rows)
+            csv += std::string(rows == &in.blocks ? "block," : "tensor,") + d.name + ",,," +
+                   std::to_string(d.from_shared) + ',' + std::to_string(d.from_uniform) + ',' + std::to_string(d.numel) + '\n';
+        // The experts' shares per block: "E2@block 0", with |alpha_j| ||E_j|| / ||S|| as from_shared.
+        for (size_t j = 0; j < in.expert_blocks.size(); ++j)
+          for (size_t b = 0; b < in.expert_blocks[j].size() && b < in.blocks.size(); ++b)
+            csv += "expert_share,E" + std::to_string(j + 1) + '@' + in.blocks[b].name + ",,," +
+                   std::to_string(in.expert_blocks[j][b]) + ",,\n";
+        souplab::write_file_atomically(path.toStdString(), csv);
+      },
+      error);
 }
 
 void InsidePanel::exportDialog() {
-  const QString path = QFileDialog::getSaveFileName(this, tr("Export inside the soup"), QStringLiteral("inside.csv"),
-                                                    tr("CSV data (*.csv);;PNG image (*.png);;PDF (*.pdf)"));
-  if (path.isEmpty()) return;
-  QString error;
-  if (!exportTo(path, &error)) QMessageBox::warning(this, tr("Export"), error);
+  exportWithDialog(this, tr("Export inside the soup"), QStringLiteral("inside.csv"),
+                   [this](const QString& path, QString* error) { return exportTo(path, error); });
 }
 
 }  // namespace souplab::gui

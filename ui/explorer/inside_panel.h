@@ -1,18 +1,25 @@
 #pragma once
 // "Inside the soup" (docs/DESIGN.md §8): what the specialist on screen is made of. The formula
 // theta = S + sum_j alpha_j E_j with its numbers, alpha(h) of every expert as bars beside alpha
-// at uniform h (how they move while a slider moves), and per transformer block how far the
-// specialist is from the uniform-h specialist, ||theta_h - theta_u|| / ||theta_u||. A view: the
-// explorer hands it each frame's inspection (computed off the GUI thread with the full tier).
-// Export: CSV (alpha, and every block's and tensor's distances), PNG or PDF (both plots).
+// at uniform h (how they move while a slider moves), and, in three views on the right: per
+// transformer block how far the specialist is from the uniform-h specialist, ||theta_h - theta_u||
+// / ||theta_u||; the same and the distance from S per weight matrix, in a table sorted by any
+// column; and which experts carry it where, ||alpha_j E_j|| / ||S|| per expert and block, as a
+// heat map. A view: the explorer hands it each frame's inspection (computed off the GUI thread
+// with the full tier). Export: CSV (alpha, every block's and tensor's distances, the experts'
+// shares), PNG or PDF (the plots as shown).
 #include <QString>
+#include <QVector>
 #include <QWidget>
 #include <memory>
 
 class QCPBars;
+class QCPColorMap;
 class QCustomPlot;
 class QLabel;
 class QPushButton;
+class QTableWidget;
+class QTabWidget;
 
 namespace souplab {
 struct SoupInspection;
@@ -32,12 +39,16 @@ class InsidePanel : public QWidget {
   QString formula() const;
   QCPBars* alphaBars() const { return m_alpha; }
   QCPBars* blockBars() const { return m_blocks; }
+  QTableWidget* tensorTable() const { return m_tensorTable; }
+  QCPColorMap* expertMap() const { return m_expertMap; }
   // By the suffix: .csv the numbers, .pdf / .png the two plots side by side. False with *error
   // naming the file and the problem.
   bool exportTo(const QString& path, QString* error) const;
 
  private:
   void exportDialog();
+  void fillTensorTable(const souplab::SoupInspection& in);
+  void drawExpertMap(const souplab::SoupInspection& in, const QVector<QString>& blockNames);
 
   std::shared_ptr<const souplab::SoupInspection> m_inspection;
   QLabel* m_formula = nullptr;
@@ -45,6 +56,10 @@ class InsidePanel : public QWidget {
   QCustomPlot *m_alphaPlot = nullptr, *m_blockPlot = nullptr;
   QCPBars *m_alpha = nullptr, *m_alphaUniform = nullptr;  // alpha(h), alpha(uniform h)
   QCPBars* m_blocks = nullptr;                            // distance per block
+  QTabWidget* m_views = nullptr;                          // per block, per matrix, experts x blocks
+  QTableWidget* m_tensorTable = nullptr;
+  QCustomPlot* m_expertPlot = nullptr;
+  QCPColorMap* m_expertMap = nullptr;
 };
 
 }  // namespace souplab::gui

@@ -22,7 +22,9 @@
 #include "ui/explorer/domain_sliders.h"
 #include "ui/explorer/generation_panel.h"
 #include "ui/explorer/inside_panel.h"
+#include "ui/explorer/landscape_panel.h"
 #include "ui/explorer/loss_chart.h"
+#include "ui/explorer/path_panel.h"
 #include "ui/explorer/target_weights_button.h"
 
 namespace souplab::gui {
@@ -113,10 +115,14 @@ void SpecialistExplorer::buildLayout() {
   // Below: the specialist's text, or what it is made of (a soup bank's alpha(h) and distances).
   m_panel = new GenerationPanel(this);
   m_inside = new InsidePanel(this);
+  m_path = new PathPanel(m_session, this);
+  m_landscape = new LandscapePanel(m_session, this);
   auto* below = new QTabWidget(this);
   below->setObjectName(QStringLiteral("explorerBelowTabs"));
   below->addTab(m_panel, tr("Generated text"));
   below->addTab(m_inside, tr("Inside the soup"));
+  below->addTab(m_path, tr("Path A → B"));
+  below->addTab(m_landscape, tr("Landscape"));
   auto* split = new QSplitter(Qt::Vertical, this);
   split->addWidget(top);
   split->addWidget(below);
@@ -186,7 +192,12 @@ void SpecialistExplorer::connectParts() {
     m_status->show();
   };
   connect(targetWeights, &TargetWeightsButton::estimated, this,
-          [say](const std::vector<double>&, const QString& s, bool) { say(s); });
+          [this, say](const std::vector<double>& h, const QString& s, bool fitted) {
+            say(s);
+            m_landscape->setEstimate(h, fitted);  // marked on the map
+          });
+  // A click on the landscape moves the sliders there (one undoable step, like typed weights).
+  connect(m_landscape, &LandscapePanel::weightsPicked, m_sliders, &DomainSliders::applyWeights);
   connect(targetWeights, &TargetWeightsButton::cancelled, this, say);
   connect(targetWeights, &TargetWeightsButton::targetChosen, m_session, &ExplorerSession::setTarget);
 }
@@ -294,6 +305,8 @@ void SpecialistExplorer::onBankLoaded(const LoadedBank& bank) {
   m_summary->clear();
   m_facts->setText(bank.summary);
   m_chart->setDomains(bank.domains);
+  m_path->setDomains(bank.domains);
+  m_landscape->setDomains(bank.domains);
   m_compare->setEnabled(true);
   m_export->setEnabled(bank.can.can_export);
   m_finetune->setEnabled(bank.can.can_export);  // one dense GPT-2 at h is what gets trained
@@ -347,6 +360,8 @@ void SpecialistExplorer::render(const FramePtr& frame) {
   // The domain table's loss column shows the same pairs as the chart.
   m_sliders->setLosses(f.losses, f.reference);
   m_inside->setInspection(f.inspection);
+  m_path->showFrame(frame);
+  m_landscape->showFrame(frame);
   renderSummary(f);
   renderTimings(f);
   m_chart->replotNow();

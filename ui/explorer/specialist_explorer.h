@@ -3,8 +3,9 @@
 // (docs/DESIGN.md §1.1.1): its per-domain validation loss next to a reference, and text sampled from it.
 //
 // Left: DomainSliders. Right: LossChart with the instantiation / evaluation times and the
-// slider-to-screen latency. Below, in tabs: GenerationPanel and InsidePanel (alpha(h), the formula,
-// the specialist's distances). The widget lays out and renders: what it shows
+// slider-to-screen latency. Below, in tabs: GenerationPanel, InsidePanel (alpha(h), the formula,
+// the specialist's distances), PathPanel (the loss from a pinned h_A to the sliders' h) and
+// LandscapePanel (the loss over three domains' weights; a click moves the sliders). The widget lays out and renders: what it shows
 // is the ExplorerSession's newest frame (app/glue/explorer_session.h, which owns the rules and the
 // evaluation thread); text comes from a GenerationWorker (restart on a new specialist) on a
 // WorkerThread of its own.
@@ -29,6 +30,8 @@ namespace souplab::gui {
 class DomainSliders;
 class GenerationPanel;
 class InsidePanel;
+class LandscapePanel;
+class PathPanel;
 class LossChart;
 
 class SpecialistExplorer : public QWidget {
@@ -42,6 +45,8 @@ class SpecialistExplorer : public QWidget {
   LossChart* lossChart() const { return m_chart; }
   GenerationPanel* generationPanel() const { return m_panel; }
   InsidePanel* insidePanel() const { return m_inside; }
+  PathPanel* pathPanel() const { return m_path; }
+  LandscapePanel* landscapePanel() const { return m_landscape; }
   ExplorerSession* session() const { return m_session; }
   GenerationWorker* generationWorker() const { return m_generation.get(); }
 
@@ -108,6 +113,8 @@ class SpecialistExplorer : public QWidget {
   LossChart* m_chart = nullptr;
   GenerationPanel* m_panel = nullptr;
   InsidePanel* m_inside = nullptr;
+  PathPanel* m_path = nullptr;
+  LandscapePanel* m_landscape = nullptr;
   QLabel* m_facts = nullptr;
   QLabel* m_timing = nullptr;
   QLabel* m_latency = nullptr;

@@ -31,6 +31,9 @@ struct SoupInspection {
   std::vector<double> alpha_uniform;  // alpha at uniform h
   std::vector<ParamDistance> tensors;  // in layout order
   std::vector<ParamDistance> blocks;   // block 0, 1, ..., then "rest" (layer -1)
+  // Which experts carry the specialist where: [expert j][block b] = ||alpha_j E_j|| / ||S|| over
+  // the block's tensors (blocks as above). Empty for low-rank experts (not a row of theta).
+  std::vector<std::vector<double>> expert_blocks;
 };
 
 // One point of a path between two specialists: its per-domain losses on a validation set.
@@ -45,8 +48,9 @@ struct PathPoint {
 // moving h (the soup's own path) and moving straight between the two specialists' weights (a
 // linear merge, which is not the same thing). Both ends of both curves are the two specialists.
 // Needs a model that instantiates one dense GPT-2 per h (an Error naming the file otherwise).
+// max_windows > 0 evaluates each domain on its first max_windows windows only.
 std::vector<PathPoint> loss_path(const Model& model, const DomainWeights& a, const DomainWeights& b, int points,
-                                 const ValidationSet& windows);
+                                 const ValidationSet& windows, int max_windows = 0);
 
 // One point of a landscape: three domains' share of their joint weight, the h it makes, and the
 // specialist's loss on the target there.
@@ -61,10 +65,12 @@ struct LandscapePoint {
 // becomes 1, the others 0), shared among the three on a grid of `resolution` steps per edge,
 // (R + 1)(R + 2) / 2 points. The loss at a point is the specialist's on `target`: its domains'
 // losses weighted by `mixture` (one weight per domain of `target`), or, with an empty mixture,
-// the mean over target's domains (a text's windows are one domain).
+// the mean over target's domains (a text's windows are one domain). Domains of weight 0 are not
+// evaluated; max_windows > 0 evaluates each domain on its first max_windows windows only.
 std::vector<LandscapePoint> loss_landscape(const Model& model, const DomainWeights& base,
                                            const std::array<size_t, 3>& corners, int resolution,
-                                           const ValidationSet& target, const std::vector<double>& mixture = {});
+                                           const ValidationSet& target, const std::vector<double>& mixture = {},
+                                           int max_windows = 0);
 
 // "theta = S + 0.41 E1 - 0.07 E2 + ..." with `decimals` digits after the point.
 std::string soup_formula(const std::vector<double>& alpha, int decimals = 2);

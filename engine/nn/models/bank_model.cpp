@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <mutex>
 
 #include "souplab/error.h"
 #include "souplab/inspect.h"
@@ -85,25 +86,23 @@ class BankModel final : public Model {
   SoupInspection inspect(const DomainWeights& h_in) const override {
     if (bank_->n_experts() == 0)
       throw file_error(facts_.path, "a dense model has no coefficients alpha(h) to inspect (the bank has no experts)");
+    const InspectConstants& k = inspect_constants();
     SoupInspection out;
     out.h = resolve(h_in);
     torch::NoGradGuard no_grad;
-    const torch::Tensor h = bank_->h_tensor(out.h.values()), u = bank_->h_tensor(reference_weights().values());
+    const torch::Tensor h = bank_->h_tensor(out.h.values());
     out.alpha = to_doubles(bank_->alpha(h));
-    out.alpha_uniform = to_doubles(bank_->alpha(u));
-    const torch::Tensor theta = bank_->theta(h).to(torch::kCPU), uniform = bank_->theta(u).to(torch::kCPU);
-    torch::Tensor shared;
-    for (const auto& [name, t] : bank_->named_parameters())
-      if (name == "S") shared = t.detach().to(torch::kCPU);
+    out.alpha_uniform = k.alpha_uniform;
+    const torch::Tensor theta = bank_->theta(h).to(torch::kCPU);
     // Per tensor, and per block from the blocks' summed squares.
     struct Squares { double to_s = 0, s = 0, to_u = 0, u = 0; int64_t numel = 0; };
-    std::vector<Squares> blocks(size_t(facts_.config.model.n_layer) + 1);  // the last: the rest
-    auto sq = [](const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); };
-    auto ratio = [](double num, double den) { return den > 0 ? std::sqrt(num / den) : 0.0; };
-    for (const ParamEntry& e : bank_->layout().entries) {
-      const torch::Tensor mine = theta.narrow(0, e.offset, e.numel), base = shared.narrow(0, e.offset, e.numel),
-                          uni = uniform.narrow(0, e.offset, e.numel);
-      Squares q{sq(mine - base), sq(base), sq(mine - uni), sq(uni), e.numel};
+    std::vector<Squares> blocks(k.blocks);  // the last: the rest
+    const auto& entries = bank_->layout().entries;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      const ParamEntry& e = entries[i];
+      const torch::Tensor mine = theta.narrow(0, e.offset, e.numel);
+      Squares q{squares(mine - k.shared.narrow(0, e.offset, e.numel)), k.shared_squares[i],
+                squares(mine - k.uniform.narrow(0, e.offset, e.numel)), k.uniform_squares[i], e.numel};
       ParamDistance d;
       d.name = e.name;
       d.layer = block_of(e.name);
@@ -111,7 +110,7 @@ class BankModel final : public Model {
       d.from_shared = ratio(q.to_s, q.s);
       d.from_uniform = ratio(q.to_u, q.u);
       out.tensors.push_back(d);
-      Squares& b = blocks[d.layer < 0 ? blocks.size() - 1 : size_t(d.layer)];
+      Squares& b = blocks[block_index(d.layer, k.blocks)];
       b.to_s += q.to_s, b.s += q.s, b.to_u += q.to_u, b.u += q.u, b.numel += q.numel;
     }
     for (size_t i = 0; i < blocks.size(); ++i) {
@@ -119,13 +118,63 @@ class BankModel final : public Model {
       out.blocks.push_back({rest ? "rest" : "block " + std::to_string(i), rest ? -1 : int(i), blocks[i].numel,
                             ratio(blocks[i].to_s, blocks[i].s), ratio(blocks[i].to_u, blocks[i].u)});
     }
+    // Which experts carry the specialist where: ||alpha_j E_j|| / ||S|| over each block.
+    for (size_t j = 0; j < k.expert_block_squares.size(); ++j) {
+      std::vector<double> row;
+      for (size_t b = 0; b < k.blocks; ++b)
+        row.push_back(std::abs(out.alpha[j]) * ratio(k.expert_block_squares[j][b], blocks[b].s));
+      out.expert_blocks.push_back(std::move(row));
+    }
     return out;
   }
 
  private:
+  // What every inspection of this bank shares, computed once (the explorer inspects every full
+  // tier; at the demo size these norms and theta at uniform h cost tens of ms per move).
+  struct InspectConstants {
+    torch::Tensor shared, uniform;             // S and theta(uniform h), on the CPU
+    std::vector<double> alpha_uniform;
+    std::vector<double> shared_squares, uniform_squares;  // per layout entry, float64 sums
+    size_t blocks = 0;                         // transformer blocks + 1 (the rest)
+    std::vector<std::vector<double>> expert_block_squares;  // [expert][block]: ||E_j||^2 there; full rank only
+  };
+
+  static double squares(const torch::Tensor& t) { return t.to(torch::kFloat64).pow(2).sum().item<double>(); }
+  static double ratio(double num, double den) { return den > 0 ? std::sqrt(num / den) : 0.0; }
+  static size_t block_index(int layer, size_t blocks) { return layer < 0 ? blocks - 1 : size_t(layer); }
+
+  const InspectConstants& inspect_constants() const {
+    std::call_once(inspect_once_, [this] {
+      torch::NoGradGuard no_grad;
+      InspectConstants& k = inspect_;
+      const torch::Tensor u = bank_->h_tensor(reference_weights().values());
+      k.alpha_uniform = to_doubles(bank_->alpha(u));
+      k.uniform = bank_->theta(u).to(torch::kCPU);
+      torch::Tensor experts;
+      for (const auto& [name, t] : bank_->named_parameters()) {
+        if (name == "S") k.shared = t.detach().to(torch::kCPU);
+        if (name == "E") experts = t.detach().to(torch::kCPU);
+      }
+      k.blocks = size_t(facts_.config.model.n_layer) + 1;
+      // A full-rank expert is a row in theta's layout; low-rank rows are factored and skipped.
+      const bool full_rank = experts.defined() && experts.dim() == 2 && experts.size(1) == k.shared.numel();
+      if (full_rank) k.expert_block_squares.assign(size_t(experts.size(0)), std::vector<double>(k.blocks, 0.0));
+      for (const ParamEntry& e : bank_->layout().entries) {
+        k.shared_squares.push_back(squares(k.shared.narrow(0, e.offset, e.numel)));
+        k.uniform_squares.push_back(squares(k.uniform.narrow(0, e.offset, e.numel)));
+        const size_t b = block_index(block_of(e.name), k.blocks);
+        for (size_t j = 0; j < k.expert_block_squares.size(); ++j)
+          k.expert_block_squares[j][b] += squares(experts[int64_t(j)].narrow(0, e.offset, e.numel));
+      }
+    });
+    return inspect_;
+  }
+
   ModelFacts facts_;
   std::unique_ptr<SoupBank> bank_;
   torch::ScalarType precision_ = torch::kFloat32;
+  mutable std::once_flag inspect_once_;
+  mutable InspectConstants inspect_;
 };
 
 }  // namespace

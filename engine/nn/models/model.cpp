@@ -46,8 +46,26 @@ SoupInspection Model::inspect(const DomainWeights&) const {
               " model has no coefficients alpha(h) to inspect (that needs a soup bank with experts)");
 }
 
+namespace {
+
+// Every domain's loss on its first `max_windows` windows (all for 0): a window-capped
+// Specialist::evaluate (every window has the same length, so the loss is the windows' mean).
+std::vector<double> first_windows_losses(const Specialist& model, const ValidationSet& windows, int max_windows) {
+  if (max_windows <= 0) return model.evaluate(windows);
+  std::vector<double> out;
+  for (size_t d = 0; d < windows.domains().size(); ++d) {
+    const std::vector<double> w = model.window_losses(windows, d, 0, std::min(max_windows, windows.windows(d)));
+    double mean = 0;
+    for (double x : w) mean += x / double(w.size());
+    out.push_back(mean);
+  }
+  return out;
+}
+
+}  // namespace
+
 std::vector<PathPoint> loss_path(const Model& model, const DomainWeights& a, const DomainWeights& b, int points,
-                                 const ValidationSet& windows) {
+                                 const ValidationSet& windows, int max_windows) {
   if (points < 1) throw Error("a path needs at least 1 step between its ends, got " + std::to_string(points));
   const auto from = model.instantiate_dense(a), to = model.instantiate_dense(b);
   // The straight segment between the two sets of weights, evaluated where the bank lives.
@@ -59,11 +77,11 @@ std::vector<PathPoint> loss_path(const Model& model, const DomainWeights& a, con
     std::vector<double> h(a.size());
     for (size_t d = 0; d < h.size(); ++d) h[d] = (1 - p.t) * a[d] + p.t * b[d];
     p.h = model.weights(h);
-    p.along_h = model.instantiate(p.h)->evaluate(windows);
+    p.along_h = first_windows_losses(*model.instantiate(p.h), windows, max_windows);
     // The ends exactly: t = 0 and 1 are the two specialists' own weights, not a rounded blend.
     const torch::Tensor theta = i == 0 ? ta : i == points ? tb : ta * float(1 - p.t) + tb * float(p.t);
     const auto runner = std::make_shared<detail::DenseRunner>(theta, model.facts().config.model);
-    p.along_weights = DenseSpecialist(runner, p.h, 0).evaluate(windows);
+    p.along_weights = first_windows_losses(DenseSpecialist(runner, p.h, 0), windows, max_windows);
     out.push_back(std::move(p));
   }
   return out;
@@ -71,7 +89,8 @@ std::vector<PathPoint> loss_path(const Model& model, const DomainWeights& a, con
 
 std::vector<LandscapePoint> loss_landscape(const Model& model, const DomainWeights& base,
                                            const std::array<size_t, 3>& corners, int resolution,
-                                           const ValidationSet& target, const std::vector<double>& mixture) {
+                                           const ValidationSet& target, const std::vector<double>& mixture,
+                                           int max_windows) {
   const std::vector<std::string>& names = model.facts().domains;
   if (resolution < 1) throw Error("a landscape needs at least 1 step per edge, got " + std::to_string(resolution));
   if (base.size() != names.size()) throw Error("a landscape's base h must cover the model's " + std::to_string(names.size()) + " domains");
@@ -100,9 +119,20 @@ std::vector<LandscapePoint> loss_landscape(const Model& model, const DomainWeigh
       std::vector<double> h = rest;
       for (size_t c = 0; c < 3; ++c) h[corners[c]] = joint * p.share[c];
       p.h = model.weights(h);
-      const std::vector<double> losses = model.instantiate(p.h)->evaluate(target);
+      const auto specialist = model.instantiate(p.h);
+      // Only the target's domains that carry weight, on their first max_windows windows (every
+      // window has the same length, so a domain's loss is the mean over its windows).
+      const size_t k = target.domains().size();
       double sum = 0;
-      for (size_t d = 0; d < losses.size(); ++d) sum += (mixture.empty() ? 1.0 / double(losses.size()) : mixture[d]) * losses[d];
+      for (size_t d = 0; d < k; ++d) {
+        const double weight = mixture.empty() ? 1.0 / double(k) : mixture[d];
+        if (weight == 0) continue;
+        const int count = max_windows > 0 ? std::min(max_windows, target.windows(d)) : target.windows(d);
+        const std::vector<double> windows = specialist->window_losses(target, d, 0, count);
+        double mean = 0;
+        for (double w : windows) mean += w / double(windows.size());
+        sum += weight * mean;
+      }
       p.loss = sum;
       out.push_back(std::move(p));
     }
