@@ -13,6 +13,7 @@
 #include "souplab/atomic_file.h"
 #include "souplab/inspect.h"
 #include "ui/explorer/plot_export.h"
+#include "ui/explorer/plot_style.h"
 #include "ui/qcustomplot_include.h"
 
 namespace souplab::gui {
@@ -31,8 +32,8 @@ QCustomPlot* makePlot(QWidget* parent, const QString& objectName, const QString&
   plot->setObjectName(objectName);
   plot->setMinimumSize(240, 150);
   plot->yAxis->setLabel(yLabel);
-  plot->legend->setVisible(true);
   plot->legend->setFont(QFont(plot->font().family(), 8));
+  legendAbovePlot(plot);
   return plot;
 }
 

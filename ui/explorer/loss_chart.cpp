@@ -10,6 +10,7 @@
 #include <cmath>
 #include <limits>
 
+#include "ui/explorer/plot_style.h"
 #include "ui/qcustomplot_include.h"
 
 namespace souplab::gui {
@@ -71,15 +72,8 @@ LossChart::LossChart(QWidget* parent) : QWidget(parent), m_plot(new QCustomPlot(
   m_plot->xAxis->setSubTicks(false);
   m_plot->xAxis->grid()->setVisible(false);
   m_plot->yAxis->setLabel(tr("validation loss (nats/byte)"));
-  m_plot->legend->setVisible(true);
   m_plot->legend->setFont(font());
-  // The legend in a row of its own above the bars, side by side: inside the axis rect it hid
-  // the bars under it once there were many.
-  m_plot->plotLayout()->insertRow(0);
-  m_plot->plotLayout()->addElement(0, 0, m_plot->legend);
-  m_plot->legend->setFillOrder(QCPLegend::foColumnsFirst);
-  m_plot->legend->setBorderPen(Qt::NoPen);
-  m_plot->plotLayout()->setRowStretchFactor(0, 0.001);
+  legendAbovePlot(m_plot);
   rescale();
 }
 

@@ -14,6 +14,7 @@
 #include "app/glue/explorer_session.h"
 #include "souplab/atomic_file.h"
 #include "ui/explorer/plot_export.h"
+#include "ui/explorer/plot_style.h"
 #include "ui/qcustomplot_include.h"
 
 namespace souplab::gui {
@@ -69,9 +70,8 @@ PathPanel::PathPanel(ExplorerSession* session, QWidget* parent) : QWidget(parent
   m_plot->xAxis->setLabel(tr("t: from A (0) to B (1)"));
   m_plot->yAxis->setLabel(tr("loss (nats/byte)"));
   m_plot->xAxis->setRange(0, 1);
-  m_plot->legend->setVisible(true);
   m_plot->legend->setFont(QFont(m_plot->font().family(), 8));
-  m_plot->axisRect()->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignRight);
+  legendAbovePlot(m_plot);
   const auto graph = [&](const QString& name, const QColor& color, Qt::PenStyle style) {
     QCPGraph* g = m_plot->addGraph();
     g->setName(name);
