@@ -28,9 +28,11 @@ def main(argv):
     for name, r in runs:
         assert r["targets"] == targets, f"{name}: other targets"
         dense = r["models"]["dense"]["target_hist"]
-        for label, key, model in (("dense", "target_hist", "dense"), ("soup, histogram h", "target_hist", "soup"),
-                                  ("soup, fitted h", "target_fit", "soup")):
-            v = r["models"][model][key]
+        rows = [("dense", "target_hist", "dense")]
+        for model in sorted(m for m in r["models"] if m != "dense"):  # every soup variant of the run
+            rows += [(f"{model}, histogram h", "target_hist", model), (f"{model}, fitted h", "target_fit", model)]
+        for label, key, model in rows:
+            v = r["models"][model].get(key)
             if not v:
                 continue
             rel_dense = 100 * mean([(a - b) / b for a, b in zip(v, dense)])

@@ -41,7 +41,8 @@ def departures(t, b):
     out = []
     if t.get("lr", COMMON["lr"]) != COMMON["lr"]:
         out.append(f"lr {t['lr']:g}")
-    if t.get("support_max", COMMON["support_max"]) != COMMON["support_max"]:
+    # 0 is the default rule max(4, k / 5): 4 for the 14 domains compared here.
+    if t.get("support_max", COMMON["support_max"]) not in (0, COMMON["support_max"]):
         out.append(f"support <= {t['support_max']}")
     if t.get("seed", COMMON["seed"]) != COMMON["seed"]:
         out.append(f"seed {t['seed']}")

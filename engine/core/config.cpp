@@ -1,5 +1,6 @@
 #include "souplab/config.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <limits>
@@ -214,7 +215,7 @@ void bind(Binder& b, TrainConfig& c) {
   b.field("keep_checkpoints", c.keep_checkpoints, {"keep", "K", "checkpoints to keep"});
   b.field("seed", c.seed, {"seed", "N", "random seed"});
   b.field("meta_distribution", c.meta_distribution, {"meta", "NAME", "meta-distribution: sparse_dirichlet | dirichlet | onehot"});
-  b.field("support_max", c.support_max, {"support-max", "N", "largest support of the sparse Dirichlet"});
+  b.field("support_max", c.support_max, {"support-max", "N", "largest support of the sparse Dirichlet (0: max(4, k/5) for k domains)"});
   b.field("h_per_step", c.h_per_step, {"h-per-step", "N", "soup: h per step, at most (equal groups of --batch; 0 = one per sequence)"});
   b.field("dense_mixture", c.dense_mixture, {"dense-mixture", "fixed|sampled", "dense: fixed mixture, or drawn from pi"});
   b.field("domain_prior", c.domain_prior,
@@ -358,6 +359,10 @@ void validate(const BankConfig& c) {
           "expert_rank must be in 0..4096 (0 = full experts), got " + std::to_string(c.expert_rank));
 }
 
+int support_max_for(const TrainConfig& c, int k) {
+  return c.support_max > 0 ? c.support_max : std::max(4, k / 5);
+}
+
 int h_groups_per_step(const TrainConfig& c) {
   if (c.h_per_step == 0) return c.batch_size;
   for (int g = std::min(c.h_per_step, c.batch_size); g > 1; --g)
@@ -385,7 +390,7 @@ void validate(const TrainConfig& c) {
               c.meta_distribution == "onehot",
           "meta_distribution must be sparse_dirichlet, dirichlet or onehot, got \"" +
               c.meta_distribution + "\"");
-  require(c.support_max >= 1, "support_max must be >= 1");
+  require(c.support_max >= 0, "support_max must be >= 1, or 0 for max(4, k / 5)");
   require(c.h_per_step >= 0, "h_per_step must be >= 0 (0 = one h per sequence), got " + std::to_string(c.h_per_step));
   require(c.precision == "fp32" || c.precision == "bf16",
           "precision must be fp32 or bf16, got \"" + c.precision + "\"");

@@ -457,7 +457,7 @@ class TrainerImpl final : public Trainer {
                                              device_.is_cuda()));
     std::vector<std::vector<double>> hs;
     for (int g = 0; g < groups; ++g) {
-      hs.push_back(sampled ? sampler_->sample_h(pi_, tc.support_max, prior_) : dense_h_);
+      hs.push_back(sampled ? sampler_->sample_h(pi_, support_max_for(tc, int(domains_.size())), prior_) : dense_h_);
       sampler_->sample_batch(hs.back(), rows, host.data_ptr<uint8_t>() + int64_t(g) * rows * (T + 1));
     }
     // Every rank drew the whole batch above (same seed, same draws as one process); it trains

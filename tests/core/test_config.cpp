@@ -85,6 +85,16 @@ class TestConfig : public QObject {
     QCOMPARE(groups(1, 4), 1);
     QCOMPARE(groups(7, 4), 1);
     QCOMPARE(groups(16, 1), 1);
+    // The sparse Dirichlet's support: set, or (0, the default) by the number of domains.
+    TrainConfig t;
+    QCOMPARE(t.support_max, 0);
+    QCOMPARE(support_max_for(t, 14), 4);  // the 14 labelled domains: 4, as before the rule
+    QCOMPARE(support_max_for(t, 3), 4);   // capped at k by the sampler
+    QCOMPARE(support_max_for(t, 64), 12);  // 64 clusters
+    t.support_max = 7;
+    QCOMPARE(support_max_for(t, 64), 7);
+    e = error_of(R"({"train": {"support_max": -1}})");
+    QVERIFY2(e.contains("support_max"), qPrintable(e));
     e = error_of(R"({"train": {"dense_mixture": "random"}})");
     QVERIFY2(e.contains("dense_mixture"), qPrintable(e));
     QVERIFY(error_of(R"({"train": {"batch_size": 16, "h_per_step": 8}})").isEmpty());
