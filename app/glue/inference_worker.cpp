@@ -313,20 +313,23 @@ void InferenceWorker::evaluateTarget(quint64 generation, const ValidationSetPtr&
 
 void InferenceWorker::evaluatePath(quint64 id, const std::vector<double>& hA, const std::vector<double>& hB,
                                    int points, const SpecialistPtr& reference) {
-  if (!m_bank || hA.size() != m_domainCount || hB.size() != m_domainCount) return;  // a bank since replaced
+  PathResult r;
+  r.id = id;
   // The quick tier's short windows: 2 x (points + 1) evaluations stay near a second at the
   // default size; with one tier, the full tier's first windows (as its bars).
   const ValidationSetPtr windows = m_quick ? m_quick : m_validation;
-  if (!windows) {
-    Q_EMIT errorOccurred(tr("path: this model has no validation windows to evaluate a path on"));
+  if (!m_bank || hA.size() != m_domainCount || hB.size() != m_domainCount)
+    r.error = tr("its weights do not match the bank's %1 domains (was the bank replaced?)").arg(m_domainCount);
+  else if (!windows)
+    r.error = tr("this model has no validation windows to evaluate a path on");
+  if (!r.error.isEmpty()) {
+    Q_EMIT pathEvaluated(r);
     return;
   }
   try {
     fitThisThreadToFreeCores();
     QElapsedTimer timer;
     timer.start();
-    PathResult r;
-    r.id = id;
     // The quick set whole; the full tier's set (which keeps windows for the refinement) on its
     // first windows only, as the full-tier bars.
     const int cap = m_quick ? 0 : m_firstWindows;
@@ -338,8 +341,10 @@ void InferenceWorker::evaluatePath(quint64 id, const std::vector<double>& hA, co
     r.windows = tr("%1 windows of %2 bytes per domain").arg(perDomain).arg(windows->block_size());
     r.ms = double(timer.nsecsElapsed()) / 1e6;
     Q_EMIT pathEvaluated(r);
-  } catch (...) {
-    reportFailure(tr("path"));
+  } catch (const std::exception& e) {
+    r.points.clear();
+    r.error = QString::fromStdString(e.what()).section(QLatin1Char('\n'), 0, 0);
+    Q_EMIT pathEvaluated(r);
   }
 }
 

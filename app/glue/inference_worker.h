@@ -66,6 +66,7 @@ struct PathResult {
   std::vector<double> reference;             // the reference's per-domain loss (empty: none given)
   QString windows;                           // what the losses rest on, for the caption
   double ms = 0;
+  QString error;                             // why there are no points (empty: none)
 };
 
 // What a loaded bank offers the session.
@@ -149,7 +150,8 @@ class InferenceWorker : public QObject {
   void evaluateTarget(quint64 generation, const souplab::gui::ValidationSetPtr& target,
                       const souplab::gui::SpecialistPtr& mine, const souplab::gui::SpecialistPtr& reference);
   // The per-domain losses at `points` + 1 points from h_A to h_B, along h and along the weights
-  // between the two specialists, and `reference`'s on the same windows: pathEvaluated.
+  // between the two specialists, and `reference`'s on the same windows: pathEvaluated, always
+  // (with PathResult::error and no points when it cannot be done).
   void evaluatePath(quint64 id, const std::vector<double>& hA, const std::vector<double>& hB, int points,
                     const souplab::gui::SpecialistPtr& reference);
 

@@ -314,6 +314,14 @@ class TestExplorerSession : public QObject {
     for (size_t d = 0; d < k; ++d) differ = differ || !close(path.points[2].along_h[d], path.points[2].along_weights[d]);
     QVERIFY(differ);
     QVERIFY(!path.windows.isEmpty());
+    QVERIFY(path.error.isEmpty());
+    // A path that cannot be traced still answers, with the reason and no points.
+    answers.clear();
+    const quint64 bad = session.requestPath({0.5, 0.5}, {0.5, 0.5}, 2);
+    QTRY_VERIFY_WITH_TIMEOUT(!answers.empty(), 60000);
+    QCOMPARE(answers.front().id, bad);
+    QVERIFY(answers.front().points.empty());
+    QVERIFY2(answers.front().error.contains(QStringLiteral("3 domains")), qPrintable(answers.front().error));
   }
 };
 

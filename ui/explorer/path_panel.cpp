@@ -167,6 +167,10 @@ void PathPanel::traceIfWanted() {
 void PathPanel::onPath(const PathResult& path) {
   if (path.id != m_requestId) return;  // asked before a new pin or bank
   m_inFlight = false;
+  if (!path.error.isEmpty()) {
+    m_caption->setText(tr("The path could not be traced: %1").arg(path.error));
+    return;  // the next move tries again
+  }
   if (!m_hA.empty()) {
     m_path = path;
     m_caption->setText(tr("A: %1 → B: %2. Per-domain losses on %3 (%4 ms); both curves meet at the two specialists.")
