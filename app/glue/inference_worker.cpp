@@ -334,9 +334,7 @@ void InferenceWorker::evaluatePath(quint64 id, const std::vector<double>& hA, co
     // first windows only, as the full-tier bars.
     const int cap = m_quick ? 0 : m_firstWindows;
     r.points = souplab::loss_path(*m_bank, m_bank->weights(hA), m_bank->weights(hB), points, *windows, cap);
-    if (reference && cap == 0) r.reference = reference->evaluate(*windows);
-    for (size_t d = 0; reference && cap > 0 && d < m_domainCount; ++d)  // the same first windows
-      r.reference.push_back(meanOfWindows(reference->window_losses(*windows, d, 0, cap)));
+    if (reference) r.reference = souplab::first_windows_losses(*reference, *windows, cap);  // the same windows
     const int perDomain = cap > 0 ? std::min(cap, windows->windows(0)) : windows->windows(0);
     r.windows = tr("%1 windows of %2 bytes per domain").arg(perDomain).arg(windows->block_size());
     r.ms = double(timer.nsecsElapsed()) / 1e6;

@@ -1,6 +1,5 @@
 #include "ui/explorer/inside_panel.h"
 
-#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
@@ -10,7 +9,6 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
-#include "souplab/atomic_file.h"
 #include "souplab/inspect.h"
 #include "ui/explorer/plot_export.h"
 #include "ui/explorer/plot_style.h"
@@ -208,30 +206,25 @@ bool InsidePanel::exportTo(const QString& path, QString* error) const {
     return false;
   }
   const souplab::SoupInspection& in = *m_inspection;
-  return exportOrExplain(
-      [&] {
-        if (QFileInfo(path).suffix().toLower() != QLatin1String("csv")) {
-          // The alpha plot and the view beside it, as on screen.
-          writeWidgetImage(m_alphaPlot->parentWidget(), m_alphaPlot->geometry().united(m_views->geometry()), path);
-          return;
-        }
-        // One table: the experts' coefficients, then every block's and tensor's distances.
-        std::string csv = "kind,name,alpha_h,alpha_uniform,from_shared,from_uniform,numel\n";
-        for (size_t j = 0; j < in.alpha.size(); ++j)
-          csv += "expert,E" + std::to_string(j + 1) + ',' + std::to_string(in.alpha[j]) + ',' +
-                 std::to_string(in.alpha_uniform.at(j)) + ",,,\n";
-        for (const auto* rows : {&in.blocks, &in.tensors})
-          for (const souplab::ParamDistance& d : *rows)
-            csv += std::string(rows == &in.blocks ? "block," : "tensor,") + d.name + ",,," +
-                   std::to_string(d.from_shared) + ',' + std::to_string(d.from_uniform) + ',' + std::to_string(d.numel) + '\n';
-        // The experts' shares per block: "E2@block 0", with |alpha_j| ||E_j|| / ||S|| as from_shared.
-        for (size_t j = 0; j < in.expert_blocks.size(); ++j)
-          for (size_t b = 0; b < in.expert_blocks[j].size() && b < in.blocks.size(); ++b)
-            csv += "expert_share,E" + std::to_string(j + 1) + '@' + in.blocks[b].name + ",,," +
-                   std::to_string(in.expert_blocks[j][b]) + ",,\n";
-        souplab::write_file_atomically(path.toStdString(), csv);
-      },
-      error);
+  // The image: the alpha plot and the view beside it, as on screen.
+  const QRect shown = m_alphaPlot->geometry().united(m_views->geometry());
+  return exportTableOrImage(path, error, m_alphaPlot->parentWidget(), shown, [&] {
+    // One table: the experts' coefficients, then every block's and tensor's distances.
+    std::string csv = "kind,name,alpha_h,alpha_uniform,from_shared,from_uniform,numel\n";
+    for (size_t j = 0; j < in.alpha.size(); ++j)
+      csv += "expert,E" + std::to_string(j + 1) + ',' + std::to_string(in.alpha[j]) + ',' +
+             std::to_string(in.alpha_uniform.at(j)) + ",,,\n";
+    for (const auto* rows : {&in.blocks, &in.tensors})
+      for (const souplab::ParamDistance& d : *rows)
+        csv += std::string(rows == &in.blocks ? "block," : "tensor,") + d.name + ",,," +
+               std::to_string(d.from_shared) + ',' + std::to_string(d.from_uniform) + ',' + std::to_string(d.numel) + '\n';
+    // The experts' shares per block: "E2@block 0", with |alpha_j| ||E_j|| / ||S|| as from_shared.
+    for (size_t j = 0; j < in.expert_blocks.size(); ++j)
+      for (size_t b = 0; b < in.expert_blocks[j].size() && b < in.blocks.size(); ++b)
+        csv += "expert_share,E" + std::to_string(j + 1) + '@' + in.blocks[b].name + ",,," +
+               std::to_string(in.expert_blocks[j][b]) + ",,\n";
+    return csv;
+  });
 }
 
 void InsidePanel::exportDialog() {

@@ -1,7 +1,6 @@
 #include "ui/explorer/landscape_panel.h"
 
 #include <QComboBox>
-#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QMouseEvent>
@@ -12,7 +11,6 @@
 #include <map>
 
 #include "app/glue/explorer_session.h"
-#include "souplab/atomic_file.h"
 #include "souplab/validation_set.h"
 #include "ui/explorer/plot_export.h"
 #include "ui/qcustomplot_include.h"
@@ -407,21 +405,15 @@ bool LandscapePanel::exportTo(const QString& path, QString* error) const {
     if (error) *error = tr("%1: nothing to export yet (no landscape computed)").arg(path);
     return false;
   }
-  return exportOrExplain(
-      [&] {
-        if (QFileInfo(path).suffix().toLower() != QLatin1String("csv")) {
-          writeWidgetImage(m_plot, m_plot->rect(), path);
-          return;
-        }
-        std::string csv;
-        for (int c = 0; c < 3; ++c) csv += "share_" + m_domains.value(m_corners[size_t(c)]).toStdString() + ',';
-        csv += "loss\n";
-        for (const auto& p : m_grid.points)
-          csv += std::to_string(p.share[0]) + ',' + std::to_string(p.share[1]) + ',' + std::to_string(p.share[2]) + ',' +
-                 std::to_string(p.loss) + '\n';
-        souplab::write_file_atomically(path.toStdString(), csv);
-      },
-      error);
+  return exportTableOrImage(path, error, m_plot, m_plot->rect(), [&] {
+    std::string csv;
+    for (int c = 0; c < 3; ++c) csv += "share_" + m_domains.value(m_corners[size_t(c)]).toStdString() + ',';
+    csv += "loss\n";
+    for (const auto& p : m_grid.points)
+      csv += std::to_string(p.share[0]) + ',' + std::to_string(p.share[1]) + ',' + std::to_string(p.share[2]) + ',' +
+             std::to_string(p.loss) + '\n';
+    return csv;
+  });
 }
 
 void LandscapePanel::exportDialog() {

@@ -1,7 +1,6 @@
 #include "ui/explorer/path_panel.h"
 
 #include <QComboBox>
-#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QPushButton>
@@ -12,7 +11,6 @@
 #include <numeric>
 
 #include "app/glue/explorer_session.h"
-#include "souplab/atomic_file.h"
 #include "ui/explorer/plot_export.h"
 #include "ui/explorer/plot_style.h"
 #include "ui/qcustomplot_include.h"
@@ -216,27 +214,21 @@ bool PathPanel::exportTo(const QString& path, QString* error) const {
     if (error) *error = tr("%1: nothing to export yet (pin A, then move the sliders)").arg(path);
     return false;
   }
-  return exportOrExplain(
-      [&] {
-        if (QFileInfo(path).suffix().toLower() != QLatin1String("csv")) {
-          writeWidgetImage(m_plot, m_plot->rect(), path);
-          return;
-        }
-        // One row per point and domain, both ways; the reference's per domain at t = "reference".
-        std::string csv = "t,domain,along_h,along_weights\n";
-        const auto name = [&](size_t d) {
-          return d < size_t(m_domains.size()) ? m_domains[int(d)].toStdString() : std::to_string(d);
-        };
-        for (const souplab::PathPoint& p : m_path.points)
-          for (size_t d = 0; d < p.along_h.size(); ++d)
-            csv += std::to_string(p.t) + ',' + name(d) + ',' + std::to_string(p.along_h[d]) + ',' +
-                   std::to_string(p.along_weights.at(d)) + '\n';
-        for (size_t d = 0; d < m_path.reference.size(); ++d)
-          csv += "reference," + name(d) + ',' + std::to_string(m_path.reference[d]) + ',' +
-                 std::to_string(m_path.reference[d]) + '\n';
-        souplab::write_file_atomically(path.toStdString(), csv);
-      },
-      error);
+  return exportTableOrImage(path, error, m_plot, m_plot->rect(), [&] {
+    // One row per point and domain, both ways; the reference's per domain at t = "reference".
+    std::string csv = "t,domain,along_h,along_weights\n";
+    const auto name = [&](size_t d) {
+      return d < size_t(m_domains.size()) ? m_domains[int(d)].toStdString() : std::to_string(d);
+    };
+    for (const souplab::PathPoint& p : m_path.points)
+      for (size_t d = 0; d < p.along_h.size(); ++d)
+        csv += std::to_string(p.t) + ',' + name(d) + ',' + std::to_string(p.along_h[d]) + ',' +
+               std::to_string(p.along_weights.at(d)) + '\n';
+    for (size_t d = 0; d < m_path.reference.size(); ++d)
+      csv += "reference," + name(d) + ',' + std::to_string(m_path.reference[d]) + ',' +
+             std::to_string(m_path.reference[d]) + '\n';
+    return csv;
+  });
 }
 
 void PathPanel::exportDialog() {

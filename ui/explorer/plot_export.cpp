@@ -9,6 +9,7 @@
 #include <QPixmap>
 #include <QRegion>
 #include <QWidget>
+#include <exception>
 
 #include "souplab/atomic_file.h"
 #include "souplab/error.h"
@@ -44,6 +45,20 @@ void exportWithDialog(QWidget* parent, const QString& title, const QString& sugg
   if (path.isEmpty()) return;
   QString error;
   if (!exportTo(path, &error)) QMessageBox::warning(parent, QObject::tr("Export"), error);
+}
+
+bool exportTableOrImage(const QString& path, QString* error, QWidget* widget, const QRect& area,
+                        const std::function<std::string()>& csv) {
+  try {
+    if (QFileInfo(path).suffix().toLower() == QLatin1String("csv"))
+      souplab::write_file_atomically(path.toStdString(), csv());
+    else
+      writeWidgetImage(widget, area, path);
+    return true;
+  } catch (const std::exception& e) {  // the messages name the file
+    if (error) *error = QString::fromStdString(e.what());
+    return false;
+  }
 }
 
 }  // namespace souplab::gui

@@ -1,7 +1,8 @@
 #pragma once
 // Writing what a panel shows to a file, for every "Export…" of the explorer's views: a region of
 // a widget as PNG or PDF (by the suffix), or text (CSV), each written atomically (a reader never
-// sees half a file). Failures throw souplab::Error naming the file and the problem.
+// sees half a file). writeWidgetImage throws souplab::Error naming the file and the problem;
+// exportTableOrImage turns that into a message.
 #include <QRect>
 #include <QString>
 #include <functional>
@@ -17,21 +18,9 @@ void writeWidgetImage(QWidget* widget, const QRect& area, const QString& path);
 // `exportTo` on it; a failure is shown with its message (which names the file).
 void exportWithDialog(QWidget* parent, const QString& title, const QString& suggestedName,
                       const std::function<bool(const QString& path, QString* error)>& exportTo);
-// Runs `write` (which throws on failure) and turns a failure into *error; false on failure.
-template <typename Write>
-bool exportOrExplain(Write&& write, QString* error);
+// By the suffix of `path`: .csv writes the text `csv` returns, .png / .pdf the `area` of
+// `widget`; atomically. False with *error naming the file and the problem.
+bool exportTableOrImage(const QString& path, QString* error, QWidget* widget, const QRect& area,
+                        const std::function<std::string()>& csv);
 
 }  // namespace souplab::gui
-
-#include <exception>
-
-template <typename Write>
-bool souplab::gui::exportOrExplain(Write&& write, QString* error) {
-  try {
-    write();
-    return true;
-  } catch (const std::exception& e) {  // the messages name the file
-    if (error) *error = QString::fromStdString(e.what());
-    return false;
-  }
-}

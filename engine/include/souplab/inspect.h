@@ -14,6 +14,7 @@
 namespace souplab {
 
 class Model;
+class Specialist;
 class ValidationSet;
 
 // Relative distances over one tensor (or one block's tensors together): ||a - b|| / ||b||.
@@ -71,6 +72,10 @@ std::vector<LandscapePoint> loss_landscape(const Model& model, const DomainWeigh
                                            const std::array<size_t, 3>& corners, int resolution,
                                            const ValidationSet& target, const std::vector<double>& mixture = {},
                                            int max_windows = 0);
+
+// Every domain's loss on its first `max_windows` windows: a window-capped Specialist::evaluate
+// (0: all windows, exactly Specialist::evaluate). loss_path and loss_landscape cap this way.
+std::vector<double> first_windows_losses(const Specialist& model, const ValidationSet& windows, int max_windows);
 
 // "theta = S + 0.41 E1 - 0.07 E2 + ..." with `decimals` digits after the point.
 std::string soup_formula(const std::vector<double>& alpha, int decimals = 2);

@@ -48,21 +48,24 @@ SoupInspection Model::inspect(const DomainWeights&) const {
 
 namespace {
 
-// Every domain's loss on its first `max_windows` windows (all for 0): a window-capped
-// Specialist::evaluate (every window has the same length, so the loss is the windows' mean).
-std::vector<double> first_windows_losses(const Specialist& model, const ValidationSet& windows, int max_windows) {
-  if (max_windows <= 0) return model.evaluate(windows);
-  std::vector<double> out;
-  for (size_t d = 0; d < windows.domains().size(); ++d) {
-    const std::vector<double> w = model.window_losses(windows, d, 0, std::min(max_windows, windows.windows(d)));
-    double mean = 0;
-    for (double x : w) mean += x / double(w.size());
-    out.push_back(mean);
-  }
-  return out;
+// One domain's loss on its first `max_windows` windows (all for 0): every window has the same
+// length, so the loss is the windows' mean.
+double first_windows_loss(const Specialist& model, const ValidationSet& windows, size_t domain, int max_windows) {
+  const int count = max_windows > 0 ? std::min(max_windows, windows.windows(domain)) : windows.windows(domain);
+  const std::vector<double> w = model.window_losses(windows, domain, 0, count);
+  double mean = 0;
+  for (double x : w) mean += x / double(w.size());
+  return mean;
 }
 
 }  // namespace
+
+std::vector<double> first_windows_losses(const Specialist& model, const ValidationSet& windows, int max_windows) {
+  if (max_windows <= 0) return model.evaluate(windows);
+  std::vector<double> out;
+  for (size_t d = 0; d < windows.domains().size(); ++d) out.push_back(first_windows_loss(model, windows, d, max_windows));
+  return out;
+}
 
 std::vector<PathPoint> loss_path(const Model& model, const DomainWeights& a, const DomainWeights& b, int points,
                                  const ValidationSet& windows, int max_windows) {
@@ -120,18 +123,12 @@ std::vector<LandscapePoint> loss_landscape(const Model& model, const DomainWeigh
       for (size_t c = 0; c < 3; ++c) h[corners[c]] = joint * p.share[c];
       p.h = model.weights(h);
       const auto specialist = model.instantiate(p.h);
-      // Only the target's domains that carry weight, on their first max_windows windows (every
-      // window has the same length, so a domain's loss is the mean over its windows).
+      // Only the target's domains that carry weight, on their first max_windows windows.
       const size_t k = target.domains().size();
       double sum = 0;
       for (size_t d = 0; d < k; ++d) {
         const double weight = mixture.empty() ? 1.0 / double(k) : mixture[d];
-        if (weight == 0) continue;
-        const int count = max_windows > 0 ? std::min(max_windows, target.windows(d)) : target.windows(d);
-        const std::vector<double> windows = specialist->window_losses(target, d, 0, count);
-        double mean = 0;
-        for (double w : windows) mean += w / double(windows.size());
-        sum += weight * mean;
+        if (weight != 0) sum += weight * first_windows_loss(*specialist, target, d, max_windows);
       }
       p.loss = sum;
       out.push_back(std::move(p));
