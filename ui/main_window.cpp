@@ -108,6 +108,8 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
           });
   connect(m_factsLoader, &BankFactsLoader::loadFailed, m_bankPanel, &BankPanel::showError);
   connect(m_monitor, &TrainingMonitor::openInExplorerRequested, this, &MainWindow::openBank);
+  // A run open in the explorer follows its training: each new checkpoint reloads in place.
+  connect(m_monitor, &TrainingMonitor::checkpointSaved, m_explorer, &SpecialistExplorer::followCheckpoint);
   connect(m_monitor, &TrainingMonitor::deviceChanged, this, &MainWindow::setDeviceLabel);
   connect(m_monitor, &TrainingMonitor::runStarted, m_runs, &RunBrowser::refresh);
   connect(m_monitor, &TrainingMonitor::runEnded, m_runs, &RunBrowser::refresh);

@@ -33,6 +33,21 @@ void ScreenshotDriver::start() {
   QDir().mkpath(m_outDir);
   m_deadline.start();
   m_window->resize(1366, 768);  // a laptop's screen: every view must fit it
+  // SOUPLAB_SCREENSHOT_BANK: an existing (real) bank instead of the tiny demo training; only its
+  // explorer views are grabbed, named SOUPLAB_SCREENSHOT_PREFIX + explorer*.png.
+  m_prefix = qEnvironmentVariable("SOUPLAB_SCREENSHOT_PREFIX");
+  const QString bank = qEnvironmentVariable("SOUPLAB_SCREENSHOT_BANK");
+  if (!bank.isEmpty()) {
+    m_explorerOnly = true;
+    QTimer::singleShot(500, this, [this, bank] {
+      SpecialistExplorer* explorer = m_window->explorer();
+      connect(explorer, &SpecialistExplorer::bankLoaded, this, &ScreenshotDriver::onBankShown);
+      connect(explorer, &SpecialistExplorer::errorOccurred, this,
+              [this](const QString& message) { finish(1, message); });
+      m_window->openBank(bank);
+    });
+    return;
+  }
   // The welcome page first, as a first launch shows it.
   QTimer::singleShot(500, this, [this] {
     // A fresh profile (the script's) shows the welcome page of a first launch.
@@ -52,7 +67,7 @@ void ScreenshotDriver::start() {
 }
 
 bool ScreenshotDriver::grab(QWidget* widget, const QString& name) {
-  const QString path = QDir(m_outDir).filePath(name);
+  const QString path = QDir(m_outDir).filePath(m_prefix + name);
   const bool ok = widget->grab().save(path);
   std::fprintf(stderr, "%s %s\n", ok ? "wrote" : "FAILED to write", qPrintable(path));
   return ok;
@@ -86,7 +101,12 @@ void ScreenshotDriver::onBankShown() {
       grab(m_window, QStringLiteral("explorer.png"));
       // The same specialist, seen from inside: alpha(h), the formula, the distance per block;
       // then the path from it to another specialist, and the landscape; then the run browser.
-      grabInsideViews([this] { grabRuns(); });
+      grabInsideViews([this] {
+        if (m_explorerOnly)
+          finish(0, QStringLiteral("done"));
+        else
+          grabRuns();
+      });
     });
   });
 }

@@ -282,6 +282,38 @@ int print_landscape(const Args& a, const Model& model) {
   return 0;
 }
 
+// A model that is not a soup bank: what plays alpha(h)'s part (a MoE's router load, the expert
+// h chooses, a merge's weights), as a table of its rows and parts.
+int print_mixing(const Args& a, const Model& model) {
+  const ModelFacts& f = model.facts();
+  std::shared_ptr<const ValidationSet> windows;
+  if (f.kind == ModelKind::kMoe) windows = ValidationSet::for_model(f, int(a.get_int("windows", 4)));
+  const DomainWeights h = weights_for(a, model);
+  const MixingRole r = model.mixing_role(h, windows.get());
+  if (a.has("json")) {
+    const nlohmann::json j{{"model", f.path}, {"kind", model_kind_name(f.kind)}, {"step", f.step},
+                           {"domains", f.domains}, {"weights", h.values()}, {"role", r.role},
+                           {"formula", r.formula}, {"note", r.note}, {"columns", r.columns},
+                           {"rows", r.rows}, {"values", r.values}};
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
+  std::printf("%s (%s, step %lld) at %s\n\n%s\n%s\n", f.path.c_str(), model_kind_name(f.kind),
+              static_cast<long long>(f.step), h.format().c_str(), r.formula.c_str(), r.note.c_str());
+  if (r.values.empty()) return 0;
+  std::printf("\n  %-12s", r.role.c_str());
+  for (size_t j = 0; j < r.columns.size(); ++j) std::printf(" %10s", r.columns[j].size() <= 10 ? r.columns[j].c_str() : ("M" + std::to_string(j + 1)).c_str());
+  std::printf("\n");
+  for (size_t b = 0; b < r.values.size(); ++b) {
+    std::printf("  %-12s", b < r.rows.size() ? r.rows[b].c_str() : "");
+    for (double v : r.values[b]) std::printf(" %10.4f", v);
+    std::printf("\n");
+  }
+  for (size_t j = 0; j < r.columns.size(); ++j)
+    if (r.columns[j].size() > 10) std::printf("  M%zu = %s\n", j + 1, r.columns[j].c_str());
+  return 0;
+}
+
 }  // namespace
 
 int cmd_inspect(int argc, char** argv) {
@@ -291,7 +323,9 @@ int cmd_inspect(int argc, char** argv) {
          "What makes up the specialist at h: the coefficients alpha(h) of every expert, the formula\n"
          "theta = S + sum_j alpha_j E_j with its numbers, and how far theta(h) is from the shared\n"
          "parameters S and from the uniform-h specialist (||theta_h - theta_u|| / ||theta_u||), per\n"
-         "transformer block and per tensor (GPT-2 names). A soup bank with experts only.\n"
+         "transformer block and per tensor (GPT-2 names). For another model, what plays alpha's part:\n"
+         "a MoE's router load per block and expert (on --windows validation windows per domain,\n"
+         "mixed by h), the expert h chooses among post-hoc experts, a merge's weights.\n"
          "--path H_A:H_B: instead, the per-domain validation loss along h(t) = (1 - t) h_A + t h_B and\n"
          "along the straight segment between the two specialists' weights (not the same thing).\n"
          "--landscape D1,D2,D3: instead, the loss on a target (a domain, a mixture like --weights, or a\n"
@@ -312,6 +346,7 @@ int cmd_inspect(int argc, char** argv) {
   if (a.has("path")) return print_path(a, *model);
   if (a.has("landscape")) return print_landscape(a, *model);
   const ModelFacts& f = model->facts();
+  if (f.kind != ModelKind::kSoup || f.config.bank.n_experts == 0) return print_mixing(a, *model);
   const SoupInspection in = model->inspect(weights_for(a, *model));
   auto distances = [](const std::vector<ParamDistance>& rows) {
     nlohmann::json out = nlohmann::json::array();
@@ -347,7 +382,7 @@ int cmd_export(int argc, char** argv) {
          "(tokenizer.json, tokenizer_config.json), generation_config.json and a README.md model\n"
          "card: Hugging Face transformers' AutoTokenizer, AutoModelForCausalLM and pipeline load it.");
   bank_flags(a).flag("out", "DIR", "output folder (must not exist unless --overwrite)")
-      .flag("format", "F", "safetensors | onnx | all", "all")
+      .flag("format", "F", "safetensors | onnx | gguf (= gguf-f16) | gguf-q8_0 | gguf-f32 | all (safetensors, onnx, gguf-f16)", "all")
       .flag("windows", "N", "validation windows per domain for the card's losses", "16")
       .flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
       .option("overwrite", "replace an existing output folder")
@@ -358,7 +393,7 @@ int cmd_export(int argc, char** argv) {
   a.required("out");
   ExportFormat format;
   if (!parse_export_format(a.get("format", "all"), &format))
-    a.usage_error("--format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
+    a.usage_error("--format must be safetensors, onnx, gguf, gguf-f16, gguf-q8_0, gguf-f32 or all, got \"" + a.get("format") + "\"");
   auto model = load_model(a, checkpoint);
   ModelExportOptions options;
   options.format = format;
@@ -388,7 +423,7 @@ int cmd_finetune(int argc, char** argv) {
       .flag("batch", "N", "windows of the model's context per step", "8")
       .flag("holdout", "F", "share of the target (its end) kept out of training", "0.2")
       .flag("seed", "N", "which training windows", "1234")
-      .flag("format", "F", "safetensors | onnx | all", "all")
+      .flag("format", "F", "safetensors | onnx | gguf (= gguf-f16) | gguf-q8_0 | gguf-f32 | all (safetensors, onnx, gguf-f16)", "all")
       .flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
       .option("overwrite", "replace an existing output folder");
   if (!a.parse(argc, argv, 2)) return 0;
@@ -398,7 +433,7 @@ int cmd_finetune(int argc, char** argv) {
   a.required("out");
   ModelExportOptions eo;
   if (!parse_export_format(a.get("format", "all"), &eo.format))
-    a.usage_error("--format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
+    a.usage_error("--format must be safetensors, onnx, gguf, gguf-f16, gguf-q8_0, gguf-f32 or all, got \"" + a.get("format") + "\"");
   eo.overwrite = a.has("overwrite");
   eo.run_log_path = a.get("run-log");
   auto model = load_model(a, source);

@@ -67,7 +67,7 @@ int cmd_merge(int argc, char** argv) {
       .flag("density", "X", "fraction of each task vector kept by ties / dare, in (0, 1]", "0.5")
       .flag("seed", "N", "seed of DARE's drop mask", "0")
       .flag("out", "DIR", "output folder (must not exist unless --overwrite)")
-      .flag("format", "F", "safetensors | onnx | all", "all")
+      .flag("format", "F", "safetensors | onnx | gguf (= gguf-f16) | gguf-q8_0 | gguf-f32 | all (safetensors, onnx, gguf-f16)", "all")
       .flag("windows", "N", "validation windows per domain for the card's losses", "16")
       .flag("run-log", "FILE", "SQLite run log", "<data dir>/runs.sqlite")
       .option("overwrite", "replace an existing output folder")
@@ -90,7 +90,7 @@ int cmd_merge(int argc, char** argv) {
   a.required("out");
   ExportFormat format;
   if (!parse_export_format(a.get("format", "all"), &format))
-    a.usage_error("--format must be safetensors, onnx or all, got \"" + a.get("format") + "\"");
+    a.usage_error("--format must be safetensors, onnx, gguf, gguf-f16, gguf-q8_0, gguf-f32 or all, got \"" + a.get("format") + "\"");
   if (a.positional().empty()) a.usage_error("no models given");
   if (merge_method_uses_base(p.method) && !a.has("base"))
     a.usage_error(std::string(merge_method_name(p.method)) + " merges task vectors (model - base) and needs --base BASE");

@@ -12,6 +12,7 @@
 namespace souplab {
 class Specialist;
 struct SoupInspection;
+struct MixingRole;
 }
 
 namespace souplab::gui {
@@ -33,6 +34,9 @@ struct ExplorerFrame {
   // Inside the soup at h (full tier of a soup bank; null otherwise or before the full tier):
   // alpha(h), and the specialist's distance from S and from the uniform-h one per block and tensor.
   std::shared_ptr<const souplab::SoupInspection> inspection;
+  // What plays alpha's part in a model that is not a soup (full tier; null for a soup, a plain
+  // dense model, or before the full tier): a MoE's router load, the chosen expert, a merge's weights.
+  std::shared_ptr<const souplab::MixingRole> mixing;
 
   Tier tier = Tier::kNone;
   std::vector<double> losses;     // the specialist's bars, per domain (NaN: not evaluated; empty: no data)

@@ -49,10 +49,10 @@ ExplorerSession::ExplorerSession(QObject* parent) : QObject(parent), m_frame(std
 
 ExplorerSession::~ExplorerSession() = default;
 
-void ExplorerSession::loadBank(const QString& path) {
+void ExplorerSession::loadBank(const QString& path, bool keepTarget) {
   m_hasBank = false;  // answers still queued for the previous bank are dropped until bankLoaded
   m_refine = {m_refine.chain + 1};
-  m_target.reset();  // fitted for the previous bank's domains and context
+  if (!keepTarget) m_target.reset();  // cut for the previous bank's context
   ++m_pathRequest;    // a path in flight belongs to the previous bank
   InferenceWorker* service = m_service.get();
   const LoadOptions options = m_options;
@@ -73,7 +73,9 @@ void ExplorerSession::onBankLoaded(const LoadedBank& bank) {
   m_latenciesMs.clear();
   m_fullLatenciesMs.clear();
   m_fullFrom = {};
+  const QString targetLabel = m_target ? m_now.targetLabel : QString();  // kept by a refresh
   m_now = ExplorerFrame{};
+  m_now.targetLabel = targetLabel;  // both losses NaN: evaluated with the first full-tier specialist
   m_now.referenceLabel = m_reference.label;
   // The reference alone until the first specialist is in: the chart is never blank.
   m_now.reference = m_referenceFull.empty() ? m_reference.quick : m_referenceFull;
@@ -127,8 +129,10 @@ void ExplorerSession::onSpecialist(const SpecialistResult& r) {
   if (newSpecialist) {
     m_now.targetSpecialist = kNaN;
     m_now.inspection.reset();
+    m_now.mixing.reset();
   }
   if (r.inspection) m_now.inspection = r.inspection;
+  if (r.mixing) m_now.mixing = r.mixing;
   recordLatency(r.generation, r.precise);
   if (!r.precise) {
     m_now.tier = ExplorerFrame::Tier::kQuick;

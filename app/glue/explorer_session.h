@@ -76,7 +76,9 @@ class ExplorerSession : public QObject {
   InferenceWorker* service() const { return m_service.get(); }
 
  public Q_SLOTS:
-  void loadBank(const QString& path);
+  // keepTarget: a newer checkpoint of the same run (same domains and context), so the target
+  // text stays and is evaluated again for the new bank's specialists.
+  void loadBank(const QString& path, bool keepTarget = false);
   // The h of a slider move; returns its generation (0 without a bank).
   quint64 requestWeights(const std::vector<double>& h);
   void useBankReference();

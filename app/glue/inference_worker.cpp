@@ -145,6 +145,9 @@ void InferenceWorker::processLatest() {
       r.precise = true;
       r.evalMs = 0;
       if (m_inspectable) r.inspection = std::make_shared<const souplab::SoupInspection>(m_bank->inspect(m_bank->weights(r.h)));
+      if (m_mixes)
+        r.mixing = std::make_shared<const souplab::MixingRole>(
+            m_bank->mixing_role(m_bank->weights(r.h), m_validation.get(), m_firstWindows));
       if (m_validation) {
         timer.restart();
         r.windows = firstWindows(*r.specialist, true);
@@ -223,6 +226,16 @@ void InferenceWorker::loadBank(const QString& path, const LoadOptions& options) 
     }
     m_domainCount = facts.domains.size();
     m_inspectable = facts.kind == souplab::ModelKind::kSoup && facts.config.bank.n_experts > 0;
+    // Any other model shows its MixingRole when it has one (a MoE measures its routing here,
+    // once, on the full tier's windows); one that mixes nothing says so by throwing.
+    m_mixes = false;
+    if (!m_inspectable && !facts.domains.empty()) {
+      try {
+        bank->mixing_role(bank->reference_weights(), m_validation.get(), m_firstWindows);
+        m_mixes = true;
+      } catch (const std::exception&) {
+      }
+    }
     loaded.summary = summarize(facts);
     for (const auto& d : facts.domains) loaded.domains << QString::fromStdString(d);
     loaded.trainingMixture = facts.training_mixture.values();

@@ -93,6 +93,8 @@ struct SpecialistResult {
   PerWindow windows;              // full tier: per domain, per window; empty without validation data
   // Full tier of a soup bank: alpha(h) and the specialist's distances (souplab/inspect.h).
   std::shared_ptr<const souplab::SoupInspection> inspection;
+  // Full tier of any other model that mixes parts (souplab/inspect.h MixingRole).
+  std::shared_ptr<const souplab::MixingRole> mixing;
   double instantiateMs = 0;
   double evalMs = 0;
 };
@@ -185,6 +187,7 @@ class InferenceWorker : public QObject {
   int m_firstWindows = 2;
   size_t m_domainCount = 0;
   bool m_inspectable = false;  // a soup bank with experts: every full tier carries its inspection
+  bool m_mixes = false;        // another model with a MixingRole: every full tier carries it
 
   LatestRequest<std::vector<double>> m_requests;  // the newest requested h (shared with the GUI thread)
   std::mutex m_mutex;

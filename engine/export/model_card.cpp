@@ -1,5 +1,6 @@
 #include "engine/export/model_card.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -149,6 +150,7 @@ SafetensorsMetadata specialist_metadata(const ModelConfig& c, const SpecialistCa
   m["domain_names"] = ordered_json(card.domain_names).dump();
   m["domain_weights"] = domain_weights_json(card).dump();
   if (!card.val_losses.empty()) m["val_losses"] = val_losses_json(card).dump();
+  if (!card.merge_json.empty()) m["merge"] = card.merge_json;
   return m;
 }
 
@@ -233,12 +235,27 @@ std::string model_card_markdown(const ModelConfig& c, const SpecialistCard& card
        "model = AutoModelForCausalLM.from_pretrained(\"path/to/this/folder\").eval()  # GPT2LMHeadModel\n"
        "ids = torch.tensor([tokenizer.encode(\"Hello\")])  # the UTF-8 bytes: [[72, 101, 108, 108, 111]]\n"
        "logits = model(ids).logits  # (1, 5, 256)\n```\n\n";
-  o << "With ONNX Runtime (`model.onnx`: input `input_ids` int64 [batch, sequence] with sequence <= "
-    << c.block_size << ", output `logits` float32 [batch, sequence, " << c.vocab_size << "]):\n\n"
+  o << "With ONNX Runtime (`model.onnx`, a decoder with a key/value cache under optimum's names: "
+       "inputs `input_ids` and `position_ids` int64 [batch, sequence], `attention_mask` int64 [batch, "
+       "past + sequence] (0 = padding), `past_key_values.<i>.key` / `.value` float32 [batch, "
+    << c.n_head << ", past, " << c.n_embd / std::max(1, c.n_head) << "] (past = 0 on the first call); outputs `logits` "
+    << "float32 [batch, sequence, " << c.vocab_size << "] and `present.<i>.key` / `.value`, the next call's past; "
+    << "past + sequence <= " << c.block_size << "):\n\n"
     << "```python\nimport numpy as np, onnxruntime as ort\n"
        "session = ort.InferenceSession(\"model.onnx\")\n"
+       "past = {i.name: np.zeros((1, i.shape[1], 0, i.shape[3]), np.float32)\n"
+       "        for i in session.get_inputs() if i.name.startswith(\"past_key_values.\")}\n"
        "ids = np.frombuffer(b\"Hello\", dtype=np.uint8).astype(np.int64)[None, :]\n"
-       "logits = session.run([\"logits\"], {\"input_ids\": ids})[0]\n```\n\n";
+       "out = session.run(None, {\"input_ids\": ids, \"attention_mask\": np.ones_like(ids),\n"
+       "                         \"position_ids\": np.arange(ids.shape[1])[None, :], **past})\n"
+       "logits = out[0]  # out[1:]: present.* in the order of the outputs, the next call's past_key_values.*\n```\n\n";
+  for (const std::string& f : files)
+    if (f.size() > 5 && f.compare(f.size() - 5, 5, ".gguf") == 0)
+      o << "With llama.cpp (`" << f << "`: architecture gpt2, the 256 bytes as tokens; its BOS/EOS id is byte 0, "
+        << "never added, so generation runs to its token limit):\n\n```sh\nllama-cli -m " << f
+        << " -p \"Hello\" -n 40 --temp 0 --ignore-eos\n```\n\nor from Python with llama-cpp-python:\n\n"
+        << "```python\nfrom llama_cpp import Llama\nllm = Llama(model_path=\"" << f << "\")\n"
+        << "print(llm(\"Hello\", max_tokens=40, temperature=0)[\"choices\"][0][\"text\"])\n```\n\n";
   o << "In SoupLab: `load_specialist_safetensors(\"path/to/this/folder\")` "
        "(engine/export/specialist_export.h).\n";
   return o.str();

@@ -1,13 +1,14 @@
 #include "engine/export/specialist_export.h"
 
-
 #include <cerrno>
 #include <filesystem>
+#include <optional>
 
 #include "souplab/atomic_file.h"
 #include "souplab/error.h"
 #include "engine/core/staged_folder.h"
 #include "engine/export/byte_tokenizer.h"
+#include "engine/export/gguf_writer.h"
 #include "engine/export/model_card.h"
 #include "engine/export/onnx_writer.h"
 
@@ -31,7 +32,12 @@ void check_layout(const ModelConfig& c, const ParamLayout& layout) {
 std::vector<std::string> write_files(const fs::path& dir, const ModelConfig& c, const ParamLayout& layout,
                                      const float* theta, const SpecialistCard& card, ExportFormat formats,
                                      const ExportProgress& progress) {
-  const bool st = formats != ExportFormat::kOnnx, onnx = formats != ExportFormat::kSafetensors;
+  const bool all = formats == ExportFormat::kAll;
+  const bool st = all || formats == ExportFormat::kSafetensors, onnx = all || formats == ExportFormat::kOnnx;
+  std::optional<GgufType> gguf;
+  if (all || formats == ExportFormat::kGgufF16) gguf = GgufType::kF16;
+  if (formats == ExportFormat::kGgufF32) gguf = GgufType::kF32;
+  if (formats == ExportFormat::kGgufQ8_0) gguf = GgufType::kQ8_0;
   std::vector<std::string> files;
   auto done = [&](const std::string& name) {
     files.push_back(name);
@@ -49,6 +55,11 @@ std::vector<std::string> write_files(const fs::path& dir, const ModelConfig& c, 
   if (onnx) {
     write_gpt_onnx((dir / "model.onnx").string(), c, layout, theta, meta);
     done("model.onnx");
+  }
+  if (gguf) {
+    const std::string name = std::string("model-") + gguf_type_name(*gguf) + ".gguf";
+    write_gpt_gguf((dir / name).string(), c, layout, theta, *gguf, card.run_name, meta);
+    done(name);
   }
   // The tokenizer and generation defaults go with every format: ONNX runtimes' generation
   // tools (onnxruntime-genai, optimum) read the same files.
@@ -69,21 +80,33 @@ std::vector<std::string> write_files(const fs::path& dir, const ModelConfig& c, 
 
 int export_file_count(ExportFormat f) {
   // config.json, the two tokenizer files, generation_config.json and README.md with every
-  // format, plus model.safetensors and/or model.onnx (write_files).
-  return 5 + (f == ExportFormat::kAll ? 2 : 1);
+  // format, plus the model files of the format (write_files): three for kAll, one otherwise.
+  return 5 + (f == ExportFormat::kAll ? 3 : 1);
 }
 
 const char* export_format_name(ExportFormat f) {
   switch (f) {
     case ExportFormat::kSafetensors: return "safetensors";
     case ExportFormat::kOnnx: return "onnx";
+    case ExportFormat::kGgufF32: return "gguf-f32";
+    case ExportFormat::kGgufF16: return "gguf-f16";
+    case ExportFormat::kGgufQ8_0: return "gguf-q8_0";
     case ExportFormat::kAll: return "all";
   }
   return "all";
 }
 
+std::vector<ExportFormat> export_formats() {
+  return {ExportFormat::kAll, ExportFormat::kSafetensors, ExportFormat::kOnnx,
+          ExportFormat::kGgufF16, ExportFormat::kGgufQ8_0, ExportFormat::kGgufF32};
+}
+
 bool parse_export_format(const std::string& name, ExportFormat* out) {
-  for (ExportFormat f : {ExportFormat::kSafetensors, ExportFormat::kOnnx, ExportFormat::kAll})
+  if (name == "gguf") {
+    *out = ExportFormat::kGgufF16;
+    return true;
+  }
+  for (ExportFormat f : export_formats())
     if (name == export_format_name(f)) {
       *out = f;
       return true;

@@ -28,6 +28,10 @@ struct SpecialistCard {
   std::vector<double> h;                  // domain weights the specialist was instantiated for
   std::vector<double> val_losses;         // per-domain validation loss (nats/byte); empty = unknown
   std::string notes;                      // optional free text for the card
+  // A merge's recipe as JSON ({"method", "lambda", "base", "models", "weights", ...}), kept in the
+  // safetensors metadata as "merge" so that the merged folder, opened again, shows what it is
+  // made of (Model::mixing_role); empty for everything but merges.
+  std::string merge_json;
   // The model card's YAML front matter (what the Hugging Face Hub reads):
   // the weights' licence, a Hub licence id or SPDX id such as "apache-2.0"; empty = "other".
   // SoupLab (the software) is GPL-3.0-or-later, but the weights are the user's, trained on the

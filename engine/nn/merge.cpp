@@ -7,6 +7,7 @@
 
 #include "souplab/domain_weights.h"
 #include "souplab/error.h"
+#include "souplab/inspect.h"
 #include "souplab/specialist.h"
 #include "souplab/validation_set.h"
 #include "engine/export/logged_export.h"
@@ -107,6 +108,11 @@ std::vector<float> MergedModel::theta() const { return specialist_->parameters()
 
 ModelCapabilities MergedModel::capabilities() const { return {false, !facts_.domains.empty(), true, false}; }
 
+MixingRole MergedModel::mixing_role(const DomainWeights& h, const ValidationSet*, int) const {
+  resolve(h);
+  return merge_mixing_role(merge_method_name(params_.method), inputs_, weights_, base_, params_.lambda);
+}
+
 std::shared_ptr<const Specialist> MergedModel::instantiate(const DomainWeights& h) const {
   return instantiate_dense(h);
 }
@@ -186,6 +192,7 @@ ModelExportResult MergedModel::export_specialist(const DomainWeights&, const std
   n << "\n| model | weight |\n|---|---|\n";
   for (size_t i = 0; i < inputs_.size(); ++i) n << "| `" << inputs_[i] << "` | " << weights_[i] << " |\n";
   card.notes = n.str();
+  card.merge_json = j.dump();
 
   // A merge is a run of its own (kind "merged"), created before the folder so the card names it.
   ExportRunRecord record;

@@ -24,19 +24,7 @@ import sys
 
 from transformers import AutoTokenizer
 
-
-def bytes_to_unicode():
-    """GPT-2's mapping (openai/gpt-2 encoder.py): printable bytes stand for themselves, the others
-    take U+0100 onwards in increasing order."""
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, map(chr, cs)))
+from byte_level import bytes_to_unicode
 
 
 def check(cond, what):

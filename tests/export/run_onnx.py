@@ -13,6 +13,22 @@ import numpy as np
 import onnxruntime as ort
 
 
+def full_sequence_feed(session, ids):
+    """The inputs for a whole sequence with no cache: no padding, positions 0..T-1, every
+    past_key_values.* with 0 past positions (shape [batch, heads, 0, head size])."""
+    batch, seq = ids.shape
+    feed = {
+        "input_ids": ids,
+        "attention_mask": np.ones((batch, seq), dtype=np.int64),
+        "position_ids": np.tile(np.arange(seq, dtype=np.int64), (batch, 1)),
+    }
+    for i in session.get_inputs():
+        if i.name.startswith("past_key_values."):
+            heads, head_size = i.shape[1], i.shape[3]
+            feed[i.name] = np.zeros((batch, heads, 0, head_size), dtype=np.float32)
+    return feed
+
+
 def main():
     model, cases_file, prefix = sys.argv[1:4]
     opts = ort.SessionOptions()
@@ -23,7 +39,7 @@ def main():
     summary = []
     for i, c in enumerate(cases):
         ids = np.asarray(c["ids"], dtype=np.int64).reshape(c["batch"], c["seq"])
-        (logits,) = session.run(["logits"], {"input_ids": ids})
+        (logits,) = session.run(["logits"], full_sequence_feed(session, ids))
         logits.astype("<f4").tofile(f"{prefix}{i}.f32")
         summary.append({"dims": list(logits.shape)})
     json.dump(summary, sys.stdout)

@@ -5,10 +5,13 @@
 //  (b) as model.onnx, run by an independent runtime (onnxruntime), give libtorch's logits
 //      within 1e-4 for two different (batch, seq) shapes;
 //  (c) as a folder, load with Hugging Face transformers (GPT2LMHeadModel.from_pretrained) and
-//      give the same logits within 1e-4 — the promise that the folder opens where models do.
+//      give the same logits within 1e-4 — the promise that the folder opens where models do;
+//  (d) as GGUF (f32, f16, q8_0), read back by the gguf package and run by llama.cpp
+//      (tests/export/check_gguf.py states the tolerances per type).
 #include <torch/torch.h>
 
 #include <QFileInfo>
+#include <algorithm>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <cstring>
@@ -116,9 +119,9 @@ class TestExportLibtorch : public QObject {
     m_export = m_dir.filePath("specialist");
     const ExportResult r = export_specialist(m_spec->model_config(), layout, theta.data(), card,
                                              m_export.toStdString(), ExportFormat::kAll);
-    QCOMPARE(r.files.size(), size_t(7));
-    for (const char* f : {"model.safetensors", "config.json", "model.onnx", "tokenizer.json", "tokenizer_config.json",
-                          "generation_config.json", "README.md"})
+    QCOMPARE(r.files.size(), size_t(8));
+    for (const char* f : {"model.safetensors", "config.json", "model.onnx", "model-f16.gguf", "tokenizer.json",
+                          "tokenizer_config.json", "generation_config.json", "README.md"})
       QVERIFY2(QFileInfo::exists(m_export + "/" + f), f);
   }
 
@@ -164,6 +167,47 @@ class TestExportLibtorch : public QObject {
 
   void onnxruntimeMatchesLibtorch() { compareWithIndependentRuntime("run_onnx.py", m_export + "/model.onnx"); }
   void transformersMatchesLibtorch() { compareWithIndependentRuntime("run_transformers.py", m_export); }
+
+  // GGUF in every type: the gguf package's reading of each tensor against the float32 weights,
+  // and llama.cpp's logits and greedy continuation against the specialist's (souplab's greedy
+  // bytes). llama.cpp comes from llama-cpp-python in the project's venv; without it the script
+  // checks the rest, and SOUPLAB_REQUIRE_LLAMA_CPP=1 (CI) makes its absence a failure.
+  void ggufRunsInLlamaCpp() {
+    SOUPLAB_REQUIRE_PY_TOOLS();
+    const std::string prompt = "int f(";
+    SampleOptions greedy;
+    greedy.temperature = 0;
+    greedy.max_new_tokens = 8;  // 6 + 8 bytes within the context of 16
+    const std::string continuation = m_spec->generate(prompt, greedy);
+    QCOMPARE(int(continuation.size()), 8);
+    auto csv = [](const std::string& bytes) {
+      QStringList out;
+      for (unsigned char b : bytes) out << QString::number(b);
+      return out.join(',');
+    };
+    const auto theta = m_spec->parameters();
+    const ParamLayout layout = gpt_param_layout(m_spec->model_config());
+    for (ExportFormat f : {ExportFormat::kGgufF16, ExportFormat::kGgufF32, ExportFormat::kGgufQ8_0}) {
+      const QString name = export_format_name(f);
+      QString file = m_export + "/model-f16.gguf";  // the kAll export's
+      if (f != ExportFormat::kGgufF16) {
+        SpecialistCard card;
+        card.run_name = "gguf test";
+        const std::string dir = m_dir.filePath(name).toStdString();
+        const ExportResult r = export_specialist(m_spec->model_config(), layout, theta.data(), card, dir, f);
+        const std::string want = "model-" + name.mid(5).toStdString() + ".gguf";
+        QVERIFY2(std::find(r.files.begin(), r.files.end(), want) != r.files.end(), want.c_str());
+        file = QString::fromStdString(dir + "/" + want);
+      }
+      QStringList args{script_path("check_gguf.py"), file, m_export + "/model.safetensors", "--ids", csv(prompt),
+                       "--greedy", csv(continuation)};
+      if (qEnvironmentVariableIsSet("SOUPLAB_REQUIRE_LLAMA_CPP")) args << "--require-llama";
+      const auto r = run_process(py_venv_python(), args);
+      QVERIFY2(r.started, "cannot start the venv's python");
+      qInfo("%s: %s", qPrintable(name), r.out.constData());
+      QVERIFY2(r.exit_code == 0, qPrintable(name + ": " + QString(r.out) + "\n" + QString(r.err)));
+    }
+  }
 
  private:
   // The full context and a ragged shorter one, the specialist's own logits as the reference

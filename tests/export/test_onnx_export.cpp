@@ -50,8 +50,17 @@ class TestOnnxExport : public QObject {
     const auto j = nlohmann::json::parse(r.out.toStdString());
     QCOMPARE(j["ir"].get<int>(), 8);
     QVERIFY((j["opset"] == nlohmann::json::parse(R"([["", 17]])")));
-    QVERIFY((j["inputs"] == nlohmann::json::parse(R"([["input_ids", ["batch", "sequence"]]])")));
-    QVERIFY((j["outputs"] == nlohmann::json::parse(R"([["logits", ["batch", "sequence", 256]]])")));
+    // A decoder with a KV cache, under optimum's and onnxruntime-genai's names (2 layers, 4 heads of 8).
+    nlohmann::json inputs = nlohmann::json::parse(R"([["input_ids", ["batch", "sequence"]],
+        ["attention_mask", ["batch", "past_sequence + sequence"]], ["position_ids", ["batch", "sequence"]]])");
+    nlohmann::json outputs = nlohmann::json::parse(R"([["logits", ["batch", "sequence", 256]]])");
+    for (int i = 0; i < 2; ++i)
+      for (const char* kv : {"key", "value"}) {
+        inputs.push_back({"past_key_values." + std::to_string(i) + "." + kv, {"batch", 4, "past_sequence", 8}});
+        outputs.push_back({"present." + std::to_string(i) + "." + kv, {"batch", 4, "past_sequence + sequence", 8}});
+      }
+    QVERIFY2(j["inputs"] == inputs, j["inputs"].dump().c_str());
+    QVERIFY2(j["outputs"] == outputs, j["outputs"].dump().c_str());
     QCOMPARE(j["meta"]["domain_weights"].get<std::string>(), std::string("{\"a\":1}"));
     const auto inits = j["inits"].get<std::vector<std::string>>();
     for (const auto& e : m_layout.entries)  // GPT-2 names kept as initializer names
@@ -72,6 +81,23 @@ class TestOnnxExport : public QObject {
       const auto want = reference_gpt_forward(m_config, m_layout, m_theta.data(), c.ids, c.batch, c.seq);
       QVERIFY(logits_match("onnxruntime vs reference", c, got[i], want, 1e-4));
     }
+  }
+
+  // The cache and the mask in onnxruntime (tests/export/check_onnx_generation.py): a left-padded
+  // batch of unequal prompts equals the prompts one by one; greedy generation with the cache
+  // equals generation without it (tokens, and logits within 1e-4), alone and batched.
+  void generates_with_its_cache_and_mask() {
+    SOUPLAB_REQUIRE_PY_TOOLS();
+    const auto r = run_process(py_venv_python(), {script_path("check_onnx_generation.py"), m_model, "--tokens", "6"});
+    QVERIFY2(r.started, "cannot start the venv's python");
+    QVERIFY2(r.exit_code == 0, qPrintable(QString(r.out) + "\n" + QString(r.err)));
+    const auto j = nlohmann::json::parse(r.out.toStdString());
+    qInfo("%s", j.dump().c_str());
+    QVERIFY(j["ok"].get<bool>());
+    QVERIFY(j["padded_vs_alone_max_abs"].get<double>() < 1e-4);
+    QVERIFY(j["single_tokens_equal"].get<bool>() && j["batch_tokens_equal"].get<bool>());
+    QVERIFY(j["batch_cached_vs_uncached_max_abs"].get<double>() < 1e-4);
+    QVERIFY(j["batch_tokens_equal_alone"].get<bool>());
   }
 
   void rejects_bad_input() {

@@ -114,7 +114,7 @@ class TestSpecialistExport : public QObject {
     const ExportResult r = export_specialist(m_config, m_layout, m_theta.data(), make_card(), out.string(),
                                              ExportFormat::kAll, false, [&](const std::string& f) { progress.push_back(f); });
     QCOMPARE(r.n_params, m_layout.total);
-    QVERIFY((entries(out) == export_files({"model.onnx", "model.safetensors"})));
+    QVERIFY((entries(out) == export_files({"model-f16.gguf", "model.onnx", "model.safetensors"})));
     QVERIFY(progress == r.files);
     QCOMPARE(int(r.files.size()), export_file_count(ExportFormat::kAll));  // what progress bars count on
     QVERIFY((entries(out.parent_path()) == std::vector<std::string>{"spec"}));  // no temp dir left

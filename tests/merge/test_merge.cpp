@@ -10,6 +10,7 @@
 
 #include "souplab/error.h"
 #include "souplab/run_log.h"
+#include "souplab/inspect.h"
 #include "souplab/merge.h"
 #include "souplab/specialist.h"
 #include "souplab/validation_set.h"
@@ -84,6 +85,16 @@ class TestMerge : public QObject {
     const ModelExportResult r = m->export_specialist({}, out, o);
     auto reread = Model::load(out, "cpu");
     QCOMPARE(reread->instantiate_dense({})->parameters(), m->theta());  // bit-identical
+    // What the merge is made of (issue 32), in memory and read back from the folder alike.
+    for (const Model* made : {static_cast<const Model*>(m.get()), reread.get()}) {
+      const MixingRole role = made->mixing_role({}, nullptr);
+      QCOMPARE(QString::fromStdString(role.role), QString("merge weights"));
+      QCOMPARE(role.columns, (std::vector<std::string>{a.path, b.path}));
+      QCOMPARE(role.values, (std::vector<std::vector<double>>{{1.0, 0.5}}));
+      QVERIFY2(role.formula.find("0.70 * ties(1.00 M1 + 0.50 M2") != std::string::npos, role.formula.c_str());
+    }
+    // A plain exported specialist mixes nothing, and says so.
+    QVERIFY_THROWS_EXCEPTION(Error, Model::load(a.path, "cpu")->mixing_role({}, nullptr));
     const std::string card = read_all(out + "/README.md");
     QVERIFY(card.find("merged from other models") != std::string::npos);
     QVERIFY(card.find("`ties`, density 0.4, lambda 0.7") != std::string::npos);

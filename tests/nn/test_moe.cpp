@@ -14,6 +14,7 @@
 #include "souplab/error.h"
 #include "souplab/run_log.h"
 #include "engine/core/safetensors.h"
+#include "souplab/inspect.h"
 #include "souplab/model.h"
 #include "souplab/specialist.h"
 #include "souplab/validation_set.h"
@@ -292,10 +293,14 @@ class TestMoe : public QObject {
     QCOMPARE(QString::fromStdString(log.get_run(straight->run_id()).kind), QString("moe"));
     std::map<std::string, int> train_names;
     std::map<std::pair<std::string, int64_t>, double> load_sum;  // (domain, layer) at the end
+    std::map<std::pair<std::string, std::string>, double> logged_load;  // (domain, metric) at the end
     for (const auto& m : log.metrics(straight->run_id())) {
       if (m.split == "train") ++train_names[m.name];
       if (m.split == "val" && m.step == 40 && m.name.rfind("expert_load/L", 0) == 0)
+      {
         load_sum[{m.domain, std::stoll(m.name.substr(13))}] += m.value;
+        logged_load[{m.domain, m.name}] = m.value;
+      }
       if (m.name == "balance_loss") QVERIFY(m.value > 0 && m.value <= 0.01 * 4 + 1e-6);  // at most a * E
       if (m.name == "dropped_frac") QVERIFY(m.value >= 0 && m.value <= 1);
     }
@@ -316,6 +321,41 @@ class TestMoe : public QObject {
     const auto per_domain = spec->evaluate(*val);
     QCOMPARE(int(per_domain.size()), 3);
     for (double l : per_domain) QVERIFY(std::isfinite(l) && l < 5.0);
+
+    // Inside the model (issue 32): the router's load at a one-hot h is that domain's load as the
+    // training logged it at this step (the same validation windows), each block's shares sum to 1,
+    // and at a mixed h it is the h-mix of the domains' loads.
+    auto eval_windows = ValidationSet::for_model(bank->facts(), c.train.eval_windows);
+    std::vector<MixingRole> onehot;
+    for (size_t d = 0; d < 3; ++d) {
+      onehot.push_back(bank->mixing_role(DomainWeights::one_hot(bank->facts().domains, d), eval_windows.get()));
+      const MixingRole& r = onehot.back();
+      QCOMPARE(QString::fromStdString(r.role), QString("router load"));
+      QCOMPARE(int(r.rows.size()), 2);
+      QCOMPARE(int(r.columns.size()), 4);
+      for (size_t b = 0; b < r.rows.size(); ++b) {
+        double sum = 0;
+        for (size_t e = 0; e < 4; ++e) {
+          const std::string metric = "expert_load/L" + r.rows[b].substr(6) + "/E" + std::to_string(e);
+          const auto it = logged_load.find({bank->facts().domains[d], metric});
+          QVERIFY2(it != logged_load.end(), metric.c_str());
+          QVERIFY2(std::abs(r.values[b][e] - it->second) < 1e-9,
+                   qPrintable(QString("%1 %2: %3 vs logged %4").arg(d).arg(metric.c_str()).arg(r.values[b][e]).arg(it->second)));
+          sum += r.values[b][e];
+        }
+        QVERIFY(std::abs(sum - 1.0) < 1e-9);
+      }
+    }
+    const std::vector<double> mix{0.5, 0.3, 0.2};
+    const MixingRole mixed = bank->mixing_role(bank->weights(mix), eval_windows.get());
+    for (size_t b = 0; b < 2; ++b)
+      for (size_t e = 0; e < 4; ++e) {
+        double expect = 0;
+        for (size_t d = 0; d < 3; ++d) expect += mix[d] * onehot[d].values[b][e];
+        QVERIFY(std::abs(mixed.values[b][e] - expect) < 1e-12);
+      }
+    QVERIFY_THROWS_EXCEPTION(Error, bank->mixing_role(bank->weights(mix), nullptr));
+
     SampleOptions so;
     so.max_new_tokens = 40;  // more than the context: the KV cache restarts through the MoE too
     QCOMPARE(int(spec->generate("ab", so).size()) > 0, true);

@@ -7,10 +7,13 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
+
 #include <filesystem>
 
 #include "souplab/error.h"
 #include "souplab/run_log.h"
+#include "souplab/inspect.h"
 #include "souplab/model.h"
 #include "souplab/specialist.h"
 #include "souplab/validation_set.h"
@@ -231,6 +234,14 @@ class TestPosthoc : public QObject {
     QVERIFY(full->capabilities().can_export);
     QCOMPARE(full->instantiate_dense(DomainWeights::one_hot(full->facts().domains, 0))->parameters(),
              Model::load(full_dir + "/expert_" + er.domains[0], "cpu")->instantiate_dense({})->parameters());
+    // Inside the model (issue 32): h chooses the expert of its largest weight, nothing is mixed.
+    const MixingRole chosen = full->mixing_role(full->weights({0.2, 0.7, 0.1}), nullptr);
+    QCOMPARE(QString::fromStdString(chosen.role), QString("expert chosen"));
+    QCOMPARE(chosen.columns, er.domains);
+    std::vector<double> one(er.domains.size(), 0.0);
+    const auto second = std::find(er.domains.begin(), er.domains.end(), full->facts().domains[1]) - er.domains.begin();
+    if (size_t(second) < one.size()) one[size_t(second)] = 1.0;
+    QCOMPARE(chosen.values, (std::vector<std::vector<double>>{one}));
     WemoeOptions wo;
     wo.run_log_path = log_path;
     wo.steps = 10;

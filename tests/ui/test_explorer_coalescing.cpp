@@ -289,6 +289,130 @@ class TestExplorerCoalescing : public QObject {
     QVERIFY2(error.contains("no-such-dir"), qPrintable(error));
   }
 
+  // A MoE in the explorer (issue 32): what plays alpha's part is the router's load, each MoE
+  // block's share of assignments per expert on the validation windows mixed by h; the bars are
+  // the mean over blocks, the heat map each block, both equal to Model::mixing_role.
+  void insidePanelShowsAMoesRouterLoad() {
+    const QString moe = souplab::test::trainTinyTestBank(m_tmp.filePath("corpus"), 4, 2, "explorer-moe",
+                                                         m_tmp.filePath("runs.sqlite").toStdString(),
+                                                         souplab::ModelKind::kMoe);
+    SpecialistExplorer explorer;
+    explorer.resize(1100, 760);
+    explorer.show();
+    explorer.setBank(moe);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedIsPrecise(), 60000);
+    explorer.domainSliders()->slider(1)->setValue(900);
+    const std::vector<double> h = explorer.domainSliders()->weights();
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedWeights() == h && explorer.displayedIsPrecise(), 60000);
+    InsidePanel* inside = explorer.insidePanel();
+    QTRY_VERIFY_WITH_TIMEOUT(inside->mixing() != nullptr, 60000);
+    QVERIFY(inside->inspection() == nullptr);
+    const auto bank = explorer.session()->bank();
+    const souplab::MixingRole direct =
+        bank->mixing_role(bank->weights(h), explorer.session()->service()->validation().get(),
+                          explorer.session()->loadedBank().firstWindows);
+    QCOMPARE(QString::fromStdString(inside->mixing()->role), QString("router load"));
+    QCOMPARE(inside->mixing()->values, direct.values);
+    QCOMPARE(inside->alphaBars()->data()->size(), 8);
+    for (int e = 0; e < 8; ++e)
+      QVERIFY(std::abs(inside->alphaBars()->data()->at(e)->value - direct.values[0][size_t(e)]) < 1e-9);  // one MoE block
+    double total = 0;
+    for (double v : direct.values[0]) total += v;
+    QVERIFY(std::abs(total - 1.0) < 1e-9);
+    QVERIFY(inside->formula().contains("top-2 of 8"));
+    QString error;
+    const QString csv = m_tmp.filePath("moe-inside.csv");
+    QVERIFY2(inside->exportTo(csv, &error), qPrintable(error));
+    QFile f(csv);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QString text = QString::fromUtf8(f.readAll());
+    QVERIFY2(text.startsWith("role,row,part,value\nrouter load,block 0,E1,"), qPrintable(text.left(200)));
+  }
+
+  // 64 domains (issue 32; the paper's clustered setting): every view works with that many: the
+  // bars (one per domain), inside the soup, a path (all 64 domains' curves), the landscape's grid.
+  void everyViewWorksAt64Domains() {
+    QStringList names;
+    for (int d = 0; d < 64; ++d) names << QStringLiteral("cluster%1").arg(d, 2, 10, QLatin1Char('0'));
+    writeCorpus(m_tmp.filePath("corpus64"), names);
+    const QString bank64 = souplab::test::trainTinyTestBank(m_tmp.filePath("corpus64"), 3, 2, "explorer-64",
+                                                            m_tmp.filePath("runs.sqlite").toStdString());
+    SpecialistExplorer explorer;
+    explorer.resize(1366, 768);
+    explorer.show();
+    explorer.setBank(bank64);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedIsPrecise(), 120000);
+    QCOMPARE(int(explorer.displayedLosses().size()), 64);
+    QVERIFY(explorer.insidePanel()->inspection() != nullptr);
+    QCOMPARE(explorer.insidePanel()->alphaBars()->data()->size(), 2);
+    PathPanel* path = explorer.pathPanel();
+    QVERIFY(path->pinCurrent());
+    QSignalSpy shown(path, &PathPanel::pathShown);
+    explorer.domainSliders()->slider(40)->setValue(900);
+    QVERIFY(shown.wait(120000));
+    QCOMPARE(int(path->path()->points.back().along_h.size()), 64);
+    LandscapePanel* land = explorer.landscapePanel();
+    QSignalSpy grids(land, &LandscapePanel::gridShown);
+    explorer.findChild<QTabWidget*>(QStringLiteral("explorerBelowTabs"))->setCurrentWidget(land);
+    land->setCorners({10, 40, 63});
+    QVERIFY(grids.wait(120000));
+    const LandscapeGrid* grid = land->grid();
+    QVERIFY(grid);
+    QCOMPARE(int(grid->points.size()), (grid->resolution + 1) * (grid->resolution + 2) / 2);
+    for (const auto& p : grid->points) QVERIFY(std::isfinite(p.loss));
+  }
+
+  // During a training (issue 32): a newer checkpoint of the run shown reloads in place; h, the
+  // pinned path end and the reference stay, and the views show the new weights. Another run's
+  // file, or an older step, is ignored.
+  void explorerFollowsTheTrainingsCheckpoints() {
+    const QString last = souplab::test::trainTinyTestBank(m_tmp.filePath("corpus"), 6, 2, "explorer-follow",
+                                                          m_tmp.filePath("runs.sqlite").toStdString(),
+                                                          souplab::ModelKind::kSoup, 3);
+    const QString first = QFileInfo(last).absolutePath() + QStringLiteral("/step_00000003.ckpt");
+    QVERIFY2(QFile::exists(first), qPrintable(first));
+    SpecialistExplorer explorer;
+    explorer.resize(1100, 760);
+    explorer.show();
+    QSignalSpy loaded(&explorer, &SpecialistExplorer::bankLoaded);
+    explorer.setBank(first);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedIsPrecise(), 60000);
+    explorer.pathPanel()->pinCurrent();
+    explorer.domainSliders()->slider(2)->setValue(800);
+    const std::vector<double> h = explorer.domainSliders()->weights();
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedWeights() == h && explorer.displayedIsPrecise(), 60000);
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.pathPanel()->path() != nullptr, 60000);
+    const auto old = explorer.session()->bank();
+    QCOMPARE(old->facts().step, int64_t(3));
+
+    explorer.followCheckpoint(m_checkpoint, 99);  // another run's folder
+    explorer.followCheckpoint(first, 3);          // not newer
+    QTest::qWait(200);
+    QCOMPARE(loaded.count(), 1);
+
+    QSignalSpy shown(explorer.pathPanel(), &PathPanel::pathShown);
+    explorer.followCheckpoint(last, 6);
+    QTRY_COMPARE_WITH_TIMEOUT(loaded.count(), 2, 60000);
+    const auto now = explorer.session()->bank();
+    QCOMPARE(now->facts().step, int64_t(6));
+    QCOMPARE(explorer.domainSliders()->weights(), h);  // the sliders stay
+    QTRY_VERIFY_WITH_TIMEOUT(explorer.displayedWeights() == h && explorer.displayedIsPrecise() &&
+                                 explorer.insidePanel()->inspection() != nullptr &&
+                                 explorer.session()->bank() == now,
+                             60000);
+    // The inside view shows the new bank's alpha(h), not the old one's.
+    const auto alphaNow = now->inspect(now->weights(h)).alpha, alphaOld = old->inspect(old->weights(h)).alpha;
+    const auto near = [](const std::vector<double>& a, const std::vector<double>& b) {
+      for (size_t j = 0; j < a.size(); ++j)
+        if (j >= b.size() || std::abs(a[j] - b[j]) > 1e-6) return false;
+      return a.size() == b.size();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(near(explorer.insidePanel()->inspection()->alpha, alphaNow), 60000);
+    QVERIFY(!near(alphaNow, alphaOld));
+    QVERIFY(explorer.pathPanel()->isPinned());
+    QVERIFY(shown.wait(60000));  // traced again for the new weights
+  }
+
   // Path A -> B: pin the specialist on screen, move a slider; the curves (a point per step, both
   // ways) follow the full-tier specialist, start at A's and end at B's losses, and export as CSV.
   void pathPanelFollowsTheSliders() {

@@ -105,16 +105,16 @@ class TestExportDialog : public QObject {
     QVERIFY(!worker.isRunning());
     QCOMPARE(finished.at(0).at(0).toString(), m_exported);
     QCOMPARE(sortedFiles(m_exported),
-             (QStringList{"README.md", "config.json", "generation_config.json", "model.onnx", "model.safetensors",
-                          "tokenizer.json", "tokenizer_config.json"}));
+             (QStringList{"README.md", "config.json", "generation_config.json", "model-f16.gguf", "model.onnx",
+                          "model.safetensors", "tokenizer.json", "tokenizer_config.json"}));
     const auto losses = finished.at(0).at(3).value<std::vector<double>>();
     QCOMPARE(losses.size(), size_t(3));
     QVERIFY(finished.at(0).at(4).toStringList().isEmpty());  // no notes: losses and log both done
-    // instantiate, evaluate, 7 files, log: 10 stages, the last one 10/10.
-    QCOMPARE(souplab::export_file_count(souplab::ExportFormat::kAll), 7);
-    QCOMPARE(progress.size(), 10);
-    QCOMPARE(progress.last().at(1).toInt(), 10);
-    QCOMPARE(progress.last().at(2).toInt(), 10);
+    // instantiate, evaluate, 8 files, log: 11 stages, the last one 11/11.
+    QCOMPARE(souplab::export_file_count(souplab::ExportFormat::kAll), 8);
+    QCOMPARE(progress.size(), 11);
+    QCOMPARE(progress.last().at(1).toInt(), 11);
+    QCOMPARE(progress.last().at(2).toInt(), 11);
 
     // The folder is the specialist: exactly the bank's logits at h.
     auto reloaded = souplab::Model::load(m_exported.toStdString(), "cpu");
@@ -151,7 +151,7 @@ class TestExportDialog : public QObject {
   void secondExportWithoutOverwriteFails() {
     QVERIFY(!m_exported.isEmpty());
     const auto before = snapshot(m_exported);
-    QCOMPARE(before.size(), 7);
+    QCOMPARE(before.size(), 8);
     ExportWorker worker;
     QSignalSpy finished(&worker, &ExportWorker::finished);
     QSignalSpy failed(&worker, &ExportWorker::exportFailed);

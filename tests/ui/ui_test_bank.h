@@ -10,10 +10,11 @@
 namespace souplab::test {
 
 // Trains `steps` steps of `batch` sequences on `corpusDir`, logging to `runLogPath`; returns the
-// last checkpoint's path. `kind` dense gives the same model without experts (a baseline).
+// last checkpoint's path. `kind` dense gives the same model without experts (a baseline), moe a
+// sparse MoE (8 experts, top 2). checkpointEvery > 0 saves (and keeps) one every that many steps.
 inline QString trainTinyTestBank(const QString& corpusDir, int steps, int batch,
                                  const std::string& runName, const std::string& runLogPath,
-                                 souplab::ModelKind kind = souplab::ModelKind::kSoup) {
+                                 souplab::ModelKind kind = souplab::ModelKind::kSoup, int checkpointEvery = 0) {
   souplab::RunConfig c;
   c.train.kind = kind;
   c.model.n_layer = 1;
@@ -30,7 +31,8 @@ inline QString trainTinyTestBank(const QString& corpusDir, int steps, int batch,
   c.train.log_interval = 1;
   c.train.eval_interval = steps;
   c.train.eval_windows = 2;
-  c.train.checkpoint_interval = steps;
+  c.train.checkpoint_interval = checkpointEvery > 0 ? checkpointEvery : steps;
+  c.train.keep_checkpoints = steps;
   c.train.run_name = runName;
   auto trainer = souplab::Trainer::start_new(c, runLogPath);
   trainer->run({});

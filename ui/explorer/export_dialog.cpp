@@ -129,10 +129,13 @@ ExportDialog::ExportDialog(std::shared_ptr<const souplab::Model> bank, const std
 
   m_format = new QComboBox(this);
   m_format->addItem(tr("safetensors + config.json"), QStringLiteral("safetensors"));
-  m_format->addItem(tr("ONNX"), QStringLiteral("onnx"));
-  m_format->addItem(tr("all (safetensors and ONNX)"), QStringLiteral("all"));
+  m_format->addItem(tr("ONNX (with a key/value cache)"), QStringLiteral("onnx"));
+  m_format->addItem(tr("GGUF f16 for llama.cpp, ollama, LM Studio"), QStringLiteral("gguf-f16"));
+  m_format->addItem(tr("GGUF q8_0 (half the size; width a multiple of 32)"), QStringLiteral("gguf-q8_0"));
+  m_format->addItem(tr("GGUF f32"), QStringLiteral("gguf-f32"));
+  m_format->addItem(tr("all (safetensors, ONNX and GGUF f16)"), QStringLiteral("all"));
   const int formatIndex = m_format->findData(settings.value(kFormatKey, "all").toString());
-  m_format->setCurrentIndex(formatIndex < 0 ? 2 : formatIndex);
+  m_format->setCurrentIndex(formatIndex < 0 ? m_format->findData(QStringLiteral("all")) : formatIndex);
   m_overwrite = new QCheckBox(tr("Replace the folder if it exists"), this);
   m_losses = new QCheckBox(tr("Compute validation losses for the model card"), this);
   m_losses->setChecked(true);

@@ -9,6 +9,10 @@
 #include <QTableWidget>
 #include <QVBoxLayout>
 
+#include <algorithm>
+#include <string>
+#include <vector>
+
 #include "souplab/inspect.h"
 #include "ui/explorer/plot_export.h"
 #include "ui/explorer/plot_style.h"
@@ -35,6 +39,14 @@ QCustomPlot* makePlot(QWidget* parent, const QString& objectName, const QString&
   return plot;
 }
 
+// A CSV field, quoted when it holds a comma, quote or line break (a merge input's path may).
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return out + '"';
+}
+
 // Tick labels for keys 1..n.
 void setTicks(QCustomPlot* plot, const QVector<QString>& labels) {
   QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
@@ -46,7 +58,7 @@ void setTicks(QCustomPlot* plot, const QVector<QString>& labels) {
 }  // namespace
 
 InsidePanel::InsidePanel(QWidget* parent) : QWidget(parent) {
-  m_formula = new QLabel(tr("Inside the soup: alpha(h) appears here once a soup bank's specialist is evaluated."), this);
+  m_formula = new QLabel(tr("Inside the model: alpha(h) (a soup), the router's load (a MoE), the chosen expert or a merge's weights appear here once a specialist is evaluated."), this);
   m_formula->setObjectName(QStringLiteral("formulaLabel"));
   m_formula->setWordWrap(true);
   m_formula->setTextInteractionFlags(Qt::TextSelectableByMouse);
@@ -90,10 +102,10 @@ InsidePanel::InsidePanel(QWidget* parent) : QWidget(parent) {
   m_expertMap = new QCPColorMap(m_expertPlot->xAxis, m_expertPlot->yAxis);
   m_expertMap->setGradient(QCPColorGradient::gpThermal);
   m_expertMap->setInterpolate(false);
-  auto* scale = new QCPColorScale(m_expertPlot);
-  scale->setLabel(tr("|αj| ‖Ej‖ / ‖S‖"));
-  m_expertPlot->plotLayout()->addElement(0, 1, scale);
-  m_expertMap->setColorScale(scale);
+  m_mapScale = new QCPColorScale(m_expertPlot);
+  m_mapScale->setLabel(tr("|αj| ‖Ej‖ / ‖S‖"));
+  m_expertPlot->plotLayout()->addElement(0, 1, m_mapScale);
+  m_expertMap->setColorScale(m_mapScale);
   m_views->addTab(m_expertPlot, tr("experts × blocks"));
 
   auto* top = new QHBoxLayout;
@@ -124,6 +136,10 @@ void InsidePanel::setInspection(std::shared_ptr<const souplab::SoupInspection> i
   const souplab::SoupInspection& in = *m_inspection;
   m_alphaPlot->setEnabled(true);
   m_views->setEnabled(true);
+  setDistanceViewsEnabled(true);
+  m_alpha->setName(tr("alpha(h)"));
+  m_alphaUniform->setVisible(true);
+  m_alphaPlot->yAxis->setLabel(tr("alpha"));
   m_formula->setText(QString::fromStdString(souplab::soup_formula(in.alpha)));
   QVector<double> keys, alpha, uniform;
   QVector<QString> names;
@@ -157,7 +173,68 @@ void InsidePanel::setInspection(std::shared_ptr<const souplab::SoupInspection> i
   m_blockPlot->yAxis->setRange(0, std::max(most * 1.15, 1e-6));
   m_blockPlot->replot(QCustomPlot::rpQueuedReplot);
   fillTensorTable(in);
-  drawExpertMap(in, blockNames);
+  QVector<QString> expertNames;
+  for (size_t j = 0; j < in.expert_blocks.size(); ++j) expertNames << QStringLiteral("E%1").arg(j + 1);
+  drawMap(in.expert_blocks, expertNames, blockNames, tr("|αj| ‖Ej‖ / ‖S‖"));
+}
+
+void InsidePanel::setMixing(std::shared_ptr<const souplab::MixingRole> mixing) {
+  if (mixing == m_mixing) return;
+  m_mixing = std::move(mixing);
+  if (m_inspection) return;  // a soup bank: its inspection is the richer view
+  m_export->setEnabled(m_mixing != nullptr);
+  if (!m_mixing) {
+    m_alphaPlot->setEnabled(false);
+    m_views->setEnabled(false);
+    return;
+  }
+  showMixing(*m_mixing);
+}
+
+void InsidePanel::setDistanceViewsEnabled(bool enabled) {
+  m_views->setTabEnabled(0, enabled);
+  m_views->setTabEnabled(1, enabled);
+  if (!enabled) m_views->setCurrentIndex(2);
+}
+
+void InsidePanel::showMixing(const souplab::MixingRole& r) {
+  m_alphaPlot->setEnabled(!r.values.empty());
+  m_views->setEnabled(r.values.size() > 1);
+  setDistanceViewsEnabled(false);
+  const QString role = QString::fromStdString(r.role);
+  m_formula->setText(QString::fromStdString(r.formula) + QStringLiteral("\n") + QString::fromStdString(r.note));
+  // Bars: the one row, or the mean over the rows (a MoE's blocks; the heat map has each).
+  const size_t n = r.columns.size();
+  QVector<double> keys, mean, none;
+  QVector<QString> names;
+  double hi = 0;
+  for (size_t j = 0; j < n; ++j) {
+    double sum = 0;
+    for (const auto& row : r.values) sum += j < row.size() ? row[j] : 0.0;
+    keys << double(j + 1);
+    mean << (r.values.empty() ? 0.0 : sum / double(r.values.size()));
+    hi = std::max(hi, mean.back());
+    // Long names (a merge's input paths) become M1, M2, ...; the CSV has them whole.
+    const QString name = QString::fromStdString(r.columns[j]);
+    names << (name.size() > 14 ? QStringLiteral("M%1").arg(j + 1) : name);
+  }
+  m_alpha->setName(r.values.size() > 1 ? tr("%1, mean over %2 blocks").arg(role).arg(r.values.size()) : role);
+  m_alpha->setData(keys, mean, true);
+  m_alphaUniform->setData(none, none);
+  m_alphaUniform->setVisible(false);
+  m_alphaPlot->yAxis->setLabel(role);
+  setTicks(m_alphaPlot, names);
+  m_alphaPlot->yAxis->setRange(0, std::max(hi * 1.15, 1e-6));
+  m_alphaPlot->replot(QCustomPlot::rpQueuedReplot);
+  if (r.values.size() > 1) {
+    std::vector<std::vector<double>> cells(n, std::vector<double>(r.values.size(), 0.0));  // [part][row]
+    QVector<QString> rows;
+    for (size_t b = 0; b < r.values.size(); ++b) {
+      rows << QString::fromStdString(b < r.rows.size() ? r.rows[b] : std::to_string(b));
+      for (size_t j = 0; j < n && j < r.values[b].size(); ++j) cells[j][b] = r.values[b][j];
+    }
+    drawMap(cells, names, rows, role);
+  }
 }
 
 void InsidePanel::fillTensorTable(const souplab::SoupInspection& in) {
@@ -180,20 +257,20 @@ void InsidePanel::fillTensorTable(const souplab::SoupInspection& in) {
   m_tensorTable->setSortingEnabled(true);
 }
 
-void InsidePanel::drawExpertMap(const souplab::SoupInspection& in, const QVector<QString>& blockNames) {
-  const int experts = int(in.expert_blocks.size()), blocks = experts > 0 ? int(in.expert_blocks[0].size()) : 0;
+void InsidePanel::drawMap(const std::vector<std::vector<double>>& cells, const QVector<QString>& xNames,
+                          const QVector<QString>& yNames, const QString& scaleLabel) {
+  const int experts = int(cells.size()), blocks = experts > 0 ? int(cells[0].size()) : 0;
   QCPColorMapData* data = m_expertMap->data();
   data->setSize(std::max(1, experts), std::max(1, blocks));
   data->setRange(QCPRange(1, std::max(1, experts)), QCPRange(1, std::max(1, blocks)));
   data->fill(0);
   for (int j = 0; j < experts; ++j)
-    for (int b = 0; b < blocks; ++b) data->setCell(j, b, in.expert_blocks[size_t(j)][size_t(b)]);
+    for (int b = 0; b < blocks; ++b) data->setCell(j, b, cells[size_t(j)][size_t(b)]);
   m_expertMap->rescaleDataRange(true);
-  QVector<QString> names;
-  for (int j = 0; j < experts; ++j) names << QStringLiteral("E%1").arg(j + 1);
-  setTicks(m_expertPlot, names);
+  m_mapScale->setLabel(scaleLabel);
+  setTicks(m_expertPlot, xNames);
   QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
-  for (int b = 0; b < blocks && b < blockNames.size(); ++b) ticker->addTick(b + 1, blockNames[b]);
+  for (int b = 0; b < blocks && b < yNames.size(); ++b) ticker->addTick(b + 1, yNames[b]);
   m_expertPlot->yAxis->setTicker(ticker);
   m_expertPlot->yAxis->setRange(0.5, blocks + 0.5);
   m_expertPlot->xAxis->setRange(0.5, experts + 0.5);
@@ -201,13 +278,25 @@ void InsidePanel::drawExpertMap(const souplab::SoupInspection& in, const QVector
 }
 
 bool InsidePanel::exportTo(const QString& path, QString* error) const {
+  const QRect shown = m_alphaPlot->geometry().united(m_views->geometry());
+  if (!m_inspection && m_mixing) {
+    const souplab::MixingRole& r = *m_mixing;
+    return exportTableOrImage(path, error, m_alphaPlot->parentWidget(), shown, [&] {
+      // One row per number: what it is (the role), the row (a block, "weight", ...), the part.
+      std::string csv = "role,row,part,value\n";
+      for (size_t b = 0; b < r.values.size(); ++b)
+        for (size_t j = 0; j < r.values[b].size() && j < r.columns.size(); ++j)
+          csv += csv_field(r.role) + ',' + csv_field(b < r.rows.size() ? r.rows[b] : "") + ',' +
+                 csv_field(r.columns[j]) + ',' + std::to_string(r.values[b][j]) + '\n';
+      return csv;
+    });
+  }
   if (!m_inspection) {
-    if (error) *error = tr("%1: nothing to export yet (no soup bank's specialist is evaluated)").arg(path);
+    if (error) *error = tr("%1: nothing to export yet (no specialist is evaluated)").arg(path);
     return false;
   }
   const souplab::SoupInspection& in = *m_inspection;
   // The image: the alpha plot and the view beside it, as on screen.
-  const QRect shown = m_alphaPlot->geometry().united(m_views->geometry());
   return exportTableOrImage(path, error, m_alphaPlot->parentWidget(), shown, [&] {
     // One table: the experts' coefficients, then every block's and tensor's distances.
     std::string csv = "kind,name,alpha_h,alpha_uniform,from_shared,from_uniform,numel\n";

@@ -8,6 +8,10 @@
 // heat map. A view: the explorer hands it each frame's inspection (computed off the GUI thread
 // with the full tier). Export: CSV (alpha, every block's and tensor's distances, the experts'
 // shares), PNG or PDF (the plots as shown).
+// For a model that is not a soup, what plays alpha's part (souplab/inspect.h MixingRole): a MoE's
+// router load per expert (bars: the mean over its MoE blocks; heat map: experts x blocks), the
+// expert h chooses among post-hoc experts, a merge's weights; the formula says how they make
+// the model. The distance views are a soup's only and are disabled then.
 #include <QString>
 #include <QVector>
 #include <QWidget>
@@ -15,6 +19,7 @@
 
 class QCPBars;
 class QCPColorMap;
+class QCPColorScale;
 class QCustomPlot;
 class QLabel;
 class QPushButton;
@@ -23,6 +28,7 @@ class QTabWidget;
 
 namespace souplab {
 struct SoupInspection;
+struct MixingRole;
 }
 
 namespace souplab::gui {
@@ -36,6 +42,9 @@ class InsidePanel : public QWidget {
   // Null: nothing to show (a model without experts, or the full tier not in yet).
   void setInspection(std::shared_ptr<const souplab::SoupInspection> inspection);
   const souplab::SoupInspection* inspection() const { return m_inspection.get(); }
+  // Shown when there is no inspection (a MoE, post-hoc experts, a merge); null: nothing.
+  void setMixing(std::shared_ptr<const souplab::MixingRole> mixing);
+  const souplab::MixingRole* mixing() const { return m_mixing.get(); }
   QString formula() const;
   QCPBars* alphaBars() const { return m_alpha; }
   QCPBars* blockBars() const { return m_blocks; }
@@ -48,9 +57,15 @@ class InsidePanel : public QWidget {
  private:
   void exportDialog();
   void fillTensorTable(const souplab::SoupInspection& in);
-  void drawExpertMap(const souplab::SoupInspection& in, const QVector<QString>& blockNames);
+  void showMixing(const souplab::MixingRole& role);
+  // cells[x][y] as a heat map, x along the experts (or other parts), y along the blocks.
+  void drawMap(const std::vector<std::vector<double>>& cells, const QVector<QString>& xNames,
+               const QVector<QString>& yNames, const QString& scaleLabel);
+  void setDistanceViewsEnabled(bool enabled);
 
   std::shared_ptr<const souplab::SoupInspection> m_inspection;
+  std::shared_ptr<const souplab::MixingRole> m_mixing;
+  QCPColorScale* m_mapScale = nullptr;
   QLabel* m_formula = nullptr;
   QPushButton* m_export = nullptr;
   QCustomPlot *m_alphaPlot = nullptr, *m_blockPlot = nullptr;

@@ -162,6 +162,12 @@ void LandscapePanel::setCorners(const std::array<int, 3>& corners) {
   recompute();
 }
 
+void LandscapePanel::refresh() {
+  ++m_request;  // a grid of the old weights is not shown
+  m_stale = true;
+  recompute();
+}
+
 void LandscapePanel::setTarget(int target) {
   m_target = target;
   const QSignalBlocker block(m_targetBox);

@@ -44,6 +44,9 @@ class LandscapePanel : public QWidget {
   // a domain. Both restart the computation.
   void setCorners(const std::array<int, 3>& corners);
   void setTarget(int target);
+  // A newer checkpoint of the same bank was loaded: the same corners, target and marks, the map
+  // computed again (now if shown, else when shown).
+  void refresh();
   std::array<int, 3> corners() const { return m_corners; }
   const LandscapeGrid* grid() const { return m_grid.points.empty() ? nullptr : &m_grid; }
   QCPColorMap* map() const { return m_map; }

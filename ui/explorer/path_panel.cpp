@@ -153,6 +153,12 @@ void PathPanel::unpin() {
   render();
 }
 
+void PathPanel::retrace() {
+  m_requestId = 0;
+  m_inFlight = false;
+  m_hB.clear();
+}
+
 void PathPanel::traceIfWanted() {
   // One path in flight: when it lands, the newest h is traced if it moved meanwhile.
   if (m_hA.empty() || m_inFlight || m_shownH.empty() || m_shownH == m_hA || m_shownH == m_hB) return;

@@ -39,6 +39,9 @@ class PathPanel : public QWidget {
   // Pins the specialist on screen as h_A (false: none shown yet). unpin() forgets it.
   bool pinCurrent();
   void unpin();
+  // A newer checkpoint of the same bank was loaded: A stays pinned and the path is traced again
+  // with the next full-tier specialist (an answer in flight belonged to the old weights).
+  void retrace();
   bool isPinned() const { return !m_hA.empty(); }
   const PathResult* path() const { return m_path.points.empty() ? nullptr : &m_path; }
   // The curve shown: -1 the mean over domains, else one domain.

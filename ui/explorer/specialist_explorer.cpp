@@ -208,8 +208,24 @@ SpecialistExplorer::~SpecialistExplorer() {
   m_generation->stop();
 }
 
+void SpecialistExplorer::followCheckpoint(const QString& path, qint64 step) {
+  // The run's checkpoints are step_*.ckpt files in its folder, the older ones deleted: "the
+  // bank shown" is the run whose folder holds the file shown, at an earlier step.
+  const QFileInfo shown(m_bankPath), saved(path);
+  if (m_bankPath.isEmpty() || !hasBank() || step <= m_shownStep || !shown.fileName().startsWith(QStringLiteral("step_")) ||
+      shown.absolutePath() != saved.absolutePath())
+    return;
+  m_bankPath = saved.absoluteFilePath();
+  m_shownStep = step;
+  m_following = true;
+  m_facts->setText(tr("Following the training: loading step %1…").arg(step));
+  m_session->loadBank(m_bankPath, /*keepTarget=*/true);
+}
+
 void SpecialistExplorer::setBank(const QString& path) {
   m_bankPath = path;
+  m_following = false;
+  m_shownStep = -1;
   m_compare->setEnabled(false);
   m_export->setEnabled(false);
   m_finetune->setEnabled(false);
@@ -300,19 +316,38 @@ void SpecialistExplorer::stopGeneration() {
 }
 
 void SpecialistExplorer::onBankLoaded(const LoadedBank& bank) {
+  // A newer checkpoint of the run shown keeps what the user set up (same domains only).
+  const bool refresh = m_following && bank.domains == m_sliders->domains();
+  m_following = false;
+  if (!refresh && m_shownStep < 0) {
+    const QString name = QFileInfo(m_bankPath).fileName();
+    bool ok = false;
+    const qint64 step = name.mid(5, name.size() - 10).toLongLong(&ok);  // step_NNNNNNNN.ckpt
+    m_shownStep = name.startsWith(QStringLiteral("step_")) && ok ? step : -1;
+  }
   m_timing->clear();
   m_latency->clear();
   m_summary->clear();
-  m_facts->setText(bank.summary);
+  m_facts->setText(refresh ? tr("%1 — following the training").arg(bank.summary) : bank.summary);
   m_chart->setDomains(bank.domains);
-  m_path->setDomains(bank.domains);
-  m_landscape->setDomains(bank.domains);
+  if (refresh) {
+    m_path->retrace();
+    m_landscape->refresh();
+  } else {
+    m_path->setDomains(bank.domains);
+    m_landscape->setDomains(bank.domains);
+  }
   m_compare->setEnabled(true);
   m_export->setEnabled(bank.can.can_export);
   m_finetune->setEnabled(bank.can.can_export);  // one dense GPT-2 at h is what gets trained
-  // Emits weightsChanged(uniform), which requests the first specialist.
-  m_sliders->setDomains(bank.domains, bank.trainingMixture);
+  if (refresh) {
+    m_session->requestWeights(m_sliders->weights());  // the same h, the new weights
+  } else {
+    // Emits weightsChanged(uniform), which requests the first specialist.
+    m_sliders->setDomains(bank.domains, bank.trainingMixture);
+  }
   refreshBaselines();  // the dense runs of the run log over these domains, for the reference picker
+  if (refresh && !m_referencePath.isEmpty()) m_session->compareWith(m_referencePath);  // the load reset it
   const QString busy = other_trainings_warning(QString::fromStdString(default_run_log_path()),
                                                QCoreApplication::applicationPid());
   if (!busy.isEmpty()) {
@@ -360,6 +395,7 @@ void SpecialistExplorer::render(const FramePtr& frame) {
   // The domain table's loss column shows the same pairs as the chart.
   m_sliders->setLosses(f.losses, f.reference);
   m_inside->setInspection(f.inspection);
+  m_inside->setMixing(f.mixing);
   m_path->showFrame(frame);
   m_landscape->showFrame(frame);
   renderSummary(f);

@@ -76,6 +76,11 @@ class SpecialistExplorer : public QWidget {
   // A checkpoint (.ckpt) or an exported specialist (folder or model.safetensors). Loads on the
   // worker thread; bankLoaded or errorOccurred follows.
   void setBank(const QString& path);
+  // A training saved `path` at `step`: when the explorer shows that very file, it reloads it in
+  // place so that every view follows the training. The sliders (h, locks, groups, undo), the
+  // reference chosen, the pinned path end, the landscape's corners and target, and the target
+  // text stay; the views recompute for the new weights. Any other path is ignored.
+  void followCheckpoint(const QString& path, qint64 step);
   // Replaces the reference bars by another model's losses (dense baseline, exported specialist).
   void compareWith(const QString& path);
   // The dense runs the reference picker offers (after a bank loads); an equal-budget one first
@@ -135,6 +140,8 @@ class SpecialistExplorer : public QWidget {
   FramePtr m_shown;         // the frame on screen
   QString m_referencePath;  // the model the bars are compared with; empty: the soup at uniform h
   QString m_bankPath;       // the bank loaded last (a new device reloads it)
+  bool m_following = false; // the load in flight is a newer checkpoint of the bank shown
+  qint64 m_shownStep = -1;  // the step of the run's checkpoint shown (-1: not a run's checkpoint)
   bool m_wantText = false;  // Generate pressed and not stopped: "follow h" may restart
   quint64 m_currentRun = 0; // generation run whose pieces are shown
 };

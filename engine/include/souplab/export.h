@@ -1,7 +1,7 @@
 #pragma once
 // Exporting a specialist (torch-free header): a folder other tools load without SoupLab,
-// model.safetensors + config.json in GPT-2 naming, model.onnx, a byte-level tokenizer,
-// generation_config.json and a README.md model card. Front
+// model.safetensors + config.json in GPT-2 naming, model.onnx, model-<type>.gguf for llama.cpp,
+// a byte-level tokenizer, generation_config.json and a README.md model card. Front
 // ends export through Model::export_specialist (souplab/model.h); this header holds its options
 // and results.
 #include <cstdint>
@@ -13,10 +13,16 @@
 
 namespace souplab {
 
-enum class ExportFormat { kSafetensors, kOnnx, kAll };
+// kAll: safetensors, ONNX and GGUF f16. The GGUF ones write model-f32.gguf, model-f16.gguf or
+// model-q8_0.gguf (llama.cpp's types; q8_0 needs a width that is a multiple of 32).
+enum class ExportFormat { kSafetensors, kOnnx, kGgufF32, kGgufF16, kGgufQ8_0, kAll };
 
-const char* export_format_name(ExportFormat f);                   // "safetensors" | "onnx" | "all"
-bool parse_export_format(const std::string& name, ExportFormat* out);  // false if unknown
+// "safetensors" | "onnx" | "gguf-f32" | "gguf-f16" | "gguf-q8_0" | "all"
+const char* export_format_name(ExportFormat f);
+// The names above, and "gguf" for gguf-f16; false if unknown.
+bool parse_export_format(const std::string& name, ExportFormat* out);
+// Every format, in the order front ends list them.
+std::vector<ExportFormat> export_formats();
 // How many files an export in format `f` writes (progress displays count them in advance).
 int export_file_count(ExportFormat f);
 

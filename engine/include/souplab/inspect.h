@@ -37,6 +37,33 @@ struct SoupInspection {
   std::vector<std::vector<double>> expert_blocks;
 };
 
+// What plays alpha(h)'s part in a model that is not a soup bank (docs/DESIGN.md §8 "Inside the
+// soup"), and alpha itself for a soup: what the model at h is made of, as a table of numbers
+// [row][column] over its parts (experts, merged models) and a formula in words and numbers.
+//   soup          rows "alpha(h)", "alpha(uniform h)"; columns E1..En
+//   moe           "router load": per MoE block, the share of the token-to-expert assignments each
+//                 expert takes on the domains' validation windows, mixed by h (the model routes
+//                 per token, so h only reweights what each domain's text does to the router)
+//   lora_experts, full_experts
+//                 "expert chosen": one row, 1 for the expert of h's largest weight
+//   merge         "merge weights": one row, the weight of every merged model
+//   phatgoose, wemoe
+//                 "routed inside": no numbers (routing per token / per sequence is not
+//                 measured here); the note says so
+struct MixingRole {
+  std::string role;                       // "alpha(h)", "router load", "expert chosen", ...
+  std::string formula;                    // "theta = S + 0.41 E1 - 0.07 E2 ...", ...
+  std::string note;                       // what the numbers are, in a sentence
+  std::vector<std::string> columns;       // the parts mixed
+  std::vector<std::string> rows;          // what each row of values is
+  std::vector<std::vector<double>> values;  // [row][column]
+};
+
+// The role of h in a merge of `inputs` by `method` with `weights` (and a base for task-vector
+// methods): "theta = 0.50 A + 0.50 B", or "theta = base + lambda * ties(...)". Torch-free.
+MixingRole merge_mixing_role(const std::string& method, const std::vector<std::string>& inputs,
+                             const std::vector<double>& weights, const std::string& base, double lambda);
+
 // One point of a path between two specialists: its per-domain losses on a validation set.
 struct PathPoint {
   double t = 0;

@@ -52,6 +52,7 @@ class MergedModel final : public Model {
   ModelCapabilities capabilities() const override;
   std::shared_ptr<const Specialist> instantiate(const DomainWeights& h) const override;
   std::shared_ptr<const DenseSpecialist> instantiate_dense(const DomainWeights& h) const override;
+  MixingRole mixing_role(const DomainWeights& h, const ValidationSet* windows, int max_windows) const override;
   // Written like a specialist export whose card states the merge; the merge is recorded in the
   // run log as a finished run of kind "merge" (its config_json describes the merge) with one
   // export row (result.run_id, result.export_id). A run log that cannot record it does not fail

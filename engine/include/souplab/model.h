@@ -24,6 +24,8 @@ class DenseSpecialist;
 struct FitOptions;  // souplab/target_weights.h
 struct FitResult;
 struct SoupInspection;  // souplab/inspect.h
+struct MixingRole;      // souplab/inspect.h
+class ValidationSet;     // souplab/validation_set.h
 
 struct ModelFacts {
   std::string path;                  // checkpoint file or folder
@@ -97,6 +99,12 @@ class Model {
   // from the uniform-h specialist per tensor and per block (souplab/inspect.h). Error unless the
   // model is a soup bank with experts.
   virtual SoupInspection inspect(const DomainWeights& h) const;
+
+  // What the model at h is made of (souplab/inspect.h MixingRole): alpha(h) for a soup, the
+  // router's load for a MoE, the chosen expert, a merge's weights. `windows` (may be null;
+  // max_windows > 0 caps each domain's windows) is where a MoE's routing is measured: an Error
+  // without it. Error for a model that mixes nothing (a dense model, a plain specialist).
+  virtual MixingRole mixing_role(const DomainWeights& h, const ValidationSet* windows, int max_windows = 0) const;
 
   // h minimising the instantiated model's loss on a target text (docs/DESIGN.md §1.5 (b)). Error unless
   // capabilities().can_fit_weights.

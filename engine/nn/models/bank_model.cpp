@@ -83,6 +83,19 @@ class BankModel final : public Model {
     return fit_weights_through(*bank_, facts_.domains, target, options);
   }
 
+  MixingRole mixing_role(const DomainWeights& h_in, const ValidationSet*, int) const override {
+    if (bank_->n_experts() == 0) return Model::mixing_role(h_in, nullptr, 0);
+    torch::NoGradGuard no_grad;
+    MixingRole r;
+    r.role = "alpha(h)";
+    r.values = {to_doubles(bank_->alpha(bank_->h_tensor(resolve(h_in).values()))), inspect_constants().alpha_uniform};
+    r.formula = soup_formula(r.values[0]);
+    r.note = "The specialist is the shared parameters S plus these multiples of the experts E_j.";
+    r.rows = {"alpha(h)", "alpha(uniform h)"};
+    for (size_t j = 0; j < r.values[0].size(); ++j) r.columns.push_back("E" + std::to_string(j + 1));
+    return r;
+  }
+
   SoupInspection inspect(const DomainWeights& h_in) const override {
     if (bank_->n_experts() == 0)
       throw file_error(facts_.path, "a dense model has no coefficients alpha(h) to inspect (the bank has no experts)");

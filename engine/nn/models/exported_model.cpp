@@ -1,8 +1,11 @@
 // An exported specialist opened as a model with one fixed dense theta, so the explorer and
 // compare can line it up against a bank (a dense baseline, or another method's specialist).
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "souplab/error.h"
+#include "souplab/inspect.h"
 #include "souplab/specialist.h"
 #include "engine/export/specialist_export.h"
 #include "engine/nn/instantiate_cast.h"
@@ -54,6 +57,17 @@ class ExportedModel final : public Model {
       facts_.domains.clear();
       facts_.training_mixture = DomainWeights();
     }
+    // A merge records its recipe; a recipe that does not parse leaves a plain specialist.
+    try {
+      if (!meta("merge").empty()) {
+        const auto j = nlohmann::json::parse(meta("merge"));
+        merge_ = merge_mixing_role(j.at("method").get<std::string>(), j.at("models").get<std::vector<std::string>>(),
+                                   j.at("weights").get<std::vector<double>>(), j.value("base", std::string()),
+                                   j.value("lambda", 1.0));
+      }
+    } catch (const std::exception&) {
+      merge_.reset();
+    }
     facts_.run_name = meta("run_name");
     if (!meta("step").empty()) facts_.step = std::atoll(meta("step").c_str());
   }
@@ -67,6 +81,12 @@ class ExportedModel final : public Model {
     return std::make_shared<Specialist>(low_, facts_.training_mixture, 0.0);
   }
 
+  MixingRole mixing_role(const DomainWeights& h, const ValidationSet* windows, int max_windows) const override {
+    if (!merge_) return Model::mixing_role(h, windows, max_windows);
+    resolve(h);
+    return *merge_;
+  }
+
   // One model for every h: h is checked against the recorded domains, and the specialist
   // reports the weights it was exported for.
   std::shared_ptr<const DenseSpecialist> instantiate_dense(const DomainWeights& h) const override {
@@ -78,6 +98,7 @@ class ExportedModel final : public Model {
   ModelFacts facts_;
   std::shared_ptr<const detail::DenseRunner> runner_;
   std::shared_ptr<const detail::DenseRunner> low_;  // the bf16/fp16 copy instantiate() runs, if asked
+  std::optional<MixingRole> merge_;                 // a merge's recipe, as its metadata records it
 };
 
 }  // namespace

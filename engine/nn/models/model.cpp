@@ -46,6 +46,11 @@ SoupInspection Model::inspect(const DomainWeights&) const {
               " model has no coefficients alpha(h) to inspect (that needs a soup bank with experts)");
 }
 
+MixingRole Model::mixing_role(const DomainWeights&, const ValidationSet*, int) const {
+  throw Error(facts().path + ": a " + model_kind_name(kind()) +
+              " model is one set of weights: nothing in it is mixed by h (no experts, no merge recorded)");
+}
+
 namespace {
 
 // One domain's loss on its first `max_windows` windows (all for 0): every window has the same

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "souplab/error.h"
+#include "souplab/inspect.h"
 #include "souplab/specialist.h"
 #include "engine/nn/runner.h"
 
@@ -38,6 +39,36 @@ size_t PosthocModel::main_expert(const DomainWeights& h) const {
     if (w > best_w) best = i, best_w = w;
   }
   return best;
+}
+
+MixingRole PosthocModel::mixing_role(const DomainWeights& h_in, const ValidationSet*, int) const {
+  const size_t chosen = main_expert(resolve(h_in));
+  MixingRole r;
+  r.role = "expert chosen";
+  r.columns = experts_;
+  r.rows = {"chosen"};
+  r.values = {std::vector<double>(experts_.size(), 0.0)};
+  if (chosen < experts_.size()) r.values[0][chosen] = 1.0;
+  const std::string name = chosen < experts_.size() ? experts_[chosen] : std::string("?");
+  r.formula = facts_.kind == ModelKind::kLoraExperts
+                  ? "theta = theta_0 + B A of the " + name + " expert (LoRA on the frozen base)"
+                  : "theta = the " + name + " expert (theta_0 fine-tuned on " + name + ")";
+  r.note = "h picks one expert, the one of its largest weight: no mixing between experts.";
+  return r;
+}
+
+MixingRole RoutedPosthocModel::mixing_role(const DomainWeights& h_in, const ValidationSet*, int) const {
+  resolve(h_in);  // checked, as instantiate does
+  MixingRole r;
+  r.role = "routed inside";
+  r.columns = experts_;
+  const bool wemoe = facts_.kind == ModelKind::kWemoe;
+  r.formula = wemoe ? "theta = task arithmetic of the experts outside the MLPs; each MLP mixes the experts' MLPs "
+                      "with weights its router gives per sequence"
+                    : "per token: the base plus the LoRA updates of the experts its router picks";
+  r.note = "The same model for every h: the routing happens inside, per " + std::string(wemoe ? "sequence" : "token") +
+           ", and is not measured here.";
+  return r;
 }
 
 ModelCapabilities RoutedPosthocModel::capabilities() const {

@@ -19,6 +19,9 @@ class AdaptedRunner;
 class PosthocModel : public Model {
  public:
   const ModelFacts& facts() const override { return facts_; }
+  // "expert chosen": 1 for the expert of h's largest weight (LoRA and full experts). The routed
+  // models override it.
+  MixingRole mixing_role(const DomainWeights& h, const ValidationSet* windows, int max_windows) const override;
 
  protected:
   explicit PosthocModel(const ModelSource& source);
@@ -55,6 +58,8 @@ class RoutedPosthocModel : public PosthocModel {
  public:
   ModelCapabilities capabilities() const override;
   std::shared_ptr<const Specialist> instantiate(const DomainWeights& h) const override;
+  // "routed inside": the experts are named; per-token / per-sequence routing is not measured.
+  MixingRole mixing_role(const DomainWeights& h, const ValidationSet* windows, int max_windows) const override;
 
  protected:
   using PosthocModel::PosthocModel;
