@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Creates (once) the project's Python virtual environment from PyPI and prints its folder:
-# torch 2.11 (its libtorch is the second, CUDA-enabled build), onnxruntime and transformers
-# for the export tests (scripts/py-requirements.txt has the pins and why).
+# torch 2.11 (its libtorch is the second, CUDA-enabled build), onnxruntime, transformers, gguf and
+# llama-cpp-python (llama.cpp, built from its source here) for the export tests
+# (scripts/py-requirements.txt has the pins and why).
 #   scripts/install-py-tools.sh [VENV]     default: $SOUPLAB_PY_VENV or ~/.cache/souplab/py-torch2.11
 # Idempotent: a stamp holding the requirements file's checksum skips pip when nothing changed.
 # First run: ~2.9 GB of wheels downloaded (~1 minute here), ~4.7 GB installed.
@@ -29,11 +30,15 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 start=$(date +%s)
 echo "install-py-tools: installing $(grep -c '^[a-z]' "$req") pinned packages into $venv (first time ~2.9 GB)" >&2
-"$venv/bin/python" -m pip install --progress-bar off --disable-pip-version-check -q -r "$req" >&2
+# llama-cpp-python has no wheel on PyPI: pip builds llama.cpp with CMake on every core, without
+# the multimodal library the tests do not use.
+CMAKE_ARGS="${CMAKE_ARGS:-} -DLLAVA_BUILD=OFF" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
+  "$venv/bin/python" -m pip install --progress-bar off --disable-pip-version-check -q -r "$req" >&2
 "$venv/bin/python" - >&2 <<'PY'
-import onnxruntime, torch, transformers
+import gguf, llama_cpp, onnxruntime, torch, transformers
 print(f"install-py-tools: torch {torch.__version__} (CUDA {torch.version.cuda}), "
-      f"onnxruntime {onnxruntime.__version__}, transformers {transformers.__version__}")
+      f"onnxruntime {onnxruntime.__version__}, transformers {transformers.__version__}, "
+      f"llama-cpp-python {llama_cpp.__version__}")
 PY
 echo "$want" > "$stamp"
 echo "install-py-tools: done in $(( $(date +%s) - start )) s, $(du -sh "$venv" | cut -f1) on disk" >&2

@@ -12,7 +12,7 @@ usage: check_gguf.py MODEL.gguf MODEL.safetensors --ids 1,2,3 [--greedy 4,5,6] [
 3. llama.cpp itself (llama-cpp-python, when installed; --require-llama makes it a failure
    otherwise) loads the file, tokenizes text into exactly its UTF-8 bytes, and its logits on
    --ids match the float64 forward of the safetensors weights within the type's tolerance
-   (relative to the largest logit): f32 1e-4, f16 1e-2, q8_0 5e-2; its greedy continuation of
+   (relative to the largest logit): f32 1e-3, f16 1e-2, q8_0 5e-2; its greedy continuation of
    --ids equals --greedy (souplab's) for f32 and f16 (q8_0: the matching prefix is reported).
 Prints one JSON object; exits 1 when a check fails (the object says which).
 """
@@ -26,7 +26,9 @@ import gguf
 
 from byte_level import bytes_to_unicode
 
-LOGIT_TOL = {"F32": 1e-4, "F16": 1e-2, "Q8_0": 5e-2}
+# Relative to the largest logit. Even f32 is not exact: llama.cpp's CPU GELU reads a table of fp16
+# values (measured 1.5e-4 on the default bank's specialist with an f32 KV cache).
+LOGIT_TOL = {"F32": 1e-3, "F16": 1e-2, "Q8_0": 5e-2}
 
 
 def read_safetensors(path):

@@ -170,8 +170,9 @@ class TestExportLibtorch : public QObject {
 
   // GGUF in every type: the gguf package's reading of each tensor against the float32 weights,
   // and llama.cpp's logits and greedy continuation against the specialist's (souplab's greedy
-  // bytes). llama.cpp comes from llama-cpp-python in the project's venv; without it the script
-  // checks the rest, and SOUPLAB_REQUIRE_LLAMA_CPP=1 (CI) makes its absence a failure.
+  // bytes). llama.cpp comes from llama-cpp-python in the project's venv (scripts/install-py-tools.sh
+  // builds it); without it the script checks the rest, and SOUPLAB_REQUIRE_TEST_TOOLS (the
+  // README's test command) makes its absence a failure.
   void ggufRunsInLlamaCpp() {
     SOUPLAB_REQUIRE_PY_TOOLS();
     const std::string prompt = "int f(";
@@ -201,7 +202,7 @@ class TestExportLibtorch : public QObject {
       }
       QStringList args{script_path("check_gguf.py"), file, m_export + "/model.safetensors", "--ids", csv(prompt),
                        "--greedy", csv(continuation)};
-      if (qEnvironmentVariableIsSet("SOUPLAB_REQUIRE_LLAMA_CPP")) args << "--require-llama";
+      if (qEnvironmentVariableIsSet("SOUPLAB_REQUIRE_TEST_TOOLS")) args << "--require-llama";
       const auto r = run_process(py_venv_python(), args);
       QVERIFY2(r.started, "cannot start the venv's python");
       qInfo("%s: %s", qPrintable(name), r.out.constData());
