@@ -287,7 +287,9 @@ int print_landscape(const Args& a, const Model& model) {
 int print_mixing(const Args& a, const Model& model) {
   const ModelFacts& f = model.facts();
   std::shared_ptr<const ValidationSet> windows;
-  if (f.kind == ModelKind::kMoe) windows = ValidationSet::for_model(f, int(a.get_int("windows", 4)));
+  // Routing per token is measured on validation windows (a MoE, PHATGOOSE, WEMoE).
+  if (f.kind == ModelKind::kMoe || f.kind == ModelKind::kPhatgoose || f.kind == ModelKind::kWemoe)
+    windows = ValidationSet::for_model(f, int(a.get_int("windows", 4)));
   const DomainWeights h = weights_for(a, model);
   const MixingRole r = model.mixing_role(h, windows.get());
   if (a.has("json")) {
@@ -324,8 +326,9 @@ int cmd_inspect(int argc, char** argv) {
          "theta = S + sum_j alpha_j E_j with its numbers, and how far theta(h) is from the shared\n"
          "parameters S and from the uniform-h specialist (||theta_h - theta_u|| / ||theta_u||), per\n"
          "transformer block and per tensor (GPT-2 names). For another model, what plays alpha's part:\n"
-         "a MoE's router load per block and expert (on --windows validation windows per domain,\n"
-         "mixed by h), the expert h chooses among post-hoc experts, a merge's weights.\n"
+         "a MoE's router load per block and expert, PHATGOOSE's routing weights, WEMoE's merge\n"
+         "coefficients (each on --windows validation windows per domain, mixed by h), the expert h\n"
+         "chooses among post-hoc experts, a merge's weights.\n"
          "--path H_A:H_B: instead, the per-domain validation loss along h(t) = (1 - t) h_A + t h_B and\n"
          "along the straight segment between the two specialists' weights (not the same thing).\n"
          "--landscape D1,D2,D3: instead, the loss on a target (a domain, a mixture like --weights, or a\n"

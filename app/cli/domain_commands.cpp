@@ -43,7 +43,8 @@ void print_weights(const DomainWeights& h, const std::vector<uint64_t>* counts) 
 int cmd_corpus_cluster(int argc, char** argv) {
   const ClusterOptions d;
   Args a("corpus cluster", "souplab-cli corpus cluster RAW_DIR --k K --out CORPUS_DIR",
-         "Splits a folder of documents with no domain labels into K domains. Documents (files,\n"
+         "Splits a folder of documents with no domain labels into K domains (fewer when clusters\n"
+         "under --min-cluster-bytes are dissolved into their neighbours). Documents (files,\n"
          "or form-feed separated parts of one) are cut or grouped into units of about\n"
          "--unit-bytes; each unit is embedded by hashed character n-gram TF-IDF and clustered\n"
          "by k-means (k-means++, restarts; mini-batch when large). Writes one folder per\n"
@@ -62,6 +63,8 @@ int cmd_corpus_cluster(int argc, char** argv) {
       .flag("unit-bytes", "N", "cluster units of about N bytes (0 = whole documents)", std::to_string(d.unit_bytes))
       .flag("max-doc-bytes", "N", "embed at most N bytes of each unit (0 = all)", "0")
       .flag("max-bytes", "N", "read at most N bytes of RAW_DIR (0 = all)", "0")
+      .flag("min-cluster-bytes", "N", "dissolve clusters under N bytes into their nearest neighbours (0 = keep all)",
+            std::to_string(d.min_cluster_bytes))
       .option("overwrite", "replace a non-empty output folder")
       .option("json", "print the report as JSON");
   if (!a.parse(argc, argv, 3)) return 0;
@@ -81,6 +84,7 @@ int cmd_corpus_cluster(int argc, char** argv) {
   o.unit_bytes = uint64_t(a.get_int("unit-bytes", int64_t(o.unit_bytes)));
   o.max_doc_bytes = uint64_t(a.get_int("max-doc-bytes", 0));
   o.max_bytes = uint64_t(a.get_int("max-bytes", 0));
+  o.min_cluster_bytes = uint64_t(a.get_int("min-cluster-bytes", int64_t(o.min_cluster_bytes)));
   o.overwrite = a.has("overwrite");
   const bool json = a.has("json");
   const ClusterReport r = cluster_corpus(a.positional_at(0, "RAW_DIR"), a.get("out"), o,
@@ -89,7 +93,7 @@ int cmd_corpus_cluster(int argc, char** argv) {
                                          });
   if (json) {
     nlohmann::json j{{"raw_dir", r.raw_dir}, {"out_dir", r.out_dir}, {"documents", r.documents},
-                     {"units", r.units},
+                     {"units", r.units}, {"dissolved", r.dissolved},
                      {"bytes", r.bytes}, {"inertia", r.inertia}, {"mini_batch", r.mini_batch},
                      {"seconds", {{"read", r.read_s}, {"embed", r.embed_s}, {"kmeans", r.kmeans_s},
                                   {"write", r.write_s}, {"total", r.total_s}}}};

@@ -242,6 +242,53 @@ double cluster_purity(const std::vector<int>& clusters, const std::vector<int>& 
   return total > 0 ? agree / total : -1;
 }
 
+// Dissolves clusters under min_bytes, smallest first: each of their units joins the nearest centre
+// still standing. Returns the number dissolved; labels are renumbered 0..k'-1 in the old order
+// and centroids become the means of their (new) members.
+int dissolve_small_clusters(const torch::Tensor& x, torch::Tensor& labels, torch::Tensor& centroids,
+                            const std::vector<uint64_t>& unit_bytes, uint64_t min_bytes) {
+  const int64_t k = centroids.size(0), n = labels.size(0);
+  if (min_bytes == 0 || k < 2) return 0;
+  labels = labels.contiguous().clone();
+  int64_t* lp = labels.data_ptr<int64_t>();
+  std::vector<uint64_t> bytes(size_t(k), 0);
+  for (int64_t u = 0; u < n; ++u) bytes[size_t(lp[u])] += unit_bytes[size_t(u)];
+  // Squared distances of every unit to every centre, once: (n, k).
+  const torch::Tensor d = ((x * x).sum(1, true) - 2 * torch::mm(x, centroids.t()) + (centroids * centroids).sum(1).unsqueeze(0))
+                              .contiguous();
+  const float* dp = d.data_ptr<float>();
+  std::vector<bool> alive(size_t(k), true);
+  int dissolved = 0, left = int(k);
+  while (left > 1) {
+    int64_t smallest = -1;
+    for (int64_t c = 0; c < k; ++c)
+      if (alive[size_t(c)] && bytes[size_t(c)] < min_bytes && (smallest < 0 || bytes[size_t(c)] < bytes[size_t(smallest)]))
+        smallest = c;
+    if (smallest < 0) break;
+    alive[size_t(smallest)] = false;
+    ++dissolved, --left;
+    for (int64_t u = 0; u < n; ++u) {
+      if (lp[u] != smallest) continue;
+      int64_t best = -1;
+      for (int64_t c = 0; c < k; ++c)
+        if (alive[size_t(c)] && (best < 0 || dp[u * k + c] < dp[u * k + best])) best = c;
+      lp[u] = best;
+      bytes[size_t(best)] += unit_bytes[size_t(u)];
+    }
+    bytes[size_t(smallest)] = 0;
+  }
+  if (dissolved == 0) return 0;
+  std::vector<int64_t> renumber(size_t(k), -1);
+  int64_t next = 0;
+  for (int64_t c = 0; c < k; ++c)
+    if (alive[size_t(c)]) renumber[size_t(c)] = next++;
+  for (int64_t u = 0; u < n; ++u) lp[u] = renumber[size_t(lp[u])];
+  auto sums = torch::zeros({next, x.size(1)}, x.options()).index_add_(0, labels, x);
+  auto counts = torch::zeros({next}, x.options()).index_add_(0, labels, torch::ones({n}, x.options()));
+  centroids = sums / counts.clamp_min(1).unsqueeze(1);
+  return dissolved;
+}
+
 ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_dir,
                              const ClusterOptions& o, const ClusterProgress& progress) {
   const auto t_start = std::chrono::steady_clock::now();
@@ -308,21 +355,27 @@ ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_
   rep.inertia = km.inertia;
   rep.mini_batch = km.mini_batch;
   rep.iterations = km.iterations;
+  torch::Tensor labels = km.labels, centres = km.centroids;
+  rep.dissolved = dissolve_small_clusters(x, labels, centres, rep.unit_bytes, o.min_cluster_bytes);
+  if (rep.dissolved > 0)
+    say("kmeans", std::to_string(rep.dissolved) + " clusters under " + std::to_string(o.min_cluster_bytes) +
+                      " bytes given to their nearest neighbours");
+  const int k = int(centres.size(0));
   rep.kmeans_s = seconds_since(t0);
   x = torch::Tensor();  // free the embeddings before writing
 
   say("write", "writing " + out_dir);
   t0 = std::chrono::steady_clock::now();
-  const auto labels = km.labels.contiguous();
+  labels = labels.contiguous();
   const int64_t* lp = labels.data_ptr<int64_t>();
   rep.assignment.assign(lp, lp + labels.numel());
-  std::vector<std::vector<int>> members(size_t(o.k));  // pieces of each cluster, in reading order
+  std::vector<std::vector<int>> members(static_cast<size_t>(k));  // pieces of each cluster, in reading order
   for (size_t u = 0; u < n_units; ++u)
     for (size_t i = starts[u]; i < starts[u + 1]; ++i) members[size_t(rep.assignment[u])].push_back(int(i));
-  const torch::Tensor centres = km.centroids.contiguous();
+  centres = centres.contiguous();
   const auto words = distinctive_words(raw, pieces, members);
   nlohmann::json clusters = nlohmann::json::array();
-  for (int c = 0; c < o.k; ++c) {
+  for (int c = 0; c < k; ++c) {
     ClusterInfo info;
     const auto grams = characteristic_ngrams(raw, pieces, members[size_t(c)], centres, c, eo, o.top_ngrams);
     for (const auto& g : grams) info.top_ngrams.push_back(escaped(g));
@@ -350,7 +403,8 @@ ClusterReport cluster_corpus(const std::string& raw_dir, const std::string& out_
   }
   nlohmann::json meta{{"raw_dir", raw_dir}, {"documents", rep.documents}, {"bytes", rep.bytes},
                       {"units", n_units}, {"unit_bytes", o.unit_bytes},
-                      {"k", o.k}, {"seed", o.seed}, {"restarts", o.restarts},
+                      {"k", k}, {"k_asked", o.k}, {"min_cluster_bytes", o.min_cluster_bytes},
+                      {"seed", o.seed}, {"restarts", o.restarts},
                       {"embedding", eo.describe()}, {"inertia", rep.inertia}, {"clusters", clusters}};
   write_file_atomically(out_dir + "/clusters.json",
                         meta.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");

@@ -175,10 +175,9 @@ std::vector<std::pair<std::string, torch::Tensor>> WemoeAdapter::router_tensors(
   return out;
 }
 
-torch::Tensor WemoeAdapter::mlp(int layer, const torch::Tensor& m, const GptWeights::Block&,
-                                int64_t past, torch::Tensor* state) const {
+torch::Tensor WemoeAdapter::routing(int layer, const torch::Tensor& m, int64_t past, torch::Tensor* state) const {
   const Layer& L = layers_[size_t(layer)];
-  const int64_t B = m.size(0), T = m.size(1), C = m.size(2), n = L.tau_fc_b.size(0);
+  const int64_t B = m.size(0), T = m.size(1), n = L.tau_fc_b.size(0);
   // Router input: mean of m over positions 0..t (the prefix, including the cached tokens).
   auto sums = m.cumsum(1);  // (B, T, C)
   if (state && state->defined()) sums = sums + state->unsqueeze(1);
@@ -186,7 +185,14 @@ torch::Tensor WemoeAdapter::mlp(int layer, const torch::Tensor& m, const GptWeig
   auto counts = torch::arange(past + 1, past + T + 1, m.options()).view({1, T, 1});
   auto mean = sums / counts;
   auto r = torch::relu(torch::matmul(mean, L.w1) + L.b1);
-  r = (torch::matmul(r, L.w2) + L.b2 + lambda_).reshape({B * T, n, 1});  // (N, n, 1)
+  return (torch::matmul(r, L.w2) + L.b2 + lambda_).reshape({B * T, n});
+}
+
+torch::Tensor WemoeAdapter::mlp(int layer, const torch::Tensor& m, const GptWeights::Block&,
+                                int64_t past, torch::Tensor* state) const {
+  const Layer& L = layers_[size_t(layer)];
+  const int64_t B = m.size(0), T = m.size(1), C = m.size(2), n = L.tau_fc_b.size(0);
+  auto r = routing(layer, m, past, state).unsqueeze(-1);  // (N, n, 1)
   auto x = m.reshape({B * T, C});
   const int64_t N = B * T, F = L.fc_b0.size(0);
   auto h = torch::addmm(L.fc_b0, x, L.fc_w0) +

@@ -85,6 +85,9 @@ class WemoeAdapter final : public GptAdapter {
   WemoeAdapter(std::vector<Layer> layers, double lambda) : layers_(std::move(layers)), lambda_(lambda) {}
   torch::Tensor mlp(int layer, const torch::Tensor& m, const GptWeights::Block& b, int64_t past,
                     torch::Tensor* state) const override;
+  // The router's coefficients r (B*T, n) for the MLP inputs m (B, T, C), as mlp() computes them
+  // (state and past likewise; state is advanced).
+  torch::Tensor routing(int layer, const torch::Tensor& m, int64_t past, torch::Tensor* state) const;
   std::vector<Layer>& layers() { return layers_; }
   const std::vector<Layer>& layers() const { return layers_; }
   double lambda() const { return lambda_; }

@@ -215,12 +215,43 @@ class TestPosthoc : public QObject {
     QVERIFY_THROWS_EXCEPTION(Error, pg->instantiate_dense({}));
     QVERIFY_THROWS_EXCEPTION(Error, pg->export_specialist({}, m_tmp.filePath("pg-export").toStdString(), {}));
     QCOMPARE(spec->generate("ab", SampleOptions{0.8, 40, 20, 1}).size(), size_t(20));
+    // Inside the model (issue 32): the mean routing weight per block and expert, measured on the
+    // validation windows; each token's top-2 weights sum to 1, so every block's row does too, and
+    // a mixed h gives the h-mix of the one-hot rows.
+    auto routing_is_an_h_mix = [&](const Model& m, const std::vector<double>& mix, MixingRole* out) {
+      std::vector<MixingRole> onehot;
+      for (size_t d = 0; d < 3; ++d) onehot.push_back(m.mixing_role(DomainWeights::one_hot(m.facts().domains, d), val.get()));
+      const MixingRole mixed = m.mixing_role(m.weights(mix), val.get());
+      QCOMPARE(int(mixed.rows.size()), 2);  // the two blocks
+      QCOMPARE(int(mixed.columns.size()), 3);
+      for (size_t b = 0; b < 2; ++b)
+        for (size_t e = 0; e < 3; ++e) {
+          double expect = 0;
+          for (size_t d = 0; d < 3; ++d) expect += mix[d] * onehot[d].values[b][e];
+          QVERIFY(std::isfinite(mixed.values[b][e]) && std::abs(mixed.values[b][e] - expect) < 1e-12);
+        }
+      *out = mixed;
+    };
+    MixingRole routed;
+    routing_is_an_h_mix(*pg, {0.2, 0.5, 0.3}, &routed);
+    if (QTest::currentTestFailed()) return;
+    QCOMPARE(QString::fromStdString(routed.role), QString("routing weight"));
+    for (const auto& row : routed.values) {
+      double sum = 0;
+      for (double v : row) sum += v;
+      QVERIFY2(std::abs(sum - 1.0) < 1e-6, qPrintable(QString::number(sum)));
+    }
+    QVERIFY_THROWS_EXCEPTION(Error, pg->mixing_role({}, nullptr));
     for (Router router : {Router::kPrototype, Router::kArrow, Router::kMerged}) {
       po.router = router;
       po.overwrite = true;
       build_phatgoose(lora_dir, pg_dir, po);
-      auto l = Model::load(pg_dir, "cpu")->instantiate({})->evaluate(*val);
+      auto routed_model = Model::load(pg_dir, "cpu");
+      auto l = routed_model->instantiate({})->evaluate(*val);
       QVERIFY(std::isfinite(l[0]));
+      if (router == Router::kMerged)  // the plain average: exactly 1/3 everywhere
+        for (const auto& row : routed_model->mixing_role({}, val.get()).values)
+          for (double v : row) QVERIFY(std::abs(v - 1.0 / 3) < 1e-7);  // float32 1/3
     }
 
     eo.kind = ExpertKind::kFull;
@@ -254,6 +285,11 @@ class TestPosthoc : public QObject {
     auto we = Model::load(we_dir, "cpu");
     QCOMPARE(int(we->kind()), int(ModelKind::kWemoe));
     QVERIFY(std::isfinite(we->instantiate({})->evaluate(*val)[2]));
+    // Its routing: the mean coefficient r_i per block and expert, an h-mix like PHATGOOSE's.
+    MixingRole merged;
+    routing_is_an_h_mix(*we, {0.6, 0.1, 0.3}, &merged);
+    if (QTest::currentTestFailed()) return;
+    QCOMPARE(QString::fromStdString(merged.role), QString("merge coefficient"));
 
     // Every training is a run, child of the base's run.
     RunLog log(log_path);

@@ -29,6 +29,12 @@ struct ClusterOptions {
   // and many clusters of tiny ones. 0: each document is a unit.
   uint64_t unit_bytes = 4096;
   uint64_t max_bytes = 0;           // read at most this many bytes of the raw folder (0 = all)
+  // Clusters holding fewer bytes are dissolved after k-means, smallest first: their units go to
+  // the nearest remaining centre, so fewer than k domains may come out. At k = 128 on the
+  // 14-domain corpus k-means left a 1.4 KB cluster of one document, too small to train on (a
+  // domain needs its own training and validation windows) and sampled as a domain of its own.
+  // 0: keep every cluster.
+  uint64_t min_cluster_bytes = 16384;
   int top_ngrams = 8;               // per cluster, in clusters.json
   bool overwrite = false;           // replace a non-empty output folder
 };
@@ -44,6 +50,7 @@ struct ClusterReport {
   size_t documents = 0;
   uint64_t bytes = 0;
   size_t units = 0;                     // what was clustered (see ClusterOptions::unit_bytes)
+  int dissolved = 0;                    // clusters under min_cluster_bytes given to their neighbours
   std::vector<ClusterInfo> clusters;
   std::vector<int> assignment;          // cluster of each unit, in reading order
   std::vector<std::string> unit_labels; // the top folder of each unit ("" at the top)

@@ -47,9 +47,10 @@ struct SoupInspection {
 //   lora_experts, full_experts
 //                 "expert chosen": one row, 1 for the expert of h's largest weight
 //   merge         "merge weights": one row, the weight of every merged model
-//   phatgoose, wemoe
-//                 "routed inside": no numbers (routing per token / per sequence is not
-//                 measured here); the note says so
+//   phatgoose     "routing weight": per block, the mean weight each LoRA expert gets per token
+//                 (over the block's linear layers), measured and mixed like a MoE's load
+//   wemoe         "merge coefficient": per block, the mean coefficient r_i of each expert's task
+//                 vector that the router gives each token, measured and mixed likewise
 struct MixingRole {
   std::string role;                       // "alpha(h)", "router load", "expert chosen", ...
   std::string formula;                    // "theta = S + 0.41 E1 - 0.07 E2 ...", ...

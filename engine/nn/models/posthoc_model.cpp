@@ -7,6 +7,8 @@
 #include "souplab/inspect.h"
 #include "souplab/specialist.h"
 #include "engine/nn/runner.h"
+#include "engine/nn/validation.h"
+#include "souplab/validation_set.h"
 
 namespace souplab {
 
@@ -57,17 +59,60 @@ MixingRole PosthocModel::mixing_role(const DomainWeights& h_in, const Validation
   return r;
 }
 
-MixingRole RoutedPosthocModel::mixing_role(const DomainWeights& h_in, const ValidationSet*, int) const {
-  resolve(h_in);  // checked, as instantiate does
-  MixingRole r;
-  r.role = "routed inside";
+void RoutingTally::add(int layer, const torch::Tensor& weights) {
+  if (sum.size() <= size_t(layer)) {
+    sum.resize(size_t(layer) + 1);
+    rows.resize(size_t(layer) + 1, 0);
+  }
+  const torch::Tensor s = weights.detach().to(torch::kCPU, torch::kFloat64).sum(0);
+  sum[size_t(layer)] = sum[size_t(layer)].defined() ? sum[size_t(layer)] + s : s;
+  rows[size_t(layer)] += weights.size(0);
+}
+
+const RoutedPosthocModel::DomainRouting& RoutedPosthocModel::domain_routing(const ValidationSet& windows,
+                                                                           int max_windows) const {
+  std::lock_guard<std::mutex> lock(routing_mutex_);
+  const auto key = std::make_pair(&windows, max_windows);
+  if (auto it = routing_.find(key); it != routing_.end()) return it->second;
+  torch::NoGradGuard no_grad;
+  const ModelConfig& c = facts_.config.model;
+  const ParamLayout layout = gpt_param_layout(c);
+  constexpr int64_t kBatch = 8;  // windows per forward
+  const torch::Tensor& theta = runner_theta_.defined() ? runner_theta_ : theta0_;
+  DomainRouting out;
+  for (const DomainWindows& d : windows.windows().domains) {
+    RoutingTally tally;
+    const auto adapter = tallying_adapter(&tally);
+    const int64_t W = max_windows > 0 ? std::min<int64_t>(max_windows, d.tokens.size(0)) : d.tokens.size(0);
+    const int64_t T = d.tokens.size(1) - 1;
+    for (int64_t i = 0; i < W; i += kBatch)
+      gpt_forward(theta, c, layout, d.tokens.narrow(0, i, std::min(kBatch, W - i)).narrow(1, 0, T).to(theta.device()),
+                  adapter.get());
+    std::vector<std::vector<double>> blocks;
+    for (size_t l = 0; l < tally.sum.size(); ++l) {
+      std::vector<double> mean(experts_.size(), 0.0);
+      if (tally.sum[l].defined() && tally.rows[l] > 0)
+        for (size_t e = 0; e < mean.size() && int64_t(e) < tally.sum[l].size(0); ++e)
+          mean[e] = tally.sum[l][int64_t(e)].item<double>() / double(tally.rows[l]);
+      blocks.push_back(std::move(mean));
+    }
+    out.push_back(std::move(blocks));
+  }
+  return routing_.emplace(key, std::move(out)).first->second;
+}
+
+MixingRole RoutedPosthocModel::mixing_role(const DomainWeights& h_in, const ValidationSet* windows, int max_windows) const {
+  const DomainWeights h = resolve(h_in);
+  if (!windows) throw file_error(dir_, "the routing is measured on validation windows, and none are loaded");
+  const DomainRouting& routing = domain_routing(*windows, max_windows);
+  MixingRole r = describe_routing();
   r.columns = experts_;
-  const bool wemoe = facts_.kind == ModelKind::kWemoe;
-  r.formula = wemoe ? "theta = task arithmetic of the experts outside the MLPs; each MLP mixes the experts' MLPs "
-                      "with weights its router gives per sequence"
-                    : "per token: the base plus the LoRA updates of the experts its router picks";
-  r.note = "The same model for every h: the routing happens inside, per " + std::string(wemoe ? "sequence" : "token") +
-           ", and is not measured here.";
+  const size_t blocks = routing.empty() ? 0 : routing.front().size();
+  for (size_t b = 0; b < blocks; ++b) r.rows.push_back("block " + std::to_string(b));
+  r.values.assign(blocks, std::vector<double>(experts_.size(), 0.0));
+  for (size_t d = 0; d < routing.size() && d < h.size(); ++d)
+    for (size_t b = 0; b < blocks && b < routing[d].size(); ++b)
+      for (size_t e = 0; e < experts_.size(); ++e) r.values[b][e] += h[d] * routing[d][b][e];
   return r;
 }
 

@@ -4,10 +4,14 @@
 // corpus) are the post-hoc model's, and its dense theta at the training mixture is theta_0.
 #include <torch/torch.h>
 
+#include <map>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "souplab/error.h"
+#include "engine/nn/gpt.h"
 #include "engine/nn/models/openers.h"
 
 namespace souplab {
@@ -52,18 +56,40 @@ class PosthocModel : public Model {
   std::vector<int> expert_index_;  // each expert's domain in facts_.domains; -1 if absent
 };
 
+// Each token's routing weights over the experts (N, n), summed per transformer block while a
+// forward runs: what a tallying adapter (RoutedPosthocModel::tallying_adapter) feeds.
+struct RoutingTally {
+  std::vector<torch::Tensor> sum;  // per block: (n) float64
+  std::vector<int64_t> rows;       // per block: the rows summed
+  void add(int layer, const torch::Tensor& weights);
+};
+
 // A post-hoc model that is one model for every h, routing or mixing its experts inside the
 // forward pass (PHATGOOSE, WEMoE): h is only checked. Subclasses build runner_.
 class RoutedPosthocModel : public PosthocModel {
  public:
   ModelCapabilities capabilities() const override;
   std::shared_ptr<const Specialist> instantiate(const DomainWeights& h) const override;
-  // "routed inside": the experts are named; per-token / per-sequence routing is not measured.
+  // The routing as measured: per block, the mean weight each expert gets per token on each
+  // domain's validation windows (once per window set: the model is the same for every h), mixed
+  // by h. An Error without windows.
   MixingRole mixing_role(const DomainWeights& h, const ValidationSet* windows, int max_windows) const override;
 
  protected:
   using PosthocModel::PosthocModel;
+  // An adapter that computes exactly what the model's does and adds every token's routing
+  // weights to `tally` (a fresh one per measurement: tallies are not shared between threads).
+  virtual std::shared_ptr<const GptAdapter> tallying_adapter(RoutingTally* tally) const = 0;
+  // What the measured weights are, in words: the role's name, formula and note.
+  virtual MixingRole describe_routing() const = 0;
   std::shared_ptr<const detail::AdaptedRunner> runner_;  // the base with the experts hooked in
+  torch::Tensor runner_theta_;  // the theta runner_ runs (theta_0 unless a subclass merged it)
+
+ private:
+  using DomainRouting = std::vector<std::vector<std::vector<double>>>;  // [domain][block][expert]
+  const DomainRouting& domain_routing(const ValidationSet& windows, int max_windows) const;
+  mutable std::mutex routing_mutex_;
+  mutable std::map<std::pair<const ValidationSet*, int>, DomainRouting> routing_;
 };
 
 }  // namespace souplab
