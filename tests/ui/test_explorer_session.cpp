@@ -263,6 +263,17 @@ class TestExplorerSession : public QObject {
     QVERIFY(std::isnan(log.find(g2, Change::kSpecialist)->targetSpecialist));
     QCLOSE(log.find(g2, Change::kTarget)->targetSpecialist,
              log.find(g2, Change::kTarget)->specialist->evaluate(*target).at(0));
+    // A newer checkpoint of the same run (the explorer following a training) keeps the target
+    // text: its bar comes back for the reloaded bank's specialists.
+    session.loadBank(m_soup, /*keepTarget=*/true);
+    QTRY_VERIFY_WITH_TIMEOUT(session.hasBank() && log.last()->change == Change::kBank, 120000);
+    QCOMPARE(log.last()->targetLabel, QStringLiteral("doc1.txt"));
+    const quint64 g3 = session.requestWeights({0.3, 0.3, 0.4});
+    QTRY_VERIFY_WITH_TIMEOUT(log.find(g3, Change::kTarget) != nullptr &&
+                                 !std::isnan(log.find(g3, Change::kTarget)->targetSpecialist),
+                             60000);
+    QCLOSE(log.find(g3, Change::kTarget)->targetSpecialist,
+           log.find(g3, Change::kTarget)->specialist->evaluate(*target).at(0));
     session.loadBank(m_soup);
     QTRY_VERIFY_WITH_TIMEOUT(session.hasBank() && log.last()->change == Change::kBank, 120000);
     QVERIFY(log.last()->targetLabel.isEmpty());
