@@ -194,7 +194,9 @@ class TestExportDialog : public QObject {
 
     const QString dir = m_tmp.filePath("exports/from-dialog");
     dialog.folderEdit()->setText(dir);
-    dialog.formatCombo()->setCurrentIndex(dialog.formatCombo()->findData("safetensors"));
+    // GGUF for llama.cpp, quantised (the tiny bank's width, 32, is one q8_0 block).
+    QVERIFY(dialog.formatCombo()->findData("gguf-f16") >= 0 && dialog.formatCombo()->findData("gguf-f32") >= 0);
+    dialog.formatCombo()->setCurrentIndex(dialog.formatCombo()->findData("gguf-q8_0"));
     dialog.lossesCheck()->setChecked(false);
     QSignalSpy exported(&dialog, &ExportDialog::exported);
     QSignalSpy failed(&dialog, &ExportDialog::exportFailed);
@@ -206,7 +208,7 @@ class TestExportDialog : public QObject {
     QTRY_VERIFY_WITH_TIMEOUT(!exported.isEmpty() || !failed.isEmpty(), 300000);
     QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(1).toString()));
     QCOMPARE(exported.at(0).at(0).toString(), dir);
-    QCOMPARE(sortedFiles(dir), (QStringList{"README.md", "config.json", "generation_config.json", "model.safetensors",
+    QCOMPARE(sortedFiles(dir), (QStringList{"README.md", "config.json", "generation_config.json", "model-q8_0.gguf",
                                             "tokenizer.json", "tokenizer_config.json"}));
     QVERIFY(dialog.openFolderButton()->isVisible());
     auto* result = dialog.findChild<QLabel*>("resultLabel");
