@@ -48,8 +48,9 @@ Args& bank_flags(Args& a) {
 
 // The commands that run a specialist (eval, generate) take the precision it runs in.
 Args& inference_flags(Args& a) {
-  return bank_flags(a).flag("precision", "P",
-                            "fp32 | bf16 | fp16: what the specialist runs in (the bank stays float32; for GPUs)", "fp32");
+  return bank_flags(a)
+      .flag("precision", "P", "fp32 | bf16 | fp16: what the specialist runs in (the bank stays float32; for GPUs)", "fp32")
+      .flag("threads", "N", "CPU threads (0 = one per core); 1 is fastest for small models at batch 1", "0");
 }
 
 // Model::load with --device; says on stderr when the file carried no checksums to verify.
@@ -66,6 +67,9 @@ std::shared_ptr<const Model> load_model(const Args& a, const std::string& path, 
 std::shared_ptr<const Model> load_for_inference(const Args& a, const std::string& path) {
   const std::string precision = a.get("precision", "fp32");
   auto model = load_model(a, path, precision);
+  // After the load, which sizes the team to every core: a one-token step of a small model is a
+  // few dozen tiny ops, and a second thread only adds fork/join waits (and spins on a busy CPU).
+  if (const int threads = int(a.get_int("threads", 0)); threads > 0) set_torch_threads(threads);
   if (model->facts().precision != precision)
     std::fprintf(stderr, "note: a %s runs in %s (--precision %s is for soup, dense and exported models)\n",
                  model_kind_name(model->kind()), model->facts().precision.c_str(), precision.c_str());
