@@ -30,7 +30,6 @@ class WemoeModel final : public RoutedPosthocModel {
     const ModelConfig& c = facts_.config.model;
     const auto experts = load_full_experts(manifest_path("experts_dir"), c, theta0_.device());
     const double lambda = manifest<double>("lambda");
-    lambda_ = lambda;
     auto wemoe = std::make_shared<WemoeAdapter>(
         WemoeAdapter::make_layers(theta0_, experts, c, manifest_.value("router_hidden", 0), 0), lambda);
     const std::string file = dir_ + "/" + manifest<std::string>("tensors");
@@ -55,7 +54,7 @@ class WemoeModel final : public RoutedPosthocModel {
     MixingRole r;
     r.role = "merge coefficient";
     char lambda[32];
-    std::snprintf(lambda, sizeof lambda, "%.2f", lambda_);
+    std::snprintf(lambda, sizeof lambda, "%.2f", adapter_->lambda());
     r.formula = std::string("outside the MLPs theta_0 + ") + lambda +
                 " sum_i tau_i; each MLP, per token: theta_0 + sum_i r_i tau_i with r from the mean of its prefix";
     r.note = "Mean coefficient r_i of each expert's task vector per token and block (the router's), on the "
@@ -65,7 +64,6 @@ class WemoeModel final : public RoutedPosthocModel {
 
  private:
   std::shared_ptr<const WemoeAdapter> adapter_;
-  double lambda_ = 1.0;
 };
 
 }  // namespace
