@@ -34,7 +34,7 @@ done
 
 [ -n "$build2" ] || build2="$build-torch2"
 venv=$(bash "$src/scripts/install-py-tools.sh")
-targets="bench_instantiate bench_train_step bench_peer bench_memory bench_throughput"
+targets="bench_instantiate bench_train_step bench_peer bench_memory bench_throughput souplab-cli"
 if [ "$do_build" = 1 ]; then
   cmake -S "$src" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSOUPLAB_BUILD_GUI=OFF \
         -DSOUPLAB_BUILD_TESTS=OFF -DSOUPLAB_BUILD_BENCH=ON >/dev/null
@@ -79,6 +79,17 @@ run train_step "$b/bench_train_step" $quick --threads "$threads"
 run peer "$b/bench_peer" $quick --threads "$threads" --venv-python "$venv/bin/python"
 run peer2 "$build2/bench/bench_peer" $quick --threads "$threads" --venv-python "$venv/bin/python"
 run train_step2 "$build2/bench/bench_train_step" $quick --threads "$threads" --experts 8 --candidate 0
+# Three sizes, dense and soup, against PyTorch 2.x eager / torch.compile / the Python soup.
+run sizes "$here/run_peers.sh" "$build" "$venv/bin/python" $quick --threads "$threads"
+run sizes2 "$here/run_peers.sh" "$build2" "$venv/bin/python" $quick --threads "$threads"
+# Generation: souplab against transformers, onnxruntime and llama.cpp on the exported specialist.
+gen_reps=5
+[ -n "$quick" ] && gen_reps=2
+for t in 1 "$threads"; do
+  run "gen-$t" "$here/run_generation.sh" "$build" "$venv/bin/python" --threads "$t" --reps "$gen_reps"
+  run "gen2-$t" "$here/run_generation.sh" "$build2" "$venv/bin/python" --threads "$t" --reps "$gen_reps"
+  [ "$threads" = 1 ] && break
+done
 # libtorch 1.13 vs 2.x: each build's headline speeds, in alternation, medians of the rounds.
 rounds=3
 [ -n "$quick" ] && rounds=2
@@ -143,7 +154,9 @@ mem=$(free -g | awk '/^Mem:/ {print $2 " GiB"}')
   cat "$tmp/commands"
   echo '```'
   echo
-  for f in throughput instantiate train_step train_step2 peer peer2 memory_soup memory_dense memory_cand; do
+  gens="gen-1 gen2-1"
+  [ "$threads" = 1 ] || gens="$gens gen-$threads gen2-$threads"
+  for f in throughput instantiate train_step train_step2 peer peer2 sizes sizes2 $gens memory_soup memory_dense memory_cand; do
     grep -v '^<!--' "$tmp/$f.md"
   done
   echo "<!-- results:end -->"

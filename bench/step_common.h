@@ -184,6 +184,15 @@ class Stepper {
 
   Phases step(const torch::Tensor& x, const torch::Tensor& y, const std::vector<double>& h,
               double lr = 1e-3, double clip = 1.0) {
+    return step_groups(x, y, {h}, lr, clip);
+  }
+
+  // The trainer's step with one h per group of rows (train.h_per_step): only the engine variant
+  // splits the batch; the others take one h.
+  Phases step_groups(const torch::Tensor& x, const torch::Tensor& y, const std::vector<std::vector<double>>& hs,
+                     double lr = 1e-3, double clip = 1.0) {
+    TORCH_CHECK(variant_ == Variant::kEngine || hs.size() == 1, "bench Stepper: only the engine variant groups h");
+    const std::vector<double>& h = hs.at(0);
     Phases ph;
     const auto t0 = Clock::now();
     if (variant_ == Variant::kEngine) {
@@ -197,8 +206,8 @@ class Stepper {
     torch::Tensor loss;
     ph.forward = time_ms([&] {
       auto ht = bank_->h_tensor(h);
-      if (variant_ == Variant::kEngine) {  // the trainer's step: the fused soup loss (one h here)
-        engine_loss_ = bank_->training_loss({h}, x, y);
+      if (variant_ == Variant::kEngine) {  // the trainer's step: the fused soup loss
+        engine_loss_ = bank_->training_loss(hs, x, y);
         loss = engine_loss_.loss;
       } else if (r1) {
         auto theta = RankOneTheta::apply(S_, bank_->alpha(ht), E_, reinterpret_cast<int64_t>(&r1_));

@@ -1,6 +1,7 @@
 // souplab-cli info / eval / generate / export / finetune: everything that opens a bank.
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 
@@ -184,7 +185,8 @@ int cmd_generate(int argc, char** argv) {
       .flag("length", "N", "bytes to generate", "300")
       .flag("temperature", "X", "sampling temperature (0 = greedy)", "0.8")
       .flag("top-k", "N", "sample among the N likeliest bytes (0 = all)", "40")
-      .flag("seed", "N", "sampling seed", "0");
+      .flag("seed", "N", "sampling seed", "0")
+      .option("timing", "print the generation's own speed to stderr (in process: no loading, no instantiation)");
   if (!a.parse(argc, argv, 2)) return 0;
   a.no_more_positional(1);
   auto model = load_for_inference(a, a.positional_at(0, "CHECKPOINT"));
@@ -196,12 +198,22 @@ int cmd_generate(int argc, char** argv) {
   o.seed = uint64_t(a.get_int("seed", 0));
   const std::string prompt = a.get("prompt", "\n");
   std::fputs(prompt.c_str(), stdout);
-  spec->generate(prompt, o, [](const std::string& piece) {
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  double first_ms = -1;
+  size_t bytes = 0;
+  spec->generate(prompt, o, [&](const std::string& piece) {
+    if (first_ms < 0) first_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+    bytes += piece.size();
     std::fwrite(piece.data(), 1, piece.size(), stdout);
     std::fflush(stdout);
     return true;
   });
+  const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
   std::fputs("\n", stdout);
+  if (a.has("timing"))  // after the first byte: the steady rate, without the prompt's pass
+    std::fprintf(stderr, "timing: %zu bytes in %.1f ms, first after %.2f ms, then %.1f bytes/s\n", bytes, ms,
+                 first_ms, bytes > 1 ? double(bytes - 1) / ((ms - first_ms) * 1e-3) : 0.0);
   return 0;
 }
 

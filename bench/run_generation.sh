@@ -1,0 +1,64 @@
+#!/bin/sh
+# Greedy generation speed of a specialist at the ladder's three sizes (L2 C64, L4 C128, L4 C256)
+# in souplab (`generate --timing`: in process, after the first byte) against the same specialist
+# exported with `--format all` in transformers, onnxruntime and llama.cpp (bench/gen_peers.py),
+# same threads, prompt and length, batch 1 and 8 where the tool batches. Each bank is trained
+# for a few steps only (generation speed does not depend on what was learnt). Markdown on stdout.
+#
+#   bench/run_generation.sh BUILD_DIR VENV_PYTHON [--threads N] [--length 200] [--reps 3]
+#                           [--corpus DIR] [--work DIR]
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+usage="usage: bench/run_generation.sh BUILD_DIR VENV_PYTHON [--threads N] [--length N] [--reps N] [--corpus DIR] [--work DIR]"
+build=${1:?"$usage"}
+python=${2:?"$usage"}
+shift 2
+threads=1 length=200 reps=3 corpus="$here/../../shared/corpus" work=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --threads) threads=$2; shift ;;
+    --length) length=$2; shift ;;
+    --reps) reps=$2; shift ;;
+    --corpus) corpus=$2; shift ;;
+    --work) work=$2; shift ;;
+    *) echo "run_generation: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ -d "$corpus" ] || corpus=""  # none: the CLI's demo corpus
+if [ -z "$work" ]; then
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
+cli="$build/app/souplab-cli"
+prompt="int main(void) {"
+echo "### Greedy generation ($(basename "$build")), tokens (bytes) per second after the first: $threads thread(s), prompt \"$prompt\", $length new bytes, medians of $reps runs"
+echo
+echo "| size | engine | batch | tokens/s | souplab / this |"
+echo "| --- | --- | --- | --- | --- |"
+for size in "2 64" "4 128" "4 256"; do
+  set -- $size
+  name="L$1-C$2"
+  run="$work/run-$name"
+  if [ ! -d "$work/export-$name" ]; then
+    "$cli" train ${corpus:+--corpus "$corpus"} --cache-dir "$work/cache" --layers "$1" --width "$2" --steps 20 \
+      --eval-interval 1000 --threads "$threads" --out "$run" --run-log "$work/runs.sqlite" >/dev/null 2>&1
+    ckpt=$(find "$run" -name '*.ckpt' | sort | tail -n 1)
+    "$cli" export "$ckpt" --weights uniform --format all --no-eval --out "$work/export-$name" \
+      --run-log "$work/runs.sqlite" >/dev/null
+    echo "$ckpt" > "$work/export-$name.ckpt"
+  fi
+  ckpt=$(cat "$work/export-$name.ckpt")
+  rates=""
+  for _ in $(seq "$reps"); do
+    "$cli" generate "$ckpt" --weights uniform --prompt "$prompt" --length "$length" --temperature 0 \
+      --threads "$threads" --timing 2>"$work/timing" >/dev/null
+    rates="$rates $(sed -n 's/.* then \([0-9.]*\) bytes\/s$/\1/p' "$work/timing")"
+  done
+  souplab=$(printf '%s\n' $rates | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+  printf '| L%s C%s | souplab generate (fp32, KV cache) | 1 | %.0f | 1.00x |\n' "$1" "$2" "$souplab"
+  "$python" "$here/gen_peers.py" "$work/export-$name" --prompt "$prompt" --length "$length" --threads "$threads" \
+    --reps "$reps" | awk -v s="$souplab" -v size="L$1 C$2" -F'|' \
+    '{ printf "| %s |%s|%s| %.0f | %s |\n", size, $2, $3, $4, ($3 + 0 == 1) ? sprintf("%.2fx", s / $4) : "-" }'
+done
+echo
