@@ -9,7 +9,9 @@
 # - a CUDA build of souplab-cli: $SOUPLAB_BUILD_DIR, else build-torch2/ (scripts/run-tests.sh
 #   --torch pypi makes it). Without one it configures one with the GUI off against python3's
 #   torch (torch.utils.cmake_prefix_path), which needs nvcc, cmake, ninja and the engine's
-#   libraries (SQLite, nlohmann-json, protobuf and ONNX headers) to be installed there.
+#   libraries (SQLite, nlohmann-json, protobuf, ONNX, xxHash and Gloo headers): installed there, or
+#   carried in gpu-node-debs/ (scripts/gpu-node-deps.sh fetch; rehearsed here by
+#   scripts/rehearse-gpu-node.sh with those packages hidden).
 # - python3 with numpy, to compare exported tensors.
 # What it checks: the CUDA tests (ctest -L cuda, when the build has tests); a small bank trained
 # 50 steps on the GPU and on the CPU from the same seed (validation losses within 2% of each other:
@@ -50,8 +52,18 @@ if [[ ! -x "$cli" ]]; then
   else
     say "no Qt 6 Test here: building without the tests (the cuda tests are skipped)"
   fi
+  # A node without apt: the engine's Debian libraries come from gpu-node-debs/ (fetched beforehand
+  # by scripts/gpu-node-deps.sh, carried with the source tree), unpacked into the build folder.
+  deps_args=()
+  missing=$(bash scripts/gpu-node-deps.sh missing | tr '\n' ' ')
+  if [[ -n "${missing// }" ]]; then
+    [[ -d gpu-node-debs ]] || { say "missing here: $missing- run scripts/gpu-node-deps.sh fetch on a Debian 12 machine and carry gpu-node-debs/ along"; exit 1; }
+    say "missing here: $missing- using gpu-node-debs/ unpacked into $build/deps-prefix"
+    read -r -a deps_args < <(bash scripts/gpu-node-deps.sh unpack gpu-node-debs "$build/deps-prefix")
+    prefix="$prefix;$build/deps-prefix/usr"
+  fi
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSOUPLAB_BUILD_GUI=OFF -DSOUPLAB_BUILD_BENCH=ON \
-    -DSOUPLAB_BUILD_TESTS=$tests "-DCMAKE_PREFIX_PATH=$prefix" >>"$report" 2>&1 &&
+    -DSOUPLAB_BUILD_TESTS=$tests "${deps_args[@]}" "-DCMAKE_PREFIX_PATH=$prefix" >>"$report" 2>&1 &&
     # Only what the check runs: the CLI, the cuda tests and the kernels' benchmark (8 minutes in all).
     cmake --build "$build" -j "$(nproc)" --target "${targets[@]}" >"$work/build.log" 2>&1 || {
     tail -n 30 "$work/build.log" >>"$report"; say "the CUDA build failed (log above)"; exit 1; }
