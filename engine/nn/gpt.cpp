@@ -150,12 +150,23 @@ torch::Tensor forward_impl(const GptWeights& w, const ModelConfig& c, const torc
       auto k = qkv.select(2, 1).transpose(1, 2);
       auto v = qkv.select(2, 2).transpose(1, 2);
       if (cache) {
-        if (past > 0) {
-          k = torch::cat({cache->keys[l], k}, 2);  // (B, nh, total, hs)
-          v = torch::cat({cache->values[l], v}, 2);
+        // The cache holds room for the whole context, allocated once: each new token is written
+        // in place, where concatenating reallocated and copied every layer's cache per token
+        // (perf: cat, page faults and malloc among the top costs of generation).
+        auto& K = cache->keys[l];
+        auto& V = cache->values[l];
+        if (!K.defined() || K.size(2) < total) {
+          const int64_t room = std::max<int64_t>(total, c.block_size);
+          for (auto* buf : {&K, &V}) {
+            auto grown = torch::empty({B, nh, room, hs}, k.options());
+            if (past > 0) grown.narrow(2, 0, past).copy_(buf->narrow(2, 0, past));
+            *buf = grown;
+          }
         }
-        cache->keys[l] = k;
-        cache->values[l] = v;
+        K.narrow(2, past, T).copy_(k);
+        V.narrow(2, past, T).copy_(v);
+        k = K.narrow(2, 0, total);  // (B, nh, total, hs)
+        v = V.narrow(2, 0, total);
       }
       y = compat::causal_attention(q, k, v, past).transpose(1, 2).reshape({B * T, C});
     }

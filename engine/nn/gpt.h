@@ -71,7 +71,9 @@ torch::Tensor gpt_forward(const GptWeights& w, const ModelConfig& c, const torch
 // Keys and values of the tokens seen so far, per layer: what makes sampling one token cost one
 // token's forward instead of a whole context's.
 struct KVCache {
-  std::vector<torch::Tensor> keys, values;  // per layer: (B, nh, t, hs)
+  // Per layer: (B, nh, room, hs) with room >= t (block_size, allocated once and written in
+  // place); the first t positions along dim 2 hold the cached keys / values.
+  std::vector<torch::Tensor> keys, values;
   int64_t length = 0;                       // t: tokens cached (their positions are 0..t-1)
   std::vector<torch::Tensor> adapter_state;  // per layer, for GptAdapter::mlp
 };
