@@ -20,9 +20,18 @@ here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "tests", "export"))
 
 
-def rate(times_and_counts):
-    """Median tokens/s over runs of (seconds after the first token, tokens after the first)."""
-    return statistics.median(n / s for s, n in times_and_counts)
+def beyond_first(generate, length, batch, reps):
+    """Median tokens/s after the first new token of `generate(n)` (which makes n new tokens per
+    row): each run times n = 1 and n = length, and the difference is the length - 1 later steps."""
+    rates = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        generate(1)
+        t1 = time.perf_counter()
+        generate(length)
+        t2 = time.perf_counter()
+        rates.append(batch * (length - 1) / ((t2 - t1) - (t1 - t0)))
+    return statistics.median(rates)
 
 
 def run_transformers(folder, prompt, length, batch, threads, reps):
@@ -31,31 +40,18 @@ def run_transformers(folder, prompt, length, batch, threads, reps):
     torch.set_num_threads(threads)
     model = GPT2LMHeadModel.from_pretrained(folder, dtype=torch.float32).eval()
     ids = torch.tensor([list(prompt)] * batch, dtype=torch.int64)
-    out = []
-    with torch.no_grad():
-        for _ in range(reps):
-            kw = dict(do_sample=False, pad_token_id=0, eos_token_id=None)
-            t0 = time.perf_counter()
-            model.generate(ids, max_new_tokens=1, min_new_tokens=1, **kw)
-            t1 = time.perf_counter()
-            model.generate(ids, max_new_tokens=length, min_new_tokens=length, **kw)
-            t2 = time.perf_counter()
-            out.append(((t2 - t1) - (t1 - t0), batch * (length - 1)))
-    return rate(out)
+
+    def generate(n):
+        with torch.no_grad():
+            model.generate(ids, max_new_tokens=n, min_new_tokens=n, do_sample=False, pad_token_id=0, eos_token_id=None)
+
+    return beyond_first(generate, length, batch, reps)
 
 
 def run_onnx(folder, prompt, length, batch, threads, reps):
-    from check_onnx_generation import Decoder, generate
+    from check_onnx_generation import Decoder, generate as onnx_generate
     dec = Decoder(os.path.join(folder, "model.onnx"), threads)
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        generate(dec, [list(prompt)] * batch, 1, cached=True)
-        t1 = time.perf_counter()
-        generate(dec, [list(prompt)] * batch, length, cached=True)
-        t2 = time.perf_counter()
-        out.append(((t2 - t1) - (t1 - t0), batch * (length - 1)))
-    return rate(out)
+    return beyond_first(lambda n: onnx_generate(dec, [list(prompt)] * batch, n, cached=True), length, batch, reps)
 
 
 def run_llama(folder, prompt, length, threads, reps):
@@ -64,15 +60,15 @@ def run_llama(folder, prompt, length, threads, reps):
     llm = Llama(model_path=os.path.join(folder, "model-f16.gguf"), n_ctx=256, n_threads=threads,
                 n_threads_batch=threads, logits_all=True, verbose=False)
     tokens = llm.tokenize(prompt, add_bos=False, special=False)
-    out = []
+    rates = []
     for _ in range(reps):
         llm.reset()
         llm.eval(tokens)  # the prompt's pass: the first new token's logits
         t0 = time.perf_counter()
         for _ in range(length - 1):  # greedy by hand: byte 0 (its end-of-text id) is an ordinary byte here
             llm.eval([int(np.argmax(llm.scores[llm.n_tokens - 1]))])
-        out.append((time.perf_counter() - t0, length - 1))
-    return rate(out)
+        rates.append((length - 1) / (time.perf_counter() - t0))
+    return statistics.median(rates)
 
 
 def main():

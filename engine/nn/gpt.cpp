@@ -153,15 +153,12 @@ torch::Tensor forward_impl(const GptWeights& w, const ModelConfig& c, const torc
         // The cache holds room for the whole context, allocated once: each new token is written
         // in place, where concatenating reallocated and copied every layer's cache per token
         // (perf: cat, page faults and malloc among the top costs of generation).
+        // (total <= block_size is checked above, so the first allocation never has to grow.)
         auto& K = cache->keys[l];
         auto& V = cache->values[l];
-        if (!K.defined() || K.size(2) < total) {
-          const int64_t room = std::max<int64_t>(total, c.block_size);
-          for (auto* buf : {&K, &V}) {
-            auto grown = torch::empty({B, nh, room, hs}, k.options());
-            if (past > 0) grown.narrow(2, 0, past).copy_(buf->narrow(2, 0, past));
-            *buf = grown;
-          }
+        if (!K.defined()) {
+          K = torch::empty({B, nh, c.block_size, hs}, k.options());
+          V = torch::empty_like(K);
         }
         K.narrow(2, past, T).copy_(k);
         V.narrow(2, past, T).copy_(v);
