@@ -29,7 +29,7 @@ struct Trained {
 inline void drop_what_dense_ignores(nlohmann::json& j) {
   if (j.value(nlohmann::json::json_pointer("/train/kind"), std::string()) != "dense") return;
   for (const char* key : {"alpha_centered", "alpha_init_l1", "coef_hidden", "coef_lr_scale", "expert_init_scale",
-                          "expert_lr_scale", "expert_rank"})
+                          "expert_lr_scale", "expert_lr_scale_start", "expert_rank"})
     if (j.contains("bank")) j["bank"].erase(key);
   if (j.value(nlohmann::json::json_pointer("/train/dense_mixture"), std::string("fixed")) != "sampled" && j.contains("train"))
     j["train"].erase("h_per_step");
@@ -52,7 +52,7 @@ inline bool same_run(const std::string& stored, const std::string& key) {
   if (stored == key) return true;
   static const std::vector<std::pair<const char*, nlohmann::json>> kAdded = {
       {"/train/h_per_step", 1}, {"/train/dense_mixture", "fixed"}, {"/train/init_from", ""},
-      {"/bank/expert_rank", 0}, {"/bank/alpha_centered", 0}, {"/train/domain_prior", "uniform"}};
+      {"/bank/expert_rank", 0}, {"/bank/alpha_centered", 0}, {"/bank/expert_lr_scale_start", 0}, {"/train/domain_prior", "uniform"}};
   nlohmann::json a, b;
   try {
     a = nlohmann::json::parse(stored);

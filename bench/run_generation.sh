@@ -2,7 +2,7 @@
 # Greedy generation speed of a specialist at the ladder's three sizes (L2 C64, L4 C128, L4 C256)
 # in souplab (`generate --timing`: in process, after the first byte) against the same specialist
 # exported with `--format all` in transformers, onnxruntime and llama.cpp (bench/gen_peers.py),
-# same threads, prompt and length, batch 1 and 8 where the tool batches. Each bank is trained
+# same threads, prompt and length, batch 1 and 8 where the tool batches (souplab: --samples 8). Each bank is trained
 # for a few steps only (generation speed does not depend on what was learnt). Markdown on stdout.
 #
 #   bench/run_generation.sh BUILD_DIR VENV_PYTHON [--threads N] [--length 200] [--reps 3]
@@ -49,16 +49,19 @@ for size in "2 64" "4 128" "4 256"; do
     echo "$ckpt" > "$work/export-$name.ckpt"
   fi
   ckpt=$(cat "$work/export-$name.ckpt")
-  rates=""
-  for _ in $(seq "$reps"); do
-    "$cli" generate "$ckpt" --weights uniform --prompt "$prompt" --length "$length" --temperature 0 \
-      --threads "$threads" --timing 2>"$work/timing" >/dev/null
-    rates="$rates $(sed -n 's/.* then \([0-9.]*\) bytes\/s$/\1/p' "$work/timing")"
+  for batch in 1 8; do  # --samples 8: eight continuations of the prompt in one batch
+    rates=""
+    for _ in $(seq "$reps"); do
+      "$cli" generate "$ckpt" --weights uniform --prompt "$prompt" --length "$length" --temperature 0 \
+        --samples "$batch" --threads "$threads" --timing 2>"$work/timing" >/dev/null
+      rates="$rates $(sed -n 's/.* then \([0-9.]*\) bytes\/s$/\1/p' "$work/timing")"
+    done
+    median=$(printf '%s\n' $rates | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
+    eval "souplab_b$batch=$median"
+    printf '| L%s C%s | souplab generate (fp32, KV cache) | %s | %.0f | 1.00x |\n' "$1" "$2" "$batch" "$median"
   done
-  souplab=$(printf '%s\n' $rates | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
-  printf '| L%s C%s | souplab generate (fp32, KV cache) | 1 | %.0f | 1.00x |\n' "$1" "$2" "$souplab"
   "$python" "$here/gen_peers.py" "$work/export-$name" --prompt "$prompt" --length "$length" --threads "$threads" \
-    --reps "$reps" | awk -v s="$souplab" -v size="L$1 C$2" -F'|' \
-    '{ printf "| %s |%s|%s| %.0f | %s |\n", size, $2, $3, $4, ($3 + 0 == 1) ? sprintf("%.2fx", s / $4) : "-" }'
+    --reps "$reps" | awk -v s1="$souplab_b1" -v s8="$souplab_b8" -v size="L$1 C$2" -F'|' \
+    '{ s = ($3 + 0 == 1) ? s1 : s8; printf "| %s |%s|%s| %.0f | %.2fx |\n", size, $2, $3, $4, s / $4 }'
 done
 echo

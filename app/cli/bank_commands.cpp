@@ -186,9 +186,12 @@ int cmd_generate(int argc, char** argv) {
       .flag("temperature", "X", "sampling temperature (0 = greedy)", "0.8")
       .flag("top-k", "N", "sample among the N likeliest bytes (0 = all)", "40")
       .flag("seed", "N", "sampling seed", "0")
+      .flag("samples", "N", "continuations sampled together in one batch, printed one after another", "1")
       .option("timing", "print the generation's own speed to stderr (in process: no loading, no instantiation)");
   if (!a.parse(argc, argv, 2)) return 0;
   a.no_more_positional(1);
+  const int64_t samples = a.get_int("samples", 1);
+  if (samples < 1 || samples > 4096) a.usage_error("--samples must be in 1..4096, got " + std::to_string(samples));
   auto model = load_for_inference(a, a.positional_at(0, "CHECKPOINT"));
   auto spec = model->instantiate(weights_for(a, *model));
   SampleOptions o;
@@ -197,23 +200,34 @@ int cmd_generate(int argc, char** argv) {
   o.top_k = int(a.get_int("top-k", 40));
   o.seed = uint64_t(a.get_int("seed", 0));
   const std::string prompt = a.get("prompt", "\n");
-  std::fputs(prompt.c_str(), stdout);
+  const bool streamed = samples == 1;  // several samples arrive interleaved: printed when done
+  if (streamed) std::fputs(prompt.c_str(), stdout);
   using Clock = std::chrono::steady_clock;
   const auto start = Clock::now();
   double first_ms = -1;
   size_t bytes = 0;
-  spec->generate(prompt, o, [&](const std::string& piece) {
+  const auto texts = spec->generate_samples(prompt, o, int(samples), [&](int, const std::string& piece) {
     if (first_ms < 0) first_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
     bytes += piece.size();
-    std::fwrite(piece.data(), 1, piece.size(), stdout);
-    std::fflush(stdout);
+    if (streamed) {
+      std::fwrite(piece.data(), 1, piece.size(), stdout);
+      std::fflush(stdout);
+    }
     return true;
   });
   const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-  std::fputs("\n", stdout);
-  if (a.has("timing"))  // after the first byte: the steady rate, without the prompt's pass
-    std::fprintf(stderr, "timing: %zu bytes in %.1f ms, first after %.2f ms, then %.1f bytes/s\n", bytes, ms,
-                 first_ms, bytes > 1 ? double(bytes - 1) / ((ms - first_ms) * 1e-3) : 0.0);
+  if (streamed) {
+    std::fputs("\n", stdout);
+  } else {
+    for (size_t i = 0; i < texts.size(); ++i)
+      std::printf("--- sample %zu of %zu ---\n%s%s\n", i + 1, texts.size(), prompt.c_str(), texts[i].c_str());
+  }
+  // After the first byte of every sample: the steady rate, without the prompt's pass.
+  const size_t after_first = bytes > size_t(samples) ? bytes - size_t(samples) : 0;
+  if (a.has("timing"))
+    std::fprintf(stderr, "timing: %zu bytes in %.1f ms (%lld sample(s)), first after %.2f ms, then %.1f bytes/s\n",
+                 bytes, ms, static_cast<long long>(samples), first_ms,
+                 after_first > 0 ? double(after_first) / ((ms - first_ms) * 1e-3) : 0.0);
   return 0;
 }
 

@@ -176,6 +176,8 @@ void bind(Binder& b, BankConfig& c) {
   b.field("alpha_init_l1", c.alpha_init_l1, {"alpha-init-l1", "X", "soup: initial sum |alpha_j| (0 = default init)"});
   b.field("alpha_centered", c.alpha_centered, {"alpha-centered", "0|1", "soup: one-hot h gives alphas centred on their mean"});
   b.field("expert_lr_scale", c.expert_lr_scale, {"expert-lr-scale", "X", "soup: experts' lr, times --lr"});
+  b.field("expert_lr_scale_start", c.expert_lr_scale_start,
+          {"expert-lr-scale-start", "X", "soup: experts' lr at step 0, rising to --expert-lr-scale (0 = constant)"});
   b.field("coef_lr_scale", c.coef_lr_scale, {"coef-lr-scale", "X", "soup: coefficient MLP's lr, times --lr"});
   b.field("expert_rank", c.expert_rank, {"expert-rank", "R", "soup: experts of rank R (0 = full)"});
 }
@@ -354,6 +356,10 @@ void validate(const BankConfig& c) {
   require(c.alpha_init_l1 >= 0 && c.alpha_init_l1 <= 1000, "alpha_init_l1 must be in 0..1000");
   require(c.alpha_centered == 0 || c.alpha_centered == 1, "alpha_centered must be 0 or 1");
   require(c.expert_lr_scale >= 0 && c.expert_lr_scale <= 100, "expert_lr_scale must be in 0..100");
+  require(c.expert_lr_scale_start >= 0 && c.expert_lr_scale_start <= 100,
+          "expert_lr_scale_start must be in 0..100 (0 = the experts' rate is constant)");
+  require(c.expert_lr_scale_start == 0 || c.expert_lr_scale > 0,
+          "expert_lr_scale_start needs expert_lr_scale > 0 (the rate it rises to)");
   require(c.coef_lr_scale >= 0 && c.coef_lr_scale <= 100, "coef_lr_scale must be in 0..100");
   require(c.expert_rank >= 0 && c.expert_rank <= 4096,
           "expert_rank must be in 0..4096 (0 = full experts), got " + std::to_string(c.expert_rank));

@@ -24,6 +24,12 @@ AdamW::AdamW(std::vector<torch::Tensor> params, std::vector<torch::Tensor> decay
   }
 }
 
+void AdamW::set_lr_scales(std::vector<double> lr_scales) {
+  if (lr_scales.empty()) lr_scales.assign(params_.size(), 1.0);
+  TORCH_CHECK(lr_scales.size() == params_.size(), "AdamW: one learning-rate scale per parameter");
+  lr_scales_ = std::move(lr_scales);
+}
+
 void AdamW::zero_grad() {
   for (auto& p : params_) p.mutable_grad() = torch::Tensor();
 }

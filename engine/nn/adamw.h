@@ -47,6 +47,9 @@ class AdamW {
   // Drops the gradients (set to none): backward then writes fresh ones instead of adding to zeros.
   void zero_grad();
 
+  // New multipliers (one per parameter, as the constructor's) for the steps from now on.
+  void set_lr_scales(std::vector<double> lr_scales);
+
   int64_t step_count() const { return step_; }
   void set_step_count(int64_t s) { step_ = s; }
   // exp_avg and exp_avg_sq, in params' order.

@@ -29,9 +29,20 @@ size_t complete_utf8_prefix(const std::string& bytes) {
 
 std::string Specialist::generate(const std::string& prompt, const SampleOptions& options,
                                  const std::function<bool(const std::string&)>& on_piece) const {
+  return generate_samples(prompt, options, 1,
+                          on_piece ? std::function<bool(int, const std::string&)>(
+                                         [&](int, const std::string& piece) { return on_piece(piece); })
+                                   : std::function<bool(int, const std::string&)>())
+      .front();
+}
+
+std::vector<std::string> Specialist::generate_samples(
+    const std::string& prompt, const SampleOptions& options, int n,
+    const std::function<bool(int, const std::string&)>& on_piece) const {
   const detail::Runner& impl = *runner_;
   if (options.max_new_tokens < 0) throw Error("generate: max_new_tokens must be >= 0");
   if (options.top_k < 0) throw Error("generate: top_k must be >= 0");
+  if (n < 1 || n > 4096) throw Error("generate: the number of samples must be in 1..4096, got " + std::to_string(n));
   // InferenceMode rather than NoGradGuard: no autograd bookkeeping (version counters, view
   // tracking) on the few dozen small ops of each new token, which bound the speed at these sizes.
   c10::InferenceMode inference;
@@ -40,49 +51,56 @@ std::string Specialist::generate(const std::string& prompt, const SampleOptions&
   std::vector<int64_t> tokens(prompt.begin(), prompt.end());
   for (auto& t : tokens) t &= 0xFF;  // bytes are tokens
   if (tokens.empty()) tokens.push_back('\n');
-  std::string out, pending;
+  // Every sample continues the same prompt, so all rows always hold the same number of tokens
+  // and share one cache length: one batched forward per new byte serves all n samples.
+  const int64_t prompt_len = int64_t(tokens.size());
+  auto history = torch::tensor(tokens, torch::kInt64).view({1, prompt_len}).repeat({n, 1});  // (n, L)
+  std::vector<std::string> out(n), pending(n);
   // Learned positions stop at block_size: when the cache is full, restart it from the last
   // half context, so each restart is paid once per block_size / 2 new tokens.
   KVCache cache;
-  std::vector<int64_t> fresh = tokens;  // tokens not yet in the cache
+  torch::Tensor fresh = history;  // (n, f): tokens not yet in the cache
   const auto device = impl.device();
+  const auto emit = [&](int row, const std::string& piece) {
+    out[row] += piece;
+    return !on_piece || on_piece(row, piece);
+  };
   for (int i = 0; i < options.max_new_tokens; ++i) {
-    if (cache.length + int64_t(fresh.size()) > c.block_size) {
-      const size_t keep = std::max<size_t>(1, size_t(c.block_size) / 2);
-      fresh.assign(tokens.end() - int64_t(std::min(keep, tokens.size())), tokens.end());
+    if (cache.length + fresh.size(1) > c.block_size) {
+      const int64_t keep = std::min<int64_t>(std::max(1, c.block_size / 2), history.size(1));
+      fresh = history.narrow(1, history.size(1) - keep, keep);
       cache = KVCache();
     }
-    auto idx = torch::tensor(fresh, torch::kInt64).view({1, int64_t(fresh.size())}).to(device);
-    auto logits = impl.forward(idx, &cache)
-                      .select(1, int64_t(fresh.size()) - 1)
-                      .squeeze(0)
+    auto logits = impl.forward(fresh.to(device), &cache)
+                      .select(1, fresh.size(1) - 1)
                       .to(torch::kCPU)
-                      .to(torch::kFloat64);  // (V)
-    fresh.clear();
-    int64_t next;
+                      .to(torch::kFloat64);  // (n, V)
+    torch::Tensor next;                      // (n, 1)
     if (options.temperature <= 0) {
-      next = logits.argmax().item<int64_t>();
+      next = logits.argmax(1, /*keepdim=*/true);
     } else {
       logits = logits / options.temperature;
-      if (options.top_k > 0 && options.top_k < logits.size(0)) {
-        auto kth = std::get<0>(logits.topk(options.top_k)).min();
+      if (options.top_k > 0 && options.top_k < logits.size(1)) {
+        auto kth = std::get<0>(logits.topk(options.top_k, 1)).amin(1, /*keepdim=*/true);
         logits = logits.masked_fill(logits < kth, -std::numeric_limits<double>::infinity());
       }
-      next = torch::multinomial(logits.softmax(0), 1, false, gen).item<int64_t>();
+      next = torch::multinomial(logits.softmax(1), 1, false, gen);
     }
-    tokens.push_back(next);
-    fresh.push_back(next);
-    pending.push_back(char(next));
-    const size_t whole = complete_utf8_prefix(pending);
-    if (whole > 0) {
-      const std::string piece = pending.substr(0, whole);
-      pending.erase(0, whole);
-      out += piece;
-      if (on_piece && !on_piece(piece)) return out;
+    history = torch::cat({history, next}, 1);
+    fresh = next;
+    const auto* bytes = next.data_ptr<int64_t>();
+    for (int row = 0; row < n; ++row) {
+      std::string& p = pending[row];
+      p.push_back(char(bytes[row]));
+      const size_t whole = complete_utf8_prefix(p);
+      if (whole == 0) continue;
+      const std::string piece = p.substr(0, whole);
+      p.erase(0, whole);
+      if (!emit(row, piece)) return out;
     }
   }
-  out += pending;
-  if (!pending.empty() && on_piece) on_piece(pending);
+  for (int row = 0; row < n; ++row)
+    if (!pending[row].empty() && !emit(row, pending[row])) break;
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "engine/nn/soup.h"
 #include "engine/nn/instantiate_cast.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "souplab/domain_weights.h"
@@ -180,10 +181,11 @@ std::vector<std::pair<std::string, torch::Tensor>> SoupBank::named_parameters() 
   return out;
 }
 
-std::vector<double> SoupBank::lr_scales() const {
+std::vector<double> SoupBank::lr_scales(double progress) const {
   if (bank_.n_experts == 0) return {1.0};
-  const double c = bank_.coef_lr_scale;
-  return {1.0, bank_.expert_lr_scale, c, c, c, c};  // S, E, coef.w1, coef.b1, coef.w2, coef.b2
+  const double c = bank_.coef_lr_scale, end = bank_.expert_lr_scale, start = bank_.expert_lr_scale_start;
+  const double e = start > 0 ? start * std::pow(end / start, std::clamp(progress, 0.0, 1.0)) : end;
+  return {1.0, e, c, c, c, c};  // S, E, coef.w1, coef.b1, coef.w2, coef.b2
 }
 
 std::vector<torch::Tensor> SoupBank::decay_masks() const {

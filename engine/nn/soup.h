@@ -53,7 +53,7 @@ class SoupBank final : public TrainableModel {
   // weight-decay mask (broadcastable to the tensor; undefined = no decay, ones = full decay).
   std::vector<std::pair<std::string, torch::Tensor>> named_parameters() const override;
   std::vector<torch::Tensor> decay_masks() const override;
-  std::vector<double> lr_scales() const override;
+  std::vector<double> lr_scales(double progress = 0) const override;
 
   // Soup runs draw h from pi every step; a dense bank (n = 0) trains on the fixed mixture.
   bool trains_on_sampled_h() const override { return bank_.n_experts > 0; }

@@ -53,8 +53,9 @@ class TrainableModel {
   // AdamW weight-decay masks (broadcastable; undefined = no decay, ones = full decay).
   virtual std::vector<std::pair<std::string, torch::Tensor>> named_parameters() const = 0;
   virtual std::vector<torch::Tensor> decay_masks() const = 0;
-  // AdamW learning-rate multipliers in named_parameters()' order (empty: 1 for every tensor).
-  virtual std::vector<double> lr_scales() const { return {}; }
+  // AdamW learning-rate multipliers in named_parameters()' order (empty: 1 for every tensor), at
+  // `progress` = step / steps of the run (the soup's experts may warm up over it).
+  virtual std::vector<double> lr_scales(double /*progress*/ = 0) const { return {}; }
   virtual int n_domains() const = 0;
   virtual torch::Device device() const = 0;
 

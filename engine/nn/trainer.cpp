@@ -481,6 +481,8 @@ class TrainerImpl final : public Trainer {
     const StepGroups placement{groups, first_group, rows / std::min(rows, share)};
     SyncedGradients synced = sync_->finish(&loss, placement, tc.grad_clip);
     if (synced.factored.defined()) optimizer_->set_factored_grad(loss.fused->factored_index, std::move(synced.factored));
+    // A pure function of the step, so a resumed run takes the same steps as an uninterrupted one.
+    optimizer_->set_lr_scales(bank_->lr_scales(double(step_) / tc.steps));
     optimizer_->step(lr, synced.clip_scale);
     loss.lm = loss.lm.detach();
     loss.loss = torch::Tensor();  // frees the graph now

@@ -114,10 +114,19 @@ must_succeed generate "$ckpt" --weights "onehot:$d0" --prompt "int " --length 40
 cmp -s "$tmp/out" "$tmp/greedy1" || fail "generate --threads 1: other greedy bytes than with every core"
 ok "generate --threads 1: the same greedy bytes as with every core"
 # --timing reports on stderr the bytes it wrote to stdout (the prompt and the final newline aside).
-timed=$(sed -n 's/^timing: \([0-9]*\) bytes in [0-9.]* ms, first after [0-9.]* ms, then [0-9.]* bytes\/s$/\1/p' "$tmp/err")
+timed=$(sed -n 's/^timing: \([0-9]*\) bytes in [0-9.]* ms (1 sample(s)), first after [0-9.]* ms, then [0-9.]* bytes\/s$/\1/p' "$tmp/err")
 [[ -n "$timed" ]] || fail "generate --timing: no timing line on stderr: $(cat "$tmp/err")"
 ((timed == $(wc -c <"$tmp/out") - 5)) || fail "generate --timing: $timed bytes timed, $(($(wc -c <"$tmp/out") - 5)) written"
 ok "generate --timing: $timed bytes timed in process"
+# --samples N: N continuations in one batch, printed one after another; greedily each is the
+# single greedy text, and the timing line counts the bytes of all of them.
+must_succeed generate "$ckpt" --weights "onehot:$d0" --prompt "int " --length 40 --temperature 0 --samples 3 --timing
+for i in 1 2 3; do printf -- '--- sample %d of 3 ---\n' "$i"; cat "$tmp/greedy1"; done >"$tmp/greedy3"
+cmp -s "$tmp/out" "$tmp/greedy3" || fail "generate --samples 3: not three copies of the single greedy text: $(cat "$tmp/out")"
+timed3=$(sed -n 's/^timing: \([0-9]*\) bytes in [0-9.]* ms (3 sample(s)), first after [0-9.]* ms, then [0-9.]* bytes\/s$/\1/p' "$tmp/err")
+((timed3 == 3 * timed)) || fail "generate --samples 3 --timing: $timed3 bytes timed, expected 3 x $timed"
+must_fail "--samples must be in 1..4096" generate "$ckpt" --samples 0
+ok "generate --samples 3: three greedy samples in one batch, each the single greedy text"
 
 # --- export ----------------------------------------------------------------------------------
 exp=$tmp/exports/spec-$d0

@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include <array>
+#include <set>
 
 #include <QTemporaryDir>
 #include <QtTest>
@@ -637,6 +638,35 @@ class TestSoupModel : public QObject {
       seq.push_back(std::max_element(last, last + 256) - last);
       QCOMPARE(int(static_cast<unsigned char>(text[size_t(i)])), int(seq.back()));
     }
+
+    // Several samples in one batch (generate_samples): greedily, every row is the single
+    // greedy text, through the cache restart too; each row's pieces stream to its own index.
+    std::vector<std::string> rows(3);
+    const auto batch = spec->generate_samples("ab", o, 3, [&](int row, const std::string& piece) {
+      rows.at(size_t(row)) += piece;
+      return true;
+    });
+    QCOMPARE(int(batch.size()), 3);
+    for (int r = 0; r < 3; ++r) {
+      QCOMPARE(batch[size_t(r)], text);
+      QCOMPARE(rows[size_t(r)], text);
+    }
+    // Sampled, the rows draw their own bytes; the same seed gives the same rows again, and one
+    // sample is generate()'s text at that seed.
+    SampleOptions hot;
+    hot.temperature = 1.0;
+    hot.top_k = 0;
+    hot.max_new_tokens = 30;
+    hot.seed = 11;
+    const auto sampled = spec->generate_samples("ab", hot, 4);
+    QVERIFY(std::set<std::string>(sampled.begin(), sampled.end()).size() > 1);
+    QCOMPARE(spec->generate_samples("ab", hot, 4), sampled);
+    QCOMPARE(spec->generate_samples("ab", hot, 1).front(), spec->generate("ab", hot));
+    // Stopping from the callback stops every row; a bad count is a clear error.
+    int pieces = 0;
+    spec->generate_samples("ab", hot, 4, [&](int, const std::string&) { return ++pieces < 5; });
+    QCOMPARE(pieces, 5);
+    QVERIFY_THROWS_EXCEPTION(Error, spec->generate_samples("ab", hot, 0));
   }
 };
 

@@ -274,21 +274,26 @@ class TestTraining : public QObject {
 
   void resumeContinuesExactly_data() {
     QTest::addColumn<int>("hPerStep");
-    QTest::newRow("one h per step") << 1;
-    QTest::newRow("four h per step") << 4;
-    QTest::newRow("one h per sequence") << 0;
+    QTest::addColumn<double>("expertRateStart");  // 0: the experts' rate is constant
+    QTest::newRow("one h per step") << 1 << 0.0;
+    QTest::newRow("four h per step") << 4 << 0.0;
+    QTest::newRow("one h per sequence") << 0 << 0.0;
+    QTest::newRow("experts' rate warming up") << 4 << 0.0625;
   }
   void resumeContinuesExactly() {
     QFETCH(int, hPerStep);
-    const QString tag = QString::number(hPerStep);
+    QFETCH(double, expertRateStart);
+    const QString tag = QString("%1-%2").arg(hPerStep).arg(expertRateStart);
     // Uninterrupted: 30 steps.
     RunConfig c = tiny_config(m_corpus, m_tmp.filePath("run-straight-" + tag), 30);
     c.train.h_per_step = hPerStep;
+    c.bank.expert_lr_scale_start = expertRateStart;
     auto straight = Trainer::start_new(c, m_log);
     straight->run({});
     // Interrupted at step 13 (off the checkpoint grid), then resumed in a new trainer.
     RunConfig c2 = tiny_config(m_corpus, m_tmp.filePath("run-resumed-" + tag), 30);
     c2.train.h_per_step = hPerStep;
+    c2.bank.expert_lr_scale_start = expertRateStart;
     auto first = Trainer::start_new(c2, m_log);
     TrainCallbacks stop_at_13;
     stop_at_13.should_stop = [&] { return first->step() == 13; };
@@ -382,6 +387,47 @@ class TestTraining : public QObject {
       const bool same = std::vector<float>(v, v + t.numel()) == after.at(name);
       QVERIFY2(same == (name != "S"), qPrintable(QString("%1 %2").arg(name.c_str()).arg(same ? "unchanged" : "moved")));
     }
+  }
+
+  // bank.expert_lr_scale_start: the experts' scale rises geometrically from it to
+  // expert_lr_scale over the run, and the trainer hands the optimiser each step's scale.
+  void expertRateWarmsUpOverTheRun() {
+    RunConfig c = tiny_config(m_corpus, m_tmp.filePath("run-rate-const"), 8);
+    c.bank.expert_lr_scale = 0.5;
+    auto bank = make_model(c, 3, torch::kCPU);
+    QCOMPARE(bank->lr_scales(0.3)[1], 0.5);  // constant without a start
+    c.bank.expert_lr_scale_start = 0.0625;
+    bank = make_model(c, 3, torch::kCPU);
+    QVERIFY(std::abs(bank->lr_scales(0)[1] - 0.0625) < 1e-12);
+    QVERIFY(std::abs(bank->lr_scales(0.5)[1] - std::sqrt(0.0625 * 0.5)) < 1e-12);
+    QVERIFY(std::abs(bank->lr_scales(1)[1] - 0.5) < 1e-12);
+    QCOMPARE(bank->lr_scales(0.5)[0], 1.0);  // S
+    QCOMPARE(bank->lr_scales(0.5)[2], c.bank.coef_lr_scale);
+
+    // A start equal to the end trains exactly as the constant rate; a lower start moves E less
+    // than the constant end rate and more than the constant start rate (so each step's scale,
+    // not only the first, reaches the optimiser).
+    const auto experts_after = [&](double start, double end, const QString& dir) {
+      RunConfig r = tiny_config(m_corpus, m_tmp.filePath(dir), 8);
+      r.bank.expert_lr_scale = end;
+      r.bank.expert_lr_scale_start = start;
+      auto t = Trainer::start_new(r, m_log);
+      t->run({});
+      return tensors_of(t->last_checkpoint()).at("E");
+    };
+    const auto constant = experts_after(0, 0.5, "run-rate-a"), same = experts_after(0.5, 0.5, "run-rate-b"),
+               warming = experts_after(0.0625, 0.5, "run-rate-c"), slow = experts_after(0, 0.0625, "run-rate-d");
+    QVERIFY(constant == same);
+    auto initial = make_model(c, 3, torch::kCPU);
+    initial->init(c.train.seed);
+    torch::Tensor e0;
+    for (const auto& [name, t] : initial->named_parameters())
+      if (name == "E") e0 = t.flatten();
+    const auto moved = [&](const std::vector<float>& v) {
+      return (torch::tensor(v) - e0).abs().sum().item<double>();
+    };
+    QVERIFY(moved(warming) < 0.5 * moved(constant));
+    QVERIFY(moved(warming) > 1.5 * moved(slow));
   }
 
   void runLogHoldsRunsMetricsAndDomains() {

@@ -60,6 +60,12 @@ struct BankConfig {
   // seeds). An undertrained model wants its specialists near S; a capacity-bound one wants them
   // to move as fast as S does.
   double expert_lr_scale = 0.5;
+  // > 0: the experts' rate warms up over the run, from expert_lr_scale_start at step 0 to
+  // expert_lr_scale at the last step, geometrically (scale = start * (end / start)^(step / steps)).
+  // Why: at 3.3 M parameters slow experts (1/16) are what lets the bank get through its first
+  // thousand steps, and the same slow rate then starves them while S keeps fitting the mixture
+  // (the soup's edge fell from 1.7 % to 0.2 % over 3,000 steps; docs/RESULTS.md). 0: constant.
+  double expert_lr_scale_start = 0;
   double coef_lr_scale = 0.1;
   // Low-rank experts (docs/DESIGN.md §1.1.6, the paper's cheaper bank): 0 = full experts (E_j has the
   // base model's P floats); r > 0 = every weight matrix W (in x out) of E_j is U_j V_j with U_j

@@ -53,6 +53,12 @@ class Specialist {
   // Returns the whole generated text.
   std::string generate(const std::string& prompt, const SampleOptions& options,
                        const std::function<bool(const std::string& piece)>& on_piece = {}) const;
+  // n continuations of the same prompt sampled together (one batched forward per new byte, the
+  // sampler's draws row by row from one generator seeded with options.seed); n = 1 is generate().
+  // on_piece receives (sample index, chunk); returning false stops every sample.
+  std::vector<std::string> generate_samples(
+      const std::string& prompt, const SampleOptions& options, int n,
+      const std::function<bool(int sample, const std::string& piece)>& on_piece = {}) const;
 
   const detail::Runner& runner() const { return *runner_; }
 
