@@ -56,25 +56,35 @@ std::vector<std::string> Specialist::generate_samples(
   const int64_t prompt_len = int64_t(tokens.size());
   auto history = torch::tensor(tokens, torch::kInt64).view({1, prompt_len}).repeat({n, 1});  // (n, L)
   std::vector<std::string> out(n), pending(n);
+  // The next token's logits (n, V) as float64 after the tokens `fresh` (n, f), through the
+  // plain-loop CPU decoder where it applies (a dense float32 model on the CPU: per-op dispatch
+  // is most of a token's cost there, cpu_decoder.h), else the runner's forward with a KV cache.
+  const std::unique_ptr<CpuDecoder> decoder = impl.cpu_decoder(n);
+  KVCache cache;
+  const auto cached = [&] { return decoder ? decoder->length() : cache.length; };
+  const auto advance = [&](const torch::Tensor& fresh) {
+    if (!decoder)
+      return impl.forward(fresh.to(impl.device()), &cache).select(1, fresh.size(1) - 1).to(torch::kCPU).to(torch::kFloat64);
+    const auto columns = fresh.t().contiguous();  // (f, n): one step per position
+    const float* logits = nullptr;
+    for (int64_t j = 0; j < columns.size(0); ++j) logits = decoder->step(columns[j].data_ptr<int64_t>());
+    return torch::from_blob(const_cast<float*>(logits), {n, decoder->vocab()}, torch::kFloat32).to(torch::kFloat64);
+  };
   // Learned positions stop at block_size: when the cache is full, restart it from the last
   // half context, so each restart is paid once per block_size / 2 new tokens.
-  KVCache cache;
   torch::Tensor fresh = history;  // (n, f): tokens not yet in the cache
-  const auto device = impl.device();
   const auto emit = [&](int row, const std::string& piece) {
     out[row] += piece;
     return !on_piece || on_piece(row, piece);
   };
   for (int i = 0; i < options.max_new_tokens; ++i) {
-    if (cache.length + fresh.size(1) > c.block_size) {
+    if (cached() + fresh.size(1) > c.block_size) {
       const int64_t keep = std::min<int64_t>(std::max(1, c.block_size / 2), history.size(1));
       fresh = history.narrow(1, history.size(1) - keep, keep);
       cache = KVCache();
+      if (decoder) decoder->reset();
     }
-    auto logits = impl.forward(fresh.to(device), &cache)
-                      .select(1, fresh.size(1) - 1)
-                      .to(torch::kCPU)
-                      .to(torch::kFloat64);  // (n, V)
+    auto logits = advance(fresh);  // (n, V)
     torch::Tensor next;                      // (n, 1)
     if (options.temperature <= 0) {
       next = logits.argmax(1, /*keepdim=*/true);

@@ -25,6 +25,11 @@ torch::Tensor DenseRunner::forward(const torch::Tensor& idx, KVCache* cache) con
                : gpt_forward(theta_, config_, layout_, idx);
 }
 
+std::unique_ptr<CpuDecoder> DenseRunner::cpu_decoder(int rows) const {
+  if (!CpuDecoder::applies(theta_)) return nullptr;
+  return std::make_unique<CpuDecoder>(theta_, config_, layout_, rows);
+}
+
 torch::Tensor DenseRunner::window_losses(const torch::Tensor& windows) const {
   return souplab::window_losses(theta_, config_, layout_, windows, kEvalBatch);
 }

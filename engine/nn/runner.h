@@ -10,6 +10,7 @@
 
 #include "souplab/config.h"
 #include "souplab/param_layout.h"
+#include "engine/nn/cpu_decoder.h"
 #include "engine/nn/gpt.h"
 
 namespace souplab {
@@ -32,6 +33,9 @@ class Runner {
   // Mean next-token loss over all the windows: the mean of window_losses, except for a model
   // whose windows are not independent (the MoE's capacity depends on the tokens routed together).
   virtual double window_loss(const torch::Tensor& windows) const { return window_losses(windows).mean().item<double>(); }
+  // A plain-loop decoder of `rows` sequences for generation (engine/nn/cpu_decoder.h), or null
+  // where forward() with a KV cache is the way (other devices and precisions, other models).
+  virtual std::unique_ptr<CpuDecoder> cpu_decoder(int rows) const { (void)rows; return nullptr; }
 };
 
 class DenseRunner final : public Runner {
@@ -42,6 +46,7 @@ class DenseRunner final : public Runner {
   torch::Device device() const override { return theta_.device(); }
   torch::Tensor forward(const torch::Tensor& idx, KVCache* cache) const override;
   torch::Tensor window_losses(const torch::Tensor& windows) const override;
+  std::unique_ptr<CpuDecoder> cpu_decoder(int rows) const override;
   const torch::Tensor& theta() const { return theta_; }
   const ParamLayout& layout() const { return layout_; }
 

@@ -18,6 +18,7 @@
 #include "engine/nn/adamw.h"
 #include "engine/nn/causal_attention.h"
 #include "engine/nn/checkpoint.h"
+#include "engine/nn/cpu_decoder.h"
 #include "engine/nn/cpu_gemm.h"
 #include "engine/nn/gpt.h"
 #include "engine/nn/linear.h"
@@ -605,6 +606,35 @@ class TestSoupModel : public QObject {
       QVERIFY2(diff <= 1e-5, qPrintable(QString("position %1: %2").arg(t).arg(diff)));
     }
     QCOMPARE(cache.length, int64_t(16));
+  }
+
+  // The plain-loop CPU decoder generation uses (cpu_decoder.h): the same logits as the full
+  // forward at every position, for two rows decoded together, again after a reset.
+  void cpuDecoderMatchesFullForward() {
+    ModelConfig m = tiny_model();
+    const ParamLayout layout = gpt_param_layout(m);
+    auto theta = torch::empty({layout.total});
+    init_params(theta, layout, 1.0, 1.0, torch::make_generator<torch::CPUGeneratorImpl>(22));
+    theta += 0.05 * torch::randn({layout.total}, torch::make_generator<torch::CPUGeneratorImpl>(23));  // biases too
+    const auto idx = random_tokens(2, 16, 9);
+    torch::NoGradGuard no_grad;
+    const auto full = gpt_forward(theta, m, layout, idx);  // (2, 16, V)
+    QVERIFY(CpuDecoder::applies(theta));
+    QVERIFY(!CpuDecoder::applies(theta.to(torch::kBFloat16)));
+    CpuDecoder dec(theta, m, layout, 2);
+    const auto columns = idx.t().contiguous();  // (16, 2)
+    const double tol = 1e-4 * (1 + full.abs().max().item<double>());
+    for (int pass = 0; pass < 2; ++pass) {
+      for (int64_t t = 0; t < 16; ++t) {
+        const float* logits = dec.step(columns[t].data_ptr<int64_t>());
+        const auto mine = torch::from_blob(const_cast<float*>(logits), {2, dec.vocab()}, torch::kFloat32);
+        const double diff = (mine - full.select(1, t)).abs().max().item<double>();
+        QVERIFY2(diff <= tol, qPrintable(QString("pass %1, position %2: %3").arg(pass).arg(t).arg(diff)));
+      }
+      QCOMPARE(dec.length(), int64_t(16));
+      QVERIFY_THROWS_EXCEPTION(std::exception, dec.step(columns[0].data_ptr<int64_t>()));  // past block_size
+      dec.reset();
+    }
   }
 
   void greedyGenerationFollowsTheFullForward() {
