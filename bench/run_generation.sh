@@ -49,16 +49,25 @@ for size in "2 64" "4 128" "4 256"; do
     echo "$ckpt" > "$work/export-$name.ckpt"
   fi
   ckpt=$(cat "$work/export-$name.ckpt")
-  for batch in 1 8; do  # --samples 8: eight continuations of the prompt in one batch
+  # batch:flags — batch 8 through --samples 8 (eight continuations in one batch); f16: the
+  # weights in half, as llama.cpp runs model-f16.gguf. The ratio column compares souplab's
+  # float32 rows with each peer at the same batch.
+  for variant in "1:" "8:" "1:--f16"; do
+    batch=${variant%%:*} flags=${variant#*:}
     rates=""
     for _ in $(seq "$reps"); do
       "$cli" generate "$ckpt" --weights uniform --prompt "$prompt" --length "$length" --temperature 0 \
-        --samples "$batch" --threads "$threads" --timing 2>"$work/timing" >/dev/null
+        --samples "$batch" --threads "$threads" $flags --timing 2>"$work/timing" >/dev/null
       rates="$rates $(sed -n 's/.* then \([0-9.]*\) bytes\/s$/\1/p' "$work/timing")"
     done
     median=$(printf '%s\n' $rates | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')
-    eval "souplab_b$batch=$median"
-    printf '| L%s C%s | souplab generate (fp32, KV cache) | %s | %.0f | 1.00x |\n' "$1" "$2" "$batch" "$median"
+    if [ -z "$flags" ]; then
+      eval "souplab_b$batch=$median"
+      printf '| L%s C%s | souplab generate (fp32, KV cache) | %s | %.0f | 1.00x |\n' "$1" "$2" "$batch" "$median"
+    else
+      printf '| L%s C%s | souplab generate %s (f16 weights) | %s | %.0f | %.2fx |\n' "$1" "$2" "$flags" "$batch" \
+        "$median" "$(awk -v a="$souplab_b1" -v b="$median" 'BEGIN { print a / b }')"
+    fi
   done
   "$python" "$here/gen_peers.py" "$work/export-$name" --prompt "$prompt" --length "$length" --threads "$threads" \
     --reps "$reps" | awk -v s1="$souplab_b1" -v s8="$souplab_b8" -v size="L$1 C$2" -F'|' \

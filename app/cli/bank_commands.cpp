@@ -187,6 +187,8 @@ int cmd_generate(int argc, char** argv) {
       .flag("top-k", "N", "sample among the N likeliest bytes (0 = all)", "40")
       .flag("seed", "N", "sampling seed", "0")
       .flag("samples", "N", "continuations sampled together in one batch, printed one after another", "1")
+      .option("f16", "decode with the weights in IEEE half, as a GGUF f16 export runs (CPU, float32 models): "
+                     "half the bytes per token")
       .option("timing", "print the generation's own speed to stderr (in process: no loading, no instantiation)");
   if (!a.parse(argc, argv, 2)) return 0;
   a.no_more_positional(1);
@@ -199,6 +201,7 @@ int cmd_generate(int argc, char** argv) {
   o.temperature = a.get_double("temperature", 0.8);
   o.top_k = int(a.get_int("top-k", 40));
   o.seed = uint64_t(a.get_int("seed", 0));
+  o.f16_weights = a.has("f16");
   const std::string prompt = a.get("prompt", "\n");
   const bool streamed = samples == 1;  // several samples arrive interleaved: printed when done
   if (streamed) std::fputs(prompt.c_str(), stdout);

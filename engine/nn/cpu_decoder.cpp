@@ -4,9 +4,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "engine/nn/simd_clones.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define SOUPLAB_HAVE_F16C_CLONE 1
+#endif
 
 namespace souplab {
 namespace {
@@ -46,17 +52,106 @@ SOUPLAB_SIMD_CLONES void matmul_cols(const float* __restrict x, int n, int in, c
   }
 }
 
-// The same over all columns, split across libtorch's intra-op threads when the layer is large
-// enough to pay for waking them (at 2 threads, ~64 K multiply-adds per token and up).
-void matmul(const float* x, int n, int in, const float* W, int out, const float* b, float* y, bool accumulate) {
+#ifdef SOUPLAB_HAVE_F16C_CLONE
+// The same with W in IEEE half: eight weights per load through F16C's conversion (every x86-64
+// CPU since 2012; the portable loop below serves the rest).
+__attribute__((target("avx2,f16c"))) inline __m256 w8(const uint16_t* p) {
+  return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+__attribute__((target("avx2,f16c"))) void matmul_cols_f16_avx2(const float* x, int n, int in, const uint16_t* W,
+                                                                int out, float* y, int o0, int o1) {
+  int i = 0;
+  const int o_vec = o0 + (o1 - o0) / 8 * 8;
+  for (; i + 4 <= in; i += 4) {
+    const uint16_t *w0 = W + int64_t(i) * out, *w1 = w0 + out, *w2 = w1 + out, *w3 = w2 + out;
+    for (int r = 0; r < n; ++r) {
+      const float* xr = x + int64_t(r) * in + i;
+      const __m256 x0 = _mm256_set1_ps(xr[0]), x1 = _mm256_set1_ps(xr[1]), x2 = _mm256_set1_ps(xr[2]),
+                   x3 = _mm256_set1_ps(xr[3]);
+      float* yr = y + int64_t(r) * out;
+      int o = o0;
+      for (; o < o_vec; o += 8) {
+        __m256 acc = _mm256_add_ps(_mm256_mul_ps(x0, w8(w0 + o)), _mm256_mul_ps(x1, w8(w1 + o)));
+        acc = _mm256_add_ps(acc, _mm256_add_ps(_mm256_mul_ps(x2, w8(w2 + o)), _mm256_mul_ps(x3, w8(w3 + o))));
+        _mm256_storeu_ps(yr + o, _mm256_add_ps(_mm256_loadu_ps(yr + o), acc));
+      }
+      for (; o < o1; ++o)
+        yr[o] += xr[0] * _cvtsh_ss(w0[o]) + xr[1] * _cvtsh_ss(w1[o]) + xr[2] * _cvtsh_ss(w2[o]) + xr[3] * _cvtsh_ss(w3[o]);
+    }
+  }
+  for (; i < in; ++i) {
+    const uint16_t* wi = W + int64_t(i) * out;
+    for (int r = 0; r < n; ++r) {
+      const float xi = x[int64_t(r) * in + i];
+      float* yr = y + int64_t(r) * out;
+      for (int o = o0; o < o1; ++o) yr[o] += xi * _cvtsh_ss(wi[o]);
+    }
+  }
+}
+#endif
+
+// IEEE half to float, portably (subnormals included; no F16C).
+float half_to_float(uint16_t h) {
+  const uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
+  float v;
+  if (exp == 0) {
+    v = std::ldexp(float(mant), -24);
+  } else if (exp == 31) {
+    v = mant ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
+  } else {
+    v = std::ldexp(float(mant | 0x400), int(exp) - 25);
+  }
+  return sign ? -v : v;
+}
+
+// y (n, out) = [y +] b + x @ W over columns [o0, o1), W in half.
+void matmul_cols_f16(const float* x, int n, int in, const uint16_t* W, int out, const float* b, float* y,
+                     bool accumulate, int o0, int o1) {
+  for (int r = 0; r < n; ++r) {
+    float* yr = y + int64_t(r) * out;
+    if (!accumulate) std::fill(yr + o0, yr + o1, 0.0f);
+    if (b)
+      for (int o = o0; o < o1; ++o) yr[o] += b[o];
+  }
+#ifdef SOUPLAB_HAVE_F16C_CLONE
+  static const bool f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
+  if (f16c) {
+    matmul_cols_f16_avx2(x, n, in, W, out, y, o0, o1);
+    return;
+  }
+#endif
+  for (int i = 0; i < in; ++i) {
+    const uint16_t* wi = W + int64_t(i) * out;
+    for (int r = 0; r < n; ++r) {
+      const float xi = x[int64_t(r) * in + i];
+      float* yr = y + int64_t(r) * out;
+      for (int o = o0; o < o1; ++o) yr[o] += xi * half_to_float(wi[o]);
+    }
+  }
+}
+
+// y = [y +] b + x @ W over all columns, split across libtorch's intra-op threads when the layer
+// is large enough to pay for waking them (at 2 threads, ~64 K multiply-adds per token and up).
+template <class Cols>
+void split_columns(int n, int in, int out, const Cols& cols) {
   const int64_t work = int64_t(n) * in * out;
   if (work < (int64_t(1) << 16) || at::get_num_threads() == 1) {
-    matmul_cols(x, n, in, W, out, b, y, accumulate, 0, out);
+    cols(0, out);
     return;
   }
   constexpr int kChunk = 64;  // columns per task: whole cache lines, a few tasks per thread
   at::parallel_for(0, (out + kChunk - 1) / kChunk, 1, [&](int64_t c0, int64_t c1) {
-    matmul_cols(x, n, in, W, out, b, y, accumulate, int(c0) * kChunk, std::min(out, int(c1) * kChunk));
+    cols(int(c0) * kChunk, std::min(out, int(c1) * kChunk));
+  });
+}
+
+void matmul(const float* x, int n, int in, const float* w32, const uint16_t* w16, int out, const float* b, float* y,
+            bool accumulate) {
+  split_columns(n, in, out, [&](int o0, int o1) {
+    if (w16)
+      matmul_cols_f16(x, n, in, w16, out, b, y, accumulate, o0, o1);
+    else
+      matmul_cols(x, n, in, w32, out, b, y, accumulate, o0, o1);
   });
 }
 
@@ -87,21 +182,32 @@ bool CpuDecoder::applies(const torch::Tensor& theta) {
          theta.is_contiguous() && !theta.requires_grad();
 }
 
-CpuDecoder::CpuDecoder(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout, int rows)
-    : rows_(rows), C_(c.n_embd), H_(c.n_head), hs_(c.n_embd / c.n_head), T_(c.block_size) {
+CpuDecoder::Matrix CpuDecoder::matrix(const float* w, int64_t numel) {
+  if (!f16_) return {w, nullptr};
+  const auto half = torch::from_blob(const_cast<float*>(w), {numel}, torch::kFloat32).to(torch::kHalf);
+  const auto* bits = reinterpret_cast<const uint16_t*>(half.data_ptr<at::Half>());
+  halves_.emplace_back(bits, bits + numel);
+  return {nullptr, halves_.back().data()};
+}
+
+CpuDecoder::CpuDecoder(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout, int rows,
+                       bool f16_weights)
+    : rows_(rows), C_(c.n_embd), H_(c.n_head), hs_(c.n_embd / c.n_head), T_(c.block_size), f16_(f16_weights) {
   TORCH_CHECK(applies(theta), "CpuDecoder: theta must be a contiguous float32 CPU tensor");
   TORCH_CHECK(rows >= 1, "CpuDecoder: rows must be >= 1");
   const float* base = theta.data_ptr<float>();
   const auto at = [&](const std::string& name) { return base + layout.at(name).offset; };
+  const auto mat = [&](const std::string& name) { return matrix(at(name), layout.at(name).numel); };
   wte_ = at("wte.weight");
   wpe_ = at("wpe.weight");
   V_ = int(layout.at("wte.weight").shape.at(0));
+  halves_.reserve(size_t(4 * c.n_layer + 1));  // Matrix::f16 points into these: no reallocation
   for (int l = 0; l < c.n_layer; ++l) {
     const std::string h = "h." + std::to_string(l) + ".";
-    blocks_.push_back({at(h + "ln_1.weight"), at(h + "ln_1.bias"), at(h + "attn.c_attn.weight"),
-                       at(h + "attn.c_attn.bias"), at(h + "attn.c_proj.weight"), at(h + "attn.c_proj.bias"),
-                       at(h + "ln_2.weight"), at(h + "ln_2.bias"), at(h + "mlp.c_fc.weight"),
-                       at(h + "mlp.c_fc.bias"), at(h + "mlp.c_proj.weight"), at(h + "mlp.c_proj.bias")});
+    blocks_.push_back({at(h + "ln_1.weight"), at(h + "ln_1.bias"), mat(h + "attn.c_attn.weight"),
+                       at(h + "attn.c_attn.bias"), mat(h + "attn.c_proj.weight"), at(h + "attn.c_proj.bias"),
+                       at(h + "ln_2.weight"), at(h + "ln_2.bias"), mat(h + "mlp.c_fc.weight"),
+                       at(h + "mlp.c_fc.bias"), mat(h + "mlp.c_proj.weight"), at(h + "mlp.c_proj.bias")});
   }
   F_ = int(layout.at("h.0.mlp.c_fc.weight").shape.at(1));
   ln_f_w_ = at("ln_f.weight");
@@ -109,6 +215,7 @@ CpuDecoder::CpuDecoder(const torch::Tensor& theta, const ModelConfig& c, const P
   wte_t_.resize(size_t(C_) * V_);
   for (int v = 0; v < V_; ++v)
     for (int i = 0; i < C_; ++i) wte_t_[size_t(i) * V_ + v] = wte_[size_t(v) * C_ + i];
+  head_ = matrix(wte_t_.data(), int64_t(wte_t_.size()));
   keys_t_.assign(blocks_.size(), std::vector<float>(size_t(rows) * C_ * T_));
   values_.assign(blocks_.size(), std::vector<float>(size_t(rows) * T_ * C_));
   x_.resize(size_t(rows) * C_);
@@ -156,6 +263,9 @@ void CpuDecoder::attend(int layer) {
 const float* CpuDecoder::step(const int64_t* tokens) {
   TORCH_CHECK(length_ < T_, "CpuDecoder: position ", length_, " is past block_size ", T_);
   const int n = rows_, C = C_;
+  const auto mm = [n](const float* x, int in, const Matrix& w, int out, const float* b, float* y, bool accumulate) {
+    matmul(x, n, in, w.f32, w.f16, out, b, y, accumulate);
+  };
   for (int r = 0; r < n; ++r) {
     const int64_t t = tokens[r];
     TORCH_CHECK(t >= 0 && t < V_, "CpuDecoder: token ", t, " outside the vocabulary");
@@ -164,17 +274,17 @@ const float* CpuDecoder::step(const int64_t* tokens) {
   for (size_t l = 0; l < blocks_.size(); ++l) {
     const Block& b = blocks_[l];
     layer_norm_rows(x_.data(), n, C, b.ln_1_w, b.ln_1_b, a_.data());
-    matmul(a_.data(), n, C, b.attn_w, 3 * C, b.attn_b, qkv_.data(), false);
+    mm(a_.data(), C, b.attn_w, 3 * C, b.attn_b, qkv_.data(), false);
     attend(int(l));
-    matmul(y_.data(), n, C, b.proj_w, C, b.proj_b, x_.data(), true);
+    mm(y_.data(), C, b.proj_w, C, b.proj_b, x_.data(), true);
     layer_norm_rows(x_.data(), n, C, b.ln_2_w, b.ln_2_b, a_.data());
-    matmul(a_.data(), n, C, b.fc_w, F_, b.fc_b, f_.data(), false);
+    mm(a_.data(), C, b.fc_w, F_, b.fc_b, f_.data(), false);
     gelu_tanh(f_.data(), int64_t(n) * F_);
-    matmul(f_.data(), n, F_, b.mlp_proj_w, C, b.mlp_proj_b, x_.data(), true);
+    mm(f_.data(), F_, b.mlp_proj_w, C, b.mlp_proj_b, x_.data(), true);
   }
   ++length_;
   layer_norm_rows(x_.data(), n, C, ln_f_w_, ln_f_b_, a_.data());
-  matmul(a_.data(), n, C, wte_t_.data(), V_, nullptr, logits_.data(), false);
+  mm(a_.data(), C, head_, V_, nullptr, logits_.data(), false);
   return logits_.data();
 }
 

@@ -59,7 +59,10 @@ std::vector<std::string> Specialist::generate_samples(
   // The next token's logits (n, V) as float64 after the tokens `fresh` (n, f), through the
   // plain-loop CPU decoder where it applies (a dense float32 model on the CPU: per-op dispatch
   // is most of a token's cost there, cpu_decoder.h), else the runner's forward with a KV cache.
-  const std::unique_ptr<CpuDecoder> decoder = impl.cpu_decoder(n);
+  const std::unique_ptr<CpuDecoder> decoder = impl.cpu_decoder(n, options.f16_weights);
+  if (options.f16_weights && !decoder)
+    throw Error("generate: f16 weights are for a dense float32 specialist on the CPU (this one runs on " +
+                impl.device().str() + ", or is not one dense model)");
   KVCache cache;
   const auto cached = [&] { return decoder ? decoder->length() : cache.length; };
   const auto advance = [&](const torch::Tensor& fresh) {

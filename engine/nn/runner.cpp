@@ -25,9 +25,9 @@ torch::Tensor DenseRunner::forward(const torch::Tensor& idx, KVCache* cache) con
                : gpt_forward(theta_, config_, layout_, idx);
 }
 
-std::unique_ptr<CpuDecoder> DenseRunner::cpu_decoder(int rows) const {
+std::unique_ptr<CpuDecoder> DenseRunner::cpu_decoder(int rows, bool f16_weights) const {
   if (!CpuDecoder::applies(theta_)) return nullptr;
-  return std::make_unique<CpuDecoder>(theta_, config_, layout_, rows);
+  return std::make_unique<CpuDecoder>(theta_, config_, layout_, rows, f16_weights);
 }
 
 torch::Tensor DenseRunner::window_losses(const torch::Tensor& windows) const {

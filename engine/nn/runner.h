@@ -33,9 +33,13 @@ class Runner {
   // Mean next-token loss over all the windows: the mean of window_losses, except for a model
   // whose windows are not independent (the MoE's capacity depends on the tokens routed together).
   virtual double window_loss(const torch::Tensor& windows) const { return window_losses(windows).mean().item<double>(); }
-  // A plain-loop decoder of `rows` sequences for generation (engine/nn/cpu_decoder.h), or null
+  // A plain-loop decoder of `rows` sequences for generation (engine/nn/cpu_decoder.h; with the
+  // weights in half when f16_weights), or null
   // where forward() with a KV cache is the way (other devices and precisions, other models).
-  virtual std::unique_ptr<CpuDecoder> cpu_decoder(int rows) const { (void)rows; return nullptr; }
+  virtual std::unique_ptr<CpuDecoder> cpu_decoder(int rows, bool f16_weights) const {
+    (void)rows, (void)f16_weights;
+    return nullptr;
+  }
 };
 
 class DenseRunner final : public Runner {
@@ -46,7 +50,7 @@ class DenseRunner final : public Runner {
   torch::Device device() const override { return theta_.device(); }
   torch::Tensor forward(const torch::Tensor& idx, KVCache* cache) const override;
   torch::Tensor window_losses(const torch::Tensor& windows) const override;
-  std::unique_ptr<CpuDecoder> cpu_decoder(int rows) const override;
+  std::unique_ptr<CpuDecoder> cpu_decoder(int rows, bool f16_weights) const override;
   const torch::Tensor& theta() const { return theta_; }
   const ParamLayout& layout() const { return layout_; }
 

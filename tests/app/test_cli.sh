@@ -127,6 +127,12 @@ timed3=$(sed -n 's/^timing: \([0-9]*\) bytes in [0-9.]* ms (3 sample(s)), first 
 ((timed3 == 3 * timed)) || fail "generate --samples 3 --timing: $timed3 bytes timed, expected 3 x $timed"
 must_fail "--samples must be in 1..4096" generate "$ckpt" --samples 0
 ok "generate --samples 3: three greedy samples in one batch, each the single greedy text"
+# --f16: the weights in half (as a GGUF f16 runs); as many bytes, and a clear error where the
+# float32 CPU decoder does not apply.
+must_succeed generate "$ckpt" --weights "onehot:$d0" --prompt "int " --length 40 --temperature 0 --f16
+(($(wc -c <"$tmp/out") == $(wc -c <"$tmp/greedy1"))) || fail "generate --f16: $(wc -c <"$tmp/out") bytes, not $(wc -c <"$tmp/greedy1")"
+must_fail "f16 weights are for a dense float32 specialist on the CPU" generate "$ckpt" --precision bf16 --f16
+ok "generate --f16: half weights decode the same number of bytes; refused for a bf16 model"
 
 # --- export ----------------------------------------------------------------------------------
 exp=$tmp/exports/spec-$d0

@@ -635,6 +635,15 @@ class TestSoupModel : public QObject {
       QVERIFY_THROWS_EXCEPTION(std::exception, dec.step(columns[0].data_ptr<int64_t>()));  // past block_size
       dec.reset();
     }
+    // With the weights in half: near the float32 logits (half's 11-bit significand), not equal.
+    CpuDecoder half(theta, m, layout, 2, /*f16_weights=*/true);
+    double worst = 0;
+    for (int64_t t = 0; t < 16; ++t) {
+      const float* logits = half.step(columns[t].data_ptr<int64_t>());
+      const auto mine = torch::from_blob(const_cast<float*>(logits), {2, half.vocab()}, torch::kFloat32);
+      worst = std::max(worst, (mine - full.select(1, t)).abs().max().item<double>());
+    }
+    QVERIFY2(worst > 0 && worst <= 1e-2 * (1 + full.abs().max().item<double>()), qPrintable(QString::number(worst)));
   }
 
   void greedyGenerationFollowsTheFullForward() {
@@ -697,6 +706,15 @@ class TestSoupModel : public QObject {
     spec->generate_samples("ab", hot, 4, [&](int, const std::string&) { return ++pieces < 5; });
     QCOMPARE(pieces, 5);
     QVERIFY_THROWS_EXCEPTION(Error, spec->generate_samples("ab", hot, 0));
+    // f16 weights: the same greedy text here (a tiny model far from ties), refused where no
+    // float32 CPU decoder applies.
+    SampleOptions half = o;
+    half.f16_weights = true;
+    QCOMPARE(spec->generate("ab", half).size(), text.size());
+    auto bf16_model = Model::load(path, "cpu", "bf16");
+    auto bf16_spec = bf16_model->instantiate(bf16_model->weights({0.3, 0.7}));
+    QVERIFY_THROWS_EXCEPTION(Error, bf16_spec->generate("ab", half));
+    QCOMPARE(int(bf16_spec->generate("ab", o).size()), 40);  // the libtorch path still serves it
   }
 };
 
