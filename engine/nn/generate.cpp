@@ -43,6 +43,13 @@ std::vector<std::string> Specialist::generate_samples(
   if (options.max_new_tokens < 0) throw Error("generate: max_new_tokens must be >= 0");
   if (options.top_k < 0) throw Error("generate: top_k must be >= 0");
   if (n < 1 || n > 4096) throw Error("generate: the number of samples must be in 1..4096, got " + std::to_string(n));
+  {  // every row keeps keys and values for the whole context in every layer
+    const ModelConfig& m = impl.config();
+    const double cache_gib = double(n) * m.n_layer * 2.0 * m.block_size * m.n_embd * 4.0 / (1 << 30);
+    if (cache_gib > 8)
+      throw Error("generate: " + std::to_string(n) + " samples need " + std::to_string(int(cache_gib)) +
+                  " GiB of key/value cache at this model's size; ask for fewer");
+  }
   // InferenceMode rather than NoGradGuard: no autograd bookkeeping (version counters, view
   // tracking) on the few dozen small ops of each new token, which bound the speed at these sizes.
   c10::InferenceMode inference;
