@@ -64,7 +64,10 @@ struct BankConfig {
   // expert_lr_scale at the last step, geometrically (scale = start * (end / start)^(step / steps)).
   // Why: at 3.3 M parameters slow experts (1/16) are what lets the bank get through its first
   // thousand steps, and the same slow rate then starves them while S keeps fitting the mixture
-  // (the soup's edge fell from 1.7 % to 0.2 % over 3,000 steps; docs/RESULTS.md). 0: constant.
+  // (the soup's edge fell from 1.7 % to 0.2 % over 3,000 steps). Measured there (3,000 steps, one
+  // seed, held-out targets / one-hot against the dense model): constant 1/16 -0.2 / -1.8 %,
+  // constant 1/4 -0.6 / -2.3 %, 1/16 rising to 1/2 -1.6 / -3.9 % (docs/RESULTS.md). Not a default
+  // yet (one seed, one size). 0: constant.
   double expert_lr_scale_start = 0;
   double coef_lr_scale = 0.1;
   // Low-rank experts (docs/DESIGN.md §1.1.6, the paper's cheaper bank): 0 = full experts (E_j has the
