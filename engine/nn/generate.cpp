@@ -95,7 +95,7 @@ std::vector<std::string> Specialist::generate_samples(
       if (decoder) decoder->reset();
     }
     auto logits = advance(fresh);  // (n, V)
-    torch::Tensor next;                      // (n, 1)
+    torch::Tensor next;            // (n, 1)
     if (options.temperature <= 0) {
       next = logits.argmax(1, /*keepdim=*/true);
     } else {
