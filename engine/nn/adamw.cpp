@@ -10,10 +10,9 @@ namespace souplab {
 
 AdamW::AdamW(std::vector<torch::Tensor> params, std::vector<torch::Tensor> decay_masks,
              AdamWOptions o, std::vector<double> lr_scales)
-    : params_(std::move(params)), masks_(std::move(decay_masks)), lr_scales_(std::move(lr_scales)), o_(o) {
+    : params_(std::move(params)), masks_(std::move(decay_masks)), o_(o) {
   TORCH_CHECK(params_.size() == masks_.size(), "AdamW: one decay mask per parameter");
-  if (lr_scales_.empty()) lr_scales_.assign(params_.size(), 1.0);
-  TORCH_CHECK(lr_scales_.size() == params_.size(), "AdamW: one learning-rate scale per parameter");
+  set_lr_scales(std::move(lr_scales));
   for (auto& mask : masks_)
     if (mask.defined()) mask = mask.contiguous();
   factored_.resize(params_.size());

@@ -1,10 +1,10 @@
 #include "engine/nn/cpu_decoder.h"
 
 #include <ATen/Parallel.h>
+#include <c10/util/Half.h>
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 #include <string>
 
 #include "engine/nn/simd_clones.h"
@@ -19,19 +19,11 @@ namespace {
 
 constexpr float kLayerNormEps = 1e-5f;  // as gpt.cpp's
 
-// y (n, out) = [y +] b + x (n, in) @ W (in, out), W row-major (GPT-2's Conv1D orientation); b
-// may be null (no bias).
+// y (n, out) += x (n, in) @ W (in, out), W row-major (GPT-2's Conv1D orientation).
 // Four rows of W at a time update each output row, so y is read and written a quarter as often
 // as W is read; every row of x shares the pass over W. Columns [o0, o1) only (for threads).
 SOUPLAB_SIMD_CLONES void matmul_cols(const float* __restrict x, int n, int in, const float* __restrict W, int out,
-                                     const float* __restrict b, float* __restrict y, bool accumulate, int o0,
-                                     int o1) {
-  for (int r = 0; r < n; ++r) {
-    float* __restrict yr = y + int64_t(r) * out;
-    if (!accumulate) std::fill(yr + o0, yr + o1, 0.0f);
-    if (b)
-      for (int o = o0; o < o1; ++o) yr[o] += b[o];
-  }
+                                     float* __restrict y, int o0, int o1) {
   int i = 0;
   for (; i + 4 <= in; i += 4) {
     const float *w0 = W + int64_t(i) * out, *w1 = w0 + out, *w2 = w1 + out, *w3 = w2 + out;
@@ -90,29 +82,8 @@ __attribute__((target("avx2,f16c"))) void matmul_cols_f16_avx2(const float* x, i
 }
 #endif
 
-// IEEE half to float, portably (subnormals included; no F16C).
-float half_to_float(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
-  float v;
-  if (exp == 0) {
-    v = std::ldexp(float(mant), -24);
-  } else if (exp == 31) {
-    v = mant ? std::numeric_limits<float>::quiet_NaN() : std::numeric_limits<float>::infinity();
-  } else {
-    v = std::ldexp(float(mant | 0x400), int(exp) - 25);
-  }
-  return sign ? -v : v;
-}
-
-// y (n, out) = [y +] b + x @ W over columns [o0, o1), W in half.
-void matmul_cols_f16(const float* x, int n, int in, const uint16_t* W, int out, const float* b, float* y,
-                     bool accumulate, int o0, int o1) {
-  for (int r = 0; r < n; ++r) {
-    float* yr = y + int64_t(r) * out;
-    if (!accumulate) std::fill(yr + o0, yr + o1, 0.0f);
-    if (b)
-      for (int o = o0; o < o1; ++o) yr[o] += b[o];
-  }
+// y (n, out) += x @ W over columns [o0, o1), W in half.
+void matmul_cols_f16(const float* x, int n, int in, const uint16_t* W, int out, float* y, int o0, int o1) {
 #ifdef SOUPLAB_HAVE_F16C_CLONE
   static const bool f16c = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("f16c");
   if (f16c) {
@@ -125,13 +96,13 @@ void matmul_cols_f16(const float* x, int n, int in, const uint16_t* W, int out, 
     for (int r = 0; r < n; ++r) {
       const float xi = x[int64_t(r) * in + i];
       float* yr = y + int64_t(r) * out;
-      for (int o = o0; o < o1; ++o) yr[o] += xi * half_to_float(wi[o]);
+      for (int o = o0; o < o1; ++o) yr[o] += xi * float(c10::Half(wi[o], c10::Half::from_bits()));
     }
   }
 }
 
-// y = [y +] b + x @ W over all columns, split across libtorch's intra-op threads when the layer
-// is large enough to pay for waking them (at 2 threads, ~64 K multiply-adds per token and up).
+// cols(o0, o1) over all columns of a layer, split across libtorch's intra-op threads when the
+// layer is large enough to pay for waking them (at 2 threads, ~64 K multiply-adds per token and up).
 template <class Cols>
 void split_columns(int n, int in, int out, const Cols& cols) {
   const int64_t work = int64_t(n) * in * out;
@@ -145,13 +116,20 @@ void split_columns(int n, int in, int out, const Cols& cols) {
   });
 }
 
+// y (n, out) = [y +] b + x (n, in) @ W, W in float32 (w32) or half (w16); b may be null.
 void matmul(const float* x, int n, int in, const float* w32, const uint16_t* w16, int out, const float* b, float* y,
             bool accumulate) {
   split_columns(n, in, out, [&](int o0, int o1) {
+    for (int r = 0; r < n; ++r) {  // y starts as [y +] b on these columns
+      float* yr = y + int64_t(r) * out;
+      if (!accumulate) std::fill(yr + o0, yr + o1, 0.0f);
+      if (b)
+        for (int o = o0; o < o1; ++o) yr[o] += b[o];
+    }
     if (w16)
-      matmul_cols_f16(x, n, in, w16, out, b, y, accumulate, o0, o1);
+      matmul_cols_f16(x, n, in, w16, out, y, o0, o1);
     else
-      matmul_cols(x, n, in, w32, out, b, y, accumulate, o0, o1);
+      matmul_cols(x, n, in, w32, out, y, o0, o1);
   });
 }
 
@@ -184,10 +162,8 @@ bool CpuDecoder::applies(const torch::Tensor& theta) {
 
 CpuDecoder::Matrix CpuDecoder::matrix(const float* w, int64_t numel) {
   if (!f16_) return {w, nullptr};
-  const auto half = torch::from_blob(const_cast<float*>(w), {numel}, torch::kFloat32).to(torch::kHalf);
-  const auto* bits = reinterpret_cast<const uint16_t*>(half.data_ptr<at::Half>());
-  halves_.emplace_back(bits, bits + numel);
-  return {nullptr, halves_.back().data()};
+  halves_.push_back(torch::from_blob(const_cast<float*>(w), {numel}, torch::kFloat32).to(torch::kHalf));
+  return {nullptr, reinterpret_cast<const uint16_t*>(halves_.back().data_ptr<at::Half>())};
 }
 
 CpuDecoder::CpuDecoder(const torch::Tensor& theta, const ModelConfig& c, const ParamLayout& layout, int rows,
@@ -201,7 +177,6 @@ CpuDecoder::CpuDecoder(const torch::Tensor& theta, const ModelConfig& c, const P
   wte_ = at("wte.weight");
   wpe_ = at("wpe.weight");
   V_ = int(layout.at("wte.weight").shape.at(0));
-  halves_.reserve(size_t(4 * c.n_layer + 1));  // Matrix::f16 points into these: no reallocation
   for (int l = 0; l < c.n_layer; ++l) {
     const std::string h = "h." + std::to_string(l) + ".";
     blocks_.push_back({at(h + "ln_1.weight"), at(h + "ln_1.bias"), mat(h + "attn.c_attn.weight"),

@@ -63,7 +63,7 @@ class CpuDecoder {
   const float *wte_, *wpe_, *ln_f_w_, *ln_f_b_;
   std::vector<Block> blocks_;
   bool f16_;
-  std::vector<std::vector<uint16_t>> halves_;  // the f16 copies Matrix::f16 points into
+  std::vector<torch::Tensor> halves_;  // the f16 copies Matrix::f16 points into
   std::vector<float> wte_t_;  // (C, V): the tied output embedding, transposed once for the matvec
   Matrix head_;               // wte_t_ as stored
   // Per layer: keys transposed, (rows, H, hs, T), so a query's scores are one axpy per dimension
