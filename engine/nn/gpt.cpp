@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "engine/nn/causal_attention.h"
+#include "engine/nn/cpu_gemm.h"
+#include "engine/nn/gpt_grouped.h"
 #include "engine/nn/linear.h"
 #include "engine/nn/torch_compat.h"
 
@@ -114,6 +116,18 @@ void init_params(torch::Tensor theta, const ParamLayout& layout, double scale, d
 
 namespace {
 
+// Causal self-attention of qkv (B, T, 3, nh, hs) over its own tokens (no cache); (B*T, C).
+torch::Tensor self_attention(const torch::Tensor& qkv) {
+  const int64_t B = qkv.size(0), T = qkv.size(1), C = qkv.size(3) * qkv.size(4);
+  if (compat::attention_path().load(std::memory_order_relaxed) == compat::AttentionPath::kSouplab &&
+      fused_causal_attention_applies(qkv))
+    return fused_causal_attention(qkv).view({B * T, C});  // (B, T, nh, hs): heads side by side already
+  auto q = qkv.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
+  auto k = qkv.select(2, 1).transpose(1, 2);
+  auto v = qkv.select(2, 2).transpose(1, 2);
+  return compat::causal_attention(q, k, v, 0).transpose(1, 2).reshape({B * T, C});
+}
+
 // The one forward pass. With a cache, idx holds the tokens after the cached ones and their keys
 // and values are appended; without one, idx is the whole sequence.
 // `mlp` (may be null) replaces some blocks' MLPs; the dense path pays one null check per block.
@@ -142,29 +156,26 @@ torch::Tensor forward_impl(const GptWeights& w, const ModelConfig& c, const torc
     const int li = int(l);
     auto qkv = lin(li, LinearSite::kAttn, a, b.attn_w, b.attn_b).view({B, T, 3, nh, hs});
     torch::Tensor y;  // (B*T, C)
-    if (!cache && compat::attention_path().load(std::memory_order_relaxed) == compat::AttentionPath::kSouplab &&
-        fused_causal_attention_applies(qkv)) {
-      y = fused_causal_attention(qkv).view({B * T, C});  // (B, T, nh, hs): heads side by side already
+    if (!cache) {
+      y = self_attention(qkv);
     } else {
       auto q = qkv.select(2, 0).transpose(1, 2);  // (B, nh, T, hs)
       auto k = qkv.select(2, 1).transpose(1, 2);
       auto v = qkv.select(2, 2).transpose(1, 2);
-      if (cache) {
-        // The cache holds room for the whole context, allocated once: each new token is written
-        // in place, where concatenating reallocated and copied every layer's cache per token
-        // (perf: cat, page faults and malloc among the top costs of generation).
-        // (total <= block_size is checked above, so the first allocation never has to grow.)
-        auto& K = cache->keys[l];
-        auto& V = cache->values[l];
-        if (!K.defined()) {
-          K = torch::empty({B, nh, c.block_size, hs}, k.options());
-          V = torch::empty_like(K);
-        }
-        K.narrow(2, past, T).copy_(k);
-        V.narrow(2, past, T).copy_(v);
-        k = K.narrow(2, 0, total);  // (B, nh, total, hs)
-        v = V.narrow(2, 0, total);
+      // The cache holds room for the whole context, allocated once: each new token is written
+      // in place, where concatenating reallocated and copied every layer's cache per token
+      // (perf: cat, page faults and malloc among the top costs of generation).
+      // (total <= block_size is checked above, so the first allocation never has to grow.)
+      auto& K = cache->keys[l];
+      auto& V = cache->values[l];
+      if (!K.defined()) {
+        K = torch::empty({B, nh, c.block_size, hs}, k.options());
+        V = torch::empty_like(K);
       }
+      K.narrow(2, past, T).copy_(k);
+      V.narrow(2, past, T).copy_(v);
+      k = K.narrow(2, 0, total);  // (B, nh, total, hs)
+      v = V.narrow(2, 0, total);
       y = compat::causal_attention(q, k, v, past).transpose(1, 2).reshape({B * T, C});
     }
     x = x + lin(li, LinearSite::kAttnProj, y, b.proj_w, b.proj_b).view({B, T, C});
@@ -213,6 +224,51 @@ torch::Tensor gpt_forward_cached(const torch::Tensor& theta, const ModelConfig& 
 
 torch::Tensor gpt_forward(const GptWeights& w, const ModelConfig& c, const torch::Tensor& idx) {
   return forward_impl(w, c, idx, nullptr, nullptr, nullptr);
+}
+
+bool gpt_forward_grouped_pays(const torch::Tensor& thetas) {
+  return !(cpu_sgemm_enabled() && thetas.device().is_cpu() && thetas.scalar_type() == torch::kFloat32);
+}
+
+torch::Tensor gpt_forward_grouped(const torch::Tensor& thetas, const ModelConfig& c, const ParamLayout& layout,
+                                  const torch::Tensor& idx) {
+  TORCH_CHECK(thetas.dim() == 2 && idx.dim() == 2, "gpt_forward_grouped: thetas must be (G, P), idx (B, T)");
+  const int64_t G = thetas.size(0), B = idx.size(0), T = idx.size(1), C = c.n_embd, V = c.vocab_size;
+  TORCH_CHECK(G > 0 && B % G == 0, "gpt_forward_grouped: ", B, " rows do not split into ", G, " groups");
+  TORCH_CHECK(T <= c.block_size, "gpt_forward_grouped: ", T, " positions exceed block_size ", c.block_size);
+  const int64_t rows = B / G * T;  // tokens per group
+  // Every weight with a leading group dimension: (G, in, out) views of thetas, whose backward
+  // writes dL/dthetas once (one cat), as gpt_weights does for one theta.
+  auto parts = thetas.split_with_sizes(entry_sizes(layout), 1);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    std::vector<int64_t> shape{G};
+    for (auto d : layout.entries[i].shape) shape.push_back(d);
+    parts[i] = parts[i].view(shape);
+  }
+  const GptWeights w = weights_from(parts, c, layout);
+  // Per-group vectors broadcast over the group's tokens: (G, 1, n).
+  auto row = [](const torch::Tensor& v) { return v.unsqueeze(1); };
+  auto norm = [&](const torch::Tensor& x, const torch::Tensor& gain, const torch::Tensor& bias) {
+    return torch::addcmul(row(bias), torch::layer_norm(x, {C}, {}, {}, kLayerNormEps), row(gain));
+  };
+  auto lin = [&](const torch::Tensor& x, const torch::Tensor& wt, const torch::Tensor& bias) {
+    return torch::baddbmm(row(bias), x, wt);  // (G, rows, in) x (G, in, out) + (G, 1, out)
+  };
+  // Token embeddings, group by group (the only op that runs G times; unbind's backward is one stack).
+  const auto tables = w.wte.unbind(0);
+  const auto ids = idx.reshape({G, rows});
+  std::vector<torch::Tensor> embedded;
+  for (int64_t g = 0; g < G; ++g) embedded.push_back(tables[size_t(g)].index_select(0, ids[g]));
+  auto x = (torch::stack(embedded).view({G, B / G, T, C}) + w.wpe.narrow(1, 0, T).unsqueeze(1)).view({G, rows, C});
+  const int64_t nh = c.n_head, hs = C / nh;
+  for (const auto& b : w.blocks) {
+    auto qkv = lin(norm(x, b.ln_1_w, b.ln_1_b), b.attn_w, b.attn_b).view({B, T, 3, nh, hs});
+    x = x + lin(self_attention(qkv).view({G, rows, C}), b.proj_w, b.proj_b);
+    auto m = torch::gelu(lin(norm(x, b.ln_2_w, b.ln_2_b), b.fc_w, b.fc_b), "tanh");
+    x = x + lin(m, b.mlp_proj_w, b.mlp_proj_b);
+  }
+  x = norm(x, w.ln_f_w, w.ln_f_b);
+  return torch::bmm(x, w.wte.transpose(1, 2)).view({B, T, V});  // tied output embedding
 }
 
 torch::Tensor lm_loss(const torch::Tensor& logits, const torch::Tensor& targets) {

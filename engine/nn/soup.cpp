@@ -6,6 +6,7 @@
 
 #include "souplab/domain_weights.h"
 #include "engine/nn/gpt.h"
+#include "engine/nn/gpt_grouped.h"
 #include "engine/nn/torch_compat.h"
 
 namespace souplab {
@@ -253,6 +254,7 @@ torch::Tensor SoupBank::grouped_loss(const torch::Tensor& theta, const torch::Te
   const int64_t G = theta.size(0), B = x.size(0);
   TORCH_CHECK(B % G == 0, "training_loss: ", B, " rows do not split into ", G, " groups");
   // Each group's rows through its own theta; equal groups, so the loss is the mean over rows.
+  if (G > 1 && gpt_forward_grouped_pays(theta)) return lm_loss(gpt_forward_grouped(theta, model_, layout_, x), y);
   const auto weights = gpt_weights_grouped(theta, model_, layout_);  // backward writes (G, P) once
   const int64_t b = B / G;
   torch::Tensor sum;

@@ -21,6 +21,7 @@
 #include "engine/nn/cpu_decoder.h"
 #include "engine/nn/cpu_gemm.h"
 #include "engine/nn/gpt.h"
+#include "engine/nn/gpt_grouped.h"
 #include "engine/nn/linear.h"
 #include "engine/nn/instantiate_cast.h"
 #include "engine/nn/soup.h"
@@ -310,6 +311,21 @@ class TestSoupModel : public QObject {
       QVERIFY(scale > 0);
       const double diff = (g_grouped[i] - g_separate[i]).abs().max().item<double>();
       QVERIFY2(diff <= 1e-5 * std::max(1.0, scale), qPrintable(QString("tensor %1: %2").arg(i).arg(diff)));
+    }
+    // The batched forward over groups (the one training takes where it pays: every build but
+    // Debian's oneDNN one) gives each group's own logits, whichever path the loss above took.
+    {
+      torch::NoGradGuard no_grad;
+      std::vector<torch::Tensor> rows_h;
+      for (const auto& h : hs) rows_h.push_back(bank.h_tensor(h));
+      const auto thetas = bank.thetas(torch::stack(rows_h));
+      const auto logits = gpt_forward_grouped(thetas, tiny_model(), bank.layout(), x);
+      for (int g = 0; g < G; ++g) {
+        const auto own = gpt_forward(thetas[g], tiny_model(), bank.layout(), x.narrow(0, g * rows, rows));
+        const double diff = (logits.narrow(0, g * rows, rows) - own).abs().max().item<double>();
+        QVERIFY2(diff <= 1e-5, qPrintable(QString("group %1: %2").arg(g).arg(diff)));
+      }
+      QVERIFY_THROWS_EXCEPTION(std::exception, gpt_forward_grouped(thetas, tiny_model(), bank.layout(), x.narrow(0, 0, 5)));
     }
     // One group is the plain forward over the whole batch, exactly.
     const auto one = bank.training_loss({hs[0]}, x, y).loss;
