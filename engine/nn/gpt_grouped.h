@@ -1,7 +1,7 @@
 #pragma once
 // The soup's training forward for the G specialists of one step at once (docs/DESIGN.md §1.1.3).
 // Run as G separate forwards, each op of the GPT ran G times on a quarter of the batch: at width
-// 64 that per-op overhead and GEMMs too small to fill two cores made the soup step 1.17-1.41x the
+// 64 that per-op overhead and GEMMs too small to fill two cores made the soup step 1.13-1.41x the
 // dense one (docs/BENCHMARKS.md). Here every op runs once over the whole batch; only the linear
 // layers differ per group, as one batched product over groups (baddbmm).
 #include <torch/torch.h>
